@@ -1,0 +1,276 @@
+//! `rightsnet vc …`: RFC 8785 canonicalisation and `eddsa-jcs-2022` proofs on standard input.
+
+use std::io::{BufRead, Write};
+use std::path::PathBuf;
+
+use clap::Subcommand;
+use proto_types::data_integrity::{self, ProofOptions};
+use proto_types::jcs;
+use proto_types::keys::KeyFile;
+use proto_types::timestamp::Timestamp;
+use rayon::prelude::*;
+use serde_json::{Value, json};
+
+use super::{read_file, read_stdin};
+use crate::{CommandError, CommandResult, Exit};
+
+/// Largest document read from standard input (and largest line with `--jsonl`).
+pub const MAX_DOCUMENT_BYTES: usize = 1024 * 1024;
+/// Largest key file read.
+pub const MAX_KEY_FILE_BYTES: usize = 16 * 1024;
+/// Lines verified together with `--jsonl`: enough to keep every core busy, bounded in memory
+/// (at most this many lines of at most [`MAX_DOCUMENT_BYTES`] each are held at once).
+pub const JSONL_CHUNK_LINES: usize = 1024;
+
+/// Verifiable Credential commands.
+#[derive(Debug, Subcommand)]
+pub enum VcCommand {
+    /// Print the RFC 8785 canonical form of the JSON on standard input, byte for byte.
+    Canonicalize,
+    /// Add an eddsa-jcs-2022 DataIntegrityProof to the unsigned JSON document on standard input.
+    Sign {
+        /// Multikey key file (publicKeyMultibase + secretKeyMultibase or privateKeyMultibase).
+        #[arg(long)]
+        key: PathBuf,
+        /// The proof's `created` (RFC 3339, UTC, `Z`); default: now.
+        #[arg(long)]
+        created: Option<String>,
+        /// The proof's verification method; default: the key's `did:key:…#…`.
+        #[arg(long)]
+        verification_method: Option<String>,
+    },
+    /// Verify the eddsa-jcs-2022 proof of the document on standard input.
+    /// Exit 0 when valid, 1 with the reason when not, 2 for unusable input.
+    Verify {
+        /// Standard input holds one document per line; print one JSON result per line, in order,
+        /// verifying on every core.
+        #[arg(long)]
+        jsonl: bool,
+    },
+}
+
+impl VcCommand {
+    /// Runs the command.
+    pub fn run(self) -> CommandResult {
+        match self {
+            VcCommand::Canonicalize => canonicalize(),
+            VcCommand::Sign {
+                key,
+                created,
+                verification_method,
+            } => sign(&key, created.as_deref(), verification_method),
+            VcCommand::Verify { jsonl: false } => verify_one(),
+            VcCommand::Verify { jsonl: true } => verify_lines(),
+        }
+    }
+}
+
+fn write_stdout(bytes: &[u8]) -> Result<(), CommandError> {
+    let mut stdout = std::io::stdout().lock();
+    stdout
+        .write_all(bytes)
+        .and_then(|()| stdout.flush())
+        .map_err(|error| CommandError::failure(format!("cannot write standard output: {error}")))
+}
+
+fn canonicalize() -> CommandResult {
+    let input = read_stdin(MAX_DOCUMENT_BYTES)?;
+    let canonical = jcs::canonicalize_bytes(&input)
+        .map_err(|error| CommandError::bad_input(format!("invalid input: {error}")))?;
+    write_stdout(&canonical)?;
+    Ok(Exit::Ok)
+}
+
+fn sign(
+    key: &std::path::Path,
+    created: Option<&str>,
+    verification_method: Option<String>,
+) -> CommandResult {
+    let key_bytes = read_file(key, MAX_KEY_FILE_BYTES)?;
+    let secret = KeyFile::parse(&key_bytes)
+        .map_err(|error| CommandError::bad_input(format!("{}: {error}", key.display())))?;
+    let created = match created {
+        Some(text) => Timestamp::parse(text)
+            .map_err(|error| CommandError::bad_input(format!("--created: {error}")))?,
+        None => now()?,
+    };
+    let input = read_stdin(MAX_DOCUMENT_BYTES)?;
+    let document = jcs::parse(&input)
+        .map_err(|error| CommandError::bad_input(format!("invalid input: {error}")))?;
+    let options = ProofOptions {
+        created: Some(created),
+        verification_method,
+        ..ProofOptions::default()
+    };
+    let secured = data_integrity::sign(&document, &secret, &options)
+        .map_err(|error| CommandError::bad_input(format!("cannot sign: {error}")))?;
+    let mut text = serde_json::to_vec_pretty(&secured)
+        .map_err(|error| CommandError::failure(format!("cannot encode output: {error}")))?;
+    text.push(b'\n');
+    write_stdout(&text)?;
+    Ok(Exit::Ok)
+}
+
+fn now() -> Result<Timestamp, CommandError> {
+    let seconds = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_err(|_| CommandError::failure("system clock is before 1970"))?
+        .as_secs();
+    let millis = i64::try_from(seconds)
+        .ok()
+        .and_then(|seconds| seconds.checked_mul(1000))
+        .ok_or_else(|| CommandError::failure("system clock out of range"))?;
+    Timestamp::from_unix_millis(millis).map_err(CommandError::failure)
+}
+
+/// The outcome of verifying one document.
+enum Outcome {
+    Verified(data_integrity::VerifiedDocument),
+    NotVerified(String),
+    Unusable(String),
+}
+
+fn check(bytes: &[u8]) -> Outcome {
+    let document = match jcs::parse(bytes) {
+        Ok(document) => document,
+        Err(error) => return Outcome::Unusable(format!("invalid json: {error}")),
+    };
+    if !document.is_object() {
+        return Outcome::Unusable("document must be a JSON object".to_owned());
+    }
+    match data_integrity::verify(&document) {
+        Ok(verified) => Outcome::Verified(verified),
+        Err(error) => Outcome::NotVerified(error.to_string()),
+    }
+}
+
+fn verify_one() -> CommandResult {
+    let input = read_stdin(MAX_DOCUMENT_BYTES)?;
+    match check(&input) {
+        Outcome::Verified(verified) => {
+            let mut report = format!(
+                "verified: {} proof by {} for {}",
+                data_integrity::CRYPTOSUITE,
+                verified.signer().to_did_key(),
+                verified.proof_purpose()
+            );
+            if let Some(created) = verified.created() {
+                report.push_str(&format!(", created {created}"));
+            }
+            if let Some(expires) = verified.expires() {
+                report.push_str(&format!(", expires {expires}"));
+            }
+            report.push('\n');
+            write_stdout(report.as_bytes())?;
+            Ok(Exit::Ok)
+        }
+        Outcome::NotVerified(reason) => Err(CommandError::check_failed(format!(
+            "not verified: {reason}"
+        ))),
+        Outcome::Unusable(reason) => Err(CommandError::bad_input(reason)),
+    }
+}
+
+/// Reads one line of at most `MAX_DOCUMENT_BYTES`; an over-long line is consumed and reported.
+fn read_line(input: &mut impl BufRead, line: &mut Vec<u8>) -> std::io::Result<Option<bool>> {
+    line.clear();
+    let mut too_long = false;
+    loop {
+        let available = input.fill_buf()?;
+        if available.is_empty() {
+            return Ok(if line.is_empty() && !too_long {
+                None
+            } else {
+                Some(too_long)
+            });
+        }
+        let (chunk, found_newline) = match available.iter().position(|&byte| byte == b'\n') {
+            Some(position) => (&available[..position], true),
+            None => (available, false),
+        };
+        if !too_long {
+            if line.len() + chunk.len() > MAX_DOCUMENT_BYTES {
+                too_long = true;
+                line.clear();
+            } else {
+                line.extend_from_slice(chunk);
+            }
+        }
+        let consumed = chunk.len() + usize::from(found_newline);
+        input.consume(consumed);
+        if found_newline {
+            return Ok(Some(too_long));
+        }
+    }
+}
+
+fn verify_lines() -> CommandResult {
+    let stdin = std::io::stdin();
+    let mut input = stdin.lock();
+    let mut line_number = 0usize;
+    let mut all_verified = true;
+    loop {
+        // Read a bounded chunk of lines, verify it on every core, print it in order.
+        let mut chunk: Vec<(usize, Result<Vec<u8>, String>)> =
+            Vec::with_capacity(JSONL_CHUNK_LINES);
+        let mut line = Vec::new();
+        while chunk.len() < JSONL_CHUNK_LINES {
+            match read_line(&mut input, &mut line).map_err(|error| {
+                CommandError::failure(format!("cannot read standard input: {error}"))
+            })? {
+                None => break,
+                Some(too_long) => {
+                    line_number += 1;
+                    if too_long {
+                        chunk.push((
+                            line_number,
+                            Err(format!(
+                                "line exceeds the limit of {MAX_DOCUMENT_BYTES} bytes"
+                            )),
+                        ));
+                    } else {
+                        chunk.push((line_number, Ok(std::mem::take(&mut line))));
+                    }
+                }
+            }
+        }
+        if chunk.is_empty() {
+            break;
+        }
+        let results: Vec<Value> = chunk
+            .par_iter()
+            .map(|(number, line)| {
+                let outcome = match line {
+                    Ok(bytes) => check(bytes),
+                    Err(reason) => Outcome::Unusable(reason.clone()),
+                };
+                match outcome {
+                    Outcome::Verified(verified) => json!({
+                        "line": number,
+                        "verified": true,
+                        "reason": null,
+                        "signer": verified.signer().to_did_key(),
+                    }),
+                    Outcome::NotVerified(reason) | Outcome::Unusable(reason) => json!({
+                        "line": number,
+                        "verified": false,
+                        "reason": reason,
+                    }),
+                }
+            })
+            .collect();
+        let mut output = Vec::new();
+        for result in &results {
+            all_verified &= result["verified"] == Value::Bool(true);
+            // Serialising a json! value cannot fail.
+            output.extend_from_slice(result.to_string().as_bytes());
+            output.push(b'\n');
+        }
+        write_stdout(&output)?;
+    }
+    Ok(if all_verified {
+        Exit::Ok
+    } else {
+        Exit::CheckFailed
+    })
+}

@@ -1,0 +1,111 @@
+//! The `rightsnet` command-line tool: argument parsing and one module per command family.
+//!
+//! Layers: [`main`] parses arguments with clap and dispatches to `cmd::*`; each command reads its
+//! input, calls `proto-types` (or, for daemon and client commands, the node library), and
+//! returns an [`Exit`] code. Nothing here is protocol logic.
+//!
+//! Exit codes, stable for scripts: 0 success, 1 a check failed (a proof or signature did not
+//! verify), 2 unusable input or usage error, 3 an operational failure (I/O, a node unreachable).
+
+pub mod cmd;
+
+use std::io::Write;
+
+use clap::{Parser, Subcommand};
+
+/// Exit codes of the `rightsnet` binary.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Exit {
+    /// Success.
+    Ok = 0,
+    /// A check failed: a proof or signature did not verify.
+    CheckFailed = 1,
+    /// Unusable input or a usage error.
+    BadInput = 2,
+    /// An operational failure: I/O error, node unreachable.
+    Failure = 3,
+}
+
+/// An error that ends a command with a given exit code and message.
+#[derive(Debug)]
+pub struct CommandError {
+    /// The exit code.
+    pub exit: Exit,
+    /// The message for standard error.
+    pub message: String,
+}
+
+impl CommandError {
+    /// Unusable input (exit 2).
+    pub fn bad_input(message: impl std::fmt::Display) -> Self {
+        Self {
+            exit: Exit::BadInput,
+            message: message.to_string(),
+        }
+    }
+    /// Operational failure (exit 3).
+    pub fn failure(message: impl std::fmt::Display) -> Self {
+        Self {
+            exit: Exit::Failure,
+            message: message.to_string(),
+        }
+    }
+    /// A failed check (exit 1).
+    pub fn check_failed(message: impl std::fmt::Display) -> Self {
+        Self {
+            exit: Exit::CheckFailed,
+            message: message.to_string(),
+        }
+    }
+}
+
+/// The result of a command.
+pub type CommandResult = Result<Exit, CommandError>;
+
+/// Rightsnet: a federated registry of IP rights and takedown decisions.
+#[derive(Debug, Parser)]
+#[command(name = "rightsnet", version, about, propagate_version = true)]
+pub struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Ed25519 authority and holder keys.
+    #[command(subcommand)]
+    Key(cmd::key::KeyCommand),
+    /// W3C Verifiable Credentials: canonicalise, sign and verify (eddsa-jcs-2022).
+    #[command(subcommand)]
+    Vc(cmd::vc::VcCommand),
+    /// The node daemon.
+    #[command(subcommand)]
+    Node(cmd::node::NodeCommand),
+}
+
+/// Runs the program with the process arguments and returns its exit code.
+pub fn main() -> i32 {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(error) => {
+            let _ = error.print();
+            return match error.kind() {
+                clap::error::ErrorKind::DisplayHelp | clap::error::ErrorKind::DisplayVersion => 0,
+                _ => Exit::BadInput as i32,
+            };
+        }
+    };
+    let result = match cli.command {
+        Command::Key(command) => command.run(),
+        Command::Vc(command) => command.run(),
+        Command::Node(command) => command.run(),
+    };
+    match result {
+        Ok(exit) => exit as i32,
+        Err(error) => {
+            let mut stderr = std::io::stderr().lock();
+            let _ = writeln!(stderr, "rightsnet: {}", error.message);
+            error.exit as i32
+        }
+    }
+}

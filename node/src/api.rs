@@ -1,0 +1,838 @@
+//! The HTTP API: the only module that names axum. JSON under `/v1`, errors as
+//! `{"code", "message"}`, bodies size-limited, public routes rate-limited per client address,
+//! operator routes behind a bearer token. Every route is declared once in [`routes`], which
+//! builds both the router and the OpenAPI document, so the two cannot drift apart.
+
+use std::collections::HashMap;
+use std::net::{IpAddr, SocketAddr};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use axum::body::Bytes;
+use axum::extract::rejection::{BytesRejection, QueryRejection};
+use axum::extract::{ConnectInfo, DefaultBodyLimit, MatchedPath, Path, Query, Request, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{MethodRouter, get, post};
+use axum::{Json, Router};
+use proto_types::body::{Body, EntryKind, RightId, RightType};
+use proto_types::entry::{Entry, EntryId};
+use proto_types::jcs;
+use proto_types::keys::PublicKey;
+use serde::Deserialize;
+use serde_json::{Value, json};
+use sha2::{Digest, Sha256};
+
+use crate::ingest::{IngestError, IngestOutcome};
+use crate::query::{self, SearchQuery};
+use crate::{NodeState, today};
+
+/// Most client addresses tracked by the rate limiter; beyond it, idle ones are evicted.
+pub const MAX_RATE_LIMITED_CLIENTS: usize = 65_536;
+/// Time a request may take before the node answers 408.
+pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// An API error: an HTTP status, a stable machine code and a human message.
+#[derive(Debug)]
+pub struct ApiError {
+    status: StatusCode,
+    code: &'static str,
+    message: String,
+}
+
+impl ApiError {
+    /// A new error.
+    pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
+        Self {
+            status,
+            code,
+            message: message.into(),
+        }
+    }
+    fn bad_request(code: &'static str, message: impl Into<String>) -> Self {
+        Self::new(StatusCode::BAD_REQUEST, code, message)
+    }
+    fn unprocessable(code: &'static str, message: impl Into<String>) -> Self {
+        Self::new(StatusCode::UNPROCESSABLE_ENTITY, code, message)
+    }
+    fn not_found(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::NOT_FOUND, "not_found", message)
+    }
+    /// An internal error: logged in full, answered without details.
+    fn internal(error: impl std::fmt::Display) -> Self {
+        tracing::error!(%error, "internal error");
+        Self::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal",
+            "internal error; see the node's log",
+        )
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        (
+            self.status,
+            Json(json!({"code": self.code, "message": self.message})),
+        )
+            .into_response()
+    }
+}
+
+impl From<IngestError> for ApiError {
+    fn from(error: IngestError) -> Self {
+        let code = error.code();
+        match &error {
+            IngestError::Invalid(proto_types::entry::EntryError::TooLarge(_)) => {
+                Self::new(StatusCode::PAYLOAD_TOO_LARGE, code, error.to_string())
+            }
+            IngestError::Invalid(proto_types::entry::EntryError::Json(_)) => {
+                Self::bad_request(code, error.to_string())
+            }
+            IngestError::Invalid(_) => Self::unprocessable(code, error.to_string()),
+            IngestError::UnknownAuthor(_) => {
+                Self::new(StatusCode::FORBIDDEN, code, error.to_string())
+            }
+            IngestError::Refused(_) => Self::new(StatusCode::CONFLICT, code, error.to_string()),
+            IngestError::PendingFull => {
+                Self::new(StatusCode::SERVICE_UNAVAILABLE, code, error.to_string())
+            }
+            IngestError::Closed => {
+                Self::new(StatusCode::SERVICE_UNAVAILABLE, code, error.to_string())
+            }
+            IngestError::Storage(storage) => Self::internal(storage),
+        }
+    }
+}
+
+impl From<crate::storage::StorageError> for ApiError {
+    fn from(error: crate::storage::StorageError) -> Self {
+        Self::internal(error)
+    }
+}
+
+type ApiResult<T = Response> = Result<T, ApiError>;
+
+/// Who may call a route.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Access {
+    /// Anyone; rate-limited per client address.
+    Public,
+    /// The operator, with the bearer token.
+    Operator,
+}
+
+/// One route: what the OpenAPI document says about it, and its handler.
+pub struct RouteSpec {
+    /// HTTP method, lower case.
+    pub method: &'static str,
+    /// Path in OpenAPI form (`/v1/rights/{id}`), which axum 0.8 shares.
+    pub path: &'static str,
+    /// One-line summary.
+    pub summary: &'static str,
+    /// Who may call it.
+    pub access: Access,
+    /// Query parameters: name and description.
+    pub query: &'static [(&'static str, &'static str)],
+    /// Responses: status and description.
+    pub responses: &'static [(u16, &'static str)],
+    handler: MethodRouter<NodeState>,
+}
+
+/// Every route of the API.
+pub fn routes() -> Vec<RouteSpec> {
+    vec![
+        RouteSpec {
+            method: "get",
+            path: "/v1/status",
+            summary: "The node's authority, peers, and every feed's head (author, latest seq and entry id)",
+            access: Access::Public,
+            query: &[],
+            responses: &[(200, "node status")],
+            handler: get(status),
+        },
+        RouteSpec {
+            method: "post",
+            path: "/v1/registrations",
+            summary: "Register a right: the node signs a registration entry as its authority. `v` and `right_id` may be omitted",
+            access: Access::Operator,
+            query: &[],
+            responses: &[(201, "stored"), (200, "identical registration already stored"), (401, "no token"), (403, "wrong token"), (409, "refused"), (422, "invalid fields")],
+            handler: post(register),
+        },
+        RouteSpec {
+            method: "post",
+            path: "/v1/rights/{id}/status",
+            summary: "Record a status change of a right (renewed, assigned, cancelled, expired, restored)",
+            access: Access::Operator,
+            query: &[],
+            responses: &[(201, "stored"), (200, "no change"), (401, "no token"), (403, "wrong token"), (409, "refused"), (422, "invalid fields")],
+            handler: post(change_status),
+        },
+        RouteSpec {
+            method: "get",
+            path: "/v1/rights/{id}",
+            summary: "A right's current state, liveness today, and history with entry ids",
+            access: Access::Public,
+            query: &[],
+            responses: &[(200, "the right"), (404, "unknown right")],
+            handler: get(get_right),
+        },
+        RouteSpec {
+            method: "get",
+            path: "/v1/rights",
+            summary: "Search rights by mark text (folded token prefix), class, jurisdiction and holder; paged",
+            access: Access::Public,
+            query: &[
+                ("mark", "mark text; every word must match a word of the mark, the last one as a prefix"),
+                ("exact", "true: the whole folded mark must equal `mark`"),
+                ("class", "Nice class 1-45"),
+                ("jurisdiction", "ISO 3166-1 alpha-2 or regional code (EM, WO, …)"),
+                ("holder", "holder did:key, or holder name (folded prefix)"),
+                ("limit", "page size, at most the node's max_page_size"),
+                ("cursor", "the next_cursor of the previous page"),
+            ],
+            responses: &[(200, "a page of rights")],
+            handler: get(search_rights),
+        },
+        RouteSpec {
+            method: "get",
+            path: "/v1/feeds",
+            summary: "Every feed this node holds: author, name, latest seq and entry id",
+            access: Access::Public,
+            query: &[],
+            responses: &[(200, "feeds")],
+            handler: get(feeds),
+        },
+        RouteSpec {
+            method: "get",
+            path: "/v1/feeds/{author}",
+            summary: "Entries of one feed in seq order",
+            access: Access::Public,
+            query: &[("from", "first seq (default 1)"), ("limit", "most entries")],
+            responses: &[(200, "entries")],
+            handler: get(feed),
+        },
+        RouteSpec {
+            method: "get",
+            path: "/v1/entries/{id}",
+            summary: "One entry by id, with whether it changed any state",
+            access: Access::Public,
+            query: &[],
+            responses: &[(200, "the entry"), (404, "unknown entry")],
+            handler: get(get_entry),
+        },
+        RouteSpec {
+            method: "post",
+            path: "/v1/entries",
+            summary: "Submit an entry already signed by a trusted authority",
+            access: Access::Public,
+            query: &[],
+            responses: &[(201, "stored"), (200, "duplicate"), (202, "held back until earlier entries arrive"), (403, "author not trusted"), (409, "equivocation or forked branch"), (413, "too large"), (422, "invalid entry or signature")],
+            handler: post(submit_entry),
+        },
+        RouteSpec {
+            method: "get",
+            path: "/v1/equivocations",
+            summary: "Equivocation proofs: pairs of entries an author signed at the same seq",
+            access: Access::Public,
+            query: &[("limit", "most proofs")],
+            responses: &[(200, "proofs")],
+            handler: get(equivocations),
+        },
+        RouteSpec {
+            method: "get",
+            path: "/v1/openapi.json",
+            summary: "This document",
+            access: Access::Public,
+            query: &[],
+            responses: &[(200, "OpenAPI 3.1 document")],
+            handler: get(openapi),
+        },
+        RouteSpec {
+            method: "get",
+            path: "/metrics",
+            summary: "Prometheus metrics",
+            access: Access::Public,
+            query: &[],
+            responses: &[(200, "text exposition format")],
+            handler: get(metrics),
+        },
+    ]
+    .into_iter()
+    .map(|mut spec| {
+        spec.handler = spec.handler.fallback(method_not_allowed);
+        spec
+    })
+    .collect()
+}
+
+async fn method_not_allowed() -> ApiError {
+    ApiError::new(
+        StatusCode::METHOD_NOT_ALLOWED,
+        "method_not_allowed",
+        "method not allowed on this path",
+    )
+}
+
+async fn not_found_route() -> ApiError {
+    ApiError::not_found("no such endpoint; see GET /v1/openapi.json")
+}
+
+/// Builds the router with every layer: limits, auth, rate limiting, metrics.
+pub fn router(state: NodeState) -> Router {
+    let mut public = Router::new();
+    let mut operator = Router::new();
+    for spec in routes() {
+        match spec.access {
+            Access::Public => public = public.route(spec.path, spec.handler),
+            Access::Operator => operator = operator.route(spec.path, spec.handler),
+        }
+    }
+    let limiter = Arc::new(RateLimiter::new(
+        state.config.limits.rate_limit_per_second,
+        state.config.limits.rate_limit_burst,
+    ));
+    let public = public.layer(middleware::from_fn_with_state(limiter, rate_limit));
+    let operator = operator.layer(middleware::from_fn_with_state(
+        state.clone(),
+        require_operator,
+    ));
+    public
+        .merge(operator)
+        .fallback(not_found_route)
+        .layer(DefaultBodyLimit::max(state.config.limits.max_body_bytes))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            record_metrics,
+        ))
+        .layer(tower::limit::GlobalConcurrencyLimitLayer::new(
+            state.config.limits.max_concurrent_requests,
+        ))
+        .layer(tower_http::timeout::TimeoutLayer::new(REQUEST_TIMEOUT))
+        .with_state(state)
+}
+
+async fn record_metrics(State(state): State<NodeState>, request: Request, next: Next) -> Response {
+    let route = request
+        .extensions()
+        .get::<MatchedPath>()
+        .map_or_else(|| "unmatched".to_owned(), |path| path.as_str().to_owned());
+    let started = Instant::now();
+    let response = next.run(request).await;
+    state
+        .metrics
+        .request(&route, response.status().as_u16(), started.elapsed());
+    response
+}
+
+fn constant_time_equal(left: &[u8], right: &[u8]) -> bool {
+    // Compare digests so that neither length nor content leaks through timing.
+    let left = Sha256::digest(left);
+    let right = Sha256::digest(right);
+    left.iter()
+        .zip(right.iter())
+        .fold(0u8, |acc, (a, b)| acc | (a ^ b))
+        == 0
+}
+
+async fn require_operator(
+    State(state): State<NodeState>,
+    request: Request,
+    next: Next,
+) -> Response {
+    let header_value = request
+        .headers()
+        .get(header::AUTHORIZATION)
+        .and_then(|value| value.to_str().ok());
+    let Some(value) = header_value else {
+        return ApiError::new(
+            StatusCode::UNAUTHORIZED,
+            "unauthorized",
+            "this endpoint needs the operator's bearer token",
+        )
+        .into_response();
+    };
+    let token = value.strip_prefix("Bearer ").unwrap_or("");
+    if !constant_time_equal(token.as_bytes(), state.operator_token.as_bytes()) {
+        return ApiError::new(
+            StatusCode::FORBIDDEN,
+            "forbidden",
+            "the bearer token is not this node's operator token",
+        )
+        .into_response();
+    }
+    next.run(request).await
+}
+
+/// A token bucket per client address.
+pub struct RateLimiter {
+    per_second: f64,
+    burst: f64,
+    buckets: Mutex<HashMap<IpAddr, (f64, Instant)>>,
+}
+
+impl RateLimiter {
+    /// A limiter allowing `per_second` sustained and `burst` at once, per address.
+    pub fn new(per_second: u32, burst: u32) -> Self {
+        Self {
+            per_second: f64::from(per_second),
+            burst: f64::from(burst),
+            buckets: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// Takes one token for `client`; false when its bucket is empty.
+    pub fn allow(&self, client: IpAddr) -> bool {
+        let Ok(mut buckets) = self.buckets.lock() else {
+            return true;
+        };
+        let now = Instant::now();
+        if buckets.len() >= MAX_RATE_LIMITED_CLIENTS && !buckets.contains_key(&client) {
+            // Forget clients whose buckets have refilled: they are indistinguishable from new.
+            let refill = Duration::from_secs_f64(self.burst / self.per_second);
+            buckets.retain(|_, (_, last)| now.duration_since(*last) < refill);
+            if buckets.len() >= MAX_RATE_LIMITED_CLIENTS {
+                return false;
+            }
+        }
+        let (tokens, last) = buckets.entry(client).or_insert((self.burst, now));
+        *tokens =
+            (*tokens + now.duration_since(*last).as_secs_f64() * self.per_second).min(self.burst);
+        *last = now;
+        if *tokens >= 1.0 {
+            *tokens -= 1.0;
+            true
+        } else {
+            false
+        }
+    }
+}
+
+async fn rate_limit(
+    State(limiter): State<Arc<RateLimiter>>,
+    request: Request,
+    next: Next,
+) -> Response {
+    let client = request
+        .extensions()
+        .get::<ConnectInfo<SocketAddr>>()
+        .map_or(IpAddr::from([0, 0, 0, 0]), |info| info.0.ip());
+    if !limiter.allow(client) {
+        let mut response = ApiError::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            "rate_limited",
+            "too many requests; slow down",
+        )
+        .into_response();
+        response
+            .headers_mut()
+            .insert(header::RETRY_AFTER, header::HeaderValue::from_static("1"));
+        return response;
+    }
+    next.run(request).await
+}
+
+fn body_bytes(body: Result<Bytes, BytesRejection>) -> ApiResult<Bytes> {
+    body.map_err(|rejection| {
+        let status = rejection.status();
+        if status == StatusCode::PAYLOAD_TOO_LARGE {
+            ApiError::new(
+                status,
+                "body_too_large",
+                "request body exceeds the node's max_body_bytes",
+            )
+        } else {
+            ApiError::bad_request("bad_body", rejection.body_text())
+        }
+    })
+}
+
+fn json_object(bytes: &[u8]) -> ApiResult<serde_json::Map<String, Value>> {
+    match jcs::parse(bytes) {
+        Ok(Value::Object(object)) => Ok(object),
+        Ok(_) => Err(ApiError::bad_request(
+            "malformed_json",
+            "request body must be a JSON object",
+        )),
+        Err(error) => Err(ApiError::bad_request(
+            "malformed_json",
+            format!("invalid JSON: {error}"),
+        )),
+    }
+}
+
+fn query_params<T>(query: Result<Query<T>, QueryRejection>) -> ApiResult<T> {
+    query
+        .map(|Query(value)| value)
+        .map_err(|rejection| ApiError::bad_request("bad_query", rejection.body_text()))
+}
+
+fn outcome_response(outcome: IngestOutcome) -> Response {
+    let status = match &outcome {
+        IngestOutcome::Stored { .. } => StatusCode::CREATED,
+        IngestOutcome::Duplicate { .. } | IngestOutcome::Unchanged { .. } => StatusCode::OK,
+        IngestOutcome::HeldBack { .. } => StatusCode::ACCEPTED,
+        IngestOutcome::Equivocation { .. } | IngestOutcome::ForkedBranch { .. } => {
+            StatusCode::CONFLICT
+        }
+    };
+    let mut body = serde_json::to_value(&outcome).unwrap_or(Value::Null);
+    if status == StatusCode::CONFLICT {
+        if let Value::Object(object) = &mut body {
+            let code = object.get("outcome").cloned().unwrap_or(Value::Null);
+            object.insert("code".to_owned(), code);
+            object.insert("message".to_owned(), Value::from(match outcome {
+                IngestOutcome::Equivocation { .. } => "the author already signed a different entry at this seq; an equivocation proof is recorded",
+                _ => "the entry's prev does not match the entry this node holds before it",
+            }));
+        }
+    }
+    (status, Json(body)).into_response()
+}
+
+async fn status(State(state): State<NodeState>) -> ApiResult {
+    let store = state.store.clone();
+    let heads = tokio::task::spawn_blocking(move || store.heads())
+        .await
+        .map_err(ApiError::internal)??;
+    let trust = state.ingest.trust();
+    let feeds: Vec<Value> = heads
+        .iter()
+        .map(|(author, head)| {
+            json!({
+                "author": author.to_did_key(),
+                "name": trust.get(author).map(|authority| authority.name.clone()),
+                "seq": head.seq,
+                "id": head.id,
+            })
+        })
+        .collect();
+    let entry_count: u64 = heads.iter().map(|(_, head)| head.seq).sum();
+    let peers = state.peers.snapshot();
+    Ok(Json(json!({
+        "authority": state.authority.to_did_key(),
+        "name": trust.get(&state.authority).map(|authority| authority.name.clone()),
+        "peer_id": peers.peer_id,
+        "peers": peers.connected,
+        "peer_count": peers.connected.len(),
+        "feeds": feeds,
+        "entry_count": entry_count,
+        "version": env!("CARGO_PKG_VERSION"),
+    }))
+    .into_response())
+}
+
+/// Fills `v` and a missing `right_id` of a registration request, then decodes it.
+fn registration_body(mut object: serde_json::Map<String, Value>) -> ApiResult<Body> {
+    object.entry("v").or_insert(Value::from(1));
+    if !object.contains_key("right_id") {
+        let jurisdiction = object.get("jurisdiction").and_then(Value::as_str);
+        let right_type = object
+            .get("right_type")
+            .cloned()
+            .and_then(|value| serde_json::from_value::<RightType>(value).ok());
+        let number = object.get("number").and_then(Value::as_str);
+        if let (Some(jurisdiction), Some(right_type), Some(number)) =
+            (jurisdiction, right_type, number)
+        {
+            if let Ok(jurisdiction) = proto_types::body::Jurisdiction::parse(jurisdiction) {
+                if let Ok(right_id) = RightId::new(&jurisdiction, right_type, number) {
+                    object.insert("right_id".to_owned(), Value::from(right_id.as_str()));
+                }
+            }
+        }
+    }
+    Body::decode(EntryKind::Registration, &Value::Object(object))
+        .map_err(|error| ApiError::unprocessable("invalid_field", error.to_string()))
+}
+
+async fn register(
+    State(state): State<NodeState>,
+    body: Result<Bytes, BytesRejection>,
+) -> ApiResult {
+    let object = json_object(&body_bytes(body)?)?;
+    let body = registration_body(object)?;
+    Ok(outcome_response(state.ingest.append(body).await?))
+}
+
+async fn change_status(
+    State(state): State<NodeState>,
+    Path(right_id): Path<String>,
+    body: Result<Bytes, BytesRejection>,
+) -> ApiResult {
+    let right_id = RightId::parse(&right_id)
+        .map_err(|error| ApiError::bad_request("bad_right_id", error.to_string()))?;
+    let mut object = json_object(&body_bytes(body)?)?;
+    object.entry("v").or_insert(Value::from(1));
+    match object.get("right_id") {
+        None => {
+            object.insert("right_id".to_owned(), Value::from(right_id.as_str()));
+        }
+        Some(value) if value.as_str() == Some(right_id.as_str()) => {}
+        Some(_) => {
+            return Err(ApiError::unprocessable(
+                "invalid_field",
+                "right_id: differs from the right in the path",
+            ));
+        }
+    }
+    let body = Body::decode(EntryKind::Status, &Value::Object(object))
+        .map_err(|error| ApiError::unprocessable("invalid_field", error.to_string()))?;
+    Ok(outcome_response(state.ingest.append(body).await?))
+}
+
+async fn get_right(State(state): State<NodeState>, Path(right_id): Path<String>) -> ApiResult {
+    let right_id = RightId::parse(&right_id)
+        .map_err(|error| ApiError::bad_request("bad_right_id", error.to_string()))?;
+    let store = state.store.clone();
+    let id = right_id.as_str().to_owned();
+    let right = tokio::task::spawn_blocking(move || store.right(&id))
+        .await
+        .map_err(ApiError::internal)??
+        .ok_or_else(|| {
+            ApiError::not_found(format!(
+                "no right {} is known to this node",
+                right_id.as_str()
+            ))
+        })?;
+    Ok(Json(query::right_json(&right, &today())).into_response())
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SearchParams {
+    mark: Option<String>,
+    exact: Option<bool>,
+    class: Option<u8>,
+    jurisdiction: Option<String>,
+    holder: Option<String>,
+    limit: Option<usize>,
+    cursor: Option<String>,
+}
+
+async fn search_rights(
+    State(state): State<NodeState>,
+    params: Result<Query<SearchParams>, QueryRejection>,
+) -> ApiResult {
+    let params = query_params(params)?;
+    let limit = params.limit.unwrap_or(50);
+    if limit == 0 || limit > state.config.limits.max_page_size {
+        return Err(ApiError::bad_request(
+            "bad_query",
+            format!("limit must be in 1..={}", state.config.limits.max_page_size),
+        ));
+    }
+    let search = SearchQuery::new(
+        params.mark.as_deref(),
+        params.exact.unwrap_or(false),
+        params.class,
+        params.jurisdiction.as_deref(),
+        params.holder.as_deref(),
+        limit,
+        params.cursor.as_deref(),
+    )
+    .map_err(|error| ApiError::bad_request("bad_query", error))?;
+    let store = state.store.clone();
+    let page = tokio::task::spawn_blocking(move || query::search(&store, &search))
+        .await
+        .map_err(ApiError::internal)??;
+    let today = today();
+    Ok(Json(json!({
+        "rights": page.rights.iter().map(|right| query::right_summary(right, &today)).collect::<Vec<_>>(),
+        "next_cursor": page.next_cursor,
+    }))
+    .into_response())
+}
+
+async fn feeds(State(state): State<NodeState>) -> ApiResult {
+    let store = state.store.clone();
+    let heads = tokio::task::spawn_blocking(move || store.heads())
+        .await
+        .map_err(ApiError::internal)??;
+    let trust = state.ingest.trust();
+    Ok(Json(json!({
+        "feeds": heads.iter().map(|(author, head)| json!({
+            "author": author.to_did_key(),
+            "name": trust.get(author).map(|a| a.name.clone()),
+            "role": trust.get(author).map(|a| a.role),
+            "seq": head.seq,
+            "id": head.id,
+        })).collect::<Vec<_>>()
+    }))
+    .into_response())
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FeedParams {
+    from: Option<u64>,
+    limit: Option<usize>,
+}
+
+async fn feed(
+    State(state): State<NodeState>,
+    Path(author): Path<String>,
+    params: Result<Query<FeedParams>, QueryRejection>,
+) -> ApiResult {
+    let params = query_params(params)?;
+    let author = PublicKey::from_did_key(&author)
+        .map_err(|error| ApiError::bad_request("bad_author", error.to_string()))?;
+    let limit = params.limit.unwrap_or(100);
+    if limit == 0 || limit > state.config.limits.max_page_size {
+        return Err(ApiError::bad_request(
+            "bad_query",
+            format!("limit must be in 1..={}", state.config.limits.max_page_size),
+        ));
+    }
+    let from = params.from.unwrap_or(1).max(1);
+    let store = state.store.clone();
+    let max_bytes = state.config.limits.max_body_bytes.max(1024 * 1024) * 4;
+    let entries = tokio::task::spawn_blocking(move || store.feed(&author, from, limit, max_bytes))
+        .await
+        .map_err(ApiError::internal)??;
+    let values: Vec<Value> = entries
+        .iter()
+        .filter_map(|bytes| serde_json::from_slice(bytes).ok())
+        .collect();
+    let next = values
+        .last()
+        .and_then(|entry| entry.get("seq"))
+        .and_then(Value::as_u64)
+        .map(|seq| seq + 1);
+    Ok(Json(json!({"entries": values, "next_from": next})).into_response())
+}
+
+async fn get_entry(State(state): State<NodeState>, Path(id): Path<String>) -> ApiResult {
+    let id = EntryId::from_hex(&id)
+        .map_err(|error| ApiError::bad_request("bad_entry_id", error.to_string()))?;
+    let store = state.store.clone();
+    let (entry, ineffective) = tokio::task::spawn_blocking(move || {
+        Ok::<_, crate::storage::StorageError>((store.entry(&id)?, store.ineffective_reason(&id)?))
+    })
+    .await
+    .map_err(ApiError::internal)??;
+    let entry: Entry = entry.ok_or_else(|| ApiError::not_found(format!("no entry {id}")))?;
+    Ok(Json(json!({
+        "id": entry.id(),
+        "entry": entry.value(),
+        "effective": ineffective.is_none(),
+        "ineffective_reason": ineffective,
+    }))
+    .into_response())
+}
+
+async fn submit_entry(
+    State(state): State<NodeState>,
+    body: Result<Bytes, BytesRejection>,
+) -> ApiResult {
+    let bytes = body_bytes(body)?;
+    Ok(outcome_response(
+        state.ingest.submit_bytes(bytes.to_vec()).await?,
+    ))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct LimitParams {
+    limit: Option<usize>,
+}
+
+async fn equivocations(
+    State(state): State<NodeState>,
+    params: Result<Query<LimitParams>, QueryRejection>,
+) -> ApiResult {
+    let limit = query_params(params)?
+        .limit
+        .unwrap_or(100)
+        .clamp(1, state.config.limits.max_page_size);
+    let store = state.store.clone();
+    let proofs = tokio::task::spawn_blocking(move || store.equivocations(limit))
+        .await
+        .map_err(ApiError::internal)??;
+    Ok(Json(json!({"equivocations": proofs})).into_response())
+}
+
+async fn metrics(State(state): State<NodeState>) -> Response {
+    let store = state.store.clone();
+    let size = tokio::task::spawn_blocking(move || store.estimated_size_bytes())
+        .await
+        .unwrap_or(0);
+    let text = state.metrics.render(&[(
+        "rightsnet_storage_estimated_bytes",
+        "RocksDB's estimate of live data size.",
+        size as f64,
+    )]);
+    let mut headers = HeaderMap::new();
+    headers.insert(
+        header::CONTENT_TYPE,
+        header::HeaderValue::from_static("text/plain; version=0.0.4"),
+    );
+    (headers, text).into_response()
+}
+
+/// The OpenAPI 3.1 document, generated from [`routes`].
+pub fn openapi_document() -> Value {
+    let mut paths = serde_json::Map::new();
+    for spec in routes() {
+        let mut parameters: Vec<Value> = Vec::new();
+        let mut rest = spec.path;
+        while let Some(start) = rest.find('{') {
+            let Some(end) = rest[start..].find('}') else {
+                break;
+            };
+            let name = &rest[start + 1..start + end];
+            parameters.push(
+                json!({"name": name, "in": "path", "required": true, "schema": {"type": "string"}}),
+            );
+            rest = &rest[start + end..];
+        }
+        for (name, description) in spec.query {
+            parameters.push(json!({"name": name, "in": "query", "required": false, "description": description, "schema": {"type": "string"}}));
+        }
+        let mut responses = serde_json::Map::new();
+        for (status, description) in spec.responses {
+            responses.insert(status.to_string(), json!({"description": description}));
+        }
+        responses.insert(
+            "default".to_owned(),
+            json!({
+                "description": "error",
+                "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}
+            }),
+        );
+        let mut operation = json!({
+            "summary": spec.summary,
+            "parameters": parameters,
+            "responses": responses,
+        });
+        if spec.method == "post" {
+            operation["requestBody"] = json!({"required": true, "content": {"application/json": {"schema": {"type": "object"}}}});
+        }
+        if spec.access == Access::Operator {
+            operation["security"] = json!([{"operatorToken": []}]);
+        }
+        let item = paths
+            .entry(spec.path.to_owned())
+            .or_insert_with(|| json!({}));
+        item[spec.method] = operation;
+    }
+    json!({
+        "openapi": "3.1.0",
+        "info": {"title": "Rightsnet node API", "version": env!("CARGO_PKG_VERSION")},
+        "paths": paths,
+        "components": {
+            "securitySchemes": {"operatorToken": {"type": "http", "scheme": "bearer"}},
+            "schemas": {"Error": {
+                "type": "object",
+                "required": ["code", "message"],
+                "properties": {"code": {"type": "string"}, "message": {"type": "string"}}
+            }}
+        }
+    })
+}
+
+async fn openapi() -> Json<Value> {
+    Json(openapi_document())
+}

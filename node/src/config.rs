@@ -1,0 +1,231 @@
+//! Node configuration: a TOML file (unknown fields rejected), then command-line overrides.
+//! `docs/node.example.toml` is the annotated example; keep the two in step.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+/// Largest configuration file read, in bytes.
+pub const MAX_CONFIG_BYTES: usize = 256 * 1024;
+
+/// Everything a node needs to start.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NodeConfig {
+    /// Directory of the embedded RocksDB store (created if missing).
+    pub data_dir: PathBuf,
+    /// Address of the HTTP API. Port 0 picks a free port (printed at start).
+    #[serde(default = "default_api_listen")]
+    pub api_listen: SocketAddr,
+    /// libp2p listen address for the federation (multiaddr).
+    #[serde(default = "default_p2p_listen")]
+    pub p2p_listen: String,
+    /// Multikey JSON file of the authority key this node signs with.
+    pub authority_key: PathBuf,
+    /// TOML trust store: the authorities this node accepts.
+    pub trust_store: PathBuf,
+    /// The operator's bearer token for writes that sign as the node's authority. Prefer
+    /// `operator_token_file`; exactly one of the two must be set.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub operator_token: Option<String>,
+    /// File holding the operator token (first line, surrounding whitespace ignored).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub operator_token_file: Option<PathBuf>,
+    /// Sync the write-ahead log before acknowledging a write (default true). With false, a
+    /// process crash loses nothing but a power loss may lose the last acknowledged writes.
+    #[serde(default = "default_true")]
+    pub sync_writes: bool,
+    /// Request and rate limits.
+    #[serde(default)]
+    pub limits: Limits,
+}
+
+/// Bounds on what clients may send and ask for.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Limits {
+    /// Largest request body accepted, in bytes.
+    #[serde(default = "default_max_body_bytes")]
+    pub max_body_bytes: usize,
+    /// Largest page a list endpoint returns.
+    #[serde(default = "default_max_page_size")]
+    pub max_page_size: usize,
+    /// Sustained requests per second allowed per client address on public endpoints.
+    #[serde(default = "default_rate_per_second")]
+    pub rate_limit_per_second: u32,
+    /// Burst allowed per client address on public endpoints.
+    #[serde(default = "default_rate_burst")]
+    pub rate_limit_burst: u32,
+    /// Requests handled at once; more wait.
+    #[serde(default = "default_max_concurrent_requests")]
+    pub max_concurrent_requests: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self {
+            max_body_bytes: default_max_body_bytes(),
+            max_page_size: default_max_page_size(),
+            rate_limit_per_second: default_rate_per_second(),
+            rate_limit_burst: default_rate_burst(),
+            max_concurrent_requests: default_max_concurrent_requests(),
+        }
+    }
+}
+
+fn default_api_listen() -> SocketAddr {
+    SocketAddr::from(([127, 0, 0, 1], 7070))
+}
+fn default_p2p_listen() -> String {
+    "/ip4/127.0.0.1/tcp/7071".to_owned()
+}
+fn default_true() -> bool {
+    true
+}
+fn default_max_body_bytes() -> usize {
+    1024 * 1024
+}
+fn default_max_page_size() -> usize {
+    500
+}
+fn default_rate_per_second() -> u32 {
+    500
+}
+fn default_rate_burst() -> u32 {
+    1000
+}
+fn default_max_concurrent_requests() -> usize {
+    1024
+}
+
+/// Why a configuration could not be loaded.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// The file could not be read.
+    #[error("cannot read {path}: {reason}")]
+    Read {
+        /// The file.
+        path: String,
+        /// Why.
+        reason: String,
+    },
+    /// The TOML is invalid or has unknown fields.
+    #[error("invalid configuration {path}: {reason}")]
+    Parse {
+        /// The file.
+        path: String,
+        /// Why.
+        reason: String,
+    },
+    /// A value is out of range or inconsistent.
+    #[error("invalid configuration: {0}")]
+    Invalid(String),
+}
+
+/// Reads a file of at most `limit` bytes as UTF-8.
+pub fn read_bounded(path: &Path, limit: usize) -> Result<String, ConfigError> {
+    use std::io::Read;
+    let error = |reason: String| ConfigError::Read {
+        path: path.display().to_string(),
+        reason,
+    };
+    let file = std::fs::File::open(path).map_err(|e| error(e.to_string()))?;
+    let mut text = String::new();
+    file.take(limit as u64 + 1)
+        .read_to_string(&mut text)
+        .map_err(|e| error(e.to_string()))?;
+    if text.len() > limit {
+        return Err(error(format!("larger than {limit} bytes")));
+    }
+    Ok(text)
+}
+
+impl NodeConfig {
+    /// Loads a config file; relative paths in it are resolved against its directory.
+    pub fn load(path: &Path) -> Result<Self, ConfigError> {
+        let text = read_bounded(path, MAX_CONFIG_BYTES)?;
+        let mut config: NodeConfig = toml::from_str(&text).map_err(|e| ConfigError::Parse {
+            path: path.display().to_string(),
+            reason: e.to_string(),
+        })?;
+        let base = path.parent().unwrap_or(Path::new("."));
+        let resolve = |p: &mut PathBuf| {
+            if p.is_relative() {
+                *p = base.join(&*p);
+            }
+        };
+        resolve(&mut config.data_dir);
+        resolve(&mut config.authority_key);
+        resolve(&mut config.trust_store);
+        if let Some(file) = &mut config.operator_token_file {
+            resolve(file);
+        }
+        Ok(config)
+    }
+
+    /// Checks ranges and consistency.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        let limits = &self.limits;
+        if !(1024..=64 * 1024 * 1024).contains(&limits.max_body_bytes) {
+            return Err(ConfigError::Invalid(
+                "limits.max_body_bytes must be in 1024..=67108864".into(),
+            ));
+        }
+        if !(1..=10_000).contains(&limits.max_page_size) {
+            return Err(ConfigError::Invalid(
+                "limits.max_page_size must be in 1..=10000".into(),
+            ));
+        }
+        if limits.rate_limit_per_second == 0 || limits.rate_limit_burst == 0 {
+            return Err(ConfigError::Invalid("rate limits must be positive".into()));
+        }
+        if limits.max_concurrent_requests == 0 {
+            return Err(ConfigError::Invalid(
+                "limits.max_concurrent_requests must be positive".into(),
+            ));
+        }
+        match (&self.operator_token, &self.operator_token_file) {
+            (Some(_), Some(_)) => Err(ConfigError::Invalid(
+                "set operator_token or operator_token_file, not both".into(),
+            )),
+            (None, None) => Err(ConfigError::Invalid(
+                "an operator token is required: set operator_token_file (or operator_token)".into(),
+            )),
+            _ => Ok(()),
+        }
+    }
+
+    /// The operator token, read from the file when configured that way.
+    pub fn load_operator_token(&self) -> Result<String, ConfigError> {
+        let token = match (&self.operator_token, &self.operator_token_file) {
+            (Some(token), _) => token.clone(),
+            (None, Some(file)) => read_bounded(file, 4096)?.trim().to_owned(),
+            (None, None) => String::new(),
+        };
+        if token.len() < 16 {
+            return Err(ConfigError::Invalid(
+                "the operator token must be at least 16 characters".into(),
+            ));
+        }
+        Ok(token)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unknown_fields_are_rejected_and_defaults_filled() {
+        let text = "data_dir = \"d\"\nauthority_key = \"k\"\ntrust_store = \"t\"\noperator_token_file = \"tok\"\n";
+        let config: NodeConfig = toml::from_str(text).unwrap();
+        assert!(config.sync_writes);
+        assert_eq!(config.limits.max_page_size, 500);
+        config.validate().unwrap();
+        assert!(toml::from_str::<NodeConfig>(&format!("{text}bogus = 1\n")).is_err());
+        let mut both = config.clone();
+        both.operator_token = Some("x".repeat(20));
+        assert!(both.validate().is_err());
+    }
+}

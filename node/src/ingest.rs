@@ -1,0 +1,653 @@
+//! Ingest: the one path by which entries enter the store, own and foreign alike.
+//!
+//! Front door ([`Ingest::submit_bytes`]): size check, strict decode, trust check (unknown
+//! authors are refused before any signature work), strict signature verification on the
+//! blocking pool. Then the entry goes to the **writer**, a dedicated thread that owns every
+//! write to the store: chain check against the author's head (a gap is held back in a bounded
+//! buffer, never stored out of order), equivocation detection, the fold of the right's state, all
+//! index updates, in one `WriteBatch` per group of commands (group commit: one fsync for all
+//! entries that arrived together).
+//!
+//! **Architecture Invariant:** only the writer thread writes to the store, so chain checks and
+//! index updates never race; everything else reads.
+//!
+//! Own entries ([`Ingest::append`]) are numbered, chained, timestamped and signed by the writer
+//! with the node's authority key, then stored through the same code as foreign entries.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use proto_types::body::{Body, Jurisdiction};
+use proto_types::entry::{
+    ChainPosition, Entry, EntryError, EntryId, EquivocationError, EquivocationProof, FeedHead,
+    UnsignedEntry, VerifiedEntry, chain_position,
+};
+use proto_types::keys::{PublicKey, SecretKey};
+use proto_types::timestamp::Timestamp;
+use serde::Serialize;
+use tokio::sync::{mpsc, oneshot};
+
+use crate::metrics::Metrics;
+use crate::rights::{self, EntryMeta, Ineffective, RightState};
+use crate::storage::{StorageError, Store, StoreBatch};
+use crate::trust::TrustStore;
+
+/// Commands queued for the writer before senders wait.
+pub const WRITE_QUEUE_CAPACITY: usize = 4096;
+/// Most commands the writer commits in one batch.
+pub const MAX_GROUP_COMMANDS: usize = 1024;
+/// Most early entries (with a gap before them) held back in memory, over all authors.
+pub const MAX_PENDING_ENTRIES: usize = 16_384;
+/// Most early entries held back per author.
+pub const MAX_PENDING_PER_AUTHOR: usize = 4096;
+
+/// What happened to a submitted entry.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "outcome", rename_all = "snake_case")]
+pub enum IngestOutcome {
+    /// Stored (durably once the reply arrives).
+    Stored {
+        /// The entry id.
+        id: EntryId,
+        /// Its author.
+        author: String,
+        /// Its seq.
+        seq: u64,
+        /// When the entry changed nothing (e.g. a status for an unknown right), why.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        ineffective: Option<String>,
+    },
+    /// Already stored.
+    Duplicate {
+        /// The entry id.
+        id: EntryId,
+    },
+    /// Entries before it are missing; it is held in memory until they arrive.
+    HeldBack {
+        /// The entry id.
+        id: EntryId,
+        /// The first missing seq.
+        missing_from: u64,
+    },
+    /// The author signed a different entry at the same seq; a proof is stored and the entry the
+    /// node saw first is kept.
+    Equivocation {
+        /// The author.
+        author: String,
+        /// The seq.
+        seq: u64,
+        /// The entry kept.
+        kept: EntryId,
+        /// The conflicting entry, refused.
+        refused: EntryId,
+    },
+    /// The entry's `prev` does not name the entry this node holds before it: it belongs to a
+    /// branch of a forked feed, refused.
+    ForkedBranch {
+        /// The entry id.
+        id: EntryId,
+    },
+    /// An own append that would change nothing (the same registration again); nothing written.
+    Unchanged {
+        /// The entry that last set this state.
+        last_entry: EntryId,
+    },
+}
+
+/// Why an entry was refused before or by the writer.
+#[derive(Debug, thiserror::Error)]
+pub enum IngestError {
+    /// The bytes are not a valid entry, or its signature does not verify.
+    #[error("{0}")]
+    Invalid(#[from] EntryError),
+    /// The author is not in this node's trust store.
+    #[error("author {0} is not in this node's trust store")]
+    UnknownAuthor(String),
+    /// An own append that cannot apply (e.g. a status change of an unknown right).
+    #[error("{0}")]
+    Refused(String),
+    /// Too many early entries are held back already.
+    #[error("too many out-of-order entries held back; retry after the gap is filled")]
+    PendingFull,
+    /// The store failed.
+    #[error("storage failure: {0}")]
+    Storage(#[from] StorageError),
+    /// The writer has stopped (the node is shutting down).
+    #[error("the node is shutting down")]
+    Closed,
+}
+
+impl IngestError {
+    /// A stable machine code for metrics and API errors.
+    pub fn code(&self) -> &'static str {
+        match self {
+            IngestError::Invalid(EntryError::BadSignature) => "bad_signature",
+            IngestError::Invalid(EntryError::TooLarge(_)) => "too_large",
+            IngestError::Invalid(EntryError::Json(_)) => "malformed_json",
+            IngestError::Invalid(EntryError::Body(_)) => "invalid_body",
+            IngestError::Invalid(_) => "invalid_entry",
+            IngestError::UnknownAuthor(_) => "unknown_author",
+            IngestError::Refused(_) => "refused",
+            IngestError::PendingFull => "pending_full",
+            IngestError::Storage(_) => "storage",
+            IngestError::Closed => "shutting_down",
+        }
+    }
+}
+
+type Reply = oneshot::Sender<Result<IngestOutcome, IngestError>>;
+
+enum Command {
+    Store { entry: VerifiedEntry, reply: Reply },
+    Append { body: Body, reply: Reply },
+}
+
+/// A cloneable handle to the ingest path.
+#[derive(Clone)]
+pub struct Ingest {
+    commands: mpsc::Sender<Command>,
+    trust: Arc<TrustStore>,
+    metrics: Arc<Metrics>,
+}
+
+impl Ingest {
+    /// Starts the writer thread. It stops when every handle is dropped, after committing what
+    /// it has.
+    pub fn start(
+        store: Arc<Store>,
+        trust: Arc<TrustStore>,
+        key: Arc<SecretKey>,
+        sync_writes: bool,
+        metrics: Arc<Metrics>,
+    ) -> std::io::Result<(Self, std::thread::JoinHandle<()>)> {
+        let (commands, receiver) = mpsc::channel(WRITE_QUEUE_CAPACITY);
+        let writer = Writer {
+            store,
+            trust: trust.clone(),
+            key,
+            sync_writes,
+            metrics: metrics.clone(),
+            heads: HashMap::new(),
+            pending: BTreeMap::new(),
+            pending_per_author: HashMap::new(),
+            last_own_millis: None,
+        };
+        let thread = std::thread::Builder::new()
+            .name("rightsnet-writer".to_owned())
+            .spawn(move || writer.run(receiver))?;
+        Ok((
+            Self {
+                commands,
+                trust,
+                metrics,
+            },
+            thread,
+        ))
+    }
+
+    /// The trust store this node enforces.
+    pub fn trust(&self) -> &TrustStore {
+        &self.trust
+    }
+
+    /// Decodes, checks trust, verifies (off the async executor) and stores an entry received
+    /// from outside.
+    pub async fn submit_bytes(&self, bytes: Vec<u8>) -> Result<IngestOutcome, IngestError> {
+        let trust = self.trust.clone();
+        let verified = tokio::task::spawn_blocking(move || {
+            let entry = Entry::decode(&bytes)?;
+            check_trusted(&trust, &entry)?;
+            Ok::<_, IngestError>(entry.verify()?)
+        })
+        .await
+        .map_err(|_| IngestError::Closed)?;
+        match verified {
+            Ok(entry) => self.submit_verified(entry).await,
+            Err(error) => {
+                self.metrics.entry_rejected(error.code());
+                Err(error)
+            }
+        }
+    }
+
+    /// Stores an entry whose signature was already verified.
+    pub async fn submit_verified(
+        &self,
+        entry: VerifiedEntry,
+    ) -> Result<IngestOutcome, IngestError> {
+        if let Err(error) = check_trusted(&self.trust, &entry) {
+            self.metrics.entry_rejected(error.code());
+            return Err(error);
+        }
+        let (reply, response) = oneshot::channel();
+        self.commands
+            .send(Command::Store { entry, reply })
+            .await
+            .map_err(|_| IngestError::Closed)?;
+        response.await.map_err(|_| IngestError::Closed)?
+    }
+
+    /// Appends `body` to this node's own feed, signed with its authority key.
+    pub async fn append(&self, body: Body) -> Result<IngestOutcome, IngestError> {
+        let (reply, response) = oneshot::channel();
+        self.commands
+            .send(Command::Append { body, reply })
+            .await
+            .map_err(|_| IngestError::Closed)?;
+        response.await.map_err(|_| IngestError::Closed)?
+    }
+}
+
+fn check_trusted(trust: &TrustStore, entry: &Entry) -> Result<(), IngestError> {
+    if trust.get(entry.author()).is_none() {
+        return Err(IngestError::UnknownAuthor(entry.author().to_did_key()));
+    }
+    Ok(())
+}
+
+fn now_millis() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|elapsed| i64::try_from(elapsed.as_millis()).unwrap_or(i64::MAX))
+        .unwrap_or(0)
+}
+
+struct Writer {
+    store: Arc<Store>,
+    trust: Arc<TrustStore>,
+    key: Arc<SecretKey>,
+    sync_writes: bool,
+    metrics: Arc<Metrics>,
+    /// Heads as of the last commit plus what the current group staged.
+    heads: HashMap<PublicKey, Option<FeedHead>>,
+    pending: BTreeMap<(PublicKey, u64), VerifiedEntry>,
+    pending_per_author: HashMap<PublicKey, usize>,
+    last_own_millis: Option<i64>,
+}
+
+/// What the current group has staged but not yet committed.
+#[derive(Default)]
+struct Staged {
+    entries: HashMap<(PublicKey, u64), VerifiedEntry>,
+    rights: HashMap<String, RightState>,
+    equivocations: Vec<(PublicKey, u64)>,
+    stored: u64,
+}
+
+impl Writer {
+    fn run(mut self, mut receiver: mpsc::Receiver<Command>) {
+        while let Some(first) = receiver.blocking_recv() {
+            let mut group = vec![first];
+            while group.len() < MAX_GROUP_COMMANDS {
+                match receiver.try_recv() {
+                    Ok(command) => group.push(command),
+                    Err(_) => break,
+                }
+            }
+            self.process_group(group);
+        }
+        if let Err(error) = self.store.flush() {
+            tracing::error!(%error, "flushing the store at shutdown failed");
+        }
+    }
+
+    fn process_group(&mut self, group: Vec<Command>) {
+        let heads_before = self.heads.clone();
+        let store = self.store.clone();
+        let mut batch = store.batch();
+        let mut staged = Staged::default();
+        let mut replies: Vec<(Reply, Result<IngestOutcome, IngestError>)> =
+            Vec::with_capacity(group.len());
+        for command in group {
+            match command {
+                Command::Store { entry, reply } => {
+                    let outcome = self.store_entry(&mut batch, &mut staged, entry);
+                    replies.push((reply, outcome));
+                }
+                Command::Append { body, reply } => {
+                    let outcome = self.append(&mut batch, &mut staged, body);
+                    replies.push((reply, outcome));
+                }
+            }
+        }
+        let result = if batch.entry_count() > 0 || !staged.equivocations.is_empty() {
+            store.commit(batch, self.sync_writes)
+        } else {
+            Ok(())
+        };
+        match result {
+            Ok(()) => {
+                self.metrics.entries_stored(staged.stored);
+                for (reply, outcome) in replies {
+                    if let Ok(IngestOutcome::Equivocation { .. }) = &outcome {
+                        self.metrics.equivocation();
+                    }
+                    let _ = reply.send(outcome);
+                }
+            }
+            Err(error) => {
+                // Nothing of the group is stored: forget what was staged and tell every sender.
+                tracing::error!(%error, "committing a write batch failed");
+                self.heads = heads_before;
+                for (reply, outcome) in replies {
+                    let failed = match outcome {
+                        Ok(IngestOutcome::Duplicate { id }) => Ok(IngestOutcome::Duplicate { id }),
+                        Ok(_) => Err(IngestError::Storage(StorageError::Corrupt {
+                            cf: "batch",
+                            reason: format!("commit failed: {error}"),
+                        })),
+                        Err(error) => Err(error),
+                    };
+                    let _ = reply.send(failed);
+                }
+            }
+        }
+    }
+
+    fn head(&mut self, author: &PublicKey) -> Result<Option<FeedHead>, StorageError> {
+        if let Some(head) = self.heads.get(author) {
+            return Ok(*head);
+        }
+        let head = self.store.head(author)?;
+        self.heads.insert(*author, head);
+        Ok(head)
+    }
+
+    fn stored_at(
+        &self,
+        staged: &Staged,
+        author: &PublicKey,
+        seq: u64,
+    ) -> Result<Option<VerifiedEntry>, IngestError> {
+        if let Some(entry) = staged.entries.get(&(*author, seq)) {
+            return Ok(Some(entry.clone()));
+        }
+        let Some(id) = self.store.entry_id_at(author, seq)? else {
+            return Ok(None);
+        };
+        let Some(entry) = self.store.entry(&id)? else {
+            return Ok(None);
+        };
+        // It was verified before it was stored; verify again to regain the type, which costs
+        // one signature check on a path (equivocation) that is rare.
+        Ok(Some(entry.verify()?))
+    }
+
+    fn right(&self, staged: &Staged, right_id: &str) -> Result<Option<RightState>, StorageError> {
+        if let Some(state) = staged.rights.get(right_id) {
+            return Ok(Some(state.clone()));
+        }
+        self.store.right(right_id)
+    }
+
+    fn store_entry(
+        &mut self,
+        batch: &mut StoreBatch<'_>,
+        staged: &mut Staged,
+        entry: VerifiedEntry,
+    ) -> Result<IngestOutcome, IngestError> {
+        let author = *entry.author();
+        let head = self.head(&author)?;
+        match chain_position(head, &entry) {
+            ChainPosition::Next => {
+                let outcome = self.stage(batch, staged, entry)?;
+                self.drain_pending(batch, staged, author)?;
+                Ok(outcome)
+            }
+            ChainPosition::Gap { missing_from } => {
+                let id = entry.id();
+                let key = (author, entry.seq());
+                if !self.pending.contains_key(&key) {
+                    let count = self.pending_per_author.entry(author).or_insert(0);
+                    if self.pending.len() >= MAX_PENDING_ENTRIES || *count >= MAX_PENDING_PER_AUTHOR
+                    {
+                        return Err(IngestError::PendingFull);
+                    }
+                    *count += 1;
+                    self.pending.insert(key, entry);
+                }
+                Ok(IngestOutcome::HeldBack { id, missing_from })
+            }
+            ChainPosition::AtOrBelowHead => {
+                let Some(held) = self.stored_at(staged, &author, entry.seq())? else {
+                    return Err(IngestError::Storage(StorageError::Corrupt {
+                        cf: "feeds",
+                        reason: format!("no entry at seq {} below head", entry.seq()),
+                    }));
+                };
+                if held.id() == entry.id() {
+                    return Ok(IngestOutcome::Duplicate { id: entry.id() });
+                }
+                let kept = held.id();
+                let refused = entry.id();
+                let seq = entry.seq();
+                match EquivocationProof::new(held, entry) {
+                    Ok(proof) => {
+                        if !staged.equivocations.contains(&(author, seq))
+                            && !self.store.has_equivocation(&author, seq)?
+                        {
+                            tracing::warn!(
+                                author = %author,
+                                seq,
+                                kept = %kept,
+                                refused = %refused,
+                                "equivocation: author signed two different entries at one seq"
+                            );
+                            batch.put_equivocation(&proof);
+                            staged.equivocations.push((author, seq));
+                        }
+                        Ok(IngestOutcome::Equivocation {
+                            author: author.to_did_key(),
+                            seq,
+                            kept,
+                            refused,
+                        })
+                    }
+                    Err(EquivocationError::SameContent) => {
+                        Ok(IngestOutcome::Duplicate { id: kept })
+                    }
+                    Err(other) => Err(IngestError::Refused(other.to_string())),
+                }
+            }
+            ChainPosition::BrokenLink => Ok(IngestOutcome::ForkedBranch { id: entry.id() }),
+        }
+    }
+
+    /// Stores held-back entries of `author` that now extend its head.
+    fn drain_pending(
+        &mut self,
+        batch: &mut StoreBatch<'_>,
+        staged: &mut Staged,
+        author: PublicKey,
+    ) -> Result<(), IngestError> {
+        loop {
+            let Some(head) = self.head(&author)? else {
+                return Ok(());
+            };
+            let Some(next) = self.pending.remove(&(author, head.seq + 1)) else {
+                return Ok(());
+            };
+            if let Some(count) = self.pending_per_author.get_mut(&author) {
+                *count = count.saturating_sub(1);
+            }
+            if chain_position(Some(head), &next) != ChainPosition::Next {
+                // Held back, but belongs to another branch: drop it.
+                continue;
+            }
+            self.stage(batch, staged, next)?;
+        }
+    }
+
+    /// Stages an entry that extends its author's head, with its effects.
+    fn stage(
+        &mut self,
+        batch: &mut StoreBatch<'_>,
+        staged: &mut Staged,
+        entry: VerifiedEntry,
+    ) -> Result<IngestOutcome, IngestError> {
+        let ineffective = match self.effects(staged, &entry)? {
+            Effect::Right { previous, state } => {
+                batch.put_right(previous.as_ref(), &state)?;
+                staged.rights.insert(state.right_id.clone(), state);
+                None
+            }
+            Effect::Claim => {
+                batch.put_claim_indexes(&entry);
+                None
+            }
+            Effect::None => None,
+            Effect::Ineffective(reason) => {
+                batch.put_ineffective(&entry.id(), &reason);
+                self.metrics.entry_ineffective();
+                Some(reason)
+            }
+        };
+        batch.put_entry(&entry);
+        staged.stored += 1;
+        let author = *entry.author();
+        let head = FeedHead {
+            seq: entry.seq(),
+            id: entry.id(),
+        };
+        self.heads.insert(author, Some(head));
+        let outcome = IngestOutcome::Stored {
+            id: entry.id(),
+            author: author.to_did_key(),
+            seq: entry.seq(),
+            ineffective,
+        };
+        staged.entries.insert((author, entry.seq()), entry);
+        Ok(outcome)
+    }
+
+    fn effects(&self, staged: &Staged, entry: &Entry) -> Result<Effect, IngestError> {
+        let meta = EntryMeta::of(entry);
+        Ok(match entry.body() {
+            Body::Registration(body) => {
+                if !self.trust.office_for(entry.author(), &body.jurisdiction) {
+                    return Ok(Effect::Ineffective(not_office(&body.jurisdiction)));
+                }
+                let previous = self.right(staged, body.right_id.as_str())?;
+                match rights::apply_registration(previous.as_ref(), &meta, body) {
+                    Ok(state) => Effect::Right { previous, state },
+                    Err(reason) => Effect::Ineffective(reason.to_string()),
+                }
+            }
+            Body::Status(body) => {
+                let jurisdiction = body.right_id.jurisdiction();
+                if !self.trust.office_for(entry.author(), &jurisdiction) {
+                    return Ok(Effect::Ineffective(not_office(&jurisdiction)));
+                }
+                let previous = self.right(staged, body.right_id.as_str())?;
+                match rights::apply_status(previous.as_ref(), &meta, body) {
+                    Ok(state) => Effect::Right { previous, state },
+                    Err(reason) => Effect::Ineffective(reason.to_string()),
+                }
+            }
+            Body::Notice(_) | Body::Decision(_) | Body::CounterNotice(_) => {
+                if self.trust.is_marketplace(entry.author()) {
+                    Effect::Claim
+                } else {
+                    Effect::Ineffective(
+                        "only marketplaces record notices, decisions and counter-notices"
+                            .to_owned(),
+                    )
+                }
+            }
+            Body::Authority(_) | Body::KeyRotation(_) => Effect::None,
+        })
+    }
+
+    fn append(
+        &mut self,
+        batch: &mut StoreBatch<'_>,
+        staged: &mut Staged,
+        body: Body,
+    ) -> Result<IngestOutcome, IngestError> {
+        let author = self.key.public_key();
+        let head = self.head(&author)?;
+        let seq = head.map_or(1, |head| head.seq + 1);
+        let last_millis = match self.last_own_millis {
+            Some(millis) => Some(millis),
+            None => match head {
+                Some(head) => self
+                    .stored_at(staged, &author, head.seq)?
+                    .map(|entry| entry.timestamp().unix_millis()),
+                None => None,
+            },
+        };
+        // Timestamps of one feed never go backwards, even when the clock does.
+        let millis = now_millis().max(last_millis.unwrap_or(0));
+        let timestamp = Timestamp::from_unix_millis(millis)
+            .map_err(|error| IngestError::Refused(error.to_string()))?;
+        // Refuse own entries that could not change anything, and skip exact repeats, so that
+        // an importer can replay a register safely.
+        let probe = EntryMeta {
+            author,
+            id: EntryId([0; 32]),
+            seq,
+            timestamp: timestamp.clone(),
+        };
+        match &body {
+            Body::Registration(registration) => {
+                if !self.trust.office_for(&author, &registration.jurisdiction) {
+                    return Err(IngestError::Refused(not_office(&registration.jurisdiction)));
+                }
+                let current = self.right(staged, registration.right_id.as_str())?;
+                let next = rights::apply_registration(current.as_ref(), &probe, registration)
+                    .map_err(|reason| IngestError::Refused(reason.to_string()))?;
+                if let Some(current) =
+                    current.filter(|current| rights::same_content(current, &next))
+                {
+                    return Ok(IngestOutcome::Unchanged {
+                        last_entry: current.last_entry,
+                    });
+                }
+            }
+            Body::Status(status) => {
+                let jurisdiction = status.right_id.jurisdiction();
+                if !self.trust.office_for(&author, &jurisdiction) {
+                    return Err(IngestError::Refused(not_office(&jurisdiction)));
+                }
+                let current = self.right(staged, status.right_id.as_str())?;
+                let next = rights::apply_status(current.as_ref(), &probe, status)
+                    .map_err(|reason| IngestError::Refused(reason.to_string()))?;
+                if let Some(current) =
+                    current.filter(|current| rights::same_content(current, &next))
+                {
+                    return Ok(IngestOutcome::Unchanged {
+                        last_entry: current.last_entry,
+                    });
+                }
+            }
+            _ => {}
+        }
+        let entry = UnsignedEntry {
+            seq,
+            prev: head.map(|head| head.id),
+            timestamp,
+            body,
+        }
+        .sign(&self.key)?;
+        self.last_own_millis = Some(millis);
+        self.stage(batch, staged, entry)
+    }
+}
+
+fn not_office(jurisdiction: &Jurisdiction) -> String {
+    format!(
+        "author is not an office trusted for jurisdiction {}",
+        jurisdiction.as_str()
+    )
+}
+
+enum Effect {
+    Right {
+        previous: Option<RightState>,
+        state: RightState,
+    },
+    Claim,
+    None,
+    Ineffective(String),
+}

@@ -1,0 +1,212 @@
+//! The Rightsnet node: stores signed feeds in an embedded RocksDB, keeps the current state of
+//! every right, and serves the HTTP API.
+//!
+//! Layers, each with one job and one foreign library:
+//! - [`config`]: the TOML configuration.
+//! - [`trust`]: the trust store (which authorities this node accepts, for what).
+//! - [`storage`]: RocksDB — column families, key layouts, atomic batches. Only it names RocksDB.
+//! - [`ingest`]: the single path into storage, with the writer thread that owns all writes.
+//! - [`rights`]: the fold of registration and status entries into a right's state (pure).
+//! - [`text`], [`query`]: search folding, index-driven search, JSON views.
+//! - [`api`]: axum — routes, errors, limits, auth, OpenAPI. Only it names axum.
+//! - [`metrics`]: Prometheus counters.
+//!
+//! [`start`] wires them together and returns a [`RunningNode`] handle.
+
+pub mod api;
+pub mod config;
+pub mod ingest;
+pub mod metrics;
+pub mod query;
+pub mod rights;
+pub mod storage;
+pub mod text;
+pub mod trust;
+
+use std::net::SocketAddr;
+use std::sync::{Arc, RwLock};
+
+use anyhow::Context;
+use proto_types::keys::{KeyFile, PublicKey, SecretKey};
+use proto_types::timestamp::{Date, Timestamp};
+use serde::Serialize;
+use tokio::sync::watch;
+
+use crate::config::NodeConfig;
+use crate::ingest::Ingest;
+use crate::metrics::Metrics;
+use crate::storage::Store;
+use crate::trust::TrustStore;
+
+/// Largest key file read, in bytes.
+pub const MAX_KEY_FILE_BYTES: usize = 16 * 1024;
+
+/// What the node knows of its peers; the federation layer keeps it current.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct PeerSnapshot {
+    /// This node's libp2p peer id, once the swarm runs.
+    pub peer_id: Option<String>,
+    /// Connected peers.
+    pub connected: Vec<String>,
+}
+
+/// Shared, cheap-to-read peer information.
+#[derive(Debug, Default)]
+pub struct Peers(RwLock<PeerSnapshot>);
+
+impl Peers {
+    /// A copy of the current peer information.
+    pub fn snapshot(&self) -> PeerSnapshot {
+        self.0.read().map(|peers| peers.clone()).unwrap_or_default()
+    }
+    /// Replaces the peer information.
+    pub fn set(&self, snapshot: PeerSnapshot) {
+        if let Ok(mut peers) = self.0.write() {
+            *peers = snapshot;
+        }
+    }
+}
+
+/// Everything request handlers share.
+#[derive(Clone)]
+pub struct NodeState {
+    /// The node's configuration.
+    pub config: Arc<NodeConfig>,
+    /// The store, for reads.
+    pub store: Arc<Store>,
+    /// The ingest path, for writes.
+    pub ingest: Ingest,
+    /// The authority this node signs as.
+    pub authority: PublicKey,
+    /// The operator's bearer token.
+    pub operator_token: Arc<str>,
+    /// Metrics.
+    pub metrics: Arc<Metrics>,
+    /// Peers.
+    pub peers: Arc<Peers>,
+}
+
+/// Today's date (UTC) by the system clock.
+pub fn today() -> Date {
+    now().date()
+}
+
+/// Now, by the system clock, with millisecond precision.
+pub fn now() -> Timestamp {
+    let millis = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|elapsed| i64::try_from(elapsed.as_millis()).unwrap_or(0))
+        .unwrap_or(0);
+    Timestamp::from_unix_millis(millis)
+        .or_else(|_| Timestamp::parse("1970-01-01T00:00:00Z"))
+        .unwrap_or_else(|_| unreachable!("the epoch is a valid timestamp"))
+}
+
+/// Reads a Multikey key file.
+pub fn load_key(path: &std::path::Path) -> anyhow::Result<SecretKey> {
+    let text = config::read_bounded(path, MAX_KEY_FILE_BYTES)?;
+    KeyFile::parse(text.as_bytes()).with_context(|| format!("reading key file {}", path.display()))
+}
+
+/// A node running in this process.
+pub struct RunningNode {
+    /// The HTTP API's bound address.
+    pub api_addr: SocketAddr,
+    /// The authority the node signs as.
+    pub authority: PublicKey,
+    shutdown: watch::Sender<bool>,
+    server: tokio::task::JoinHandle<std::io::Result<()>>,
+    writer: Option<std::thread::JoinHandle<()>>,
+    state: Option<NodeState>,
+}
+
+impl RunningNode {
+    /// Stops accepting requests, lets in-flight ones finish, commits and flushes the store.
+    pub async fn shutdown(mut self) -> anyhow::Result<()> {
+        let _ = self.shutdown.send(true);
+        let served = (&mut self.server).await;
+        // Dropping the last ingest handle ends the writer thread after its last commit.
+        self.state = None;
+        if let Some(writer) = self.writer.take() {
+            tokio::task::spawn_blocking(move || writer.join())
+                .await
+                .context("joining the writer thread")?
+                .map_err(|_| anyhow::anyhow!("the writer thread panicked"))?;
+        }
+        served.context("the API server task failed")??;
+        Ok(())
+    }
+
+    /// The shared state (for in-process tests and the federation layer).
+    pub fn state(&self) -> Option<&NodeState> {
+        self.state.as_ref()
+    }
+}
+
+/// Opens the store, starts the writer and the HTTP API.
+pub async fn start(config: NodeConfig) -> anyhow::Result<RunningNode> {
+    config.validate()?;
+    let operator_token: Arc<str> = config.load_operator_token()?.into();
+    let key = Arc::new(load_key(&config.authority_key)?);
+    let trust_text = config::read_bounded(&config.trust_store, trust::MAX_TRUST_FILE_BYTES)?;
+    let trust = Arc::new(
+        TrustStore::from_toml(&trust_text)
+            .with_context(|| format!("loading trust store {}", config.trust_store.display()))?,
+    );
+    if trust.get(&key.public_key()).is_none() {
+        tracing::warn!(
+            authority = %key.public_key(),
+            "this node's own authority is not in its trust store; its own entries will not take effect"
+        );
+    }
+    std::fs::create_dir_all(&config.data_dir)
+        .with_context(|| format!("creating data directory {}", config.data_dir.display()))?;
+    let data_dir = config.data_dir.clone();
+    let store = Arc::new(
+        tokio::task::spawn_blocking(move || Store::open(&data_dir))
+            .await
+            .context("opening the store")??,
+    );
+    let metrics = Arc::new(Metrics::default());
+    let (ingest, writer) = Ingest::start(
+        store.clone(),
+        trust,
+        key.clone(),
+        config.sync_writes,
+        metrics.clone(),
+    )?;
+    let listener = tokio::net::TcpListener::bind(config.api_listen)
+        .await
+        .with_context(|| format!("binding the API to {}", config.api_listen))?;
+    let api_addr = listener.local_addr()?;
+    let state = NodeState {
+        config: Arc::new(config),
+        store,
+        ingest,
+        authority: key.public_key(),
+        operator_token,
+        metrics,
+        peers: Arc::new(Peers::default()),
+    };
+    let router = api::router(state.clone());
+    let (shutdown, mut signal) = watch::channel(false);
+    let server = tokio::spawn(async move {
+        axum::serve(
+            listener,
+            router.into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .with_graceful_shutdown(async move {
+            let _ = signal.wait_for(|stop| *stop).await;
+        })
+        .await
+    });
+    tracing::info!(api = %api_addr, authority = %key.public_key(), "node started");
+    Ok(RunningNode {
+        api_addr,
+        authority: key.public_key(),
+        shutdown,
+        server,
+        writer: Some(writer),
+        state: Some(state),
+    })
+}

@@ -1,0 +1,625 @@
+//! Storage: the only module that names RocksDB. Column families, key layouts, the schema
+//! version, atomic per-entry write batches, and every read the node needs.
+//!
+//! Column families (stable names, part of the on-disk format):
+//!
+//! | name | key | value |
+//! |---|---|---|
+//! | `meta` | `schema_version` | u32 big-endian |
+//! | `entries` | entry id (32) | canonical entry bytes |
+//! | `feeds` | author key (32) ‖ seq (u64 BE) | entry id |
+//! | `heads` | author key (32) | seq (u64 BE) ‖ entry id |
+//! | `rights` | right id (UTF-8) | current state, JSON |
+//! | `index_mark` | `t` ‖ token ‖ 0 ‖ right id; `m` ‖ folded mark ‖ 0 ‖ right id | empty |
+//! | `index_holder` | `k` ‖ holder did ‖ 0 ‖ right id; `n` ‖ folded name ‖ 0 ‖ right id | empty |
+//! | `index_class` | `c` ‖ class (u8) ‖ jurisdiction ‖ 0 ‖ right id; `j` ‖ jurisdiction ‖ 0 ‖ right id | empty |
+//! | `index_claims` | `l` listing / `h` holder / `s` seller ref / `n` notice id, ‖ 0 ‖ entry id | empty |
+//! | `equivocations` | author key (32) ‖ seq (u64 BE) | proof JSON |
+//! | `ineffective` | entry id | why the entry changed nothing, UTF-8 |
+//!
+//! **Invariant:** every entry is written with all of its index changes in one `WriteBatch`, so
+//! a crash leaves either all of them or none.
+
+use std::path::Path;
+
+use proto_types::body::Body;
+use proto_types::entry::{Entry, EntryId, EquivocationProof, FeedHead, VerifiedEntry};
+use proto_types::keys::PublicKey;
+use rocksdb::{
+    ColumnFamily, ColumnFamilyDescriptor, DB, Direction, IteratorMode, Options, ReadOptions,
+    WriteBatch, WriteOptions,
+};
+
+use crate::rights::RightState;
+use crate::text;
+
+/// The on-disk schema version this build reads and writes.
+pub const SCHEMA_VERSION: u32 = 1;
+
+/// Column family names.
+pub mod cf {
+    /// Schema version and other metadata.
+    pub const META: &str = "meta";
+    /// Entries by id.
+    pub const ENTRIES: &str = "entries";
+    /// Feed order: (author, seq) → id.
+    pub const FEEDS: &str = "feeds";
+    /// Head per author.
+    pub const HEADS: &str = "heads";
+    /// Current state per right.
+    pub const RIGHTS: &str = "rights";
+    /// Rights by folded mark tokens and full folded mark.
+    pub const INDEX_MARK: &str = "index_mark";
+    /// Rights by holder key and folded holder name.
+    pub const INDEX_HOLDER: &str = "index_holder";
+    /// Rights by Nice class and jurisdiction.
+    pub const INDEX_CLASS: &str = "index_class";
+    /// Notices, decisions and counter-notices by listing, holder, seller reference and notice.
+    pub const INDEX_CLAIMS: &str = "index_claims";
+    /// Equivocation proofs.
+    pub const EQUIVOCATIONS: &str = "equivocations";
+    /// Entries that were stored but changed nothing, with the reason.
+    pub const INEFFECTIVE: &str = "ineffective";
+    /// Every column family, in creation order.
+    pub const ALL: [&str; 11] = [
+        META,
+        ENTRIES,
+        FEEDS,
+        HEADS,
+        RIGHTS,
+        INDEX_MARK,
+        INDEX_HOLDER,
+        INDEX_CLASS,
+        INDEX_CLAIMS,
+        EQUIVOCATIONS,
+        INEFFECTIVE,
+    ];
+}
+
+const SCHEMA_KEY: &[u8] = b"schema_version";
+
+/// Storage failures.
+#[derive(Debug, thiserror::Error)]
+pub enum StorageError {
+    /// RocksDB reported an error.
+    #[error("database error: {0}")]
+    Db(#[from] rocksdb::Error),
+    /// The data directory holds another schema version.
+    #[error(
+        "data directory {path} has schema version {found}, this build uses version {expected}; refusing to open it (see docs/OPERATIONS.md, upgrading)"
+    )]
+    SchemaMismatch {
+        /// The directory.
+        path: String,
+        /// Version found.
+        found: String,
+        /// Version this build uses.
+        expected: u32,
+    },
+    /// The directory holds a RocksDB database that is not a Rightsnet store.
+    #[error("data directory {path} is not a rightsnet store: {reason}")]
+    Foreign {
+        /// The directory.
+        path: String,
+        /// What is missing.
+        reason: String,
+    },
+    /// Stored bytes do not decode: the store is corrupt.
+    #[error("corrupt record in {cf}: {reason}")]
+    Corrupt {
+        /// The column family.
+        cf: &'static str,
+        /// What failed.
+        reason: String,
+    },
+}
+
+type Result<T, E = StorageError> = std::result::Result<T, E>;
+
+fn corrupt(cf: &'static str, reason: impl std::fmt::Display) -> StorageError {
+    StorageError::Corrupt {
+        cf,
+        reason: reason.to_string(),
+    }
+}
+
+/// The database. Share it behind an `Arc`; only the ingest writer writes.
+pub struct Store {
+    db: DB,
+}
+
+fn feed_key(author: &PublicKey, seq: u64) -> [u8; 40] {
+    let mut key = [0u8; 40];
+    key[..32].copy_from_slice(&author.to_bytes());
+    key[32..].copy_from_slice(&seq.to_be_bytes());
+    key
+}
+
+fn index_key(tag: u8, parts: &[&[u8]], tail: &[u8]) -> Vec<u8> {
+    let mut key =
+        Vec::with_capacity(1 + tail.len() + parts.iter().map(|p| p.len() + 1).sum::<usize>());
+    key.push(tag);
+    for part in parts {
+        key.extend_from_slice(part);
+    }
+    key.push(0);
+    key.extend_from_slice(tail);
+    key
+}
+
+/// The key-value pairs a right contributes to the search indexes.
+fn right_index_keys(state: &RightState) -> Vec<(&'static str, Vec<u8>)> {
+    let right_id = state.right_id.as_bytes();
+    let mut keys = Vec::new();
+    if let Some(mark) = &state.mark_text {
+        for token in text::tokens(mark) {
+            keys.push((
+                cf::INDEX_MARK,
+                index_key(b't', &[token.as_bytes()], right_id),
+            ));
+        }
+        let folded = text::fold(mark);
+        if !folded.is_empty() {
+            keys.push((
+                cf::INDEX_MARK,
+                index_key(b'm', &[folded.as_bytes()], right_id),
+            ));
+        }
+    }
+    if let Some(key) = &state.holder.key {
+        keys.push((
+            cf::INDEX_HOLDER,
+            index_key(b'k', &[key.to_did_key().as_bytes()], right_id),
+        ));
+    }
+    let name = text::fold(&state.holder.name);
+    if !name.is_empty() {
+        keys.push((
+            cf::INDEX_HOLDER,
+            index_key(b'n', &[name.as_bytes()], right_id),
+        ));
+    }
+    let jurisdiction = state.jurisdiction.as_str().as_bytes();
+    for class in &state.nice_classes {
+        keys.push((
+            cf::INDEX_CLASS,
+            index_key(b'c', &[&[*class], jurisdiction], right_id),
+        ));
+    }
+    keys.push((cf::INDEX_CLASS, index_key(b'j', &[jurisdiction], right_id)));
+    keys
+}
+
+impl Store {
+    /// Opens the store in `path`, creating it (with the current schema version) when the
+    /// directory holds no database. Refuses directories of another schema version or that hold
+    /// a database that is not a Rightsnet store.
+    pub fn open(path: &Path) -> Result<Self> {
+        let display = path.display().to_string();
+        let mut options = Options::default();
+        options.create_if_missing(true);
+        options.create_missing_column_families(false);
+        options.set_max_open_files(512);
+        options.increase_parallelism(2);
+        options.set_keep_log_file_num(4);
+        let existing = DB::list_cf(&Options::default(), path).ok();
+        let fresh = existing.is_none();
+        if let Some(families) = &existing {
+            for name in cf::ALL {
+                if !families.iter().any(|family| family == name) {
+                    return Err(StorageError::Foreign {
+                        path: display,
+                        reason: format!("column family {name:?} missing"),
+                    });
+                }
+            }
+        } else {
+            options.create_missing_column_families(true);
+        }
+        let descriptors = cf::ALL
+            .iter()
+            .map(|name| ColumnFamilyDescriptor::new(*name, Options::default()));
+        let db = DB::open_cf_descriptors(&options, path, descriptors)?;
+        let store = Self { db };
+        if fresh {
+            let mut write_options = WriteOptions::default();
+            write_options.set_sync(true);
+            let mut batch = WriteBatch::default();
+            batch.put_cf(store.cf(cf::META), SCHEMA_KEY, SCHEMA_VERSION.to_be_bytes());
+            store.db.write_opt(batch, &write_options)?;
+        }
+        match store.db.get_cf(store.cf(cf::META), SCHEMA_KEY)? {
+            Some(bytes) if bytes.as_slice() == SCHEMA_VERSION.to_be_bytes() => Ok(store),
+            Some(bytes) => Err(StorageError::SchemaMismatch {
+                path: display,
+                found: <[u8; 4]>::try_from(bytes.as_slice())
+                    .map(|b| u32::from_be_bytes(b).to_string())
+                    .unwrap_or_else(|_| format!("{bytes:02x?}")),
+                expected: SCHEMA_VERSION,
+            }),
+            None => Err(StorageError::Foreign {
+                path: display,
+                reason: "no schema version recorded".to_owned(),
+            }),
+        }
+    }
+
+    fn cf(&self, name: &'static str) -> &ColumnFamily {
+        // Every family in cf::ALL exists: open() checks or creates them all.
+        match self.db.cf_handle(name) {
+            Some(handle) => handle,
+            None => unreachable!("column family {name} checked at open"),
+        }
+    }
+
+    /// Starts a write batch. Nothing is written until [`Store::commit`].
+    pub fn batch(&self) -> StoreBatch<'_> {
+        StoreBatch {
+            store: self,
+            batch: WriteBatch::default(),
+            entries: 0,
+        }
+    }
+
+    /// Writes a batch atomically. With `sync`, the write-ahead log is on disk before this returns.
+    pub fn commit(&self, batch: StoreBatch<'_>, sync: bool) -> Result<()> {
+        let mut options = WriteOptions::default();
+        options.set_sync(sync);
+        self.db.write_opt(batch.batch, &options)?;
+        Ok(())
+    }
+
+    /// Flushes memtables and syncs the write-ahead log (for clean shutdown).
+    pub fn flush(&self) -> Result<()> {
+        self.db.flush_wal(true)?;
+        for name in cf::ALL {
+            self.db.flush_cf(self.cf(name))?;
+        }
+        Ok(())
+    }
+
+    /// The head of `author`'s feed.
+    pub fn head(&self, author: &PublicKey) -> Result<Option<FeedHead>> {
+        self.db
+            .get_cf(self.cf(cf::HEADS), author.to_bytes())?
+            .map(|bytes| decode_head(&bytes))
+            .transpose()
+    }
+
+    /// Every feed's head, ordered by author key bytes.
+    pub fn heads(&self) -> Result<Vec<(PublicKey, FeedHead)>> {
+        let mut heads = Vec::new();
+        for item in self.db.iterator_cf(self.cf(cf::HEADS), IteratorMode::Start) {
+            let (key, value) = item?;
+            let author_bytes: [u8; 32] = key
+                .as_ref()
+                .try_into()
+                .map_err(|_| corrupt(cf::HEADS, "key length"))?;
+            let author = PublicKey::from_bytes(&author_bytes).map_err(|e| corrupt(cf::HEADS, e))?;
+            heads.push((author, decode_head(&value)?));
+        }
+        Ok(heads)
+    }
+
+    /// The canonical bytes of an entry.
+    pub fn entry_bytes(&self, id: &EntryId) -> Result<Option<Vec<u8>>> {
+        Ok(self.db.get_cf(self.cf(cf::ENTRIES), id.0)?)
+    }
+
+    /// An entry, decoded (it was verified before it was stored).
+    pub fn entry(&self, id: &EntryId) -> Result<Option<Entry>> {
+        self.entry_bytes(id)?
+            .map(|bytes| Entry::decode(&bytes).map_err(|e| corrupt(cf::ENTRIES, e)))
+            .transpose()
+    }
+
+    /// The id of `author`'s entry at `seq`.
+    pub fn entry_id_at(&self, author: &PublicKey, seq: u64) -> Result<Option<EntryId>> {
+        self.db
+            .get_cf(self.cf(cf::FEEDS), feed_key(author, seq))?
+            .map(|bytes| decode_id(cf::FEEDS, &bytes))
+            .transpose()
+    }
+
+    /// Up to `limit` entries of `author`'s feed from `from_seq` on, as canonical bytes, stopping
+    /// early once `max_bytes` would be exceeded (at least one entry is returned when any exists).
+    pub fn feed(
+        &self,
+        author: &PublicKey,
+        from_seq: u64,
+        limit: usize,
+        max_bytes: usize,
+    ) -> Result<Vec<Vec<u8>>> {
+        let start = feed_key(author, from_seq.max(1));
+        let mut read_options = ReadOptions::default();
+        let upper = feed_key(author, u64::MAX);
+        read_options.set_iterate_upper_bound(upper.to_vec());
+        let mut entries = Vec::new();
+        let mut total = 0usize;
+        for item in self.db.iterator_cf_opt(
+            self.cf(cf::FEEDS),
+            read_options,
+            IteratorMode::From(&start, Direction::Forward),
+        ) {
+            let (_, value) = item?;
+            let id = decode_id(cf::FEEDS, &value)?;
+            let bytes = self
+                .entry_bytes(&id)?
+                .ok_or_else(|| corrupt(cf::FEEDS, format!("entry {id} missing")))?;
+            if !entries.is_empty() && total + bytes.len() > max_bytes {
+                break;
+            }
+            total += bytes.len();
+            entries.push(bytes);
+            if entries.len() >= limit {
+                break;
+            }
+        }
+        Ok(entries)
+    }
+
+    /// The current state of a right.
+    pub fn right(&self, right_id: &str) -> Result<Option<RightState>> {
+        self.db
+            .get_cf(self.cf(cf::RIGHTS), right_id.as_bytes())?
+            .map(|bytes| serde_json::from_slice(&bytes).map_err(|e| corrupt(cf::RIGHTS, e)))
+            .transpose()
+    }
+
+    /// Why a stored entry changed nothing, if it did not.
+    pub fn ineffective_reason(&self, id: &EntryId) -> Result<Option<String>> {
+        Ok(self
+            .db
+            .get_cf(self.cf(cf::INEFFECTIVE), id.0)?
+            .map(|bytes| String::from_utf8_lossy(&bytes).into_owned()))
+    }
+
+    /// Stored equivocation proofs, up to `limit`.
+    pub fn equivocations(&self, limit: usize) -> Result<Vec<serde_json::Value>> {
+        let mut proofs = Vec::new();
+        for item in self
+            .db
+            .iterator_cf(self.cf(cf::EQUIVOCATIONS), IteratorMode::Start)
+            .take(limit)
+        {
+            let (_, value) = item?;
+            proofs.push(serde_json::from_slice(&value).map_err(|e| corrupt(cf::EQUIVOCATIONS, e))?);
+        }
+        Ok(proofs)
+    }
+
+    /// Whether an equivocation proof is stored for `(author, seq)`.
+    pub fn has_equivocation(&self, author: &PublicKey, seq: u64) -> Result<bool> {
+        Ok(self
+            .db
+            .get_pinned_cf(self.cf(cf::EQUIVOCATIONS), feed_key(author, seq))?
+            .is_some())
+    }
+
+    /// Scans index `family` from `start` (exclusive when `after` is true) over keys beginning
+    /// with `prefix`, calling `visit` with each key until it returns false.
+    pub fn scan_index(
+        &self,
+        family: IndexFamily,
+        prefix: &[u8],
+        start: &[u8],
+        after: bool,
+        mut visit: impl FnMut(&[u8]) -> Result<bool>,
+    ) -> Result<()> {
+        let from = if start.is_empty() { prefix } else { start };
+        for item in self.db.iterator_cf(
+            self.cf(family.name()),
+            IteratorMode::From(from, Direction::Forward),
+        ) {
+            let (key, _) = item?;
+            if !key.starts_with(prefix) {
+                break;
+            }
+            if after && key.as_ref() == start {
+                continue;
+            }
+            if !visit(&key)? {
+                break;
+            }
+        }
+        Ok(())
+    }
+
+    /// Scans the rights column family in right-id order after `start_after`.
+    pub fn scan_rights(
+        &self,
+        start_after: &[u8],
+        mut visit: impl FnMut(&[u8], RightState) -> Result<bool>,
+    ) -> Result<()> {
+        for item in self.db.iterator_cf(
+            self.cf(cf::RIGHTS),
+            IteratorMode::From(start_after, Direction::Forward),
+        ) {
+            let (key, value) = item?;
+            if key.as_ref() == start_after {
+                continue;
+            }
+            let state = serde_json::from_slice(&value).map_err(|e| corrupt(cf::RIGHTS, e))?;
+            if !visit(&key, state)? {
+                break;
+            }
+        }
+        Ok(())
+    }
+
+    /// RocksDB's estimate of the live data size, in bytes, over every column family.
+    pub fn estimated_size_bytes(&self) -> u64 {
+        cf::ALL
+            .iter()
+            .filter_map(|name| {
+                self.db
+                    .property_int_value_cf(self.cf(name), "rocksdb.estimate-live-data-size")
+                    .ok()
+                    .flatten()
+            })
+            .sum()
+    }
+
+    /// RocksDB's estimate of the number of keys in `family`.
+    pub fn estimated_keys(&self, family: &'static str) -> u64 {
+        self.db
+            .property_int_value_cf(self.cf(family), "rocksdb.estimate-num-keys")
+            .ok()
+            .flatten()
+            .unwrap_or(0)
+    }
+}
+
+/// The secondary indexes that can be scanned.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum IndexFamily {
+    /// `index_mark`.
+    Mark,
+    /// `index_holder`.
+    Holder,
+    /// `index_class`.
+    Class,
+    /// `index_claims`.
+    Claims,
+}
+
+impl IndexFamily {
+    fn name(self) -> &'static str {
+        match self {
+            IndexFamily::Mark => cf::INDEX_MARK,
+            IndexFamily::Holder => cf::INDEX_HOLDER,
+            IndexFamily::Class => cf::INDEX_CLASS,
+            IndexFamily::Claims => cf::INDEX_CLAIMS,
+        }
+    }
+}
+
+/// Builds a search-index key: `tag` ‖ parts ‖ 0 ‖ tail.
+pub fn search_key(tag: u8, parts: &[&[u8]], tail: &[u8]) -> Vec<u8> {
+    index_key(tag, parts, tail)
+}
+
+/// The part of an index key after its 0 separator (the right id or entry id).
+pub fn key_tail(key: &[u8]) -> &[u8] {
+    match key.iter().position(|&byte| byte == 0) {
+        Some(position) => key.get(position + 1..).unwrap_or_default(),
+        None => &[],
+    }
+}
+
+fn decode_id(family: &'static str, bytes: &[u8]) -> Result<EntryId> {
+    let array: [u8; 32] = bytes
+        .try_into()
+        .map_err(|_| corrupt(family, "entry id length"))?;
+    Ok(EntryId(array))
+}
+
+fn decode_head(bytes: &[u8]) -> Result<FeedHead> {
+    if bytes.len() != 40 {
+        return Err(corrupt(cf::HEADS, "head length"));
+    }
+    let (seq, id) = bytes.split_at(8);
+    let seq = u64::from_be_bytes(seq.try_into().map_err(|_| corrupt(cf::HEADS, "seq"))?);
+    Ok(FeedHead {
+        seq,
+        id: decode_id(cf::HEADS, id)?,
+    })
+}
+
+/// The writes of one or more entries, committed atomically by [`Store::commit`].
+pub struct StoreBatch<'a> {
+    store: &'a Store,
+    batch: WriteBatch,
+    entries: usize,
+}
+
+impl StoreBatch<'_> {
+    /// How many entries the batch holds.
+    pub fn entry_count(&self) -> usize {
+        self.entries
+    }
+
+    /// Stores a verified entry: by id, in its feed, as the new head of its author.
+    pub fn put_entry(&mut self, entry: &VerifiedEntry) {
+        let store = self.store;
+        let id = entry.id();
+        self.batch
+            .put_cf(store.cf(cf::ENTRIES), id.0, entry.canonical_bytes());
+        self.batch.put_cf(
+            store.cf(cf::FEEDS),
+            feed_key(entry.author(), entry.seq()),
+            id.0,
+        );
+        let mut head = Vec::with_capacity(40);
+        head.extend_from_slice(&entry.seq().to_be_bytes());
+        head.extend_from_slice(&id.0);
+        self.batch
+            .put_cf(store.cf(cf::HEADS), entry.author().to_bytes(), head);
+        self.entries += 1;
+    }
+
+    /// Indexes a notice, decision or counter-notice by listing, holder, seller reference and
+    /// notice.
+    pub fn put_claim_indexes(&mut self, entry: &VerifiedEntry) {
+        let family = self.store.cf(cf::INDEX_CLAIMS);
+        let id = entry.id().0;
+        let mut put = |tag: u8, part: &[u8]| {
+            self.batch.put_cf(family, index_key(tag, &[part], &id), []);
+        };
+        match entry.body() {
+            Body::Notice(notice) => {
+                for listing in &notice.notice.listings {
+                    put(b'l', listing.id.as_bytes());
+                }
+                put(b'h', notice.notice.holder.to_did_key().as_bytes());
+            }
+            Body::Decision(decision) => {
+                for listing in &decision.listing_ids {
+                    put(b'l', listing.as_bytes());
+                }
+                put(b's', decision.seller_ref.as_bytes());
+                put(b'n', decision.notice_id.to_hex().as_bytes());
+            }
+            Body::CounterNotice(counter) => {
+                put(b's', counter.seller_ref.as_bytes());
+                put(b'n', counter.notice_id.to_hex().as_bytes());
+            }
+            _ => {}
+        }
+    }
+
+    /// Writes a right's new state and moves its index keys from `previous` to `state`.
+    pub fn put_right(&mut self, previous: Option<&RightState>, state: &RightState) -> Result<()> {
+        let store = self.store;
+        let old_keys = previous.map(right_index_keys).unwrap_or_default();
+        let new_keys = right_index_keys(state);
+        for (family, key) in &old_keys {
+            if !new_keys.contains(&(family, key.clone())) {
+                self.batch.delete_cf(store.cf(family), key);
+            }
+        }
+        for (family, key) in &new_keys {
+            self.batch.put_cf(store.cf(family), key, []);
+        }
+        let json = serde_json::to_vec(state).map_err(|e| corrupt(cf::RIGHTS, e))?;
+        self.batch
+            .put_cf(store.cf(cf::RIGHTS), state.right_id.as_bytes(), json);
+        Ok(())
+    }
+
+    /// Records that a stored entry changed nothing, and why.
+    pub fn put_ineffective(&mut self, id: &EntryId, reason: &str) {
+        self.batch
+            .put_cf(self.store.cf(cf::INEFFECTIVE), id.0, reason.as_bytes());
+    }
+
+    /// Stores an equivocation proof (once per author and seq).
+    pub fn put_equivocation(&mut self, proof: &EquivocationProof) {
+        let json = proof.to_value().to_string();
+        self.batch.put_cf(
+            self.store.cf(cf::EQUIVOCATIONS),
+            feed_key(proof.author(), proof.seq()),
+            json.as_bytes(),
+        );
+    }
+}

@@ -1,0 +1,163 @@
+//! The trust store: the authorities this node accepts, their role, and for offices the
+//! jurisdictions they may attest. Local policy, like a browser's root store.
+//!
+//! File format (TOML), one `[[authority]]` table per authority:
+//!
+//! ```toml
+//! [[authority]]
+//! did = "did:key:z6Mk…"
+//! name = "INPI"
+//! role = "office"            # or "marketplace"
+//! jurisdictions = ["FR"]     # offices: what they may register and attest
+//! ```
+
+use std::collections::HashMap;
+
+use proto_types::body::{AuthorityRole, Jurisdiction};
+use proto_types::keys::PublicKey;
+use serde::{Deserialize, Serialize};
+
+/// Most authorities a trust store may list.
+pub const MAX_AUTHORITIES: usize = 10_000;
+/// Largest trust-store file read, in bytes.
+pub const MAX_TRUST_FILE_BYTES: usize = 4 * 1024 * 1024;
+
+/// One trusted authority.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TrustedAuthority {
+    /// The authority's `did:key`.
+    pub did: PublicKey,
+    /// A human name, for logs and reports.
+    pub name: String,
+    /// Office or marketplace.
+    pub role: AuthorityRole,
+    /// For offices: the jurisdictions whose rights it may register and attest.
+    #[serde(default)]
+    pub jurisdictions: Vec<Jurisdiction>,
+}
+
+#[derive(Debug, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct TrustFile {
+    #[serde(default)]
+    authority: Vec<TrustedAuthority>,
+}
+
+/// Why a trust store could not be loaded.
+#[derive(Debug, thiserror::Error)]
+pub enum TrustError {
+    /// The TOML is invalid or has unknown fields.
+    #[error("invalid trust store: {0}")]
+    Parse(String),
+    /// The same key is listed twice.
+    #[error("trust store lists {0} twice")]
+    Duplicate(String),
+    /// Too many authorities.
+    #[error("trust store lists more than {MAX_AUTHORITIES} authorities")]
+    TooMany,
+    /// An office without jurisdictions.
+    #[error("office {0} has no jurisdictions")]
+    OfficeWithoutJurisdiction(String),
+}
+
+/// The authorities a node accepts, by key.
+#[derive(Debug, Clone, Default)]
+pub struct TrustStore {
+    authorities: HashMap<PublicKey, TrustedAuthority>,
+}
+
+impl TrustStore {
+    /// Parses a trust store from TOML text.
+    pub fn from_toml(text: &str) -> Result<Self, TrustError> {
+        let file: TrustFile = toml::from_str(text).map_err(|e| TrustError::Parse(e.to_string()))?;
+        Self::from_authorities(file.authority)
+    }
+
+    /// Builds a trust store from a list of authorities.
+    pub fn from_authorities(list: Vec<TrustedAuthority>) -> Result<Self, TrustError> {
+        if list.len() > MAX_AUTHORITIES {
+            return Err(TrustError::TooMany);
+        }
+        let mut authorities = HashMap::with_capacity(list.len());
+        for authority in list {
+            if authority.role == AuthorityRole::Office && authority.jurisdictions.is_empty() {
+                return Err(TrustError::OfficeWithoutJurisdiction(
+                    authority.did.to_did_key(),
+                ));
+            }
+            let did = authority.did;
+            if authorities.insert(did, authority).is_some() {
+                return Err(TrustError::Duplicate(did.to_did_key()));
+            }
+        }
+        Ok(Self { authorities })
+    }
+
+    /// The TOML form of this trust store.
+    pub fn to_toml(&self) -> String {
+        let mut authority: Vec<TrustedAuthority> = self.authorities.values().cloned().collect();
+        authority.sort_by_key(|a| a.did.to_did_key());
+        toml::to_string_pretty(&TrustFile { authority }).unwrap_or_default()
+    }
+
+    /// The authority with this key, if trusted.
+    pub fn get(&self, key: &PublicKey) -> Option<&TrustedAuthority> {
+        self.authorities.get(key)
+    }
+
+    /// Whether `key` is an office trusted for `jurisdiction`.
+    pub fn office_for(&self, key: &PublicKey, jurisdiction: &Jurisdiction) -> bool {
+        self.get(key).is_some_and(|authority| {
+            authority.role == AuthorityRole::Office
+                && authority.jurisdictions.contains(jurisdiction)
+        })
+    }
+
+    /// Whether `key` is a trusted marketplace.
+    pub fn is_marketplace(&self, key: &PublicKey) -> bool {
+        self.get(key)
+            .is_some_and(|authority| authority.role == AuthorityRole::Marketplace)
+    }
+
+    /// Every trusted authority.
+    pub fn iter(&self) -> impl Iterator<Item = &TrustedAuthority> {
+        self.authorities.values()
+    }
+
+    /// How many authorities are trusted.
+    pub fn len(&self) -> usize {
+        self.authorities.len()
+    }
+
+    /// Whether no authority is trusted.
+    pub fn is_empty(&self) -> bool {
+        self.authorities.is_empty()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proto_types::keys::SecretKey;
+
+    #[test]
+    fn parses_checks_and_round_trips() {
+        let office = SecretKey::generate().public_key();
+        let market = SecretKey::generate().public_key();
+        let text = format!(
+            "[[authority]]\ndid = \"{office}\"\nname = \"INPI\"\nrole = \"office\"\njurisdictions = [\"FR\"]\n\n[[authority]]\ndid = \"{market}\"\nname = \"Shop\"\nrole = \"marketplace\"\n"
+        );
+        let store = TrustStore::from_toml(&text).unwrap();
+        let france = Jurisdiction::parse("FR").unwrap();
+        let china = Jurisdiction::parse("CN").unwrap();
+        assert!(store.office_for(&office, &france));
+        assert!(!store.office_for(&office, &china));
+        assert!(!store.office_for(&market, &france));
+        assert!(store.is_marketplace(&market));
+        let again = TrustStore::from_toml(&store.to_toml()).unwrap();
+        assert_eq!(again.len(), 2);
+        assert!(TrustStore::from_toml(&format!("{text}\n[[authority]]\ndid = \"{office}\"\nname = \"x\"\nrole = \"office\"\njurisdictions = [\"DE\"]\n")).is_err());
+        assert!(TrustStore::from_toml("[[authority]]\nbogus = 1\n").is_err());
+    }
+}

@@ -1,0 +1,136 @@
+//! The `authority` and `key_rotation` bodies: an authority announcing itself, and an authority
+//! moving its feed to a new key.
+
+use std::collections::HashSet;
+
+use serde::{Deserialize, Serialize};
+
+use super::BodyError;
+use super::check::{self, Lines};
+use super::values::Jurisdiction;
+use crate::keys::PublicKey;
+
+/// Longest authority name, in characters.
+pub const MAX_AUTHORITY_NAME_CHARS: usize = 200;
+/// Most jurisdictions an authority lists.
+pub const MAX_AUTHORITY_JURISDICTIONS: usize = 64;
+/// Longest contact address, in characters.
+pub const MAX_CONTACT_CHARS: usize = 200;
+/// Longest key-rotation reason, in characters.
+pub const MAX_KEY_ROTATION_REASON_CHARS: usize = 500;
+
+/// Domain-separation tag in front of the message a new key signs to accept a rotation.
+pub const KEY_ROTATION_PROOF_TAG: &[u8] = b"rightsnet/key-rotation/v1\n";
+
+/// What kind of authority a feed belongs to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AuthorityRole {
+    /// An intellectual-property office: registers rights and issues credentials.
+    Office,
+    /// A marketplace: receives notices and records decisions.
+    Marketplace,
+}
+
+/// Version 1 of an `authority` body: an authority announcing itself.
+///
+/// What it claims is not what others grant: each node's trust store decides which authorities it
+/// accepts and for which jurisdictions.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AuthorityV1 {
+    /// The body version, always 1.
+    pub v: u32,
+    /// The authority's name, 1 to [`MAX_AUTHORITY_NAME_CHARS`] characters.
+    pub name: String,
+    /// Office or marketplace.
+    pub role: AuthorityRole,
+    /// For an office, the jurisdictions it attests (at least one); for a marketplace, the
+    /// territories whose rights it accepts (possibly none). Distinct, at most
+    /// [`MAX_AUTHORITY_JURISDICTIONS`].
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub jurisdictions: Vec<Jurisdiction>,
+    /// How to reach the authority, at most [`MAX_CONTACT_CHARS`] characters.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub contact: Option<String>,
+}
+
+impl AuthorityV1 {
+    /// Checks every field.
+    pub fn validate(&self) -> Result<(), BodyError> {
+        check::version(self.v, "authority")?;
+        check::text("name", &self.name, MAX_AUTHORITY_NAME_CHARS, Lines::Single)?;
+        let min = match self.role {
+            AuthorityRole::Office => 1,
+            AuthorityRole::Marketplace => 0,
+        };
+        check::count(
+            "jurisdictions",
+            self.jurisdictions.len(),
+            min,
+            MAX_AUTHORITY_JURISDICTIONS,
+        )?;
+        let mut seen = HashSet::with_capacity(self.jurisdictions.len());
+        for (index, jurisdiction) in self.jurisdictions.iter().enumerate() {
+            if !seen.insert(jurisdiction) {
+                return Err(BodyError::new(
+                    check::indexed("jurisdictions", index),
+                    format!("duplicate jurisdiction {jurisdiction}"),
+                ));
+            }
+        }
+        check::optional_text(
+            "contact",
+            self.contact.as_deref(),
+            MAX_CONTACT_CHARS,
+            Lines::Single,
+        )
+    }
+}
+
+/// Version 1 of a `key_rotation` body: the authority moves its feed from the key that signs
+/// this entry (the old key) to `new_key`.
+///
+/// The caller verifies `new_key_proof` as a signature by `new_key` over
+/// [`key_rotation_proof_message`]`(old, new)`, so a rotation cannot hand a feed to a key whose
+/// holder did not agree.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct KeyRotationV1 {
+    /// The body version, always 1.
+    pub v: u32,
+    /// The key that signs the authority's entries from now on.
+    pub new_key: PublicKey,
+    /// Why, at most [`MAX_KEY_ROTATION_REASON_CHARS`] characters.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    /// The new key's signature over [`key_rotation_proof_message`], multibase base58-btc (`z…`).
+    pub new_key_proof: String,
+}
+
+impl KeyRotationV1 {
+    /// Checks every field; the proof's form only, not its validity.
+    pub fn validate(&self) -> Result<(), BodyError> {
+        check::version(self.v, "key_rotation")?;
+        check::optional_text(
+            "reason",
+            self.reason.as_deref(),
+            MAX_KEY_ROTATION_REASON_CHARS,
+            Lines::Multi,
+        )?;
+        check::signature("new_key_proof", &self.new_key_proof)
+    }
+}
+
+/// The message the new key signs to accept a rotation from `old`:
+/// [`KEY_ROTATION_PROOF_TAG`] ‖ old `did:key` ‖ `\n` ‖ new `did:key`.
+pub fn key_rotation_proof_message(old: &PublicKey, new: &PublicKey) -> Vec<u8> {
+    let old = old.to_did_key();
+    let new = new.to_did_key();
+    let mut message = Vec::with_capacity(KEY_ROTATION_PROOF_TAG.len() + old.len() + 1 + new.len());
+    message.extend_from_slice(KEY_ROTATION_PROOF_TAG);
+    message.extend_from_slice(old.as_bytes());
+    message.push(b'\n');
+    message.extend_from_slice(new.as_bytes());
+    message
+}

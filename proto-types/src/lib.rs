@@ -1,0 +1,21 @@
+//! Rightsnet protocol types: everything two nodes, or a node and an outside verifier, must agree
+//! on byte for byte. This crate does no I/O: no files, no network, no clock, no async.
+//!
+//! Layers, from the bottom:
+//! - [`jcs`]: strict JSON parsing and RFC 8785 canonicalisation.
+//! - [`keys`]: Ed25519 keys, signatures, `did:key` and Multikey encodings.
+//! - [`body`]: the typed, versioned bodies of every entry kind and their field validation.
+//! - [`entry`]: the signed, hash-chained feed entry envelope, its id, chain checks and
+//!   equivocation proofs.
+//! - [`data_integrity`]: W3C Data Integrity proofs with the `eddsa-jcs-2022` cryptosuite.
+//!
+//! Anything signed is hashed and signed over the canonical form of the JSON *as received*,
+//! never over a re-serialisation of a typed struct. Verification returns `Verified…` values that
+//! only this crate can construct.
+
+pub mod body;
+pub mod data_integrity;
+pub mod entry;
+pub mod jcs;
+pub mod keys;
+pub mod timestamp;

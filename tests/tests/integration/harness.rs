@@ -1,0 +1,232 @@
+//! Helpers shared by the integration tests: run the binary, start nodes, poll with deadlines.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+/// The `rightsnet` program under test.
+pub fn binary() -> PathBuf {
+    PathBuf::from(env!("CARGO_BIN_EXE_rightsnet-under-test"))
+}
+
+/// The W3C test vectors shipped with proto-types.
+pub fn vector(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../proto-types/testdata/w3c-vc-di-eddsa")
+        .join(name)
+}
+
+/// Runs `rightsnet args…` with `stdin`, waits, returns its output.
+pub fn run(args: &[&str], stdin: &[u8]) -> Output {
+    let mut child = Command::new(binary())
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn rightsnet");
+    let mut input = child.stdin.take().expect("stdin");
+    let data = stdin.to_vec();
+    let writer = std::thread::spawn(move || {
+        let _ = input.write_all(&data);
+    });
+    let output = child.wait_with_output().expect("wait rightsnet");
+    writer.join().expect("stdin writer");
+    output
+}
+
+/// Polls `check` until it returns true or `timeout` passes.
+pub fn wait_until(timeout: Duration, mut check: impl FnMut() -> bool) -> bool {
+    let deadline = Instant::now() + timeout;
+    while Instant::now() < deadline {
+        if check() {
+            return true;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    check()
+}
+
+/// The operator token every test node uses.
+pub const TOKEN: &str = "test-operator-token-0123456789";
+
+/// A node's files: key, trust store, token, data directory.
+pub struct NodeFiles {
+    /// The temporary directory holding everything.
+    pub dir: tempfile::TempDir,
+    /// The authority's did:key.
+    pub authority: String,
+    /// A trusted foreign office's key file (FR), for signing entries outside the node.
+    pub foreign_key: PathBuf,
+    /// The foreign office's did:key.
+    pub foreign_authority: String,
+}
+
+impl NodeFiles {
+    /// Creates the files of a node whose authority is an office for `jurisdictions`, trusting
+    /// also a second office (FR) whose key the tests hold.
+    pub fn office(jurisdictions: &[&str]) -> Self {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let key_path = dir.path().join("authority.json");
+        let out = run(&["key", "gen", "--out", key_path.to_str().unwrap()], b"");
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let authority = String::from_utf8(out.stdout).unwrap().trim().to_owned();
+        let foreign_key = dir.path().join("foreign.json");
+        let out = run(&["key", "gen", "--out", foreign_key.to_str().unwrap()], b"");
+        assert!(out.status.success());
+        let foreign_authority = String::from_utf8(out.stdout).unwrap().trim().to_owned();
+        let list = jurisdictions
+            .iter()
+            .map(|j| format!("\"{j}\""))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let trust = format!(
+            "[[authority]]\ndid = \"{authority}\"\nname = \"Test Office\"\nrole = \"office\"\njurisdictions = [{list}]\n\n[[authority]]\ndid = \"{foreign_authority}\"\nname = \"Foreign Office\"\nrole = \"office\"\njurisdictions = [\"FR\"]\n"
+        );
+        std::fs::write(dir.path().join("trust.toml"), trust).unwrap();
+        std::fs::write(dir.path().join("token"), TOKEN).unwrap();
+        Self {
+            dir,
+            authority,
+            foreign_key,
+            foreign_authority,
+        }
+    }
+
+    /// The data directory.
+    pub fn data_dir(&self) -> PathBuf {
+        self.dir.path().join("data")
+    }
+
+    /// Starts the node process; returns it once its API answers.
+    pub fn start(&self) -> NodeProcess {
+        let mut child = Command::new(binary())
+            .args([
+                "node",
+                "run",
+                "--data-dir",
+                self.data_dir().to_str().unwrap(),
+                "--api-listen",
+                "127.0.0.1:0",
+                "--key",
+                self.dir.path().join("authority.json").to_str().unwrap(),
+                "--trust",
+                self.dir.path().join("trust.toml").to_str().unwrap(),
+                "--operator-token-file",
+                self.dir.path().join("token").to_str().unwrap(),
+            ])
+            .env("RUST_LOG", "warn")
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("spawn node");
+        let stdout = child.stdout.take().expect("stdout");
+        let mut reader = std::io::BufReader::new(stdout);
+        let mut line = String::new();
+        std::io::BufRead::read_line(&mut reader, &mut line).expect("read listening line");
+        let event: serde_json::Value =
+            serde_json::from_str(&line).unwrap_or_else(|_| panic!("node did not start: {line:?}"));
+        let api = event["api"].as_str().expect("api").to_owned();
+        NodeProcess { child, api }
+    }
+}
+
+/// A running node process.
+pub struct NodeProcess {
+    /// The process.
+    pub child: Child,
+    /// Its API base URL.
+    pub api: String,
+}
+
+impl NodeProcess {
+    /// `kill -9`.
+    pub fn kill(mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
+    /// SIGTERM, then wait for a clean exit.
+    pub fn terminate(mut self) -> std::process::ExitStatus {
+        let _ = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status();
+        self.child.wait().expect("wait node")
+    }
+}
+
+impl Drop for NodeProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A small blocking HTTP client over the node's API.
+pub struct Client {
+    /// The API base URL.
+    pub base: String,
+    http: reqwest::blocking::Client,
+}
+
+/// A response: status and JSON body (or the text when it is not JSON).
+pub struct Reply {
+    /// HTTP status.
+    pub status: u16,
+    /// Body as JSON (Null when empty, a string when not JSON).
+    pub body: serde_json::Value,
+}
+
+impl Client {
+    /// A client for `base`.
+    pub fn new(base: &str) -> Self {
+        Self {
+            base: base.to_owned(),
+            http: reqwest::blocking::Client::builder()
+                .timeout(Duration::from_secs(30))
+                .build()
+                .unwrap(),
+        }
+    }
+
+    fn reply(response: reqwest::blocking::Response) -> Reply {
+        let status = response.status().as_u16();
+        let text = response.text().unwrap_or_default();
+        let body = serde_json::from_str(&text).unwrap_or(serde_json::Value::String(text));
+        Reply { status, body }
+    }
+
+    /// GET a path.
+    pub fn get(&self, path: &str) -> Reply {
+        Self::reply(
+            self.http
+                .get(format!("{}{path}", self.base))
+                .send()
+                .expect("GET"),
+        )
+    }
+
+    /// POST raw bytes with an optional bearer token.
+    pub fn post_raw(&self, path: &str, body: Vec<u8>, token: Option<&str>) -> Reply {
+        let mut request = self
+            .http
+            .post(format!("{}{path}", self.base))
+            .header("content-type", "application/json")
+            .body(body);
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        Self::reply(request.send().expect("POST"))
+    }
+
+    /// POST JSON with the operator token.
+    pub fn post(&self, path: &str, body: &serde_json::Value) -> Reply {
+        self.post_raw(path, serde_json::to_vec(body).unwrap(), Some(TOKEN))
+    }
+}

@@ -1,0 +1,8 @@
+//! Rightsnet integration tests: one binary, a module per area. Every test runs the real
+//! `rightsnet` program (built in this package as `rightsnet-under-test`), real RocksDB in
+//! temporary directories, real HTTP on 127.0.0.1 port 0.
+
+mod cli_vc;
+mod harness;
+mod node_api;
+mod node_durability;

@@ -1,0 +1,459 @@
+//! A single node over its HTTP API: registering, changing, reading, searching, paging; auth;
+//! bad input of every kind refused with the right status and nothing stored changed.
+
+use proto_types::body::{Body, EntryKind, examples};
+use proto_types::entry::{EntryId, UnsignedEntry};
+use proto_types::keys::{KeyFile, SecretKey};
+use proto_types::timestamp::Timestamp;
+use serde_json::{Value, json};
+
+use crate::harness::{Client, NodeFiles, TOKEN};
+
+fn registration(number: u32, mark: &str, classes: &[u8], holder: &str) -> Value {
+    json!({
+        "right_type": "trademark",
+        "jurisdiction": "CN",
+        "number": number.to_string(),
+        "mark_text": mark,
+        "nice_classes": classes,
+        "holder": {"name": holder, "country": "CN"},
+        "filing_date": "2020-01-15",
+        "registration_date": "2021-03-01",
+        "expiry_date": "2031-03-01",
+        "status": "registered",
+    })
+}
+
+#[test]
+fn register_change_read_search_and_page() {
+    let files = NodeFiles::office(&["CN"]);
+    let node = files.start();
+    let client = Client::new(&node.api);
+
+    let reply = client.post(
+        "/v1/registrations",
+        &registration(1001, "Café Lumière", &[30, 43], "Lumière SARL"),
+    );
+    assert_eq!(reply.status, 201, "{}", reply.body);
+    assert_eq!(reply.body["outcome"], "stored");
+    assert_eq!(reply.body["seq"], 1);
+    // The same registration again changes nothing and writes nothing.
+    let again = client.post(
+        "/v1/registrations",
+        &registration(1001, "Café Lumière", &[30, 43], "Lumière SARL"),
+    );
+    assert_eq!(again.status, 200, "{}", again.body);
+    assert_eq!(again.body["outcome"], "unchanged");
+
+    for number in 0..120u32 {
+        let mark = format!("Panda Brand {number}");
+        let classes: &[u8] = if number % 2 == 0 { &[25] } else { &[9, 25] };
+        let reply = client.post(
+            "/v1/registrations",
+            &registration(2000 + number, &mark, classes, "Bamboo Holdings"),
+        );
+        assert_eq!(reply.status, 201, "{}", reply.body);
+    }
+
+    let right = client.get("/v1/rights/CN-TM-1001");
+    assert_eq!(right.status, 200);
+    assert_eq!(right.body["mark_text"], "Café Lumière");
+    assert_eq!(right.body["liveness"]["state"], "alive");
+    assert_eq!(right.body["history"].as_array().unwrap().len(), 1);
+
+    // Renew, assign, cancel: each a status entry; the state follows.
+    let renewed = client.post("/v1/rights/CN-TM-1001/status", &json!({"change": "renewed", "effective_date": "2031-02-01", "new_expiry_date": "2041-03-01"}));
+    assert_eq!(renewed.status, 201, "{}", renewed.body);
+    let assigned = client.post("/v1/rights/CN-TM-1001/status", &json!({"change": "assigned", "effective_date": "2025-06-01", "new_holder": {"name": "Nouvelle Lumière SA", "country": "FR"}}));
+    assert_eq!(assigned.status, 201, "{}", assigned.body);
+    let right = client.get("/v1/rights/CN-TM-1001");
+    assert_eq!(right.body["expiry_date"], "2041-03-01");
+    assert_eq!(right.body["holder"]["name"], "Nouvelle Lumière SA");
+    let cancelled = client.post(
+        "/v1/rights/CN-TM-1001/status",
+        &json!({"change": "cancelled", "effective_date": "2026-01-10", "reason": "non-use"}),
+    );
+    assert_eq!(cancelled.status, 201);
+    let right = client.get("/v1/rights/CN-TM-1001");
+    assert_eq!(right.body["liveness"]["state"], "cancelled");
+    assert_eq!(right.body["liveness"]["entry_id"], cancelled.body["id"]);
+    assert_eq!(right.body["history"].as_array().unwrap().len(), 4);
+    // Cancelling twice is refused: it could not change anything.
+    let twice = client.post(
+        "/v1/rights/CN-TM-1001/status",
+        &json!({"change": "cancelled", "effective_date": "2026-01-11"}),
+    );
+    assert_eq!(twice.status, 409, "{}", twice.body);
+
+    // Search: folded (case, diacritics), prefix, class, holder (the new one after assignment).
+    let found = client.get("/v1/rights?mark=cafe%20LUMIERE");
+    assert_eq!(found.status, 200);
+    assert_eq!(found.body["rights"].as_array().unwrap().len(), 1);
+    let found = client.get("/v1/rights?mark=lumi");
+    assert_eq!(found.body["rights"][0]["right_id"], "CN-TM-1001");
+    let found = client.get("/v1/rights?holder=nouvelle%20lumiere");
+    assert_eq!(found.body["rights"].as_array().unwrap().len(), 1);
+    let found = client.get("/v1/rights?holder=Lumi%C3%A8re%20SARL");
+    assert_eq!(found.body["rights"].as_array().unwrap().len(), 0);
+    let found = client.get("/v1/rights?mark=cafe&exact=true");
+    assert_eq!(found.body["rights"].as_array().unwrap().len(), 0);
+    let found = client.get("/v1/rights?class=9&jurisdiction=CN&limit=500");
+    assert_eq!(found.body["rights"].as_array().unwrap().len(), 60);
+
+    // Page through every panda mark, 25 at a time: each exactly once.
+    let mut seen = std::collections::BTreeSet::new();
+    let mut cursor: Option<String> = None;
+    let mut pages = 0;
+    loop {
+        let path = match &cursor {
+            Some(cursor) => format!("/v1/rights?mark=panda&limit=25&cursor={cursor}"),
+            None => "/v1/rights?mark=panda&limit=25".to_owned(),
+        };
+        let page = client.get(&path);
+        assert_eq!(page.status, 200, "{}", page.body);
+        for right in page.body["rights"].as_array().unwrap() {
+            assert!(seen.insert(right["right_id"].as_str().unwrap().to_owned()));
+        }
+        pages += 1;
+        match page.body["next_cursor"].as_str() {
+            Some(next) => cursor = Some(next.to_owned()),
+            None => break,
+        }
+        assert!(pages < 20);
+    }
+    assert_eq!(seen.len(), 120);
+
+    // The feed and status agree.
+    let status = client.get("/v1/status");
+    assert_eq!(status.body["authority"], files.authority);
+    let feeds = status.body["feeds"].as_array().unwrap();
+    assert_eq!(feeds.len(), 1);
+    assert_eq!(feeds[0]["seq"], 124);
+    let feed = client.get(&format!("/v1/feeds/{}?from=120&limit=10", files.authority));
+    assert_eq!(feed.body["entries"].as_array().unwrap().len(), 5);
+    let id = feeds[0]["id"].as_str().unwrap();
+    let entry = client.get(&format!("/v1/entries/{id}"));
+    assert_eq!(entry.status, 200);
+    assert_eq!(entry.body["entry"]["seq"], 124);
+
+    let openapi = client.get("/v1/openapi.json");
+    assert_eq!(openapi.status, 200);
+    assert!(openapi.body["paths"]["/v1/rights/{id}"]["get"].is_object());
+    let metrics = client.get("/metrics");
+    assert!(
+        metrics
+            .body
+            .as_str()
+            .unwrap()
+            .contains("rightsnet_entries_stored_total 124")
+    );
+}
+
+#[test]
+fn write_endpoints_need_the_operator_token() {
+    let files = NodeFiles::office(&["CN"]);
+    let node = files.start();
+    let client = Client::new(&node.api);
+    let body = serde_json::to_vec(&registration(1, "Mark", &[1], "Holder")).unwrap();
+    let missing = client.post_raw("/v1/registrations", body.clone(), None);
+    assert_eq!(missing.status, 401);
+    assert_eq!(missing.body["code"], "unauthorized");
+    let wrong = client.post_raw(
+        "/v1/registrations",
+        body.clone(),
+        Some("not-the-token-at-all"),
+    );
+    assert_eq!(wrong.status, 403);
+    assert_eq!(wrong.body["code"], "forbidden");
+    let status_change = client.post_raw("/v1/rights/CN-TM-1/status", b"{}".to_vec(), None);
+    assert_eq!(status_change.status, 401);
+    let right = client.post_raw("/v1/registrations", body, Some(TOKEN));
+    assert_eq!(right.status, 201);
+}
+
+fn foreign_entry(
+    files: &NodeFiles,
+    seq: u64,
+    prev: Option<EntryId>,
+    kind: EntryKind,
+    body: Value,
+) -> Value {
+    let key = KeyFile::parse(&std::fs::read(&files.foreign_key).unwrap()).unwrap();
+    sign_entry(&key, seq, prev, kind, body)
+}
+
+fn sign_entry(
+    key: &SecretKey,
+    seq: u64,
+    prev: Option<EntryId>,
+    kind: EntryKind,
+    body: Value,
+) -> Value {
+    let body = Body::decode(kind, &body).unwrap();
+    let entry = UnsignedEntry {
+        seq,
+        prev,
+        timestamp: Timestamp::parse("2026-11-28T12:00:00Z").unwrap(),
+        body,
+    }
+    .sign(key)
+    .unwrap();
+    entry.value().clone()
+}
+
+#[test]
+fn bad_input_gets_the_right_4xx_and_changes_nothing() {
+    let files = NodeFiles::office(&["CN"]);
+    let node = files.start();
+    let client = Client::new(&node.api);
+    assert_eq!(
+        client
+            .post(
+                "/v1/registrations",
+                &registration(7, "Seven", &[3], "Holder")
+            )
+            .status,
+        201
+    );
+    let before = client.get("/v1/status").body;
+
+    let post = |path: &str, body: &[u8]| client.post_raw(path, body.to_vec(), Some(TOKEN));
+    let cases: Vec<(&str, Vec<u8>, u16, &str)> = vec![
+        (
+            "/v1/registrations",
+            b"{not json".to_vec(),
+            400,
+            "malformed_json",
+        ),
+        (
+            "/v1/registrations",
+            b"[1,2,3]".to_vec(),
+            400,
+            "malformed_json",
+        ),
+        (
+            "/v1/registrations",
+            b"{\"number\":\"1\",\"number\":\"2\"}".to_vec(),
+            400,
+            "malformed_json",
+        ),
+        (
+            "/v1/registrations",
+            serde_json::to_vec(&{
+                let mut r = registration(8, "X", &[3], "H");
+                r["number"] = json!(8);
+                r
+            })
+            .unwrap(),
+            422,
+            "invalid_field",
+        ),
+        (
+            "/v1/registrations",
+            serde_json::to_vec(&{
+                let mut r = registration(8, "X", &[3], "H");
+                r["colour"] = json!("red");
+                r
+            })
+            .unwrap(),
+            422,
+            "invalid_field",
+        ),
+        (
+            "/v1/registrations",
+            serde_json::to_vec(&registration(8, "X", &[46], "H")).unwrap(),
+            422,
+            "invalid_field",
+        ),
+        (
+            "/v1/registrations",
+            serde_json::to_vec(&{
+                let mut r = registration(8, "X", &[3], "H");
+                r["expiry_date"] = json!("2019-01-01");
+                r
+            })
+            .unwrap(),
+            422,
+            "invalid_field",
+        ),
+        (
+            "/v1/registrations",
+            serde_json::to_vec(&{
+                let mut r = registration(8, "X", &[3], "H");
+                r["filing_date"] = json!("2020-02-30");
+                r
+            })
+            .unwrap(),
+            422,
+            "invalid_field",
+        ),
+        (
+            "/v1/registrations",
+            serde_json::to_vec(&{
+                let mut r = registration(8, "X", &[3], "H");
+                r["holder"]["country"] = json!("XX");
+                r
+            })
+            .unwrap(),
+            422,
+            "invalid_field",
+        ),
+        (
+            "/v1/registrations",
+            serde_json::to_vec(&{
+                let mut r = registration(8, "  ", &[3], "H");
+                r["mark_text"] = json!("  ");
+                r
+            })
+            .unwrap(),
+            422,
+            "invalid_field",
+        ),
+        // An office of CN may not register a French right.
+        (
+            "/v1/registrations",
+            serde_json::to_vec(&{
+                let mut r = registration(8, "X", &[3], "H");
+                r["jurisdiction"] = json!("FR");
+                r
+            })
+            .unwrap(),
+            409,
+            "refused",
+        ),
+        (
+            "/v1/registrations",
+            vec![b' '; 2 * 1024 * 1024],
+            413,
+            "body_too_large",
+        ),
+        (
+            "/v1/rights/CN-TM-7/status",
+            b"{\"change\":\"exploded\",\"effective_date\":\"2026-01-01\"}".to_vec(),
+            422,
+            "invalid_field",
+        ),
+        (
+            "/v1/rights/CN-TM-404/status",
+            b"{\"change\":\"cancelled\",\"effective_date\":\"2026-01-01\"}".to_vec(),
+            409,
+            "refused",
+        ),
+        (
+            "/v1/rights/not-an-id/status",
+            b"{}".to_vec(),
+            400,
+            "bad_right_id",
+        ),
+    ];
+    for (path, body, status, code) in cases {
+        let reply = post(path, &body);
+        assert_eq!(reply.status, status, "{path}: {}", reply.body);
+        assert_eq!(reply.body["code"], code, "{path}: {}", reply.body);
+        assert!(
+            reply.body["message"]
+                .as_str()
+                .is_some_and(|m| !m.is_empty())
+        );
+    }
+
+    // Entries: forged signature, unknown author, garbage, oversized, wrong chain.
+    let good = foreign_entry(
+        &files,
+        1,
+        None,
+        EntryKind::Registration,
+        examples::registration(),
+    );
+    let mut forged = good.clone();
+    forged["body"]["mark_text"] = json!("FORGED");
+    let stranger = sign_entry(
+        &SecretKey::generate(),
+        1,
+        None,
+        EntryKind::Registration,
+        examples::registration(),
+    );
+    let entry_cases: Vec<(Vec<u8>, u16, &str)> = vec![
+        (serde_json::to_vec(&forged).unwrap(), 422, "bad_signature"),
+        (
+            serde_json::to_vec(&stranger).unwrap(),
+            403,
+            "unknown_author",
+        ),
+        (b"\x00\x01garbage".to_vec(), 400, "malformed_json"),
+        (b"{\"v\":1}".to_vec(), 422, "invalid_entry"),
+        (vec![b'{'; 100_000], 413, "too_large"),
+    ];
+    for (body, status, code) in entry_cases {
+        let reply = client.post_raw("/v1/entries", body, None);
+        assert_eq!(reply.status, status, "{}", reply.body);
+        assert_eq!(reply.body["code"], code, "{}", reply.body);
+    }
+
+    // Ids that do not exist, and malformed ones.
+    assert_eq!(client.get("/v1/rights/CN-TM-999999").status, 404);
+    assert_eq!(
+        client
+            .get(&format!("/v1/entries/{}", "ab".repeat(32)))
+            .status,
+        404
+    );
+    assert_eq!(client.get("/v1/entries/xyz").status, 400);
+    assert_eq!(client.get("/v1/feeds/did:key:zzz").status, 400);
+    assert_eq!(client.get("/v1/rights?class=99").status, 400);
+    assert_eq!(client.get("/v1/rights?limit=100000").status, 400);
+    assert_eq!(client.get("/v1/rights?bogus=1").status, 400);
+    assert_eq!(client.get("/v1/nothing-here").status, 404);
+
+    // Nothing stored changed, and the node is still up.
+    let after = client.get("/v1/status").body;
+    assert_eq!(before["feeds"], after["feeds"]);
+
+    // A valid foreign entry is accepted; its successor with a gap is held back, then stored
+    // once the gap is filled.
+    let reply = client.post_raw("/v1/entries", serde_json::to_vec(&good).unwrap(), None);
+    assert_eq!(reply.status, 201, "{}", reply.body);
+    let first_id = EntryId::from_hex(reply.body["id"].as_str().unwrap()).unwrap();
+    let mut status_body = examples::status();
+    status_body["right_id"] = good["body"]["right_id"].clone();
+    let second = foreign_entry(
+        &files,
+        2,
+        Some(first_id),
+        EntryKind::Status,
+        status_body.clone(),
+    );
+    let second_id = client.post_raw("/v1/entries", serde_json::to_vec(&second).unwrap(), None);
+    assert_eq!(second_id.status, 201, "{}", second_id.body);
+    let third = foreign_entry(
+        &files,
+        3,
+        Some(EntryId::from_hex(second_id.body["id"].as_str().unwrap()).unwrap()),
+        EntryKind::Authority,
+        examples::authority(),
+    );
+    let fourth_prev = client.post_raw("/v1/entries", serde_json::to_vec(&third).unwrap(), None);
+    assert_eq!(fourth_prev.status, 201);
+    let duplicate = client.post_raw("/v1/entries", serde_json::to_vec(&good).unwrap(), None);
+    assert_eq!(duplicate.status, 200);
+    assert_eq!(duplicate.body["outcome"], "duplicate");
+    // A different entry at seq 1: an equivocation, recorded, the first kept.
+    let mut other_body = examples::registration();
+    other_body["mark_text"] = json!("Another Mark");
+    let fork = foreign_entry(&files, 1, None, EntryKind::Registration, other_body);
+    let reply = client.post_raw("/v1/entries", serde_json::to_vec(&fork).unwrap(), None);
+    assert_eq!(reply.status, 409, "{}", reply.body);
+    assert_eq!(reply.body["code"], "equivocation");
+    let proofs = client.get("/v1/equivocations");
+    assert_eq!(proofs.body["equivocations"].as_array().unwrap().len(), 1);
+    let feeds = client.get("/v1/status").body;
+    let foreign = feeds["feeds"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["author"] == files.foreign_authority.as_str())
+        .unwrap()
+        .clone();
+    assert_eq!(foreign["seq"], 3);
+}
