@@ -310,7 +310,10 @@ pub fn router(state: NodeState) -> Router {
         .layer(tower::limit::GlobalConcurrencyLimitLayer::new(
             state.config.limits.max_concurrent_requests,
         ))
-        .layer(tower_http::timeout::TimeoutLayer::new(REQUEST_TIMEOUT))
+        .layer(tower_http::timeout::TimeoutLayer::with_status_code(
+            StatusCode::REQUEST_TIMEOUT,
+            REQUEST_TIMEOUT,
+        ))
         .with_state(state)
 }
 
@@ -324,6 +327,19 @@ async fn record_metrics(State(state): State<NodeState>, request: Request, next: 
     state
         .metrics
         .request(&route, response.status().as_u16(), started.elapsed());
+    response
+}
+
+/// A request refused for its size leaves its body unread on the connection, so the server
+/// closes that connection; saying so stops clients from reusing it for their next request.
+async fn close_after_unread_body(request: Request, next: Next) -> Response {
+    let mut response = next.run(request).await;
+    if response.status() == StatusCode::PAYLOAD_TOO_LARGE {
+        response.headers_mut().insert(
+            header::CONNECTION,
+            header::HeaderValue::from_static("close"),
+        );
+    }
     response
 }
 

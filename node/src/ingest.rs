@@ -14,7 +14,7 @@
 //! Own entries ([`Ingest::append`]) are numbered, chained, timestamped and signed by the writer
 //! with the node's authority key, then stored through the same code as foreign entries.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -29,7 +29,7 @@ use serde::Serialize;
 use tokio::sync::{mpsc, oneshot};
 
 use crate::metrics::Metrics;
-use crate::rights::{self, EntryMeta, Ineffective, RightState};
+use crate::rights::{self, EntryMeta, RightState};
 use crate::storage::{StorageError, Store, StoreBatch};
 use crate::trust::TrustStore;
 
@@ -138,6 +138,9 @@ impl IngestError {
 
 type Reply = oneshot::Sender<Result<IngestOutcome, IngestError>>;
 
+// Commands live briefly in a bounded queue; boxing the larger variant would only add an
+// allocation per entry.
+#[allow(clippy::large_enum_variant)]
 enum Command {
     Store { entry: VerifiedEntry, reply: Reply },
     Append { body: Body, reply: Reply },
@@ -169,7 +172,7 @@ impl Ingest {
             sync_writes,
             metrics: metrics.clone(),
             heads: HashMap::new(),
-            pending: BTreeMap::new(),
+            pending: HashMap::new(),
             pending_per_author: HashMap::new(),
             last_own_millis: None,
         };
@@ -261,7 +264,7 @@ struct Writer {
     metrics: Arc<Metrics>,
     /// Heads as of the last commit plus what the current group staged.
     heads: HashMap<PublicKey, Option<FeedHead>>,
-    pending: BTreeMap<(PublicKey, u64), VerifiedEntry>,
+    pending: HashMap<(PublicKey, u64), VerifiedEntry>,
     pending_per_author: HashMap<PublicKey, usize>,
     last_own_millis: Option<i64>,
 }
@@ -536,8 +539,8 @@ impl Writer {
             }
             Body::Status(body) => {
                 let jurisdiction = body.right_id.jurisdiction();
-                if !self.trust.office_for(entry.author(), &jurisdiction) {
-                    return Ok(Effect::Ineffective(not_office(&jurisdiction)));
+                if !self.trust.office_for(entry.author(), jurisdiction) {
+                    return Ok(Effect::Ineffective(not_office(jurisdiction)));
                 }
                 let previous = self.right(staged, body.right_id.as_str())?;
                 match rights::apply_status(previous.as_ref(), &meta, body) {
@@ -607,8 +610,8 @@ impl Writer {
             }
             Body::Status(status) => {
                 let jurisdiction = status.right_id.jurisdiction();
-                if !self.trust.office_for(&author, &jurisdiction) {
-                    return Err(IngestError::Refused(not_office(&jurisdiction)));
+                if !self.trust.office_for(&author, jurisdiction) {
+                    return Err(IngestError::Refused(not_office(jurisdiction)));
                 }
                 let current = self.right(staged, status.right_id.as_str())?;
                 let next = rights::apply_status(current.as_ref(), &probe, status)
@@ -642,6 +645,8 @@ fn not_office(jurisdiction: &Jurisdiction) -> String {
     )
 }
 
+// A transient value on the writer thread; see `Command`.
+#[allow(clippy::large_enum_variant)]
 enum Effect {
     Right {
         previous: Option<RightState>,

@@ -1,4 +1,5 @@
-//! Feed entries: the signed, hash-chained envelope every authority writes (being completed).
+//! Feed entries: the signed, hash-chained envelope every authority writes, its id, the message
+//! its signature covers, chain positions and equivocation proofs.
 
 use std::fmt;
 
@@ -149,7 +150,15 @@ impl Entry {
     }
 
     /// Decodes an entry from an already parsed JSON value (see [`Entry::decode`]).
+    ///
+    /// The fields are read from the canonical form, so two spellings of one number (`1` and
+    /// `1.0`) mean the same here as they do to a JavaScript verifier after `JSON.parse`.
     pub fn from_value(value: Value) -> Result<Self, EntryError> {
+        let canonical = jcs::canonicalize(&value)?;
+        if canonical.len() > MAX_ENTRY_BYTES {
+            return Err(EntryError::TooLarge(canonical.len()));
+        }
+        let value = jcs::parse(&canonical)?;
         let object = value
             .as_object()
             .ok_or_else(|| field_error("entry", "must be a JSON object"))?;
@@ -200,10 +209,6 @@ impl Entry {
             .map_err(|error| field_error("kind", error.to_string()))?;
         let body = Body::decode(kind, get("body")?)?;
         let signature = Signature::from_multibase(string("signature")?).map_err(EntryError::Key)?;
-        let canonical = jcs::canonicalize(&value)?;
-        if canonical.len() > MAX_ENTRY_BYTES {
-            return Err(EntryError::TooLarge(canonical.len()));
-        }
         let id = EntryId(Sha256::digest(&canonical).into());
         Ok(Self {
             author,
@@ -476,6 +481,18 @@ impl EquivocationProof {
     /// Checks a proof received as JSON: both entries valid and signed, same author and `seq`,
     /// different content.
     pub fn from_value(value: &Value) -> Result<Self, EquivocationError> {
+        let object = value
+            .as_object()
+            .ok_or_else(|| EquivocationError::Malformed("must be a JSON object".to_owned()))?;
+        if let Some(unknown) = object
+            .keys()
+            .find(|key| !["author", "seq", "first", "second"].contains(&key.as_str()))
+        {
+            return Err(EquivocationError::Malformed(format!(
+                "unknown field {:?}",
+                unknown.chars().take(64).collect::<String>()
+            )));
+        }
         let entry = |which: &'static str| -> Result<VerifiedEntry, EquivocationError> {
             let entry_value = value
                 .get(which)
@@ -484,7 +501,15 @@ impl EquivocationProof {
                 .and_then(Entry::verify)
                 .map_err(|error| EquivocationError::Invalid { which, error })
         };
-        Self::new(entry("first")?, entry("second")?)
+        let proof = Self::new(entry("first")?, entry("second")?)?;
+        if object.get("author").and_then(Value::as_str) != Some(&proof.author().to_did_key())
+            || object.get("seq").and_then(Value::as_u64) != Some(proof.seq())
+        {
+            return Err(EquivocationError::Malformed(
+                "author and seq must name the entries' author and seq".to_owned(),
+            ));
+        }
+        Ok(proof)
     }
 }
 
@@ -533,6 +558,18 @@ mod tests {
         let decoded = Entry::decode(&pretty).unwrap();
         assert_eq!(decoded.id(), entry.id());
         assert!(decoded.verify().is_ok());
+    }
+
+    #[test]
+    fn number_spellings_mean_what_they_mean_to_javascript() {
+        let key = SecretKey::generate();
+        let entry = first_entry(&key);
+        let text = String::from_utf8(entry.canonical_bytes().to_vec())
+            .unwrap()
+            .replace("\"seq\":1", "\"seq\":1.0");
+        let respelled = Entry::decode(text.as_bytes()).unwrap();
+        assert_eq!(respelled.id(), entry.id());
+        assert!(respelled.verify().is_ok());
     }
 
     #[test]

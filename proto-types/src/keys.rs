@@ -113,9 +113,15 @@ pub fn decode_multibase(value: &str, max_len: usize) -> Result<Vec<u8>, KeyError
 pub struct PublicKey(VerifyingKey);
 
 impl PublicKey {
-    /// Decodes 32 raw bytes, refusing invalid and weak (small-order) points.
+    /// Decodes 32 raw bytes, refusing invalid, non-canonically encoded (y ≥ p) and weak
+    /// (small-order) points, as RFC 8032 verifiers do.
     pub fn from_bytes(bytes: &[u8; 32]) -> Result<Self, KeyError> {
         let key = VerifyingKey::from_bytes(bytes).map_err(|_| KeyError::InvalidPoint)?;
+        // The decoder reduces a y coordinate ≥ p; only the canonical encoding is accepted, so
+        // every key has exactly one did:key.
+        if key.to_edwards().compress().to_bytes() != *bytes {
+            return Err(KeyError::InvalidPoint);
+        }
         if key.is_weak() {
             return Err(KeyError::WeakKey);
         }
@@ -420,6 +426,18 @@ mod tests {
         let mut identity = [0u8; 32];
         identity[0] = 1;
         assert_eq!(PublicKey::from_bytes(&identity), Err(KeyError::WeakKey));
+    }
+
+    #[test]
+    fn non_canonical_encodings_are_refused() {
+        // y = p + 2 (non-canonical for y = 2 if that were on the curve) and the all-ones
+        // pattern: either not a point or not canonical, never accepted.
+        let mut above_p = [0xffu8; 32];
+        above_p[31] = 0x7f;
+        assert!(PublicKey::from_bytes(&above_p).is_err());
+        let secret = SecretKey::generate();
+        let bytes = secret.public_key().to_bytes();
+        assert_eq!(PublicKey::from_bytes(&bytes).unwrap(), secret.public_key());
     }
 
     #[test]

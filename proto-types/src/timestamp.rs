@@ -55,8 +55,30 @@ impl Timestamp {
         if !value.ends_with('Z') {
             return Err(error("must be UTC with a 'Z' suffix"));
         }
-        if value.as_bytes().get(10) != Some(&b'T') {
-            return Err(error("date and time must be separated by 'T'"));
+        // Exactly YYYY-MM-DDTHH:MM:SS, then an optional '.' with 1 to 3 digits, then 'Z'.
+        let bytes = value.as_bytes();
+        let shape_ok = bytes.len() >= 20
+            && bytes
+                .iter()
+                .enumerate()
+                .take(19)
+                .all(|(index, byte)| match index {
+                    4 | 7 => *byte == b'-',
+                    10 => *byte == b'T',
+                    13 | 16 => *byte == b':',
+                    _ => byte.is_ascii_digit(),
+                })
+            && match bytes.get(19..) {
+                Some([b'Z']) => true,
+                Some([b'.', fraction @ .., b'Z']) => {
+                    (1..=3).contains(&fraction.len()) && fraction.iter().all(u8::is_ascii_digit)
+                }
+                _ => false,
+            };
+        if !shape_ok {
+            return Err(error(
+                "expected YYYY-MM-DDTHH:MM:SS[.fff]Z (UTC, at most millisecond precision)",
+            ));
         }
         let parsed = OffsetDateTime::parse(value, &Rfc3339).map_err(|e| error(&e.to_string()))?;
         if parsed.nanosecond() % 1_000_000 != 0 {
@@ -298,6 +320,10 @@ mod tests {
             "2026-11-28 15:04:05Z",
             "2026-13-28T15:04:05Z",
             "2026-11-28T15:04:05.1234Z",
+            "2026-11-28T15:04:05.1230000001Z",
+            "2026-11-28t15:04:05Z",
+            "2026-11-28T15:04:05z",
+            "2026-11-28T15:04:60Z",
             "",
             "Z",
         ] {

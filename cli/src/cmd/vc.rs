@@ -125,7 +125,7 @@ fn now() -> Result<Timestamp, CommandError> {
 
 /// The outcome of verifying one document.
 enum Outcome {
-    Verified(data_integrity::VerifiedDocument),
+    Verified(Box<data_integrity::VerifiedDocument>),
     NotVerified(String),
     Unusable(String),
 }
@@ -139,7 +139,7 @@ fn check(bytes: &[u8]) -> Outcome {
         return Outcome::Unusable("document must be a JSON object".to_owned());
     }
     match data_integrity::verify(&document) {
-        Ok(verified) => Outcome::Verified(verified),
+        Ok(verified) => Outcome::Verified(Box::new(verified)),
         Err(error) => Outcome::NotVerified(error.to_string()),
     }
 }

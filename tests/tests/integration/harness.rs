@@ -3,7 +3,7 @@
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 /// The `rightsnet` program under test.
 pub fn binary() -> PathBuf {
@@ -34,18 +34,6 @@ pub fn run(args: &[&str], stdin: &[u8]) -> Output {
     let output = child.wait_with_output().expect("wait rightsnet");
     writer.join().expect("stdin writer");
     output
-}
-
-/// Polls `check` until it returns true or `timeout` passes.
-pub fn wait_until(timeout: Duration, mut check: impl FnMut() -> bool) -> bool {
-    let deadline = Instant::now() + timeout;
-    while Instant::now() < deadline {
-        if check() {
-            return true;
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    check()
 }
 
 /// The operator token every test node uses.
@@ -103,23 +91,21 @@ impl NodeFiles {
         self.dir.path().join("data")
     }
 
-    /// Starts the node process; returns it once its API answers.
+    /// Starts the node process with generous rate limits (tests send many requests).
     pub fn start(&self) -> NodeProcess {
+        self.start_with_limits("rate_limit_per_second = 100000\nrate_limit_burst = 100000\n")
+    }
+
+    /// Starts the node process from a config file whose `[limits]` table is `limits`; returns
+    /// it once it has printed its API address.
+    pub fn start_with_limits(&self, limits: &str) -> NodeProcess {
+        let config = format!(
+            "data_dir = \"data\"\napi_listen = \"127.0.0.1:0\"\nauthority_key = \"authority.json\"\ntrust_store = \"trust.toml\"\noperator_token_file = \"token\"\n\n[limits]\n{limits}"
+        );
+        let config_path = self.dir.path().join("node.toml");
+        std::fs::write(&config_path, config).unwrap();
         let mut child = Command::new(binary())
-            .args([
-                "node",
-                "run",
-                "--data-dir",
-                self.data_dir().to_str().unwrap(),
-                "--api-listen",
-                "127.0.0.1:0",
-                "--key",
-                self.dir.path().join("authority.json").to_str().unwrap(),
-                "--trust",
-                self.dir.path().join("trust.toml").to_str().unwrap(),
-                "--operator-token-file",
-                self.dir.path().join("token").to_str().unwrap(),
-            ])
+            .args(["node", "run", "--config", config_path.to_str().unwrap()])
             .env("RUST_LOG", "warn")
             .stdin(Stdio::null())
             .stdout(Stdio::piped())

@@ -457,3 +457,21 @@ fn bad_input_gets_the_right_4xx_and_changes_nothing() {
         .clone();
     assert_eq!(foreign["seq"], 3);
 }
+
+#[test]
+fn public_endpoints_are_rate_limited_per_client() {
+    let files = NodeFiles::office(&["CN"]);
+    let node = files.start_with_limits("rate_limit_per_second = 1\nrate_limit_burst = 5\n");
+    let client = Client::new(&node.api);
+    let statuses: Vec<u16> = (0..8).map(|_| client.get("/v1/status").status).collect();
+    assert_eq!(&statuses[..5], &[200; 5]);
+    assert_eq!(statuses[7], 429);
+    let limited = client.get("/v1/status");
+    assert_eq!(limited.body["code"], "rate_limited");
+    // Operator writes are not rate-limited by the public limiter.
+    let reply = client.post(
+        "/v1/registrations",
+        &registration(5, "Five", &[5], "Holder"),
+    );
+    assert_eq!(reply.status, 201, "{}", reply.body);
+}
