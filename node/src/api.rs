@@ -303,6 +303,7 @@ pub fn router(state: NodeState) -> Router {
         .merge(operator)
         .fallback(not_found_route)
         .layer(DefaultBodyLimit::max(state.config.limits.max_body_bytes))
+        .layer(middleware::from_fn(close_after_unread_body))
         .layer(middleware::from_fn_with_state(
             state.clone(),
             record_metrics,
