@@ -243,6 +243,33 @@ pub fn routes() -> Vec<RouteSpec> {
         },
         RouteSpec {
             method: "get",
+            path: "/v1/peers",
+            summary: "Known peers: connected, blocked, gossip score, addresses",
+            access: Access::Operator,
+            query: &[],
+            responses: &[(200, "peers"), (401, "no token"), (403, "wrong token")],
+            handler: get(list_peers),
+        },
+        RouteSpec {
+            method: "post",
+            path: "/v1/peers/{peer_id}/block",
+            summary: "Block a peer: close its connections and refuse new ones (persisted)",
+            access: Access::Operator,
+            query: &[],
+            responses: &[(200, "blocked"), (400, "bad peer id"), (401, "no token"), (403, "wrong token")],
+            handler: post(block_peer),
+        },
+        RouteSpec {
+            method: "post",
+            path: "/v1/peers/{peer_id}/unblock",
+            summary: "Unblock a peer and redial it when its address is known",
+            access: Access::Operator,
+            query: &[],
+            responses: &[(200, "unblocked"), (400, "bad peer id"), (401, "no token"), (403, "wrong token")],
+            handler: post(unblock_peer),
+        },
+        RouteSpec {
+            method: "get",
             path: "/v1/openapi.json",
             summary: "This document",
             access: Access::Public,
@@ -532,6 +559,7 @@ async fn status(State(state): State<NodeState>) -> ApiResult {
         "authority": state.authority.to_did_key(),
         "name": trust.get(&state.authority).map(|authority| authority.name.clone()),
         "peer_id": peers.peer_id,
+        "p2p_addrs": peers.listen_addrs,
         "peers": peers.connected,
         "peer_count": peers.connected.len(),
         "feeds": feeds,
@@ -746,7 +774,10 @@ async fn submit_entry(
 ) -> ApiResult {
     let bytes = body_bytes(body)?;
     Ok(outcome_response(
-        state.ingest.submit_bytes(bytes.to_vec()).await?,
+        state
+            .ingest
+            .submit_bytes(bytes.to_vec(), crate::ingest::Source::Local)
+            .await?,
     ))
 }
 
@@ -769,6 +800,36 @@ async fn equivocations(
         .await
         .map_err(ApiError::internal)??;
     Ok(Json(json!({"equivocations": proofs})).into_response())
+}
+
+impl From<crate::network::NetworkError> for ApiError {
+    fn from(error: crate::network::NetworkError) -> Self {
+        match error {
+            crate::network::NetworkError::BadPeerId(_) => {
+                Self::bad_request("bad_peer_id", error.to_string())
+            }
+            crate::network::NetworkError::Closed => Self::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "shutting_down",
+                error.to_string(),
+            ),
+        }
+    }
+}
+
+async fn list_peers(State(state): State<NodeState>) -> ApiResult {
+    let peers = state.network.peers().await?;
+    Ok(Json(json!({"peers": peers})).into_response())
+}
+
+async fn block_peer(State(state): State<NodeState>, Path(peer_id): Path<String>) -> ApiResult {
+    let newly = state.network.block(&peer_id).await?;
+    Ok(Json(json!({"peer_id": peer_id, "blocked": true, "changed": newly})).into_response())
+}
+
+async fn unblock_peer(State(state): State<NodeState>, Path(peer_id): Path<String>) -> ApiResult {
+    let was = state.network.unblock(&peer_id).await?;
+    Ok(Json(json!({"peer_id": peer_id, "blocked": false, "changed": was})).into_response())
 }
 
 async fn metrics(State(state): State<NodeState>) -> Response {

@@ -8,6 +8,8 @@ use serde::{Deserialize, Serialize};
 
 /// Largest configuration file read, in bytes.
 pub const MAX_CONFIG_BYTES: usize = 256 * 1024;
+/// Most bootstrap peers a configuration may list.
+pub const MAX_BOOTSTRAP_PEERS: usize = 256;
 
 /// Everything a node needs to start.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -21,6 +23,14 @@ pub struct NodeConfig {
     /// libp2p listen address for the federation (multiaddr).
     #[serde(default = "default_p2p_listen")]
     pub p2p_listen: String,
+    /// Peers to connect to at start and whenever the connection is lost: multiaddrs ending in
+    /// `/p2p/<peer id>`, e.g. `/ip4/192.0.2.7/tcp/7071/p2p/12D3KooW…`.
+    #[serde(default)]
+    pub bootstrap: Vec<String>,
+    /// Discover peers on the local network with mDNS (off by default: a node joins the
+    /// federations it is told about, not whatever it finds on the LAN).
+    #[serde(default)]
+    pub mdns: bool,
     /// Multikey JSON file of the authority key this node signs with.
     pub authority_key: PathBuf,
     /// TOML trust store: the authorities this node accepts.
@@ -179,6 +189,11 @@ impl NodeConfig {
         }
         if limits.rate_limit_per_second == 0 || limits.rate_limit_burst == 0 {
             return Err(ConfigError::Invalid("rate limits must be positive".into()));
+        }
+        if self.bootstrap.len() > MAX_BOOTSTRAP_PEERS {
+            return Err(ConfigError::Invalid(format!(
+                "at most {MAX_BOOTSTRAP_PEERS} bootstrap peers"
+            )));
         }
         if limits.max_concurrent_requests == 0 {
             return Err(ConfigError::Invalid(

@@ -26,7 +26,7 @@ use proto_types::entry::{
 use proto_types::keys::{PublicKey, SecretKey};
 use proto_types::timestamp::Timestamp;
 use serde::Serialize;
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::{broadcast, mpsc, oneshot};
 
 use crate::metrics::Metrics;
 use crate::rights::{self, EntryMeta, RightState};
@@ -41,6 +41,29 @@ pub const MAX_GROUP_COMMANDS: usize = 1024;
 pub const MAX_PENDING_ENTRIES: usize = 16_384;
 /// Most early entries held back per author.
 pub const MAX_PENDING_PER_AUTHOR: usize = 4096;
+/// Stored-entry notices buffered for slow subscribers; a subscriber that falls further behind
+/// skips notices (the federation then relies on catch-up sync).
+pub const STORED_BROADCAST_CAPACITY: usize = 4096;
+
+/// Where an entry came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Source {
+    /// This node's own authority, or a client of its API.
+    Local,
+    /// Gossip from a peer (gossipsub forwards it itself once accepted).
+    Gossip,
+    /// Catch-up sync from a peer.
+    Sync,
+}
+
+/// Notice of an entry the writer committed.
+#[derive(Debug, Clone)]
+pub struct StoredEntry {
+    /// The entry.
+    pub entry: VerifiedEntry,
+    /// Where it came from.
+    pub source: Source,
+}
 
 /// What happened to a submitted entry.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -142,14 +165,22 @@ type Reply = oneshot::Sender<Result<IngestOutcome, IngestError>>;
 // allocation per entry.
 #[allow(clippy::large_enum_variant)]
 enum Command {
-    Store { entry: VerifiedEntry, reply: Reply },
-    Append { body: Body, reply: Reply },
+    Store {
+        entry: VerifiedEntry,
+        source: Source,
+        reply: Reply,
+    },
+    Append {
+        body: Body,
+        reply: Reply,
+    },
 }
 
 /// A cloneable handle to the ingest path.
 #[derive(Clone)]
 pub struct Ingest {
     commands: mpsc::Sender<Command>,
+    stored: broadcast::Sender<StoredEntry>,
     trust: Arc<TrustStore>,
     metrics: Arc<Metrics>,
 }
@@ -165,7 +196,9 @@ impl Ingest {
         metrics: Arc<Metrics>,
     ) -> std::io::Result<(Self, std::thread::JoinHandle<()>)> {
         let (commands, receiver) = mpsc::channel(WRITE_QUEUE_CAPACITY);
+        let (stored, _) = broadcast::channel(STORED_BROADCAST_CAPACITY);
         let writer = Writer {
+            stored: stored.clone(),
             store,
             trust: trust.clone(),
             key,
@@ -182,6 +215,7 @@ impl Ingest {
         Ok((
             Self {
                 commands,
+                stored,
                 trust,
                 metrics,
             },
@@ -194,9 +228,26 @@ impl Ingest {
         &self.trust
     }
 
+    /// Notices of every entry committed from now on.
+    pub fn subscribe_stored(&self) -> broadcast::Receiver<StoredEntry> {
+        self.stored.subscribe()
+    }
+
+    /// Decodes and checks the trust of an entry, then verifies its signature. CPU-bound: call
+    /// it off the async executor.
+    pub fn verify_bytes(&self, bytes: &[u8]) -> Result<VerifiedEntry, IngestError> {
+        let entry = Entry::decode(bytes)?;
+        check_trusted(&self.trust, &entry)?;
+        Ok(entry.verify()?)
+    }
+
     /// Decodes, checks trust, verifies (off the async executor) and stores an entry received
     /// from outside.
-    pub async fn submit_bytes(&self, bytes: Vec<u8>) -> Result<IngestOutcome, IngestError> {
+    pub async fn submit_bytes(
+        &self,
+        bytes: Vec<u8>,
+        source: Source,
+    ) -> Result<IngestOutcome, IngestError> {
         let trust = self.trust.clone();
         let verified = tokio::task::spawn_blocking(move || {
             let entry = Entry::decode(&bytes)?;
@@ -206,7 +257,7 @@ impl Ingest {
         .await
         .map_err(|_| IngestError::Closed)?;
         match verified {
-            Ok(entry) => self.submit_verified(entry).await,
+            Ok(entry) => self.submit_verified(entry, source).await,
             Err(error) => {
                 self.metrics.entry_rejected(error.code());
                 Err(error)
@@ -218,6 +269,7 @@ impl Ingest {
     pub async fn submit_verified(
         &self,
         entry: VerifiedEntry,
+        source: Source,
     ) -> Result<IngestOutcome, IngestError> {
         if let Err(error) = check_trusted(&self.trust, &entry) {
             self.metrics.entry_rejected(error.code());
@@ -225,10 +277,50 @@ impl Ingest {
         }
         let (reply, response) = oneshot::channel();
         self.commands
-            .send(Command::Store { entry, reply })
+            .send(Command::Store {
+                entry,
+                source,
+                reply,
+            })
             .await
             .map_err(|_| IngestError::Closed)?;
         response.await.map_err(|_| IngestError::Closed)?
+    }
+
+    /// Stores many verified entries in the given order, letting the writer commit them in as
+    /// few batches as it can; returns one result per entry, in order.
+    pub async fn submit_many(
+        &self,
+        entries: Vec<VerifiedEntry>,
+        source: Source,
+    ) -> Vec<Result<IngestOutcome, IngestError>> {
+        let mut responses = Vec::with_capacity(entries.len());
+        for entry in entries {
+            if let Err(error) = check_trusted(&self.trust, &entry) {
+                self.metrics.entry_rejected(error.code());
+                responses.push(Err(error));
+                continue;
+            }
+            let (reply, response) = oneshot::channel();
+            let command = Command::Store {
+                entry,
+                source,
+                reply,
+            };
+            if self.commands.send(command).await.is_err() {
+                responses.push(Err(IngestError::Closed));
+                continue;
+            }
+            responses.push(Ok(response));
+        }
+        let mut results = Vec::with_capacity(responses.len());
+        for response in responses {
+            results.push(match response {
+                Ok(response) => response.await.unwrap_or(Err(IngestError::Closed)),
+                Err(error) => Err(error),
+            });
+        }
+        results
     }
 
     /// Appends `body` to this node's own feed, signed with its authority key.
@@ -257,6 +349,7 @@ fn now_millis() -> i64 {
 }
 
 struct Writer {
+    stored: broadcast::Sender<StoredEntry>,
     store: Arc<Store>,
     trust: Arc<TrustStore>,
     key: Arc<SecretKey>,
@@ -264,7 +357,7 @@ struct Writer {
     metrics: Arc<Metrics>,
     /// Heads as of the last commit plus what the current group staged.
     heads: HashMap<PublicKey, Option<FeedHead>>,
-    pending: HashMap<(PublicKey, u64), VerifiedEntry>,
+    pending: HashMap<(PublicKey, u64), (VerifiedEntry, Source)>,
     pending_per_author: HashMap<PublicKey, usize>,
     last_own_millis: Option<i64>,
 }
@@ -276,6 +369,8 @@ struct Staged {
     rights: HashMap<String, RightState>,
     equivocations: Vec<(PublicKey, u64)>,
     stored: u64,
+    /// Entries stored by this group, in order, with their source, for the stored broadcast.
+    notices: Vec<StoredEntry>,
 }
 
 impl Writer {
@@ -304,8 +399,12 @@ impl Writer {
             Vec::with_capacity(group.len());
         for command in group {
             match command {
-                Command::Store { entry, reply } => {
-                    let outcome = self.store_entry(&mut batch, &mut staged, entry);
+                Command::Store {
+                    entry,
+                    source,
+                    reply,
+                } => {
+                    let outcome = self.store_entry(&mut batch, &mut staged, entry, source);
                     replies.push((reply, outcome));
                 }
                 Command::Append { body, reply } => {
@@ -322,6 +421,10 @@ impl Writer {
         match result {
             Ok(()) => {
                 self.metrics.entries_stored(staged.stored);
+                for notice in staged.notices.drain(..) {
+                    // No subscriber is fine: nothing listens on a node without federation.
+                    let _ = self.stored.send(notice);
+                }
                 for (reply, outcome) in replies {
                     if let Ok(IngestOutcome::Equivocation { .. }) = &outcome {
                         self.metrics.equivocation();
@@ -389,12 +492,13 @@ impl Writer {
         batch: &mut StoreBatch<'_>,
         staged: &mut Staged,
         entry: VerifiedEntry,
+        source: Source,
     ) -> Result<IngestOutcome, IngestError> {
         let author = *entry.author();
         let head = self.head(&author)?;
         match chain_position(head, &entry) {
             ChainPosition::Next => {
-                let outcome = self.stage(batch, staged, entry)?;
+                let outcome = self.stage(batch, staged, entry, source)?;
                 self.drain_pending(batch, staged, author)?;
                 Ok(outcome)
             }
@@ -408,7 +512,7 @@ impl Writer {
                         return Err(IngestError::PendingFull);
                     }
                     *count += 1;
-                    self.pending.insert(key, entry);
+                    self.pending.insert(key, (entry, source));
                 }
                 Ok(IngestOutcome::HeldBack { id, missing_from })
             }
@@ -468,7 +572,7 @@ impl Writer {
             let Some(head) = self.head(&author)? else {
                 return Ok(());
             };
-            let Some(next) = self.pending.remove(&(author, head.seq + 1)) else {
+            let Some((next, source)) = self.pending.remove(&(author, head.seq + 1)) else {
                 return Ok(());
             };
             if let Some(count) = self.pending_per_author.get_mut(&author) {
@@ -478,7 +582,7 @@ impl Writer {
                 // Held back, but belongs to another branch: drop it.
                 continue;
             }
-            self.stage(batch, staged, next)?;
+            self.stage(batch, staged, next, source)?;
         }
     }
 
@@ -488,6 +592,7 @@ impl Writer {
         batch: &mut StoreBatch<'_>,
         staged: &mut Staged,
         entry: VerifiedEntry,
+        source: Source,
     ) -> Result<IngestOutcome, IngestError> {
         let ineffective = match self.effects(staged, &entry)? {
             Effect::Right { previous, state } => {
@@ -520,6 +625,10 @@ impl Writer {
             seq: entry.seq(),
             ineffective,
         };
+        staged.notices.push(StoredEntry {
+            entry: entry.clone(),
+            source,
+        });
         staged.entries.insert((author, entry.seq()), entry);
         Ok(outcome)
     }
@@ -634,7 +743,7 @@ impl Writer {
         }
         .sign(&self.key)?;
         self.last_own_millis = Some(millis);
-        self.stage(batch, staged, entry)
+        self.stage(batch, staged, entry, Source::Local)
     }
 }
 

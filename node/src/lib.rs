@@ -8,6 +8,7 @@
 //! - [`ingest`]: the single path into storage, with the writer thread that owns all writes.
 //! - [`rights`]: the fold of registration and status entries into a right's state (pure).
 //! - [`text`], [`query`]: search folding, index-driven search, JSON views.
+//! - [`network`]: libp2p — gossip, catch-up sync, peers. Only it names libp2p.
 //! - [`api`]: axum — routes, errors, limits, auth, OpenAPI. Only it names axum.
 //! - [`metrics`]: Prometheus counters.
 //!
@@ -17,6 +18,7 @@ pub mod api;
 pub mod config;
 pub mod ingest;
 pub mod metrics;
+pub mod network;
 pub mod query;
 pub mod rights;
 pub mod storage;
@@ -48,6 +50,8 @@ pub struct PeerSnapshot {
     pub peer_id: Option<String>,
     /// Connected peers.
     pub connected: Vec<String>,
+    /// This node's federation addresses, each ending in `/p2p/<peer id>`.
+    pub listen_addrs: Vec<String>,
 }
 
 /// Shared, cheap-to-read peer information.
@@ -84,6 +88,8 @@ pub struct NodeState {
     pub metrics: Arc<Metrics>,
     /// Peers.
     pub peers: Arc<Peers>,
+    /// The federation.
+    pub network: network::Network,
 }
 
 /// Today's date (UTC) by the system clock.
@@ -114,7 +120,12 @@ pub struct RunningNode {
     pub api_addr: SocketAddr,
     /// The authority the node signs as.
     pub authority: PublicKey,
+    /// The libp2p peer id.
+    pub peer_id: String,
+    /// Federation addresses, each ending in `/p2p/<peer id>`: what other nodes bootstrap to.
+    pub p2p_addrs: Vec<String>,
     shutdown: watch::Sender<bool>,
+    network_task: Option<tokio::task::JoinHandle<()>>,
     server: tokio::task::JoinHandle<std::io::Result<()>>,
     writer: Option<std::thread::JoinHandle<()>>,
     state: Option<NodeState>,
@@ -125,6 +136,9 @@ impl RunningNode {
     pub async fn shutdown(mut self) -> anyhow::Result<()> {
         let _ = self.shutdown.send(true);
         let served = (&mut self.server).await;
+        if let Some(task) = self.network_task.take() {
+            let _ = task.await;
+        }
         // Dropping the last ingest handle ends the writer thread after its last commit.
         self.state = None;
         if let Some(writer) = self.writer.take() {
@@ -175,6 +189,29 @@ pub async fn start(config: NodeConfig) -> anyhow::Result<RunningNode> {
         config.sync_writes,
         metrics.clone(),
     )?;
+    let (shutdown, signal) = watch::channel(false);
+    let peers = Arc::new(Peers::default());
+    let running_network = network::start(
+        network::NetworkConfig {
+            data_dir: config.data_dir.clone(),
+            listen: config.p2p_listen.clone(),
+            bootstrap: config.bootstrap.clone(),
+            mdns: config.mdns,
+        },
+        ingest.clone(),
+        store.clone(),
+        peers.clone(),
+        metrics.clone(),
+        signal.clone(),
+    )
+    .await
+    .context("starting the federation (libp2p)")?;
+    let peer_id = running_network.network.peer_id.to_string();
+    let p2p_addrs: Vec<String> = running_network
+        .listen_addrs
+        .iter()
+        .map(|address| format!("{address}/p2p/{peer_id}"))
+        .collect();
     let listener = tokio::net::TcpListener::bind(config.api_listen)
         .await
         .with_context(|| format!("binding the API to {}", config.api_listen))?;
@@ -186,10 +223,11 @@ pub async fn start(config: NodeConfig) -> anyhow::Result<RunningNode> {
         authority: key.public_key(),
         operator_token,
         metrics,
-        peers: Arc::new(Peers::default()),
+        peers,
+        network: running_network.network,
     };
     let router = api::router(state.clone());
-    let (shutdown, mut signal) = watch::channel(false);
+    let mut signal = signal;
     let server = tokio::spawn(async move {
         axum::serve(
             listener,
@@ -200,11 +238,14 @@ pub async fn start(config: NodeConfig) -> anyhow::Result<RunningNode> {
         })
         .await
     });
-    tracing::info!(api = %api_addr, authority = %key.public_key(), "node started");
+    tracing::info!(api = %api_addr, authority = %key.public_key(), peer_id = %peer_id, "node started");
     Ok(RunningNode {
         api_addr,
         authority: key.public_key(),
+        peer_id,
+        p2p_addrs,
         shutdown,
+        network_task: Some(running_network.task),
         server,
         writer: Some(writer),
         state: Some(state),

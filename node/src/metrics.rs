@@ -28,6 +28,7 @@ pub struct Metrics {
     ineffective: AtomicU64,
     equivocations: AtomicU64,
     rejected: Mutex<BTreeMap<String, u64>>,
+    events: Mutex<BTreeMap<String, u64>>,
     requests: Mutex<BTreeMap<(String, u16), u64>>,
     latency: Mutex<BTreeMap<String, Histogram>>,
 }
@@ -51,6 +52,19 @@ impl Metrics {
         if let Ok(mut rejected) = self.rejected.lock() {
             *bounded_key(&mut rejected, reason.to_owned(), "other".to_owned()) += 1;
         }
+    }
+    /// Counts a network event (gossip accepted, sync entry stored, peer blocked, …).
+    pub fn event(&self, name: &str) {
+        if let Ok(mut events) = self.events.lock() {
+            *bounded_key(&mut events, name.to_owned(), "other".to_owned()) += 1;
+        }
+    }
+    /// How many times `name` was counted.
+    pub fn event_count(&self, name: &str) -> u64 {
+        self.events
+            .lock()
+            .map(|events| events.get(name).copied().unwrap_or(0))
+            .unwrap_or(0)
     }
     /// Counts an entry stored that changed nothing.
     pub fn entry_ineffective(&self) {
@@ -123,6 +137,18 @@ impl Metrics {
                 let _ = writeln!(
                     out,
                     "rightsnet_entries_rejected_total{{reason=\"{reason}\"}} {count}"
+                );
+            }
+        }
+        let _ = writeln!(
+            out,
+            "# HELP rightsnet_network_events_total Federation events, by kind.\n# TYPE rightsnet_network_events_total counter"
+        );
+        if let Ok(events) = self.events.lock() {
+            for (event, count) in events.iter() {
+                let _ = writeln!(
+                    out,
+                    "rightsnet_network_events_total{{event=\"{event}\"}} {count}"
                 );
             }
         }

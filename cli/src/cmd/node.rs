@@ -30,6 +30,13 @@ pub struct RunArgs {
     /// libp2p listen multiaddr, e.g. /ip4/127.0.0.1/tcp/7071.
     #[arg(long)]
     p2p_listen: Option<String>,
+    /// A peer to connect to (multiaddr ending in /p2p/<peer id>); repeat for several. Adds to
+    /// the config file's list.
+    #[arg(long)]
+    bootstrap: Vec<String>,
+    /// Discover peers on the local network with mDNS.
+    #[arg(long)]
+    mdns: bool,
     /// Multikey key file of the node's authority.
     #[arg(long)]
     key: Option<PathBuf>,
@@ -68,6 +75,8 @@ fn build_config(args: RunArgs) -> Result<NodeConfig, CommandError> {
                 data_dir: args.data_dir.clone().ok_or_else(|| missing("--data-dir"))?,
                 api_listen: SocketAddr::from(([127, 0, 0, 1], 7070)),
                 p2p_listen: "/ip4/127.0.0.1/tcp/7071".to_owned(),
+                bootstrap: Vec::new(),
+                mdns: false,
                 authority_key: args.key.clone().ok_or_else(|| missing("--key"))?,
                 trust_store: args.trust.clone().ok_or_else(|| missing("--trust"))?,
                 operator_token: None,
@@ -85,6 +94,10 @@ fn build_config(args: RunArgs) -> Result<NodeConfig, CommandError> {
     }
     if let Some(value) = args.p2p_listen {
         config.p2p_listen = value;
+    }
+    config.bootstrap.extend(args.bootstrap);
+    if args.mdns {
+        config.mdns = true;
     }
     if let Some(value) = args.key {
         config.authority_key = value;
@@ -129,7 +142,13 @@ fn run(args: RunArgs) -> CommandResult {
         // One machine-readable line so that scripts and tests can find the bound address.
         println!(
             "{}",
-            serde_json::json!({"event": "listening", "api": format!("http://{}", node.api_addr), "authority": node.authority.to_did_key()})
+            serde_json::json!({
+                "event": "listening",
+                "api": format!("http://{}", node.api_addr),
+                "authority": node.authority.to_did_key(),
+                "peer_id": node.peer_id,
+                "p2p": node.p2p_addrs,
+            })
         );
         wait_for_signal().await.map_err(CommandError::failure)?;
         tracing::info!("shutting down");

@@ -99,8 +99,18 @@ impl NodeFiles {
     /// Starts the node process from a config file whose `[limits]` table is `limits`; returns
     /// it once it has printed its API address.
     pub fn start_with_limits(&self, limits: &str) -> NodeProcess {
+        self.start_with(&[], limits)
+    }
+
+    /// Starts the node process with bootstrap peers and a `[limits]` table.
+    pub fn start_with(&self, bootstrap: &[String], limits: &str) -> NodeProcess {
+        let bootstrap = bootstrap
+            .iter()
+            .map(|address| format!("\"{address}\""))
+            .collect::<Vec<_>>()
+            .join(", ");
         let config = format!(
-            "data_dir = \"data\"\napi_listen = \"127.0.0.1:0\"\nauthority_key = \"authority.json\"\ntrust_store = \"trust.toml\"\noperator_token_file = \"token\"\n\n[limits]\n{limits}"
+            "data_dir = \"data\"\napi_listen = \"127.0.0.1:0\"\np2p_listen = \"/ip4/127.0.0.1/tcp/0\"\nbootstrap = [{bootstrap}]\nauthority_key = \"authority.json\"\ntrust_store = \"trust.toml\"\noperator_token_file = \"token\"\n\n[limits]\n{limits}"
         );
         let config_path = self.dir.path().join("node.toml");
         std::fs::write(&config_path, config).unwrap();
@@ -119,7 +129,8 @@ impl NodeFiles {
         let event: serde_json::Value =
             serde_json::from_str(&line).unwrap_or_else(|_| panic!("node did not start: {line:?}"));
         let api = event["api"].as_str().expect("api").to_owned();
-        NodeProcess { child, api }
+        let peer_id = event["peer_id"].as_str().expect("peer_id").to_owned();
+        NodeProcess { child, api, peer_id }
     }
 }
 
@@ -129,6 +140,8 @@ pub struct NodeProcess {
     pub child: Child,
     /// Its API base URL.
     pub api: String,
+    /// Its libp2p peer id.
+    pub peer_id: String,
 }
 
 impl NodeProcess {
