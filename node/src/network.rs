@@ -513,6 +513,7 @@ pub async fn start(
         serve_slots: Arc::new(Semaphore::new(MAX_CONCURRENT_SERVES)),
         validation_slots: Arc::new(Semaphore::new(MAX_CONCURRENT_VALIDATIONS)),
         strikes: HashMap::new(),
+        discovery_due: false,
         topic: gossipsub::IdentTopic::new(ENTRIES_TOPIC),
         listen_addrs: listen_addrs.clone(),
     };
@@ -555,6 +556,7 @@ struct SwarmTask {
     serve_slots: Arc<Semaphore>,
     validation_slots: Arc<Semaphore>,
     strikes: HashMap<PeerId, u32>,
+    discovery_due: bool,
     topic: gossipsub::IdentTopic,
     listen_addrs: Vec<Multiaddr>,
 }
@@ -651,9 +653,14 @@ impl SwarmTask {
         }
     }
 
-    /// Periodic: redial lost bootstrap and known peers, block peers whose gossip score fell
-    /// below the threshold.
+    /// Periodic: look for more peers after new connections, redial lost bootstrap and known
+    /// peers, block peers whose gossip score fell below the threshold.
     fn maintain(&mut self) {
+        if self.discovery_due && self.swarm.connected_peers().next().is_some() {
+            // A Kademlia walk finds the peers our peers know; RoutingUpdated then dials them.
+            self.discovery_due = false;
+            let _ = self.swarm.behaviour_mut().kad.bootstrap();
+        }
         self.dial_bootstrap();
         let connected = self.swarm.connected_peers().count();
         if connected < MAX_CONNECTIONS as usize / 2 {
@@ -843,6 +850,7 @@ impl SwarmTask {
                 ..
             } if num_established.get() == 1 => {
                 tracing::debug!(peer = %peer_id, "peer connected");
+                self.discovery_due = true;
                 self.publish_snapshot();
                 self.start_sync(peer_id);
             }

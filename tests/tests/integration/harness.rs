@@ -36,6 +36,18 @@ pub fn run(args: &[&str], stdin: &[u8]) -> Output {
     output
 }
 
+/// Polls `check` every 50 ms until it returns true or `timeout` passes.
+pub fn wait_until(timeout: Duration, mut check: impl FnMut() -> bool) -> bool {
+    let deadline = std::time::Instant::now() + timeout;
+    while std::time::Instant::now() < deadline {
+        if check() {
+            return true;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    check()
+}
+
 /// The operator token every test node uses.
 pub const TOKEN: &str = "test-operator-token-0123456789";
 
@@ -86,6 +98,27 @@ impl NodeFiles {
         }
     }
 
+    /// Files for a node whose directory already holds `authority.json` and `token`, with a
+    /// trust store elsewhere (the federation tests' layout).
+    pub fn from_dir(directory: PathBuf, trust: PathBuf) -> Self {
+        let dir = tempfile::tempdir().expect("tempdir");
+        for name in ["authority.json", "token"] {
+            std::fs::copy(directory.join(name), dir.path().join(name)).unwrap();
+        }
+        std::fs::copy(trust, dir.path().join("trust.toml")).unwrap();
+        let key = proto_types::keys::KeyFile::parse(
+            &std::fs::read(dir.path().join("authority.json")).unwrap(),
+        )
+        .unwrap();
+        let foreign_key = dir.path().join("authority.json");
+        Self {
+            authority: key.public_key().to_did_key(),
+            foreign_authority: key.public_key().to_did_key(),
+            foreign_key,
+            dir,
+        }
+    }
+
     /// The data directory.
     pub fn data_dir(&self) -> PathBuf {
         self.dir.path().join("data")
@@ -130,7 +163,11 @@ impl NodeFiles {
             serde_json::from_str(&line).unwrap_or_else(|_| panic!("node did not start: {line:?}"));
         let api = event["api"].as_str().expect("api").to_owned();
         let peer_id = event["peer_id"].as_str().expect("peer_id").to_owned();
-        NodeProcess { child, api, peer_id }
+        NodeProcess {
+            child,
+            api,
+            peer_id,
+        }
     }
 }
 

@@ -3,6 +3,7 @@
 //! temporary directories, real HTTP on 127.0.0.1 port 0.
 
 mod cli_vc;
+mod federation;
 mod harness;
 mod node_api;
 mod node_durability;

@@ -1,0 +1,439 @@
+//! Federation over real libp2p on 127.0.0.1: propagation, a late joiner, partition and heal,
+//! a node killed and restarted mid-traffic. Nodes run in this process (one tokio runtime), and
+//! one node of the restart test is a real process; the test thread talks to every node over
+//! HTTP and polls with deadlines.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use proto_types::body::{Body, EntryKind};
+use proto_types::keys::{KeyFile, SecretKey};
+use rightsnet_node::RunningNode;
+use rightsnet_node::config::{Limits, NodeConfig};
+use serde_json::{Value, json};
+
+use crate::harness::{Client, TOKEN, wait_until};
+
+const JURISDICTIONS: [&str; 8] = ["FR", "CN", "US", "DE", "JP", "GB", "IT", "ES"];
+
+/// A federation of office nodes, one per jurisdiction, all trusting each other.
+pub struct Federation {
+    pub runtime: tokio::runtime::Runtime,
+    pub dir: tempfile::TempDir,
+    pub nodes: Vec<Option<RunningNode>>,
+    pub apis: Vec<String>,
+    pub peer_ids: Vec<String>,
+}
+
+impl Federation {
+    /// Creates keys and a shared trust store for `count` offices and starts the first
+    /// `start` of them, each bootstrapping to node 0.
+    pub fn new(count: usize, start: usize) -> Self {
+        assert!(count <= JURISDICTIONS.len());
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(4)
+            .enable_all()
+            .build()
+            .unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let mut trust = String::new();
+        for (index, jurisdiction) in JURISDICTIONS.iter().take(count).enumerate() {
+            let node_dir = dir.path().join(format!("node{index}"));
+            std::fs::create_dir_all(&node_dir).unwrap();
+            let key = SecretKey::generate();
+            std::fs::write(
+                node_dir.join("authority.json"),
+                KeyFile::from_secret(&key).to_json(),
+            )
+            .unwrap();
+            std::fs::write(node_dir.join("token"), TOKEN).unwrap();
+            let did = key.public_key().to_did_key();
+            trust.push_str(&format!(
+                "[[authority]]\ndid = \"{did}\"\nname = \"Office {jurisdiction}\"\nrole = \"office\"\njurisdictions = [\"{jurisdiction}\"]\n\n"
+            ));
+        }
+        std::fs::write(dir.path().join("trust.toml"), trust).unwrap();
+        let mut federation = Self {
+            runtime,
+            dir,
+            nodes: (0..count).map(|_| None).collect(),
+            apis: vec![String::new(); count],
+            peer_ids: vec![String::new(); count],
+        };
+        for index in 0..start {
+            federation.start(index);
+        }
+        federation
+    }
+
+    pub fn node_dir(&self, index: usize) -> PathBuf {
+        self.dir.path().join(format!("node{index}"))
+    }
+
+    pub fn trust_path(&self) -> PathBuf {
+        self.dir.path().join("trust.toml")
+    }
+
+    /// Where node 0 can be reached, once it runs.
+    pub fn bootstrap(&self) -> Vec<String> {
+        self.nodes[0]
+            .as_ref()
+            .map(|node| node.p2p_addrs.clone())
+            .unwrap_or_default()
+    }
+
+    pub fn config(&self, index: usize) -> NodeConfig {
+        let node_dir = self.node_dir(index);
+        NodeConfig {
+            data_dir: node_dir.join("data"),
+            api_listen: "127.0.0.1:0".parse().unwrap(),
+            p2p_listen: "/ip4/127.0.0.1/tcp/0".to_owned(),
+            bootstrap: if index == 0 {
+                Vec::new()
+            } else {
+                self.bootstrap()
+            },
+            mdns: false,
+            authority_key: node_dir.join("authority.json"),
+            trust_store: self.trust_path(),
+            operator_token: None,
+            operator_token_file: Some(node_dir.join("token")),
+            sync_writes: false,
+            limits: Limits {
+                rate_limit_per_second: 1_000_000,
+                rate_limit_burst: 1_000_000,
+                ..Limits::default()
+            },
+        }
+    }
+
+    pub fn start(&mut self, index: usize) {
+        let config = self.config(index);
+        let node = self
+            .runtime
+            .block_on(rightsnet_node::start(config))
+            .unwrap();
+        self.apis[index] = format!("http://{}", node.api_addr);
+        self.peer_ids[index] = node.peer_id.clone();
+        self.nodes[index] = Some(node);
+    }
+
+    pub fn stop(&mut self, index: usize) {
+        if let Some(node) = self.nodes[index].take() {
+            self.runtime.block_on(node.shutdown()).unwrap();
+        }
+    }
+
+    pub fn client(&self, index: usize) -> Client {
+        Client::new(&self.apis[index])
+    }
+
+    /// Registers `count` rights at node `index` through its own feed, in process (fast).
+    pub fn write(&self, index: usize, count: usize, tag: &str) {
+        let node = self.nodes[index].as_ref().expect("node running");
+        let ingest = node.state().unwrap().ingest.clone();
+        let jurisdiction = JURISDICTIONS[index];
+        self.runtime.block_on(async move {
+            let mut pending = Vec::new();
+            for number in 0..count {
+                let body = registration_body(jurisdiction, &format!("{tag}{number}"));
+                let ingest = ingest.clone();
+                pending.push(tokio::spawn(async move { ingest.append(body).await }));
+                if pending.len() >= 256 {
+                    for task in pending.drain(..) {
+                        task.await.unwrap().unwrap();
+                    }
+                }
+            }
+            for task in pending {
+                task.await.unwrap().unwrap();
+            }
+        });
+    }
+}
+
+impl Drop for Federation {
+    fn drop(&mut self) {
+        for index in 0..self.nodes.len() {
+            self.stop(index);
+        }
+    }
+}
+
+pub fn registration_body(jurisdiction: &str, number: &str) -> Body {
+    let number: String = number.chars().filter(char::is_ascii_alphanumeric).collect();
+    Body::decode(
+        EntryKind::Registration,
+        &json!({
+            "v": 1,
+            "right_id": format!("{jurisdiction}-TM-{number}"),
+            "right_type": "trademark",
+            "jurisdiction": jurisdiction,
+            "number": number,
+            "mark_text": format!("Federated Mark {number}"),
+            "nice_classes": [25],
+            "holder": {"name": "Federation Holder", "country": jurisdiction},
+            "filing_date": "2024-01-01",
+            "status": "filed",
+        }),
+    )
+    .unwrap()
+}
+
+/// Every feed head a node reports: author → (seq, id).
+pub fn heads(client: &Client) -> BTreeMap<String, (u64, String)> {
+    let status = client.get("/v1/status");
+    assert_eq!(status.status, 200, "{}", status.body);
+    status.body["feeds"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|feed| {
+            (
+                feed["author"].as_str().unwrap().to_owned(),
+                (
+                    feed["seq"].as_u64().unwrap(),
+                    feed["id"].as_str().unwrap().to_owned(),
+                ),
+            )
+        })
+        .collect()
+}
+
+/// Polls until every listed node reports the same heads, with `expected` entries in all.
+pub fn wait_converged(clients: &[Client], expected: u64, timeout: Duration) -> bool {
+    wait_until(timeout, || {
+        let all: Vec<_> = clients.iter().map(heads).collect();
+        all.iter().all(|h| h == &all[0])
+            && all[0].values().map(|(seq, _)| seq).sum::<u64>() == expected
+    })
+}
+
+fn describe(clients: &[Client]) -> String {
+    clients
+        .iter()
+        .map(|client| {
+            let metrics = client.get("/metrics").body;
+            let events: Vec<&str> = metrics
+                .as_str()
+                .unwrap_or("")
+                .lines()
+                .filter(|line| line.starts_with("rightsnet_network_events_total"))
+                .collect();
+            format!(
+                "{}: heads {:?}\n  peers {}\n  events {:?}",
+                client.base,
+                heads(client)
+                    .values()
+                    .map(|(seq, _)| *seq)
+                    .collect::<Vec<_>>(),
+                client_get_peers(client),
+                events
+            )
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+#[test]
+fn entries_written_at_five_nodes_reach_every_node() {
+    let federation = Federation::new(5, 5);
+    let clients: Vec<Client> = (0..5).map(|i| federation.client(i)).collect();
+    // Writes over the HTTP API, at every node, interleaved.
+    for round in 0..10 {
+        for (index, client) in clients.iter().enumerate() {
+            let body = json!({
+                "right_type": "trademark",
+                "jurisdiction": JURISDICTIONS[index],
+                "number": format!("{round}00{index}"),
+                "mark_text": format!("Propagated {round} {index}"),
+                "nice_classes": [9],
+                "holder": {"name": "Holder", "country": JURISDICTIONS[index]},
+                "filing_date": "2024-01-01",
+                "status": "filed",
+            });
+            let reply = client.post("/v1/registrations", &body);
+            assert_eq!(reply.status, 201, "{}", reply.body);
+        }
+    }
+    assert!(
+        wait_converged(&clients, 50, Duration::from_secs(60)),
+        "not converged:\n{}",
+        describe(&clients)
+    );
+    // Every node can answer about every right.
+    for client in &clients {
+        let right = client.get("/v1/rights/JP-TM-9004");
+        assert_eq!(right.status, 200);
+        assert_eq!(right.body["mark_text"], "Propagated 9 4");
+        let status = client.get("/v1/status");
+        assert!(status.body["peer_count"].as_u64().unwrap() >= 1);
+    }
+}
+
+#[test]
+fn a_late_joiner_catches_up_on_ten_thousand_entries() {
+    let mut federation = Federation::new(3, 2);
+    federation.write(0, 10_000, "L");
+    federation.write(1, 200, "M");
+    let early: Vec<Client> = (0..2).map(|i| federation.client(i)).collect();
+    assert!(
+        wait_converged(&early, 10_200, Duration::from_secs(120)),
+        "{}",
+        describe(&early)
+    );
+    federation.start(2);
+    let all: Vec<Client> = (0..3).map(|i| federation.client(i)).collect();
+    assert!(
+        wait_converged(&all, 10_200, Duration::from_secs(180)),
+        "late joiner did not converge:\n{}",
+        describe(&all)
+    );
+    let right = all[2].get("/v1/rights/FR-TM-L9999");
+    assert_eq!(right.status, 200);
+}
+
+fn client_get_peers(client: &Client) -> String {
+    let response = reqwest::blocking::Client::new()
+        .get(format!("{}/v1/peers", client.base))
+        .bearer_auth(TOKEN)
+        .send()
+        .unwrap();
+    response.text().unwrap()
+}
+
+fn block(client: &Client, peer: &str) {
+    let reply = client.post_raw(&format!("/v1/peers/{peer}/block"), Vec::new(), Some(TOKEN));
+    assert_eq!(reply.status, 200, "{}", reply.body);
+}
+
+fn unblock(client: &Client, peer: &str) {
+    let reply = client.post_raw(
+        &format!("/v1/peers/{peer}/unblock"),
+        Vec::new(),
+        Some(TOKEN),
+    );
+    assert_eq!(reply.status, 200, "{}", reply.body);
+}
+
+#[test]
+fn a_partition_heals_and_every_node_converges() {
+    let federation = Federation::new(6, 6);
+    let clients: Vec<Client> = (0..6).map(|i| federation.client(i)).collect();
+    federation.write(0, 20, "A");
+    assert!(
+        wait_converged(&clients, 20, Duration::from_secs(60)),
+        "{}",
+        describe(&clients)
+    );
+
+    // Discovery connects everyone to everyone (they all bootstrapped to node 0 only).
+    assert!(
+        wait_until(Duration::from_secs(60), || clients
+            .iter()
+            .all(|client| client.get("/v1/status").body["peer_count"] == 5)),
+        "the mesh did not become complete:\n{}",
+        describe(&clients)
+    );
+
+    // Split {0,1,2} | {3,4,5}: every node blocks every node of the other side.
+    let left = [0usize, 1, 2];
+    let right = [3usize, 4, 5];
+    for &a in &left {
+        for &b in &right {
+            block(&clients[a], &federation.peer_ids[b]);
+            block(&clients[b], &federation.peer_ids[a]);
+        }
+    }
+    // The peer lists show the split.
+    assert!(wait_until(Duration::from_secs(20), || {
+        left.iter().all(|&a| {
+            let status = clients[a].get("/v1/status");
+            let peers: Vec<String> = serde_json::from_value(status.body["peers"].clone()).unwrap();
+            right
+                .iter()
+                .all(|&b| !peers.contains(&federation.peer_ids[b]))
+        })
+    }));
+    // Both sides keep writing.
+    federation.write(1, 30, "B");
+    federation.write(4, 40, "C");
+    let left_clients: Vec<Client> = left.iter().map(|&i| federation.client(i)).collect();
+    let right_clients: Vec<Client> = right.iter().map(|&i| federation.client(i)).collect();
+    assert!(
+        wait_converged(&left_clients, 50, Duration::from_secs(60)),
+        "{}",
+        describe(&left_clients)
+    );
+    assert!(
+        wait_converged(&right_clients, 60, Duration::from_secs(60)),
+        "{}",
+        describe(&right_clients)
+    );
+    assert_ne!(heads(&clients[0]), heads(&clients[3]));
+
+    // Heal.
+    for &a in &left {
+        for &b in &right {
+            unblock(&clients[a], &federation.peer_ids[b]);
+            unblock(&clients[b], &federation.peer_ids[a]);
+        }
+    }
+    assert!(
+        wait_converged(&clients, 90, Duration::from_secs(90)),
+        "not healed:\n{}",
+        describe(&clients)
+    );
+    for client in &clients {
+        assert_eq!(client.get("/v1/rights/JP-TM-C39").status, 200);
+        assert_eq!(client.get("/v1/rights/CN-TM-B29").status, 200);
+    }
+}
+
+#[test]
+fn a_node_killed_mid_traffic_catches_up_after_restart() {
+    let federation = Federation::new(4, 3);
+    // Node 3 runs as a real process so that it can be killed with SIGKILL.
+    let files =
+        crate::harness::NodeFiles::from_dir(federation.node_dir(3), federation.trust_path());
+    let bootstrap = federation.bootstrap();
+    let limits = "rate_limit_per_second = 100000\nrate_limit_burst = 100000\n";
+    let process = files.start_with(&bootstrap, limits);
+    let mut clients: Vec<Client> = (0..3).map(|i| federation.client(i)).collect();
+    clients.push(Client::new(&process.api));
+    federation.write(0, 50, "P");
+    assert!(
+        wait_converged(&clients, 50, Duration::from_secs(60)),
+        "{}",
+        describe(&clients)
+    );
+
+    // Traffic at nodes 0 and 1 while node 3 is killed and away.
+    federation.write(0, 100, "Q");
+    let peer_id = process.peer_id.clone();
+    process.kill();
+    federation.write(1, 100, "R");
+    federation.write(2, 100, "S");
+    let process = files.start_with(&bootstrap, limits);
+    // The peer identity lives in the data directory and survives the restart.
+    assert_eq!(process.peer_id, peer_id);
+    clients[3] = Client::new(&process.api);
+    // Its own writes after the restart continue its feed and reach the others.
+    let reply = clients[3].post(
+        "/v1/registrations",
+        &json!({
+            "right_type": "trademark", "jurisdiction": "DE", "number": "777",
+            "mark_text": "Restarted", "nice_classes": [1],
+            "holder": {"name": "H", "country": "DE"}, "filing_date": "2024-01-01", "status": "filed"
+        }),
+    );
+    assert_eq!(reply.status, 201, "{}", reply.body);
+    assert!(
+        wait_converged(&clients, 351, Duration::from_secs(90)),
+        "restarted node did not converge:\n{}",
+        describe(&clients)
+    );
+    let status: Value = clients[3].get("/v1/status").body;
+    assert!(status["peer_count"].as_u64().unwrap() >= 1);
+}
