@@ -30,6 +30,11 @@ impl Federation {
     /// Creates keys and a shared trust store for `count` offices and starts the first
     /// `start` of them, each bootstrapping to node 0.
     pub fn new(count: usize, start: usize) -> Self {
+        Self::new_with_extra_trust(count, start, "", "")
+    }
+
+    /// Like [`Federation::new`], also trusting an office `did` (with no node) for `jurisdiction`.
+    pub fn new_with_extra_trust(count: usize, start: usize, did: &str, jurisdiction: &str) -> Self {
         assert!(count <= JURISDICTIONS.len());
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(4)
@@ -51,6 +56,11 @@ impl Federation {
             let did = key.public_key().to_did_key();
             trust.push_str(&format!(
                 "[[authority]]\ndid = \"{did}\"\nname = \"Office {jurisdiction}\"\nrole = \"office\"\njurisdictions = [\"{jurisdiction}\"]\n\n"
+            ));
+        }
+        if !did.is_empty() {
+            trust.push_str(&format!(
+                "[[authority]]\ndid = \"{did}\"\nname = \"Extra office\"\nrole = \"office\"\njurisdictions = [\"{jurisdiction}\"]\n"
             ));
         }
         std::fs::write(dir.path().join("trust.toml"), trust).unwrap();

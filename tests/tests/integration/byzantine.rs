@@ -1,0 +1,276 @@
+//! A malicious peer that speaks the real protocols (gossipsub on the entries topic, the sync
+//! request-response protocol) — written here, independently of the node's network module —
+//! and sends forged signatures, entries of unknown authors, an equivocating pair, garbage,
+//! oversized messages and floods. Nothing invalid may be stored or forwarded, the equivocation
+//! must be recorded, honest traffic must keep flowing, and the peer must end up blocked.
+
+use std::time::Duration;
+
+use libp2p::futures::StreamExt;
+use libp2p::request_response::{self, ProtocolSupport};
+use libp2p::swarm::{NetworkBehaviour, SwarmEvent};
+use libp2p::{Multiaddr, PeerId, Swarm, gossipsub, noise, tcp, yamux};
+use proto_types::body::examples;
+use proto_types::entry::{EntryId, UnsignedEntry};
+use proto_types::keys::{KeyFile, SecretKey};
+use proto_types::timestamp::Timestamp;
+use rightsnet_node::network::{ENTRIES_TOPIC, SYNC_PROTOCOL, SyncRequest, SyncResponse, WireHead};
+use serde_json::{Value, json};
+use sha2::Digest;
+
+use crate::federation::{Federation, heads, wait_converged};
+use crate::harness::{TOKEN, wait_until};
+
+#[derive(NetworkBehaviour)]
+struct Attacker {
+    gossipsub: gossipsub::Behaviour,
+    sync: request_response::cbor::Behaviour<SyncRequest, SyncResponse>,
+}
+
+fn attacker_swarm() -> Swarm<Attacker> {
+    let config = gossipsub::ConfigBuilder::default()
+        .validation_mode(gossipsub::ValidationMode::Anonymous)
+        .message_id_fn(|message: &gossipsub::Message| {
+            gossipsub::MessageId::from(sha2::Sha256::digest(&message.data).to_vec())
+        })
+        // Large enough to send messages the victim must refuse by size.
+        .max_transmit_size(1024 * 1024)
+        .heartbeat_interval(Duration::from_millis(300))
+        .heartbeat_initial_delay(Duration::from_millis(50))
+        .build()
+        .unwrap();
+    let mut gossip =
+        gossipsub::Behaviour::new(gossipsub::MessageAuthenticity::Anonymous, config).unwrap();
+    gossip
+        .subscribe(&gossipsub::IdentTopic::new(ENTRIES_TOPIC))
+        .unwrap();
+    let sync = request_response::cbor::Behaviour::new(
+        [(SYNC_PROTOCOL, ProtocolSupport::Full)],
+        request_response::Config::default(),
+    );
+    libp2p::SwarmBuilder::with_new_identity()
+        .with_tokio()
+        .with_tcp(
+            tcp::Config::default(),
+            noise::Config::new,
+            yamux::Config::default,
+        )
+        .unwrap()
+        .with_behaviour(|_| Attacker {
+            gossipsub: gossip,
+            sync,
+        })
+        .unwrap()
+        .with_swarm_config(|c| c.with_idle_connection_timeout(Duration::from_secs(60)))
+        .build()
+}
+
+fn signed(key: &SecretKey, seq: u64, prev: Option<EntryId>, mark: &str) -> Value {
+    let mut body = examples::registration();
+    body["mark_text"] = json!(mark);
+    let body =
+        proto_types::body::Body::decode(proto_types::body::EntryKind::Registration, &body).unwrap();
+    UnsignedEntry {
+        seq,
+        prev,
+        timestamp: Timestamp::parse("2026-11-28T12:00:00Z").unwrap(),
+        body,
+    }
+    .sign(key)
+    .unwrap()
+    .value()
+    .clone()
+}
+
+fn bytes(value: &Value) -> Vec<u8> {
+    proto_types::jcs::canonicalize(value).unwrap()
+}
+
+#[test]
+fn a_byzantine_peer_cannot_get_bad_data_stored_or_relayed() {
+    // A rogue office is in everyone's trust store; the attacker holds its key (a compromised
+    // office key is exactly how an equivocation happens).
+    let rogue = SecretKey::generate();
+    let mut federation =
+        Federation::new_with_extra_trust(3, 3, &rogue.public_key().to_did_key(), "FR");
+    let victim = federation.client(0);
+    let clients: Vec<_> = (0..3).map(|i| federation.client(i)).collect();
+    federation.write(1, 5, "H");
+    assert!(wait_converged(&clients, 5, Duration::from_secs(30)));
+
+    let trusted_key =
+        KeyFile::parse(&std::fs::read(federation.node_dir(2).join("authority.json")).unwrap())
+            .unwrap();
+    let victim_addr: Multiaddr = federation.bootstrap()[0].parse().unwrap();
+    let victim_peer: PeerId = federation.peer_ids[0].parse().unwrap();
+
+    // The attacker's messages.
+    let mut forged = signed(&trusted_key, 99, Some(EntryId([7; 32])), "Forged");
+    forged["signature"] = json!(SecretKey::generate().sign(b"x").to_multibase());
+    let stranger = signed(&SecretKey::generate(), 1, None, "Stranger");
+    let first = signed(&rogue, 1, None, "Original");
+    let conflicting = signed(&rogue, 1, None, "Conflicting");
+    let garbage = b"\x00\xffthis is not json".to_vec();
+    let oversized = vec![b'{'; 200 * 1024];
+
+    let runtime = &federation.runtime;
+    let attacker_peer = runtime.block_on(async {
+        let mut swarm = attacker_swarm();
+        swarm
+            .listen_on("/ip4/127.0.0.1/tcp/0".parse().unwrap())
+            .unwrap();
+        swarm.dial(victim_addr.clone()).unwrap();
+        let topic = gossipsub::IdentTopic::new(ENTRIES_TOPIC);
+        let attacker_peer = *swarm.local_peer_id();
+        // Wait for the victim's subscription, answering its sync requests with forgeries.
+        let mut subscribed = false;
+        let mut sent = false;
+        let mut sync_answers = 0;
+        let mut flood_requests = 0;
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+        while tokio::time::Instant::now() < deadline {
+            let event =
+                tokio::time::timeout(Duration::from_millis(200), swarm.select_next_some()).await;
+            match event {
+                Ok(SwarmEvent::Behaviour(AttackerEvent::Gossipsub(
+                    gossipsub::Event::Subscribed { peer_id, .. },
+                ))) if peer_id == victim_peer => {
+                    subscribed = true;
+                }
+                Ok(SwarmEvent::Behaviour(AttackerEvent::Sync(
+                    request_response::Event::Message {
+                        message:
+                            request_response::Message::Request {
+                                request, channel, ..
+                            },
+                        ..
+                    },
+                ))) => {
+                    // Claim a long rogue feed, then serve forged entries for it.
+                    let response = match request {
+                        SyncRequest::Heads => SyncResponse::Heads(vec![WireHead {
+                            author: rogue.public_key().to_bytes().to_vec(),
+                            seq: 50,
+                            id: vec![9; 32],
+                        }]),
+                        SyncRequest::Range { .. } => {
+                            let mut entry =
+                                signed(&rogue, 2, Some(EntryId([1; 32])), "Sync forgery");
+                            entry["signature"] = forged["signature"].clone();
+                            SyncResponse::Entries(vec![serde_bytes::ByteBuf::from(bytes(&entry))])
+                        }
+                    };
+                    sync_answers += 1;
+                    let _ = swarm.behaviour_mut().sync.send_response(channel, response);
+                }
+                _ => {}
+            }
+            if subscribed && !sent {
+                sent = true;
+                let gossip = &mut swarm.behaviour_mut().gossipsub;
+                // The equivocating pair first, then forgeries and junk; the oversized message
+                // last, since a peer may drop the whole stream that carried it.
+                for message in [
+                    bytes(&first),
+                    bytes(&conflicting),
+                    bytes(&forged),
+                    bytes(&stranger),
+                    garbage.clone(),
+                ] {
+                    let _ = gossip.publish(topic.clone(), message);
+                }
+                for index in 0..200 {
+                    let _ =
+                        gossip.publish(topic.clone(), format!("{{\"junk\":{index}}}").into_bytes());
+                }
+                let _ = gossip.publish(topic.clone(), oversized.clone());
+                // A flood of sync requests.
+                for _ in 0..200 {
+                    swarm
+                        .behaviour_mut()
+                        .sync
+                        .send_request(&victim_peer, SyncRequest::Heads);
+                    flood_requests += 1;
+                }
+            }
+            if sent && !swarm.is_connected(&victim_peer) {
+                break;
+            }
+        }
+        assert!(subscribed, "the victim never subscribed");
+        assert!(flood_requests > 0);
+        let _ = sync_answers;
+        // The conflicting entry arrives through the API, as a second source would deliver it.
+        attacker_peer
+    });
+
+    // Of the equivocating pair, the entry the victim saw first is stored and relayed; the
+    // other becomes a proof.
+    assert!(
+        wait_until(Duration::from_secs(20), || {
+            victim.get("/v1/equivocations").body["equivocations"]
+                .as_array()
+                .is_some_and(|proofs| proofs.len() == 1)
+        }),
+        "no equivocation proof; victim heads {:?}, metrics {}",
+        heads(&victim),
+        victim.get("/metrics").body
+    );
+    let proof = victim.get("/v1/equivocations").body["equivocations"][0].clone();
+    let kept_mark = proof["first"]["body"]["mark_text"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let refused = bytes(&proof["second"]);
+    let again = victim.post_raw("/v1/entries", refused, None);
+    assert_eq!(again.status, 409, "{}", again.body);
+    assert_eq!(again.body["code"], "equivocation");
+
+    // The attacker is blocked (score below threshold, or too many invalid sync answers).
+    assert!(
+        wait_until(Duration::from_secs(30), || {
+            let peers = reqwest::blocking::Client::new()
+                .get(format!("{}/v1/peers", victim.base))
+                .bearer_auth(TOKEN)
+                .send()
+                .unwrap()
+                .json::<Value>()
+                .unwrap();
+            peers["peers"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|peer| peer["peer_id"] == attacker_peer.to_string() && peer["blocked"] == true)
+        }),
+        "the attacker was not blocked"
+    );
+
+    // Honest traffic keeps flowing, and everyone agrees on exactly the valid entries: the
+    // honest feeds plus the rogue office's first entry (relayed), nothing else.
+    federation.write(1, 5, "I");
+    federation.write(2, 3, "J");
+    assert!(wait_converged(&clients, 14, Duration::from_secs(60)));
+    for client in &clients {
+        let feeds = heads(client);
+        assert_eq!(feeds.len(), 3, "{feeds:?}");
+        let rogue_head = &feeds[&rogue.public_key().to_did_key()];
+        assert_eq!(rogue_head.0, 1);
+        let stored = client.get(&format!("/v1/entries/{}", rogue_head.1));
+        assert_eq!(
+            stored.body["entry"]["body"]["mark_text"],
+            kept_mark.as_str()
+        );
+    }
+    // The metrics count what was refused.
+    let metrics = victim.get("/metrics").body;
+    let metrics = metrics.as_str().unwrap();
+    assert!(
+        metrics.contains("rightsnet_entries_rejected_total{reason=\"bad_signature\"}"),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains("rightsnet_entries_rejected_total{reason=\"unknown_author\"}"),
+        "{metrics}"
+    );
+    federation.stop(0);
+}
