@@ -31,7 +31,7 @@ use tokio::sync::{broadcast, mpsc, oneshot};
 use crate::metrics::Metrics;
 use crate::rights::{self, EntryMeta, RightState};
 use crate::storage::{StorageError, Store, StoreBatch};
-use crate::trust::TrustStore;
+use crate::trust::Trust;
 
 /// Commands queued for the writer before senders wait.
 pub const WRITE_QUEUE_CAPACITY: usize = 4096;
@@ -181,7 +181,7 @@ enum Command {
 pub struct Ingest {
     commands: mpsc::Sender<Command>,
     stored: broadcast::Sender<StoredEntry>,
-    trust: Arc<TrustStore>,
+    trust: Arc<Trust>,
     metrics: Arc<Metrics>,
 }
 
@@ -190,7 +190,7 @@ impl Ingest {
     /// it has.
     pub fn start(
         store: Arc<Store>,
-        trust: Arc<TrustStore>,
+        trust: Arc<Trust>,
         key: Arc<SecretKey>,
         sync_writes: bool,
         metrics: Arc<Metrics>,
@@ -223,8 +223,8 @@ impl Ingest {
         ))
     }
 
-    /// The trust store this node enforces.
-    pub fn trust(&self) -> &TrustStore {
+    /// The trust this node enforces: its trust store and the key rotations it has stored.
+    pub fn trust(&self) -> &Trust {
         &self.trust
     }
 
@@ -334,7 +334,7 @@ impl Ingest {
     }
 }
 
-fn check_trusted(trust: &TrustStore, entry: &Entry) -> Result<(), IngestError> {
+fn check_trusted(trust: &Trust, entry: &Entry) -> Result<(), IngestError> {
     if trust.get(entry.author()).is_none() {
         return Err(IngestError::UnknownAuthor(entry.author().to_did_key()));
     }
@@ -351,7 +351,7 @@ fn now_millis() -> i64 {
 struct Writer {
     stored: broadcast::Sender<StoredEntry>,
     store: Arc<Store>,
-    trust: Arc<TrustStore>,
+    trust: Arc<Trust>,
     key: Arc<SecretKey>,
     sync_writes: bool,
     metrics: Arc<Metrics>,
@@ -371,6 +371,8 @@ struct Staged {
     stored: u64,
     /// Entries stored by this group, in order, with their source, for the stored broadcast.
     notices: Vec<StoredEntry>,
+    /// Key rotations stored by this group: (old, new, seq).
+    rotations: Vec<(PublicKey, PublicKey, u64)>,
 }
 
 impl Writer {
@@ -421,6 +423,9 @@ impl Writer {
         match result {
             Ok(()) => {
                 self.metrics.entries_stored(staged.stored);
+                for (old, new, seq) in staged.rotations.drain(..) {
+                    self.trust.record_rotation(old, new, seq);
+                }
                 for notice in staged.notices.drain(..) {
                     // No subscriber is fine: nothing listens on a node without federation.
                     let _ = self.stored.send(notice);
@@ -498,6 +503,12 @@ impl Writer {
         let head = self.head(&author)?;
         match chain_position(head, &entry) {
             ChainPosition::Next => {
+                if let Some(last) = self.rotated_at(staged, &author) {
+                    // The author moved to a new key at `last`; this key's feed is closed.
+                    return Err(IngestError::Refused(format!(
+                        "author rotated to a new key at seq {last}; its feed is closed"
+                    )));
+                }
                 let outcome = self.stage(batch, staged, entry, source)?;
                 self.drain_pending(batch, staged, author)?;
                 Ok(outcome)
@@ -604,6 +615,12 @@ impl Writer {
                 batch.put_claim_indexes(&entry);
                 None
             }
+            Effect::Rotation { old, new, seq } => {
+                tracing::info!(old = %old, new = %new, seq, "authority key rotated");
+                batch.put_rotation(&old, &new, seq);
+                staged.rotations.push((old, new, seq));
+                None
+            }
             Effect::None => None,
             Effect::Ineffective(reason) => {
                 batch.put_ineffective(&entry.id(), &reason);
@@ -633,8 +650,43 @@ impl Writer {
         Ok(outcome)
     }
 
+    /// The seq at which `author` rotated away, counting rotations staged in this group.
+    fn rotated_at(&self, staged: &Staged, author: &PublicKey) -> Option<u64> {
+        staged
+            .rotations
+            .iter()
+            .find(|(old, _, _)| old == author)
+            .map(|(_, _, seq)| *seq)
+            .or_else(|| self.trust.rotated_at(author))
+    }
+
+    /// Checks a key rotation: the new key proves possession and belongs to nobody yet.
+    fn check_rotation(
+        &self,
+        staged: &Staged,
+        entry: &Entry,
+        body: &proto_types::body::KeyRotationV1,
+    ) -> Result<(), String> {
+        let proof = proto_types::keys::Signature::from_multibase(&body.new_key_proof)
+            .map_err(|error| format!("new_key_proof: {error}"))?;
+        let message = proto_types::body::key_rotation_proof_message(entry.author(), &body.new_key);
+        body.new_key
+            .verify(&message, &proof)
+            .map_err(|_| "new_key_proof does not verify under the new key".to_owned())?;
+        let taken = self.trust.get(&body.new_key).is_some()
+            || staged
+                .rotations
+                .iter()
+                .any(|(_, new, _)| new == &body.new_key)
+            || self.trust.rotated_at(&body.new_key).is_some();
+        if taken {
+            return Err("the new key already belongs to an authority".to_owned());
+        }
+        Ok(())
+    }
+
     fn effects(&self, staged: &Staged, entry: &Entry) -> Result<Effect, IngestError> {
-        let meta = EntryMeta::of(entry);
+        let meta = EntryMeta::of(entry, self.trust.root(entry.author()));
         Ok(match entry.body() {
             Body::Registration(body) => {
                 if !self.trust.office_for(entry.author(), &body.jurisdiction) {
@@ -667,7 +719,15 @@ impl Writer {
                     )
                 }
             }
-            Body::Authority(_) | Body::KeyRotation(_) => Effect::None,
+            Body::KeyRotation(body) => match self.check_rotation(staged, entry, body) {
+                Ok(()) => Effect::Rotation {
+                    old: *entry.author(),
+                    new: body.new_key,
+                    seq: entry.seq(),
+                },
+                Err(reason) => Effect::Ineffective(reason),
+            },
+            Body::Authority(_) => Effect::None,
         })
     }
 
@@ -697,6 +757,7 @@ impl Writer {
         // an importer can replay a register safely.
         let probe = EntryMeta {
             author,
+            authority: self.trust.root(&author),
             id: EntryId([0; 32]),
             seq,
             timestamp: timestamp.clone(),
@@ -762,6 +823,11 @@ enum Effect {
         state: RightState,
     },
     Claim,
+    Rotation {
+        old: PublicKey,
+        new: PublicKey,
+        seq: u64,
+    },
     None,
     Ineffective(String),
 }

@@ -38,7 +38,7 @@ use crate::config::NodeConfig;
 use crate::ingest::Ingest;
 use crate::metrics::Metrics;
 use crate::storage::Store;
-use crate::trust::TrustStore;
+use crate::trust::{Trust, TrustStore};
 
 /// Largest key file read, in bytes.
 pub const MAX_KEY_FILE_BYTES: usize = 16 * 1024;
@@ -181,6 +181,16 @@ pub async fn start(config: NodeConfig) -> anyhow::Result<RunningNode> {
             .await
             .context("opening the store")??,
     );
+    let rotations = {
+        let store = store.clone();
+        tokio::task::spawn_blocking(move || store.rotations())
+            .await
+            .context("reading key rotations")??
+    };
+    let trust = Arc::new(Trust::new(
+        Arc::try_unwrap(trust).unwrap_or_else(|shared| (*shared).clone()),
+        &rotations,
+    ));
     let metrics = Arc::new(Metrics::default());
     let (ingest, writer) = Ingest::start(
         store.clone(),

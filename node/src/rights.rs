@@ -69,7 +69,8 @@ pub struct RightState {
     pub expiry_date: Option<Date>,
     /// Status as recorded (see [`RightState::liveness`] for whether it is alive on a date).
     pub status: RightStatus,
-    /// The authority that registered the right; only it can change it.
+    /// The authority that registered the right (its original key, across rotations); only it
+    /// can change it.
     pub registered_by: PublicKey,
     /// The entry that last changed the right.
     pub last_entry: EntryId,
@@ -151,6 +152,9 @@ impl RightState {
 pub struct EntryMeta {
     /// The entry's author.
     pub author: PublicKey,
+    /// The authority the author speaks for: its original key, which differs from `author`
+    /// after a key rotation.
+    pub authority: PublicKey,
     /// The entry's id.
     pub id: EntryId,
     /// The entry's `seq`.
@@ -160,10 +164,11 @@ pub struct EntryMeta {
 }
 
 impl EntryMeta {
-    /// The meta of a decoded entry.
-    pub fn of(entry: &Entry) -> Self {
+    /// The meta of a decoded entry whose author speaks for `authority`.
+    pub fn of(entry: &Entry, authority: PublicKey) -> Self {
         Self {
             author: *entry.author(),
+            authority,
             id: entry.id(),
             seq: entry.seq(),
             timestamp: entry.timestamp().clone(),
@@ -231,7 +236,7 @@ pub fn apply_registration(
 ) -> Result<RightState, Ineffective> {
     let mut history = Vec::new();
     if let Some(current) = current {
-        if current.registered_by != entry.author {
+        if current.registered_by != entry.authority {
             return Err(Ineffective::RegisteredByOther {
                 right_id: current.right_id.clone(),
                 registered_by: current.registered_by.to_did_key(),
@@ -255,7 +260,7 @@ pub fn apply_registration(
         registration_date: body.registration_date.clone(),
         expiry_date: body.expiry_date.clone(),
         status: body.status,
-        registered_by: entry.author,
+        registered_by: entry.authority,
         last_entry: entry.id,
         history,
     };
@@ -271,7 +276,7 @@ pub fn apply_status(
 ) -> Result<RightState, Ineffective> {
     let current =
         current.ok_or_else(|| Ineffective::UnknownRight(body.right_id.as_str().to_owned()))?;
-    if current.registered_by != entry.author {
+    if current.registered_by != entry.authority {
         return Err(Ineffective::NotRegistrant(
             current.registered_by.to_did_key(),
         ));

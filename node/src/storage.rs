@@ -16,6 +16,7 @@
 //! | `index_claims` | `l` listing / `h` holder / `s` seller ref / `n` notice id, ‖ 0 ‖ entry id | empty |
 //! | `equivocations` | author key (32) ‖ seq (u64 BE) | proof JSON |
 //! | `ineffective` | entry id | why the entry changed nothing, UTF-8 |
+//! | `rotations` | old author key (32) | new key (32) ‖ seq of the `key_rotation` entry (u64 BE) |
 //!
 //! **Invariant:** every entry is written with all of its index changes in one `WriteBatch`, so
 //! a crash leaves either all of them or none.
@@ -60,8 +61,10 @@ pub mod cf {
     pub const EQUIVOCATIONS: &str = "equivocations";
     /// Entries that were stored but changed nothing, with the reason.
     pub const INEFFECTIVE: &str = "ineffective";
+    /// Key rotations: old key → new key and the seq of the rotation entry.
+    pub const ROTATIONS: &str = "rotations";
     /// Every column family, in creation order.
-    pub const ALL: [&str; 11] = [
+    pub const ALL: [&str; 12] = [
         META,
         ENTRIES,
         FEEDS,
@@ -73,6 +76,7 @@ pub mod cf {
         INDEX_CLAIMS,
         EQUIVOCATIONS,
         INEFFECTIVE,
+        ROTATIONS,
     ];
 }
 
@@ -447,6 +451,36 @@ impl Store {
         Ok(())
     }
 
+    /// Every key rotation stored: `(old, new, seq of the rotation entry)`.
+    pub fn rotations(&self) -> Result<Vec<(PublicKey, PublicKey, u64)>> {
+        let mut rotations = Vec::new();
+        for item in self
+            .db
+            .iterator_cf(self.cf(cf::ROTATIONS), IteratorMode::Start)
+        {
+            let (key, value) = item?;
+            let old: [u8; 32] = key
+                .as_ref()
+                .try_into()
+                .map_err(|_| corrupt(cf::ROTATIONS, "key length"))?;
+            if value.len() != 40 {
+                return Err(corrupt(cf::ROTATIONS, "value length"));
+            }
+            let (new, seq) = value.split_at(32);
+            let new: [u8; 32] = new
+                .try_into()
+                .map_err(|_| corrupt(cf::ROTATIONS, "new key"))?;
+            let seq =
+                u64::from_be_bytes(seq.try_into().map_err(|_| corrupt(cf::ROTATIONS, "seq"))?);
+            rotations.push((
+                PublicKey::from_bytes(&old).map_err(|e| corrupt(cf::ROTATIONS, e))?,
+                PublicKey::from_bytes(&new).map_err(|e| corrupt(cf::ROTATIONS, e))?,
+                seq,
+            ));
+        }
+        Ok(rotations)
+    }
+
     /// RocksDB's estimate of the live data size, in bytes, over every column family.
     pub fn estimated_size_bytes(&self) -> u64 {
         cf::ALL
@@ -611,6 +645,15 @@ impl StoreBatch<'_> {
     pub fn put_ineffective(&mut self, id: &EntryId, reason: &str) {
         self.batch
             .put_cf(self.store.cf(cf::INEFFECTIVE), id.0, reason.as_bytes());
+    }
+
+    /// Records that `old` rotated to `new` with its entry at `seq`.
+    pub fn put_rotation(&mut self, old: &PublicKey, new: &PublicKey, seq: u64) {
+        let mut value = Vec::with_capacity(40);
+        value.extend_from_slice(&new.to_bytes());
+        value.extend_from_slice(&seq.to_be_bytes());
+        self.batch
+            .put_cf(self.store.cf(cf::ROTATIONS), old.to_bytes(), value);
     }
 
     /// Stores an equivocation proof (once per author and seq).

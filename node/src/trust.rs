@@ -161,3 +161,137 @@ mod tests {
         assert!(TrustStore::from_toml("[[authority]]\nbogus = 1\n").is_err());
     }
 }
+
+/// The trust store plus the key rotations this node has stored: a rotated-to key speaks for
+/// the authority of the key it replaced, and a rotated-away key's feed is closed after its
+/// `key_rotation` entry.
+#[derive(Debug, Default)]
+pub struct Trust {
+    base: TrustStore,
+    rotations: std::sync::RwLock<Rotations>,
+}
+
+#[derive(Debug, Default)]
+struct Rotations {
+    /// New key → the original key of the authority (the one in the trust store).
+    root_of: HashMap<PublicKey, PublicKey>,
+    /// Rotated-away key → seq of its `key_rotation` entry (its last entry).
+    rotated_at: HashMap<PublicKey, u64>,
+}
+
+impl Trust {
+    /// The trust store with the rotations recorded so far, each `(old, new, seq)`, in any order.
+    pub fn new(base: TrustStore, rotations: &[(PublicKey, PublicKey, u64)]) -> Self {
+        let trust = Self {
+            base,
+            rotations: std::sync::RwLock::new(Rotations::default()),
+        };
+        // Apply in chain order: a rotation whose old key is itself a rotated-to key waits for
+        // the rotation that introduced it.
+        let mut remaining: Vec<(PublicKey, PublicKey, u64)> = rotations.to_vec();
+        while !remaining.is_empty() {
+            let before = remaining.len();
+            remaining.retain(|(old, new, seq)| {
+                let introduced = remaining_introduces(rotations, old);
+                if introduced && !trust.is_rotated_to(old) {
+                    return true;
+                }
+                trust.record_rotation(*old, *new, *seq);
+                false
+            });
+            if remaining.len() == before {
+                // A cycle cannot be stored (a new key must be unused); apply the rest as is.
+                for (old, new, seq) in remaining.drain(..) {
+                    trust.record_rotation(old, new, seq);
+                }
+            }
+        }
+        trust
+    }
+
+    fn is_rotated_to(&self, key: &PublicKey) -> bool {
+        self.rotations
+            .read()
+            .map(|rotations| rotations.root_of.contains_key(key))
+            .unwrap_or(false)
+    }
+
+    /// The file-based trust store.
+    pub fn base(&self) -> &TrustStore {
+        &self.base
+    }
+
+    /// The original key of the authority `key` speaks for (itself unless rotated-to).
+    pub fn root(&self, key: &PublicKey) -> PublicKey {
+        self.rotations
+            .read()
+            .ok()
+            .and_then(|rotations| rotations.root_of.get(key).copied())
+            .unwrap_or(*key)
+    }
+
+    /// The authority `key` speaks for, if trusted.
+    pub fn get(&self, key: &PublicKey) -> Option<TrustedAuthority> {
+        self.base.get(&self.root(key)).cloned()
+    }
+
+    /// Whether `key` speaks for an office trusted for `jurisdiction`.
+    pub fn office_for(&self, key: &PublicKey, jurisdiction: &Jurisdiction) -> bool {
+        self.base.office_for(&self.root(key), jurisdiction)
+    }
+
+    /// Whether `key` speaks for a trusted marketplace.
+    pub fn is_marketplace(&self, key: &PublicKey) -> bool {
+        self.base.is_marketplace(&self.root(key))
+    }
+
+    /// The seq of `key`'s `key_rotation` entry, if it rotated away: its feed ends there.
+    pub fn rotated_at(&self, key: &PublicKey) -> Option<u64> {
+        self.rotations
+            .read()
+            .ok()
+            .and_then(|rotations| rotations.rotated_at.get(key).copied())
+    }
+
+    /// Records that `old` rotated to `new` with its entry at `seq`.
+    pub fn record_rotation(&self, old: PublicKey, new: PublicKey, seq: u64) {
+        let root = self.root(&old);
+        if let Ok(mut rotations) = self.rotations.write() {
+            rotations.root_of.insert(new, root);
+            rotations.rotated_at.insert(old, seq);
+        }
+    }
+}
+
+fn remaining_introduces(rotations: &[(PublicKey, PublicKey, u64)], key: &PublicKey) -> bool {
+    rotations.iter().any(|(_, new, _)| new == key)
+}
+
+#[cfg(test)]
+mod rotation_tests {
+    use super::*;
+    use proto_types::keys::SecretKey;
+
+    #[test]
+    fn rotated_keys_speak_for_the_original_authority() {
+        let original = SecretKey::generate().public_key();
+        let second = SecretKey::generate().public_key();
+        let third = SecretKey::generate().public_key();
+        let base = TrustStore::from_authorities(vec![TrustedAuthority {
+            did: original,
+            name: "Office".into(),
+            role: AuthorityRole::Office,
+            jurisdictions: vec![Jurisdiction::parse("FR").unwrap()],
+        }])
+        .unwrap();
+        // Given out of order: the chain is still resolved to the original authority.
+        let trust = Trust::new(base, &[(second, third, 4), (original, second, 9)]);
+        let france = Jurisdiction::parse("FR").unwrap();
+        assert!(trust.office_for(&third, &france));
+        assert_eq!(trust.root(&third), original);
+        assert_eq!(trust.rotated_at(&original), Some(9));
+        assert_eq!(trust.rotated_at(&second), Some(4));
+        assert_eq!(trust.rotated_at(&third), None);
+        assert!(trust.get(&SecretKey::generate().public_key()).is_none());
+    }
+}

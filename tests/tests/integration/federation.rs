@@ -447,3 +447,91 @@ fn a_node_killed_mid_traffic_catches_up_after_restart() {
     let status: Value = clients[3].get("/v1/status").body;
     assert!(status["peer_count"].as_u64().unwrap() >= 1);
 }
+
+fn sign_entry(
+    key: &SecretKey,
+    seq: u64,
+    prev: Option<proto_types::entry::EntryId>,
+    kind: EntryKind,
+    body: Value,
+) -> (Vec<u8>, proto_types::entry::EntryId) {
+    let entry = proto_types::entry::UnsignedEntry {
+        seq,
+        prev,
+        timestamp: proto_types::timestamp::Timestamp::parse("2026-11-28T12:00:00Z").unwrap(),
+        body: Body::decode(kind, &body).unwrap(),
+    }
+    .sign(key)
+    .unwrap();
+    (entry.canonical_bytes().to_vec(), entry.id())
+}
+
+#[test]
+fn a_key_rotation_moves_an_authority_to_its_new_key_everywhere() {
+    let old = SecretKey::generate();
+    let new = SecretKey::generate();
+    let mut federation =
+        Federation::new_with_extra_trust(2, 2, &old.public_key().to_did_key(), "FR");
+    let node = federation.client(0);
+
+    let registration = json!({
+        "v": 1, "right_id": "FR-TM-55", "right_type": "trademark", "jurisdiction": "FR",
+        "number": "55", "mark_text": "Rotation", "nice_classes": [3],
+        "holder": {"name": "Holder", "country": "FR"}, "filing_date": "2024-01-01", "status": "filed"
+    });
+    let (first, first_id) = sign_entry(&old, 1, None, EntryKind::Registration, registration);
+    assert_eq!(node.post_raw("/v1/entries", first, None).status, 201);
+
+    let message =
+        proto_types::body::key_rotation_proof_message(&old.public_key(), &new.public_key());
+    let rotation = json!({
+        "v": 1,
+        "new_key": new.public_key().to_did_key(),
+        "new_key_proof": new.sign(&message).to_multibase(),
+    });
+    let (second, second_id) = sign_entry(&old, 2, Some(first_id), EntryKind::KeyRotation, rotation);
+    let reply = node.post_raw("/v1/entries", second, None);
+    assert_eq!(reply.status, 201, "{}", reply.body);
+    assert!(reply.body["ineffective"].is_null(), "{}", reply.body);
+
+    // The new key speaks for the office: its status change takes effect on the old key's right.
+    let cancel = json!({"v": 1, "right_id": "FR-TM-55", "change": "cancelled", "effective_date": "2026-01-01"});
+    let (third, third_id) = sign_entry(&new, 1, None, EntryKind::Status, cancel);
+    let reply = node.post_raw("/v1/entries", third, None);
+    assert_eq!(reply.status, 201, "{}", reply.body);
+    assert!(reply.body["ineffective"].is_null(), "{}", reply.body);
+    let right = node.get("/v1/rights/FR-TM-55");
+    assert_eq!(right.body["liveness"]["state"], "cancelled");
+    assert_eq!(right.body["registered_by"], old.public_key().to_did_key());
+
+    // The old key's feed is closed after the rotation.
+    let after = json!({"v": 1, "right_id": "FR-TM-55", "change": "restored", "effective_date": "2026-02-01"});
+    let (late, _) = sign_entry(&old, 3, Some(second_id), EntryKind::Status, after);
+    let reply = node.post_raw("/v1/entries", late, None);
+    assert_eq!(reply.status, 409, "{}", reply.body);
+
+    // The other node learns all of it through the federation.
+    let clients = [federation.client(0), federation.client(1)];
+    assert!(
+        wait_converged(&clients, 3, Duration::from_secs(30)),
+        "{}",
+        describe(&clients)
+    );
+    assert_eq!(
+        clients[1].get("/v1/rights/FR-TM-55").body["liveness"]["state"],
+        "cancelled"
+    );
+
+    // The rotation survives a restart: the new key is still trusted.
+    federation.stop(0);
+    federation.start(0);
+    let node = federation.client(0);
+    let restore = json!({"v": 1, "right_id": "FR-TM-55", "change": "restored", "effective_date": "2026-03-01"});
+    let (fourth, _) = sign_entry(&new, 2, Some(third_id), EntryKind::Status, restore);
+    let reply = node.post_raw("/v1/entries", fourth, None);
+    assert_eq!(reply.status, 201, "{}", reply.body);
+    assert_eq!(
+        node.get("/v1/rights/FR-TM-55").body["liveness"]["state"],
+        "alive"
+    );
+}
