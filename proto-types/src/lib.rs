@@ -8,12 +8,14 @@
 //! - [`entry`]: the signed, hash-chained feed entry envelope, its id, chain checks and
 //!   equivocation proofs.
 //! - [`data_integrity`]: W3C Data Integrity proofs with the `eddsa-jcs-2022` cryptosuite.
+//! - [`claims`]: `IPRightCredential`s and holder-signed takedown notices.
 //!
 //! Anything signed is hashed and signed over the canonical form of the JSON *as received*,
 //! never over a re-serialisation of a typed struct. Verification returns `Verified…` values that
 //! only this crate can construct.
 
 pub mod body;
+pub mod claims;
 pub mod data_integrity;
 pub mod entry;
 pub mod jcs;
