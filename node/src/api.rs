@@ -242,6 +242,85 @@ pub fn routes() -> Vec<RouteSpec> {
             handler: get(equivocations),
         },
         RouteSpec {
+            method: "post",
+            path: "/v1/credentials",
+            summary: "Issue an IPRightCredential (eddsa-jcs-2022) for a live right of this office to its holder's key",
+            access: Access::Operator,
+            query: &[],
+            responses: &[(201, "the signed credential"), (404, "unknown right"), (409, "right not this office's, not alive, or holder key differs"), (422, "invalid fields")],
+            handler: post(issue_credential),
+        },
+        RouteSpec {
+            method: "post",
+            path: "/v1/verify",
+            summary: "Dry run: the verdict a holder-signed notice would get here, with every reason",
+            access: Access::Public,
+            query: &[],
+            responses: &[(200, "the verdict"), (409, "this node is not a marketplace"), (422, "not a notice")],
+            handler: post(verify_notice),
+        },
+        RouteSpec {
+            method: "post",
+            path: "/v1/notices",
+            summary: "Submit a holder-signed notice; accepted notices are recorded as notice entries and gossiped",
+            access: Access::Public,
+            query: &[],
+            responses: &[(201, "accepted and recorded, with the verdict"), (409, "this node is not a marketplace"), (422, "rejected, with the verdict; or not a notice")],
+            handler: post(submit_notice),
+        },
+        RouteSpec {
+            method: "post",
+            path: "/v1/decisions",
+            summary: "Record a takedown decision (removed, rejected, restored) for a notice recorded here; the seller id is replaced by a keyed hash",
+            access: Access::Operator,
+            query: &[],
+            responses: &[(201, "recorded"), (404, "unknown notice"), (409, "refused"), (422, "invalid fields")],
+            handler: post(record_decision),
+        },
+        RouteSpec {
+            method: "post",
+            path: "/v1/counter-notices",
+            summary: "Record a seller's counter-notice against a removal decision",
+            access: Access::Operator,
+            query: &[],
+            responses: &[(201, "recorded"), (404, "unknown decision"), (409, "refused"), (422, "invalid fields")],
+            handler: post(record_counter_notice),
+        },
+        RouteSpec {
+            method: "get",
+            path: "/v1/claims",
+            summary: "Notices, decisions and counter-notices by listing, holder, seller reference, notice or right (exactly one filter)",
+            access: Access::Public,
+            query: &[
+                ("listing", "listing id"),
+                ("holder", "holder did:key"),
+                ("seller_ref", "seller reference (64 hex)"),
+                ("notice", "notice entry id: its decisions and counter-notices"),
+                ("right", "right id"),
+                ("limit", "most entries"),
+            ],
+            responses: &[(200, "entries")],
+            handler: get(list_claims),
+        },
+        RouteSpec {
+            method: "get",
+            path: "/v1/holders/{did}/accuracy",
+            summary: "A holder's notices over the policy window: filed, removed, rejected, reversed, and whether it meets the good-faith policy",
+            access: Access::Public,
+            query: &[],
+            responses: &[(200, "accuracy"), (409, "this node is not a marketplace")],
+            handler: get(holder_accuracy),
+        },
+        RouteSpec {
+            method: "get",
+            path: "/v1/sellers/{seller_ref}/strikes",
+            summary: "A seller reference's strike points, their expiry, and the sanction tier reached, with reasons",
+            access: Access::Public,
+            query: &[],
+            responses: &[(200, "strikes"), (409, "this node is not a marketplace")],
+            handler: get(seller_strikes),
+        },
+        RouteSpec {
             method: "get",
             path: "/v1/peers",
             summary: "Known peers: connected, blocked, gossip score, addresses",
@@ -800,6 +879,424 @@ async fn equivocations(
         .await
         .map_err(ApiError::internal)??;
     Ok(Json(json!({"equivocations": proofs})).into_response())
+}
+
+fn marketplace_policy(state: &NodeState) -> ApiResult<crate::config::MarketplacePolicy> {
+    state.config.marketplace.clone().ok_or_else(|| {
+        ApiError::new(
+            StatusCode::CONFLICT,
+            "not_a_marketplace",
+            "this node has no [marketplace] policy; notices go to marketplace nodes",
+        )
+    })
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CredentialRequest {
+    right_id: String,
+    holder: String,
+    valid_until: Option<String>,
+}
+
+async fn issue_credential(
+    State(state): State<NodeState>,
+    body: Result<Bytes, BytesRejection>,
+) -> ApiResult {
+    let object = json_object(&body_bytes(body)?)?;
+    let request: CredentialRequest = serde_json::from_value(Value::Object(object))
+        .map_err(|error| ApiError::unprocessable("invalid_field", error.to_string()))?;
+    let right_id = RightId::parse(&request.right_id)
+        .map_err(|error| ApiError::unprocessable("invalid_field", error.to_string()))?;
+    let holder = PublicKey::from_did_key(&request.holder)
+        .map_err(|error| ApiError::unprocessable("invalid_field", format!("holder: {error}")))?;
+    let requested_until = request
+        .valid_until
+        .as_deref()
+        .map(proto_types::timestamp::Timestamp::parse)
+        .transpose()
+        .map_err(|error| {
+            ApiError::unprocessable("invalid_field", format!("valid_until: {error}"))
+        })?;
+    let store = state.store.clone();
+    let id = right_id.as_str().to_owned();
+    let right = tokio::task::spawn_blocking(move || store.right(&id))
+        .await
+        .map_err(ApiError::internal)??
+        .ok_or_else(|| {
+            ApiError::not_found(format!(
+                "no right {} is known to this node",
+                right_id.as_str()
+            ))
+        })?;
+    let refuse = |message: String| ApiError::new(StatusCode::CONFLICT, "refused", message);
+    if right.registered_by != state.ingest.trust().root(&state.authority) {
+        return Err(refuse(format!(
+            "right {} was registered by {}, not by this office",
+            right.right_id, right.registered_by
+        )));
+    }
+    let now = crate::now();
+    match right.liveness(&now.date()) {
+        crate::rights::Liveness::Alive => {}
+        other => {
+            return Err(refuse(format!(
+                "right {} is not alive: {}",
+                right.right_id,
+                serde_json::to_string(&other).unwrap_or_default()
+            )));
+        }
+    }
+    if right.holder.key.as_ref() != Some(&holder) {
+        return Err(refuse(format!(
+            "the registry does not name {} as the holder key of {}",
+            holder, right.right_id
+        )));
+    }
+    // Valid until the end of the right's expiry day at the latest.
+    let expiry_end = right.expiry_date.as_ref().and_then(|date| {
+        proto_types::timestamp::Timestamp::parse(&format!("{date}T23:59:59Z")).ok()
+    });
+    let valid_until = match (requested_until, expiry_end) {
+        (Some(requested), Some(end)) => Some(requested.min(end)),
+        (Some(requested), None) => Some(requested),
+        (None, end) => end,
+    };
+    let Some(registration_entry) = right
+        .history
+        .iter()
+        .rev()
+        .find(|item| item.change == "registration")
+        .map(|item| item.entry_id)
+    else {
+        return Err(ApiError::internal(
+            "right without a registration in its history",
+        ));
+    };
+    let claims = proto_types::claims::RightClaims {
+        right_id: RightId::parse(&right.right_id).map_err(ApiError::internal)?,
+        right_type: right.right_type.as_str().to_owned(),
+        mark: right.mark_text.clone().or_else(|| right.title.clone()),
+        nice_classes: right.nice_classes.clone(),
+        holder_name: right.holder.name.clone(),
+        expiry_date: right
+            .expiry_date
+            .as_ref()
+            .map(|date| date.as_str().to_owned()),
+        registration_entry,
+    };
+    let mut nonce = [0u8; 16];
+    rand::RngCore::fill_bytes(&mut rand::rngs::OsRng, &mut nonce);
+    let document = proto_types::claims::credential_document(
+        &format!("urn:rightsnet:credential:{}", hex::encode(nonce)),
+        &state.authority,
+        &holder,
+        &claims,
+        &now,
+        valid_until.as_ref(),
+    );
+    let signed = proto_types::claims::sign_credential(&document, &state.key, &now)
+        .map_err(ApiError::internal)?;
+    Ok((StatusCode::CREATED, Json(signed)).into_response())
+}
+
+/// Decodes a notice and computes its verdict on the blocking pool.
+async fn judge(
+    state: &NodeState,
+    body: Result<Bytes, BytesRejection>,
+) -> ApiResult<(proto_types::body::HolderNotice, proto_types::body::Verdict)> {
+    let policy = marketplace_policy(state)?;
+    let object = json_object(&body_bytes(body)?)?;
+    let value = Value::Object(object);
+    let notice = proto_types::body::HolderNotice::decode(&value)
+        .map_err(|error| ApiError::unprocessable("invalid_notice", error.to_string()))?;
+    let store = state.store.clone();
+    let ingest = state.ingest.clone();
+    let marketplace = state.authority;
+    let for_verdict = notice.clone();
+    let verdict = tokio::task::spawn_blocking(move || {
+        let context = crate::claims::VerdictContext {
+            store: &store,
+            trust: ingest.trust(),
+            marketplace: &marketplace,
+            policy: &policy,
+            now: crate::now(),
+        };
+        crate::claims::verdict(&value, &for_verdict, &context)
+    })
+    .await
+    .map_err(ApiError::internal)??;
+    Ok((notice, verdict))
+}
+
+async fn verify_notice(
+    State(state): State<NodeState>,
+    body: Result<Bytes, BytesRejection>,
+) -> ApiResult {
+    let (_, verdict) = judge(&state, body).await?;
+    Ok(Json(json!({"verdict": verdict})).into_response())
+}
+
+async fn submit_notice(
+    State(state): State<NodeState>,
+    body: Result<Bytes, BytesRejection>,
+) -> ApiResult {
+    let (notice, verdict) = judge(&state, body).await?;
+    if !verdict.accepted {
+        let failed: Vec<String> = verdict
+            .reasons
+            .iter()
+            .filter(|reason| !reason.ok)
+            .map(|reason| format!("{}: {}", reason.code, reason.message))
+            .collect();
+        return Ok((
+            StatusCode::UNPROCESSABLE_ENTITY,
+            Json(json!({
+                "code": "notice_rejected",
+                "message": failed.join("; "),
+                "verdict": verdict,
+            })),
+        )
+            .into_response());
+    }
+    let body = proto_types::body::Body::Notice(proto_types::body::NoticeV1 {
+        v: 1,
+        notice,
+        verdict: verdict.clone(),
+    });
+    match state.ingest.append(body).await? {
+        IngestOutcome::Stored { id, .. } => Ok((
+            StatusCode::CREATED,
+            Json(json!({"notice_id": id, "verdict": verdict})),
+        )
+            .into_response()),
+        other => Err(ApiError::internal(format!("unexpected outcome {other:?}"))),
+    }
+}
+
+/// Loads one of this node's own entries of a given kind.
+async fn own_entry(state: &NodeState, id: &str, kind: EntryKind, what: &str) -> ApiResult<Entry> {
+    let id = EntryId::from_hex(id)
+        .map_err(|error| ApiError::unprocessable("invalid_field", format!("{what}: {error}")))?;
+    let store = state.store.clone();
+    let entry = tokio::task::spawn_blocking(move || store.entry(&id))
+        .await
+        .map_err(ApiError::internal)??
+        .ok_or_else(|| ApiError::not_found(format!("no {what} {id} is known to this node")))?;
+    if entry.kind() != kind || entry.author() != &state.authority {
+        return Err(ApiError::new(
+            StatusCode::CONFLICT,
+            "refused",
+            format!("entry {id} is not a {what} recorded by this marketplace"),
+        ));
+    }
+    Ok(entry)
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct DecisionRequest {
+    notice_id: String,
+    outcome: proto_types::body::DecisionOutcome,
+    reason: String,
+    seller_id: String,
+    listing_ids: Option<Vec<String>>,
+}
+
+async fn record_decision(
+    State(state): State<NodeState>,
+    body: Result<Bytes, BytesRejection>,
+) -> ApiResult {
+    let policy = marketplace_policy(&state)?;
+    let object = json_object(&body_bytes(body)?)?;
+    let request: DecisionRequest = serde_json::from_value(Value::Object(object))
+        .map_err(|error| ApiError::unprocessable("invalid_field", error.to_string()))?;
+    if request.seller_id.trim().is_empty() || request.seller_id.len() > 256 {
+        return Err(ApiError::unprocessable(
+            "invalid_field",
+            "seller_id: 1 to 256 bytes",
+        ));
+    }
+    let notice = own_entry(&state, &request.notice_id, EntryKind::Notice, "notice").await?;
+    let proto_types::body::Body::Notice(recorded) = notice.body() else {
+        return Err(ApiError::internal("notice entry without a notice body"));
+    };
+    let listing_ids = request.listing_ids.unwrap_or_else(|| {
+        recorded
+            .notice
+            .listings
+            .iter()
+            .map(|listing| listing.id.clone())
+            .collect()
+    });
+    let seller_key = state
+        .seller_key
+        .as_ref()
+        .ok_or_else(|| ApiError::internal("marketplace without a seller key"))?;
+    let deadline = match request.outcome {
+        proto_types::body::DecisionOutcome::Removed => Some(
+            crate::today()
+                .add_days(i32::try_from(policy.counter_notice_days).unwrap_or(i32::MAX))
+                .map_err(ApiError::internal)?,
+        ),
+        _ => None,
+    };
+    let body = json!({
+        "v": 1,
+        "notice_id": notice.id(),
+        "listing_ids": listing_ids,
+        "outcome": request.outcome,
+        "reason": request.reason,
+        "seller_ref": crate::claims::seller_ref(seller_key, &request.seller_id),
+        "counter_notice_deadline": deadline,
+    });
+    let body = proto_types::body::Body::decode(EntryKind::Decision, &body)
+        .map_err(|error| ApiError::unprocessable("invalid_field", error.to_string()))?;
+    Ok(outcome_response(state.ingest.append(body).await?))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CounterNoticeRequest {
+    decision_id: String,
+    statement: String,
+    #[serde(default)]
+    evidence: Vec<Value>,
+}
+
+async fn record_counter_notice(
+    State(state): State<NodeState>,
+    body: Result<Bytes, BytesRejection>,
+) -> ApiResult {
+    marketplace_policy(&state)?;
+    let object = json_object(&body_bytes(body)?)?;
+    let request: CounterNoticeRequest = serde_json::from_value(Value::Object(object))
+        .map_err(|error| ApiError::unprocessable("invalid_field", error.to_string()))?;
+    let decision = own_entry(
+        &state,
+        &request.decision_id,
+        EntryKind::Decision,
+        "decision",
+    )
+    .await?;
+    let proto_types::body::Body::Decision(recorded) = decision.body() else {
+        return Err(ApiError::internal("decision entry without a decision body"));
+    };
+    if recorded.outcome != proto_types::body::DecisionOutcome::Removed {
+        return Err(ApiError::new(
+            StatusCode::CONFLICT,
+            "refused",
+            "a counter-notice answers a removal; this decision did not remove anything",
+        ));
+    }
+    let mut body = json!({
+        "v": 1,
+        "decision_id": decision.id(),
+        "notice_id": recorded.notice_id,
+        "seller_ref": recorded.seller_ref,
+        "statement": request.statement,
+    });
+    if !request.evidence.is_empty() {
+        body["evidence"] = Value::Array(request.evidence);
+    }
+    let body = proto_types::body::Body::decode(EntryKind::CounterNotice, &body)
+        .map_err(|error| ApiError::unprocessable("invalid_field", error.to_string()))?;
+    Ok(outcome_response(state.ingest.append(body).await?))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ClaimParams {
+    listing: Option<String>,
+    holder: Option<String>,
+    seller_ref: Option<String>,
+    notice: Option<String>,
+    right: Option<String>,
+    limit: Option<usize>,
+}
+
+async fn list_claims(
+    State(state): State<NodeState>,
+    params: Result<Query<ClaimParams>, QueryRejection>,
+) -> ApiResult {
+    let params = query_params(params)?;
+    let limit = params
+        .limit
+        .unwrap_or(100)
+        .clamp(1, state.config.limits.max_page_size);
+    let filters = [
+        (b'l', params.listing),
+        (b'h', params.holder),
+        (b's', params.seller_ref),
+        (b'n', params.notice),
+        (b'r', params.right),
+    ];
+    let mut given = filters
+        .into_iter()
+        .filter_map(|(tag, value)| value.map(|v| (tag, v)));
+    let (Some((tag, value)), None) = (given.next(), given.next()) else {
+        return Err(ApiError::bad_request(
+            "bad_query",
+            "give exactly one of listing, holder, seller_ref, notice, right",
+        ));
+    };
+    if value.is_empty() || value.len() > 256 || value.contains('\0') {
+        return Err(ApiError::bad_request(
+            "bad_query",
+            "filter value must be 1 to 256 bytes",
+        ));
+    }
+    let store = state.store.clone();
+    let entries = tokio::task::spawn_blocking(move || {
+        let ids = store.claim_ids(tag, &value, limit)?;
+        let mut entries = Vec::with_capacity(ids.len());
+        for id in ids {
+            if let Some(entry) = store.entry(&id)? {
+                entries.push(json!({"id": id, "kind": entry.kind(), "entry": entry.value()}));
+            }
+        }
+        Ok::<_, crate::storage::StorageError>(entries)
+    })
+    .await
+    .map_err(ApiError::internal)??;
+    Ok(Json(json!({"claims": entries})).into_response())
+}
+
+async fn holder_accuracy(State(state): State<NodeState>, Path(did): Path<String>) -> ApiResult {
+    let policy = marketplace_policy(&state)?;
+    let holder = PublicKey::from_did_key(&did)
+        .map_err(|error| ApiError::bad_request("bad_holder", error.to_string()))?;
+    let store = state.store.clone();
+    let view = tokio::task::spawn_blocking(move || {
+        crate::claims::holder_accuracy(&store, &holder, &policy, &crate::now())
+    })
+    .await
+    .map_err(ApiError::internal)??;
+    Ok(Json(view).into_response())
+}
+
+async fn seller_strikes(
+    State(state): State<NodeState>,
+    Path(seller_ref): Path<String>,
+) -> ApiResult {
+    let policy = marketplace_policy(&state)?;
+    if seller_ref.len() != 64
+        || !seller_ref
+            .bytes()
+            .all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
+    {
+        return Err(ApiError::bad_request(
+            "bad_seller_ref",
+            "a seller reference is 64 lowercase hex characters",
+        ));
+    }
+    let store = state.store.clone();
+    let view = tokio::task::spawn_blocking(move || {
+        crate::claims::seller_strikes(&store, &seller_ref, &policy, &crate::now())
+    })
+    .await
+    .map_err(ApiError::internal)??;
+    Ok(Json(view).into_response())
 }
 
 impl From<crate::network::NetworkError> for ApiError {

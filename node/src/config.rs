@@ -49,6 +49,92 @@ pub struct NodeConfig {
     /// Request and rate limits.
     #[serde(default)]
     pub limits: Limits,
+    /// Marketplace policy: set on marketplace nodes, which verify notices and record
+    /// decisions.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub marketplace: Option<MarketplacePolicy>,
+}
+
+/// How a marketplace judges notices and sellers.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MarketplacePolicy {
+    /// Jurisdictions whose rights this marketplace enforces (a CN store: `["CN", "WO"]`; an FR
+    /// store: `["FR", "EM", "WO"]`).
+    pub accepted_jurisdictions: Vec<String>,
+    /// Oldest notice accepted, in hours since its `created` time.
+    #[serde(default = "default_notice_max_age_hours")]
+    pub notice_max_age_hours: u32,
+    /// How far in the future a notice's `created` may lie (clock skew), in seconds.
+    #[serde(default = "default_notice_max_skew_seconds")]
+    pub notice_max_skew_seconds: u32,
+    /// Days a seller has to file a counter-notice after a removal.
+    #[serde(default = "default_counter_notice_days")]
+    pub counter_notice_days: u32,
+    /// Window of the holder accuracy view, in days.
+    #[serde(default = "default_accuracy_window_days")]
+    pub accuracy_window_days: u32,
+    /// Good-faith policy: least share of a holder's notices that end in a removal.
+    #[serde(default = "default_min_success_ratio")]
+    pub min_success_ratio: f64,
+    /// Good-faith policy: largest share of a holder's removals reversed after a
+    /// counter-notice.
+    #[serde(default = "default_max_reversal_ratio")]
+    pub max_reversal_ratio: f64,
+    /// Days a seller's strike points count.
+    #[serde(default = "default_strike_expiry_days")]
+    pub strike_expiry_days: u32,
+    /// Sanction tiers by active strike points, lowest first.
+    #[serde(default = "default_strike_tiers")]
+    pub strike_tiers: Vec<StrikeTier>,
+}
+
+/// A sanction that applies from a number of active strike points on.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StrikeTier {
+    /// Points from which the sanction applies.
+    pub points: u32,
+    /// `warning`, `restriction`, `termination`, or a name of the marketplace's own.
+    pub sanction: String,
+}
+
+fn default_notice_max_age_hours() -> u32 {
+    72
+}
+fn default_notice_max_skew_seconds() -> u32 {
+    300
+}
+fn default_counter_notice_days() -> u32 {
+    10
+}
+fn default_accuracy_window_days() -> u32 {
+    90
+}
+fn default_min_success_ratio() -> f64 {
+    0.9
+}
+fn default_max_reversal_ratio() -> f64 {
+    0.05
+}
+fn default_strike_expiry_days() -> u32 {
+    365
+}
+fn default_strike_tiers() -> Vec<StrikeTier> {
+    vec![
+        StrikeTier {
+            points: 2,
+            sanction: "warning".to_owned(),
+        },
+        StrikeTier {
+            points: 6,
+            sanction: "restriction".to_owned(),
+        },
+        StrikeTier {
+            points: 12,
+            sanction: "termination".to_owned(),
+        },
+    ]
 }
 
 /// Bounds on what clients may send and ask for.
@@ -189,6 +275,36 @@ impl NodeConfig {
         }
         if limits.rate_limit_per_second == 0 || limits.rate_limit_burst == 0 {
             return Err(ConfigError::Invalid("rate limits must be positive".into()));
+        }
+        if let Some(policy) = &self.marketplace {
+            for code in &policy.accepted_jurisdictions {
+                proto_types::body::Jurisdiction::parse(code).map_err(|error| {
+                    ConfigError::Invalid(format!("marketplace.accepted_jurisdictions: {error}"))
+                })?;
+            }
+            if !(0.0..=1.0).contains(&policy.min_success_ratio)
+                || !(0.0..=1.0).contains(&policy.max_reversal_ratio)
+            {
+                return Err(ConfigError::Invalid(
+                    "marketplace ratios must be between 0 and 1".into(),
+                ));
+            }
+            if policy.notice_max_age_hours == 0 || policy.counter_notice_days == 0 {
+                return Err(ConfigError::Invalid(
+                    "marketplace.notice_max_age_hours and counter_notice_days must be positive"
+                        .into(),
+                ));
+            }
+            if policy.strike_tiers.len() > 16
+                || policy.strike_tiers.windows(2).any(|pair| match pair {
+                    [low, high] => low.points >= high.points,
+                    _ => false,
+                })
+            {
+                return Err(ConfigError::Invalid(
+                    "marketplace.strike_tiers: at most 16, in increasing points".into(),
+                ));
+            }
         }
         if self.bootstrap.len() > MAX_BOOTSTRAP_PEERS {
             return Err(ConfigError::Invalid(format!(

@@ -373,6 +373,8 @@ struct Staged {
     notices: Vec<StoredEntry>,
     /// Key rotations stored by this group: (old, new, seq).
     rotations: Vec<(PublicKey, PublicKey, u64)>,
+    /// Nonces of own notices recorded by this group.
+    nonces: std::collections::HashSet<String>,
 }
 
 impl Writer {
@@ -777,6 +779,19 @@ impl Writer {
                         last_entry: current.last_entry,
                     });
                 }
+            }
+            Body::Notice(notice) => {
+                // Checked here, where writes are serialised, so that two copies of one notice
+                // submitted at once cannot both be recorded.
+                let nonce = &notice.notice.nonce;
+                if staged.nonces.contains(nonce)
+                    || !self.store.claim_ids(b'o', nonce, 1)?.is_empty()
+                {
+                    return Err(IngestError::Refused(
+                        "replayed: a notice with this nonce was already recorded".to_owned(),
+                    ));
+                }
+                staged.nonces.insert(nonce.clone());
             }
             Body::Status(status) => {
                 let jurisdiction = status.right_id.jurisdiction();

@@ -7,6 +7,7 @@
 //! - [`storage`]: RocksDB — column families, key layouts, atomic batches. Only it names RocksDB.
 //! - [`ingest`]: the single path into storage, with the writer thread that owns all writes.
 //! - [`rights`]: the fold of registration and status entries into a right's state (pure).
+//! - [`claims`]: verdicts on notices, seller references, holder accuracy and seller strikes.
 //! - [`text`], [`query`]: search folding, index-driven search, JSON views.
 //! - [`network`]: libp2p — gossip, catch-up sync, peers. Only it names libp2p.
 //! - [`api`]: axum — routes, errors, limits, auth, OpenAPI. Only it names axum.
@@ -15,6 +16,7 @@
 //! [`start`] wires them together and returns a [`RunningNode`] handle.
 
 pub mod api;
+pub mod claims;
 pub mod config;
 pub mod ingest;
 pub mod metrics;
@@ -82,6 +84,10 @@ pub struct NodeState {
     pub ingest: Ingest,
     /// The authority this node signs as.
     pub authority: PublicKey,
+    /// The authority's key, for credentials this node issues.
+    pub key: Arc<SecretKey>,
+    /// The key of seller references (marketplaces only).
+    pub seller_key: Option<Arc<[u8; 32]>>,
     /// The operator's bearer token.
     pub operator_token: Arc<str>,
     /// Metrics.
@@ -106,6 +112,38 @@ pub fn now() -> Timestamp {
     Timestamp::from_unix_millis(millis)
         .or_else(|_| Timestamp::parse("1970-01-01T00:00:00Z"))
         .unwrap_or_else(|_| unreachable!("the epoch is a valid timestamp"))
+}
+
+/// File in the data directory holding the key of seller references.
+pub const SELLER_KEY_FILE: &str = "seller-ref.key";
+
+/// Reads 32 secret bytes (hex) from `path`, creating the file (mode 0600) on first use.
+pub fn load_or_create_secret(path: &std::path::Path) -> anyhow::Result<[u8; 32]> {
+    let mut secret = [0u8; 32];
+    match std::fs::read_to_string(path) {
+        Ok(text) => {
+            hex::decode_to_slice(text.trim(), &mut secret)
+                .map_err(|_| anyhow::anyhow!("{} is not 64 hex characters", path.display()))?;
+        }
+        Err(error) if error.kind() == std::io::ErrorKind::NotFound => {
+            use rand::RngCore;
+            rand::rngs::OsRng.fill_bytes(&mut secret);
+            let mut options = std::fs::OpenOptions::new();
+            options.write(true).create_new(true);
+            #[cfg(unix)]
+            {
+                use std::os::unix::fs::OpenOptionsExt;
+                options.mode(0o600);
+            }
+            let mut file = options
+                .open(path)
+                .with_context(|| format!("creating {}", path.display()))?;
+            std::io::Write::write_all(&mut file, hex::encode(secret).as_bytes())?;
+            file.sync_all()?;
+        }
+        Err(error) => return Err(error.into()),
+    }
+    Ok(secret)
 }
 
 /// Reads a Multikey key file.
@@ -226,11 +264,19 @@ pub async fn start(config: NodeConfig) -> anyhow::Result<RunningNode> {
         .await
         .with_context(|| format!("binding the API to {}", config.api_listen))?;
     let api_addr = listener.local_addr()?;
+    let seller_key = match &config.marketplace {
+        Some(_) => Some(Arc::new(load_or_create_secret(
+            &config.data_dir.join(SELLER_KEY_FILE),
+        )?)),
+        None => None,
+    };
     let state = NodeState {
         config: Arc::new(config),
         store,
         ingest,
         authority: key.public_key(),
+        key: key.clone(),
+        seller_key,
         operator_token,
         metrics,
         peers,

@@ -32,7 +32,6 @@ use libp2p::{
 };
 use proto_types::entry::{EntryId, FeedHead, MAX_ENTRY_BYTES, VerifiedEntry};
 use proto_types::keys::PublicKey;
-use rand::RngCore;
 use serde::{Deserialize, Serialize};
 use serde_bytes::ByteBuf;
 use sha2::{Digest, Sha256};
@@ -292,28 +291,7 @@ pub struct RunningNetwork {
 
 /// Loads the peer identity from the data directory, creating it on first start.
 fn load_identity(data_dir: &Path) -> anyhow::Result<identity::Keypair> {
-    let path = data_dir.join(IDENTITY_FILE);
-    let mut secret = [0u8; 32];
-    match std::fs::read_to_string(&path) {
-        Ok(text) => {
-            hex::decode_to_slice(text.trim(), &mut secret)
-                .map_err(|_| anyhow::anyhow!("{} is not 64 hex characters", path.display()))?;
-        }
-        Err(error) if error.kind() == std::io::ErrorKind::NotFound => {
-            rand::rngs::OsRng.fill_bytes(&mut secret);
-            let mut options = std::fs::OpenOptions::new();
-            options.write(true).create_new(true);
-            #[cfg(unix)]
-            {
-                use std::os::unix::fs::OpenOptionsExt;
-                options.mode(0o600);
-            }
-            let mut file = options.open(&path)?;
-            std::io::Write::write_all(&mut file, hex::encode(secret).as_bytes())?;
-            file.sync_all()?;
-        }
-        Err(error) => return Err(error.into()),
-    }
+    let secret = crate::load_or_create_secret(&data_dir.join(IDENTITY_FILE))?;
     Ok(identity::Keypair::ed25519_from_bytes(secret)?)
 }
 

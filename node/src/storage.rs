@@ -13,7 +13,7 @@
 //! | `index_mark` | `t` ‖ token ‖ 0 ‖ right id; `m` ‖ folded mark ‖ 0 ‖ right id | empty |
 //! | `index_holder` | `k` ‖ holder did ‖ 0 ‖ right id; `n` ‖ folded name ‖ 0 ‖ right id | empty |
 //! | `index_class` | `c` ‖ class (u8) ‖ jurisdiction ‖ 0 ‖ right id; `j` ‖ jurisdiction ‖ 0 ‖ right id | empty |
-//! | `index_claims` | `l` listing / `h` holder / `s` seller ref / `n` notice id, ‖ 0 ‖ entry id | empty |
+//! | `index_claims` | `l` listing / `h` holder / `s` seller ref / `n` notice id / `o` nonce / `r` right id, ‖ 0 ‖ entry id | empty |
 //! | `equivocations` | author key (32) ‖ seq (u64 BE) | proof JSON |
 //! | `ineffective` | entry id | why the entry changed nothing, UTF-8 |
 //! | `rotations` | old author key (32) | new key (32) ‖ seq of the `key_rotation` entry (u64 BE) |
@@ -451,6 +451,20 @@ impl Store {
         Ok(())
     }
 
+    /// Ids of the notices, decisions and counter-notices indexed under `tag` (`l` listing,
+    /// `h` holder, `s` seller reference, `n` notice id, `o` nonce, `r` right id) and `value`,
+    /// at most `limit`, in index order.
+    pub fn claim_ids(&self, tag: u8, value: &str, limit: usize) -> Result<Vec<EntryId>> {
+        let prefix = index_key(tag, &[value.as_bytes()], &[]);
+        let mut ids = Vec::new();
+        self.scan_index(IndexFamily::Claims, &prefix, &[], false, |key| {
+            let tail = key_tail(key);
+            ids.push(decode_id(cf::INDEX_CLAIMS, tail)?);
+            Ok(ids.len() < limit)
+        })?;
+        Ok(ids)
+    }
+
     /// Every key rotation stored: `(old, new, seq of the rotation entry)`.
     pub fn rotations(&self) -> Result<Vec<(PublicKey, PublicKey, u64)>> {
         let mut rotations = Vec::new();
@@ -606,6 +620,8 @@ impl StoreBatch<'_> {
                     put(b'l', listing.id.as_bytes());
                 }
                 put(b'h', notice.notice.holder.to_did_key().as_bytes());
+                put(b'o', notice.notice.nonce.as_bytes());
+                put(b'r', notice.notice.right_id.as_str().as_bytes());
             }
             Body::Decision(decision) => {
                 for listing in &decision.listing_ids {

@@ -83,6 +83,7 @@ fn build_config(args: RunArgs) -> Result<NodeConfig, CommandError> {
                 operator_token_file: None,
                 sync_writes: true,
                 limits: Limits::default(),
+                marketplace: None,
             }
         }
     };

@@ -24,6 +24,15 @@ pub struct Federation {
     pub nodes: Vec<Option<RunningNode>>,
     pub apis: Vec<String>,
     pub peer_ids: Vec<String>,
+    pub policies: Vec<Option<Vec<String>>>,
+}
+
+/// What a node of a test federation is.
+pub enum Role {
+    /// An office for one jurisdiction.
+    Office(&'static str),
+    /// A marketplace enforcing rights of these jurisdictions.
+    Marketplace(&'static [&'static str]),
 }
 
 impl Federation {
@@ -33,8 +42,33 @@ impl Federation {
         Self::new_with_extra_trust(count, start, "", "")
     }
 
+    /// Offices (`Role::Office`) and marketplaces (`Role::Marketplace`), all started, each
+    /// bootstrapping to node 0.
+    pub fn with_roles(roles: &[Role]) -> Self {
+        let mut federation = Self::build(roles, "", "");
+        for index in 0..roles.len() {
+            federation.start(index);
+        }
+        federation
+    }
+
     /// Like [`Federation::new`], also trusting an office `did` (with no node) for `jurisdiction`.
     pub fn new_with_extra_trust(count: usize, start: usize, did: &str, jurisdiction: &str) -> Self {
+        assert!(count <= JURISDICTIONS.len());
+        let roles: Vec<Role> = JURISDICTIONS
+            .iter()
+            .take(count)
+            .map(|code| Role::Office(code))
+            .collect();
+        let mut federation = Self::build(&roles, did, jurisdiction);
+        for index in 0..start {
+            federation.start(index);
+        }
+        federation
+    }
+
+    fn build(roles: &[Role], did: &str, jurisdiction: &str) -> Self {
+        let count = roles.len();
         assert!(count <= JURISDICTIONS.len());
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(4)
@@ -43,7 +77,8 @@ impl Federation {
             .unwrap();
         let dir = tempfile::tempdir().unwrap();
         let mut trust = String::new();
-        for (index, jurisdiction) in JURISDICTIONS.iter().take(count).enumerate() {
+        let mut policies = Vec::new();
+        for (index, role) in roles.iter().enumerate() {
             let node_dir = dir.path().join(format!("node{index}"));
             std::fs::create_dir_all(&node_dir).unwrap();
             let key = SecretKey::generate();
@@ -53,10 +88,26 @@ impl Federation {
             )
             .unwrap();
             std::fs::write(node_dir.join("token"), TOKEN).unwrap();
-            let did = key.public_key().to_did_key();
-            trust.push_str(&format!(
-                "[[authority]]\ndid = \"{did}\"\nname = \"Office {jurisdiction}\"\nrole = \"office\"\njurisdictions = [\"{jurisdiction}\"]\n\n"
-            ));
+            let node_did = key.public_key().to_did_key();
+            match role {
+                Role::Office(code) => {
+                    trust.push_str(&format!(
+                        "[[authority]]\ndid = \"{node_did}\"\nname = \"Office {code}\"\nrole = \"office\"\njurisdictions = [\"{code}\"]\n\n"
+                    ));
+                    policies.push(None);
+                }
+                Role::Marketplace(accepted) => {
+                    trust.push_str(&format!(
+                        "[[authority]]\ndid = \"{node_did}\"\nname = \"Marketplace {index}\"\nrole = \"marketplace\"\n\n"
+                    ));
+                    policies.push(Some(
+                        accepted
+                            .iter()
+                            .map(|code| (*code).to_owned())
+                            .collect::<Vec<_>>(),
+                    ));
+                }
+            }
         }
         if !did.is_empty() {
             trust.push_str(&format!(
@@ -64,17 +115,14 @@ impl Federation {
             ));
         }
         std::fs::write(dir.path().join("trust.toml"), trust).unwrap();
-        let mut federation = Self {
+        Self {
             runtime,
             dir,
             nodes: (0..count).map(|_| None).collect(),
             apis: vec![String::new(); count],
             peer_ids: vec![String::new(); count],
-        };
-        for index in 0..start {
-            federation.start(index);
+            policies,
         }
-        federation
     }
 
     pub fn node_dir(&self, index: usize) -> PathBuf {
@@ -115,6 +163,12 @@ impl Federation {
                 rate_limit_burst: 1_000_000,
                 ..Limits::default()
             },
+            marketplace: self.policies[index].as_ref().map(|accepted| {
+                toml::from_str(&format!(
+                    "accepted_jurisdictions = {accepted:?}\nstrike_tiers = [{{points = 2, sanction = \"warning\"}}, {{points = 4, sanction = \"restriction\"}}]\n"
+                ))
+                .unwrap()
+            }),
         }
     }
 

@@ -3,6 +3,7 @@
 //! temporary directories, real HTTP on 127.0.0.1 port 0.
 
 mod byzantine;
+mod claims;
 mod cli_vc;
 mod federation;
 mod harness;
