@@ -163,6 +163,15 @@ pub fn routes() -> Vec<RouteSpec> {
         },
         RouteSpec {
             method: "post",
+            path: "/v1/registrations/batch",
+            summary: "Register or update up to 1000 rights at once (importers): new rights become registrations; changes to known ones become corrections and status entries; identical records write nothing",
+            access: Access::Operator,
+            query: &[],
+            responses: &[(200, "one result per item, in order"), (401, "no token"), (403, "wrong token"), (413, "too large"), (422, "not a batch")],
+            handler: post(register_batch),
+        },
+        RouteSpec {
+            method: "post",
             path: "/v1/rights/{id}/status",
             summary: "Record a status change of a right (renewed, assigned, cancelled, expired, restored)",
             access: Access::Operator,
@@ -679,6 +688,73 @@ async fn register(
     let object = json_object(&body_bytes(body)?)?;
     let body = registration_body(object)?;
     Ok(outcome_response(state.ingest.append(body).await?))
+}
+
+async fn register_batch(
+    State(state): State<NodeState>,
+    body: Result<Bytes, BytesRejection>,
+) -> ApiResult {
+    let mut object = json_object(&body_bytes(body)?)?;
+    let Some(Value::Array(items)) = object.remove("items") else {
+        return Err(ApiError::unprocessable(
+            "invalid_field",
+            "items: an array of registrations is required",
+        ));
+    };
+    if let Some(unknown) = object.keys().next() {
+        return Err(ApiError::unprocessable(
+            "invalid_field",
+            format!("unknown field {unknown:?}"),
+        ));
+    }
+    if items.len() > crate::upsert::MAX_BATCH_ITEMS {
+        return Err(ApiError::unprocessable(
+            "invalid_field",
+            format!(
+                "items: at most {} per batch",
+                crate::upsert::MAX_BATCH_ITEMS
+            ),
+        ));
+    }
+    let mut results = Vec::with_capacity(items.len());
+    for (index, item) in items.into_iter().enumerate() {
+        let result = async {
+            let Value::Object(mut item) = item else {
+                return Err(ApiError::unprocessable(
+                    "invalid_field",
+                    "item must be an object",
+                ));
+            };
+            let status_date = match item.remove("status_date") {
+                None | Some(Value::Null) => None,
+                Some(Value::String(text)) => {
+                    Some(proto_types::timestamp::Date::parse(&text).map_err(|error| {
+                        ApiError::unprocessable("invalid_field", format!("status_date: {error}"))
+                    })?)
+                }
+                Some(_) => {
+                    return Err(ApiError::unprocessable(
+                        "invalid_field",
+                        "status_date must be a date",
+                    ));
+                }
+            };
+            let Body::Registration(record) = registration_body(item)? else {
+                return Err(ApiError::internal("registration body of another kind"));
+            };
+            let right_id = record.right_id.as_str().to_owned();
+            let outcomes = crate::upsert::upsert(&state, record, status_date).await?;
+            Ok(json!({"index": index, "right_id": right_id, "outcomes": outcomes}))
+        }
+        .await;
+        results.push(match result {
+            Ok(value) => value,
+            Err(error) => {
+                json!({"index": index, "error": {"code": error.code, "message": error.message}})
+            }
+        });
+    }
+    Ok(Json(json!({"results": results})).into_response())
 }
 
 async fn change_status(

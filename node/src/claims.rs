@@ -434,6 +434,63 @@ fn follow_ups(store: &Store, notice_id: &EntryId) -> Result<Vec<Entry>, StorageE
     Ok(entries)
 }
 
+/// A removal to restore: the seller's counter-notice went uncontested past the deadline.
+#[derive(Debug, Clone)]
+pub struct DueRestoration {
+    /// The notice.
+    pub notice_id: EntryId,
+    /// The removal the counter-notice answered.
+    pub removal: proto_types::body::DecisionV1,
+}
+
+/// Removals by `marketplace` that policy restores on `today`: the latest decision on the notice
+/// is a removal whose counter-notice deadline has passed, and the seller filed a counter-notice
+/// after it that no later decision answered (a holder who acts, e.g. by going to court, gets a
+/// new decision recorded by the marketplace before the deadline).
+pub fn due_restorations(
+    store: &Store,
+    marketplace: &PublicKey,
+    today: &proto_types::timestamp::Date,
+) -> Result<Vec<DueRestoration>, StorageError> {
+    let mut due = Vec::new();
+    let mut seen = std::collections::HashSet::new();
+    for id in store.claim_ids(b'k', "counter_notice", MAX_VIEW_ENTRIES)? {
+        let Some(counter) = store.entry(&id)? else {
+            continue;
+        };
+        let proto_types::body::Body::CounterNotice(body) = counter.body() else {
+            continue;
+        };
+        if counter.author() != marketplace || !seen.insert(body.notice_id) {
+            continue;
+        }
+        let follow_ups = follow_ups(store, &body.notice_id)?;
+        let last_decision = follow_ups
+            .iter()
+            .rposition(|entry| matches!(entry.body(), proto_types::body::Body::Decision(_)));
+        let Some(position) = last_decision else {
+            continue;
+        };
+        let proto_types::body::Body::Decision(decision) = follow_ups[position].body() else {
+            continue;
+        };
+        let countered_after = follow_ups[position + 1..]
+            .iter()
+            .any(|entry| matches!(entry.body(), proto_types::body::Body::CounterNotice(_)));
+        let expired = decision
+            .counter_notice_deadline
+            .as_ref()
+            .is_some_and(|deadline| deadline < today);
+        if decision.outcome == DecisionOutcome::Removed && countered_after && expired {
+            due.push(DueRestoration {
+                notice_id: body.notice_id,
+                removal: decision.clone(),
+            });
+        }
+    }
+    Ok(due)
+}
+
 /// What became of one notice.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -638,4 +695,140 @@ pub fn seller_strikes(
         "strike_expiry_days": policy.strike_expiry_days,
         "strikes": strikes,
     }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proto_types::body::{Body, EntryKind, examples};
+    use proto_types::entry::{UnsignedEntry, VerifiedEntry};
+    use proto_types::keys::SecretKey;
+    use proto_types::timestamp::Date;
+    use serde_json::json;
+
+    fn append(
+        store: &Store,
+        key: &SecretKey,
+        seq: u64,
+        prev: Option<EntryId>,
+        kind: EntryKind,
+        body: Value,
+    ) -> VerifiedEntry {
+        let entry = UnsignedEntry {
+            seq,
+            prev,
+            timestamp: Timestamp::from_unix_millis(1_700_000_000_000 + seq as i64 * 1000).unwrap(),
+            body: Body::decode(kind, &body).unwrap(),
+        }
+        .sign(key)
+        .unwrap();
+        let mut batch = store.batch();
+        batch.put_entry(&entry);
+        batch.put_claim_indexes(&entry);
+        store.commit(batch, false).unwrap();
+        entry
+    }
+
+    #[test]
+    fn uncontested_counter_notices_are_due_for_restoration_after_the_deadline() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        let market = SecretKey::from_seed(&examples::MARKETPLACE_SEED);
+        let notice = append(
+            &store,
+            &market,
+            1,
+            None,
+            EntryKind::Notice,
+            examples::notice(),
+        );
+        let mut decision = examples::decision();
+        decision["notice_id"] = json!(notice.id());
+        decision["outcome"] = json!("removed");
+        decision["counter_notice_deadline"] = json!("2026-01-10");
+        let decision = append(
+            &store,
+            &market,
+            2,
+            Some(notice.id()),
+            EntryKind::Decision,
+            decision,
+        );
+        let before = due_restorations(
+            &store,
+            &market.public_key(),
+            &Date::parse("2026-01-11").unwrap(),
+        )
+        .unwrap();
+        assert!(before.is_empty(), "no counter-notice yet");
+        let mut counter = examples::counter_notice();
+        counter["notice_id"] = json!(notice.id());
+        counter["decision_id"] = json!(decision.id());
+        let counter = append(
+            &store,
+            &market,
+            3,
+            Some(decision.id()),
+            EntryKind::CounterNotice,
+            counter,
+        );
+        let early = due_restorations(
+            &store,
+            &market.public_key(),
+            &Date::parse("2026-01-09").unwrap(),
+        )
+        .unwrap();
+        assert!(early.is_empty(), "deadline not passed");
+        let due = due_restorations(
+            &store,
+            &market.public_key(),
+            &Date::parse("2026-01-11").unwrap(),
+        )
+        .unwrap();
+        assert_eq!(due.len(), 1);
+        assert_eq!(due[0].notice_id, notice.id());
+        // Someone else's counter-notices are not this marketplace's to restore.
+        let other = due_restorations(
+            &store,
+            &SecretKey::generate().public_key(),
+            &Date::parse("2026-01-11").unwrap(),
+        )
+        .unwrap();
+        assert!(other.is_empty());
+        // The holder acted: the marketplace recorded a new removal after the counter-notice.
+        let mut upheld = examples::decision();
+        upheld["notice_id"] = json!(notice.id());
+        upheld["outcome"] = json!("removed");
+        upheld["counter_notice_deadline"] = json!("2026-01-10");
+        append(
+            &store,
+            &market,
+            4,
+            Some(counter.id()),
+            EntryKind::Decision,
+            upheld,
+        );
+        let after = due_restorations(
+            &store,
+            &market.public_key(),
+            &Date::parse("2026-01-11").unwrap(),
+        )
+        .unwrap();
+        assert!(
+            after.is_empty(),
+            "a decision after the counter-notice answers it"
+        );
+    }
+
+    #[test]
+    fn seller_refs_are_keyed_and_stable() {
+        let key = [7u8; 32];
+        assert_eq!(seller_ref(&key, "seller-1"), seller_ref(&key, "seller-1"));
+        assert_ne!(seller_ref(&key, "seller-1"), seller_ref(&key, "seller-2"));
+        assert_ne!(
+            seller_ref(&key, "seller-1"),
+            seller_ref(&[8u8; 32], "seller-1")
+        );
+        assert_eq!(seller_ref(&key, "seller-1").len(), 64);
+    }
 }

@@ -348,6 +348,28 @@ mod tests {
     use super::*;
 
     #[test]
+    fn the_annotated_example_parses_with_and_without_its_marketplace_table() {
+        let text = include_str!("../../docs/node.example.toml");
+        let config: NodeConfig = toml::from_str(text).unwrap();
+        config.validate().unwrap();
+        assert!(config.marketplace.is_none());
+        // Uncommenting the marketplace table gives a valid marketplace configuration.
+        let start = text.find("# [marketplace]").unwrap();
+        let uncommented: String = text[start..]
+            .lines()
+            .map(|line| line.strip_prefix("# ").unwrap_or(line))
+            .filter(|line| !line.starts_with('#'))
+            .map(|line| format!("{line}\n"))
+            .collect();
+        let marketplace: NodeConfig =
+            toml::from_str(&format!("{}{uncommented}", &text[..start])).unwrap();
+        marketplace.validate().unwrap();
+        let policy = marketplace.marketplace.unwrap();
+        assert_eq!(policy.accepted_jurisdictions, vec!["CN", "WO"]);
+        assert_eq!(policy.strike_tiers.len(), 3);
+    }
+
+    #[test]
     fn unknown_fields_are_rejected_and_defaults_filled() {
         let text = "data_dir = \"d\"\nauthority_key = \"k\"\ntrust_store = \"t\"\noperator_token_file = \"tok\"\n";
         let config: NodeConfig = toml::from_str(text).unwrap();

@@ -7,6 +7,7 @@
 //! - [`storage`]: RocksDB — column families, key layouts, atomic batches. Only it names RocksDB.
 //! - [`ingest`]: the single path into storage, with the writer thread that owns all writes.
 //! - [`rights`]: the fold of registration and status entries into a right's state (pure).
+//! - [`upsert`]: register-or-update, how a replayed register becomes entries.
 //! - [`claims`]: verdicts on notices, seller references, holder accuracy and seller strikes.
 //! - [`text`], [`query`]: search folding, index-driven search, JSON views.
 //! - [`network`]: libp2p — gossip, catch-up sync, peers. Only it names libp2p.
@@ -26,6 +27,7 @@ pub mod rights;
 pub mod storage;
 pub mod text;
 pub mod trust;
+pub mod upsert;
 
 use std::net::SocketAddr;
 use std::sync::{Arc, RwLock};
@@ -114,6 +116,42 @@ pub fn now() -> Timestamp {
         .unwrap_or_else(|_| unreachable!("the epoch is a valid timestamp"))
 }
 
+/// How often a marketplace restores removals whose counter-notice went uncontested.
+pub const RESTORE_SWEEP_INTERVAL: std::time::Duration = std::time::Duration::from_secs(60);
+
+/// Records a `restored` decision for every removal whose counter-notice deadline passed
+/// without the holder acting (see [`claims::due_restorations`]).
+pub async fn restore_uncontested(state: &NodeState) -> anyhow::Result<usize> {
+    let store = state.store.clone();
+    let marketplace = state.authority;
+    let due = tokio::task::spawn_blocking(move || {
+        claims::due_restorations(&store, &marketplace, &today())
+    })
+    .await??;
+    let mut restored = 0;
+    for item in due {
+        let deadline = item
+            .removal
+            .counter_notice_deadline
+            .as_ref()
+            .map_or_else(String::new, |date| date.to_string());
+        let body = proto_types::body::Body::Decision(proto_types::body::DecisionV1 {
+            v: 1,
+            notice_id: item.notice_id,
+            listing_ids: item.removal.listing_ids.clone(),
+            outcome: proto_types::body::DecisionOutcome::Restored,
+            reason: format!(
+                "restored by policy: the seller's counter-notice was not contested before {deadline}"
+            ),
+            seller_ref: item.removal.seller_ref.clone(),
+            counter_notice_deadline: None,
+        });
+        state.ingest.append(body).await?;
+        restored += 1;
+    }
+    Ok(restored)
+}
+
 /// File in the data directory holding the key of seller references.
 pub const SELLER_KEY_FILE: &str = "seller-ref.key";
 
@@ -164,6 +202,7 @@ pub struct RunningNode {
     pub p2p_addrs: Vec<String>,
     shutdown: watch::Sender<bool>,
     network_task: Option<tokio::task::JoinHandle<()>>,
+    restorer: Option<tokio::task::JoinHandle<()>>,
     server: tokio::task::JoinHandle<std::io::Result<()>>,
     writer: Option<std::thread::JoinHandle<()>>,
     state: Option<NodeState>,
@@ -175,6 +214,9 @@ impl RunningNode {
         let _ = self.shutdown.send(true);
         let served = (&mut self.server).await;
         if let Some(task) = self.network_task.take() {
+            let _ = task.await;
+        }
+        if let Some(task) = self.restorer.take() {
             let _ = task.await;
         }
         // Dropping the last ingest handle ends the writer thread after its last commit.
@@ -294,6 +336,23 @@ pub async fn start(config: NodeConfig) -> anyhow::Result<RunningNode> {
         })
         .await
     });
+    let restorer = state.config.marketplace.is_some().then(|| {
+        let state = state.clone();
+        let mut stop = shutdown.subscribe();
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(RESTORE_SWEEP_INTERVAL);
+            loop {
+                tokio::select! {
+                    _ = tick.tick() => {
+                        if let Err(error) = restore_uncontested(&state).await {
+                            tracing::error!(error = %format!("{error:#}"), "restoration sweep failed");
+                        }
+                    }
+                    _ = stop.changed() => break,
+                }
+            }
+        })
+    });
     tracing::info!(api = %api_addr, authority = %key.public_key(), peer_id = %peer_id, "node started");
     Ok(RunningNode {
         api_addr,
@@ -302,6 +361,7 @@ pub async fn start(config: NodeConfig) -> anyhow::Result<RunningNode> {
         p2p_addrs,
         shutdown,
         network_task: Some(running_network.task),
+        restorer,
         server,
         writer: Some(writer),
         state: Some(state),

@@ -13,7 +13,7 @@
 //! | `index_mark` | `t` ‖ token ‖ 0 ‖ right id; `m` ‖ folded mark ‖ 0 ‖ right id | empty |
 //! | `index_holder` | `k` ‖ holder did ‖ 0 ‖ right id; `n` ‖ folded name ‖ 0 ‖ right id | empty |
 //! | `index_class` | `c` ‖ class (u8) ‖ jurisdiction ‖ 0 ‖ right id; `j` ‖ jurisdiction ‖ 0 ‖ right id | empty |
-//! | `index_claims` | `l` listing / `h` holder / `s` seller ref / `n` notice id / `o` nonce / `r` right id, ‖ 0 ‖ entry id | empty |
+//! | `index_claims` | `l` listing / `h` holder / `s` seller ref / `n` notice id / `o` nonce / `r` right id / `k` kind (counter notices), ‖ 0 ‖ entry id | empty |
 //! | `equivocations` | author key (32) ‖ seq (u64 BE) | proof JSON |
 //! | `ineffective` | entry id | why the entry changed nothing, UTF-8 |
 //! | `rotations` | old author key (32) | new key (32) ‖ seq of the `key_rotation` entry (u64 BE) |
@@ -631,6 +631,7 @@ impl StoreBatch<'_> {
                 put(b'n', decision.notice_id.to_hex().as_bytes());
             }
             Body::CounterNotice(counter) => {
+                put(b'k', b"counter_notice");
                 put(b's', counter.seller_ref.as_bytes());
                 put(b'n', counter.notice_id.to_hex().as_bytes());
             }
