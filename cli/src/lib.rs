@@ -7,7 +7,9 @@
 //! Exit codes, stable for scripts: 0 success, 1 a check failed (a proof or signature did not
 //! verify), 2 unusable input or usage error, 3 an operational failure (I/O, a node unreachable).
 
+pub mod client;
 pub mod cmd;
+pub mod import;
 
 use std::io::Write;
 
@@ -81,6 +83,39 @@ enum Command {
     /// The node daemon.
     #[command(subcommand)]
     Node(cmd::node::NodeCommand),
+    /// A local network of real node processes, with demo data.
+    #[command(subcommand)]
+    Testnet(cmd::testnet::TestnetCommand),
+    /// Takedown notices: build and sign one as a rights holder, check one offline, submit one.
+    #[command(subcommand)]
+    Notice(cmd::notice::NoticeCommand),
+    /// A node's status: authority, peers, feed heads.
+    Status(cmd::client::StatusArgs),
+    /// Rights: register, get, search, status changes.
+    #[command(subcommand)]
+    Right(cmd::client::RightCommand),
+    /// Ownership credentials issued by an office.
+    #[command(subcommand)]
+    Credential(cmd::client::CredentialCommand),
+    /// Takedown decisions of a marketplace.
+    #[command(subcommand)]
+    Decision(cmd::client::DecisionCommand),
+    /// Sellers' counter-notices.
+    #[command(subcommand)]
+    CounterNotice(cmd::client::CounterNoticeCommand),
+    /// Holder accountability.
+    #[command(subcommand)]
+    Holder(cmd::client::HolderCommand),
+    /// Seller strikes.
+    #[command(subcommand)]
+    Seller(cmd::client::SellerCommand),
+    /// Notices, decisions and counter-notices by listing, holder, seller, notice or right.
+    Claims(cmd::client::ClaimsArgs),
+    /// The node's peers (operator).
+    #[command(subcommand)]
+    Peers(cmd::client::PeersCommand),
+    /// Import an office's register (CSV or WIPO ST.96 XML) into a node.
+    Import(cmd::import::ImportArgs),
 }
 
 /// Runs the program with the process arguments and returns its exit code.
@@ -99,6 +134,18 @@ pub fn main() -> i32 {
         Command::Key(command) => command.run(),
         Command::Vc(command) => command.run(),
         Command::Node(command) => command.run(),
+        Command::Testnet(command) => command.run(),
+        Command::Notice(command) => command.run(),
+        Command::Status(command) => command.run(),
+        Command::Right(command) => command.run(),
+        Command::Credential(command) => command.run(),
+        Command::Decision(command) => command.run(),
+        Command::CounterNotice(command) => command.run(),
+        Command::Holder(command) => command.run(),
+        Command::Seller(command) => command.run(),
+        Command::Claims(command) => command.run(),
+        Command::Peers(command) => command.run(),
+        Command::Import(command) => command.run(),
     };
     match result {
         Ok(exit) => exit as i32,

@@ -54,6 +54,9 @@ pub enum Source {
     Gossip,
     /// Catch-up sync from a peer.
     Sync,
+    /// A bulk write of this node's own (a register import): stored like a local entry but not
+    /// gossiped message by message; peers fetch it by catch-up sync, in ranges.
+    Bulk,
 }
 
 /// Notice of an entry the writer committed.
@@ -172,6 +175,7 @@ enum Command {
     },
     Append {
         body: Body,
+        source: Source,
         reply: Reply,
     },
 }
@@ -325,9 +329,23 @@ impl Ingest {
 
     /// Appends `body` to this node's own feed, signed with its authority key.
     pub async fn append(&self, body: Body) -> Result<IngestOutcome, IngestError> {
+        self.append_from(body, Source::Local).await
+    }
+
+    /// Appends `body` to this node's own feed, announcing it as coming from `source`
+    /// ([`Source::Bulk`] for imports, which peers fetch by sync rather than by gossip).
+    pub async fn append_from(
+        &self,
+        body: Body,
+        source: Source,
+    ) -> Result<IngestOutcome, IngestError> {
         let (reply, response) = oneshot::channel();
         self.commands
-            .send(Command::Append { body, reply })
+            .send(Command::Append {
+                body,
+                source,
+                reply,
+            })
             .await
             .map_err(|_| IngestError::Closed)?;
         response.await.map_err(|_| IngestError::Closed)?
@@ -411,8 +429,12 @@ impl Writer {
                     let outcome = self.store_entry(&mut batch, &mut staged, entry, source);
                     replies.push((reply, outcome));
                 }
-                Command::Append { body, reply } => {
-                    let outcome = self.append(&mut batch, &mut staged, body);
+                Command::Append {
+                    body,
+                    source,
+                    reply,
+                } => {
+                    let outcome = self.append(&mut batch, &mut staged, body, source);
                     replies.push((reply, outcome));
                 }
             }
@@ -738,6 +760,7 @@ impl Writer {
         batch: &mut StoreBatch<'_>,
         staged: &mut Staged,
         body: Body,
+        source: Source,
     ) -> Result<IngestOutcome, IngestError> {
         let author = self.key.public_key();
         let head = self.head(&author)?;
@@ -819,7 +842,7 @@ impl Writer {
         }
         .sign(&self.key)?;
         self.last_own_millis = Some(millis);
-        self.stage(batch, staged, entry, Source::Local)
+        self.stage(batch, staged, entry, source)
     }
 }
 

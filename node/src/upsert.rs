@@ -4,7 +4,9 @@
 //! for a right it has registered becomes what changed, in this order: a corrective
 //! `registration` (mark, classes, dates, numbers…), `assigned` (new holder), `renewed` (later
 //! expiry), and `cancelled` / `expired` / `restored` (status). An identical record writes
-//! nothing, so importing the same file twice adds nothing.
+//! nothing, and a record whose status date is older than the right's latest change is older
+//! news and writes nothing either, so importing the same file twice adds nothing (registers
+//! that carry status dates replay safely even when one file holds several states of a right).
 
 use proto_types::body::{
     Body, EntryKind, Holder, RegistrationV1, RightStatus, StatusChange, StatusV1,
@@ -12,7 +14,7 @@ use proto_types::body::{
 use proto_types::timestamp::Date;
 
 use crate::NodeState;
-use crate::ingest::{IngestError, IngestOutcome};
+use crate::ingest::{IngestError, IngestOutcome, Source};
 use crate::rights::RightState;
 
 /// Most records in one batch request.
@@ -67,7 +69,12 @@ pub async fn upsert(
         .await
         .map_err(|_| IngestError::Closed)??;
     let Some(current) = current else {
-        return Ok(vec![state.ingest.append(Body::Registration(record)).await?]);
+        return Ok(vec![
+            state
+                .ingest
+                .append_from(Body::Registration(record), Source::Bulk)
+                .await?,
+        ]);
     };
     let own = state.ingest.trust().root(&state.authority);
     if current.registered_by != own {
@@ -76,8 +83,22 @@ pub async fn upsert(
             current.right_id, current.registered_by
         )));
     }
+    // A record dated before the right's latest change is older news (a file replayed, or an
+    // earlier line of the same file): it changes nothing.
+    let latest = current
+        .history
+        .iter()
+        .map(|item| &item.effective_date)
+        .max();
+    if let (Some(date), Some(latest)) = (&status_date, latest) {
+        if date < latest {
+            return Ok(vec![IngestOutcome::Unchanged {
+                last_entry: current.last_entry,
+            }]);
+        }
+    }
     let today = crate::today();
-    let effective = status_date.unwrap_or_else(|| today.clone());
+    let effective = status_date.clone().unwrap_or_else(|| today.clone());
     let mut outcomes = Vec::new();
     if needs_correction(&current, &record) {
         // Correct the record but keep holder, expiry and status: those follow as status entries.
@@ -87,7 +108,12 @@ pub async fn upsert(
         if !(current.status == RightStatus::Filed && record.status == RightStatus::Registered) {
             correction.status = current.status;
         }
-        outcomes.push(state.ingest.append(Body::Registration(correction)).await?);
+        outcomes.push(
+            state
+                .ingest
+                .append_from(Body::Registration(correction), Source::Bulk)
+                .await?,
+        );
     }
     if record.holder != current.holder && current.status != RightStatus::Cancelled {
         let body = status_body(
@@ -97,7 +123,7 @@ pub async fn upsert(
             None,
             Some(record.holder.clone()),
         )?;
-        outcomes.push(state.ingest.append(body).await?);
+        outcomes.push(state.ingest.append_from(body, Source::Bulk).await?);
     }
     let later_expiry = match (&record.expiry_date, &current.expiry_date) {
         (Some(new), Some(old)) => new > old,
@@ -109,11 +135,14 @@ pub async fn upsert(
         RightStatus::Cancelled | RightStatus::Expired
     ) && record.status == RightStatus::Registered;
     if later_expiry && record.status == RightStatus::Registered && !restoring {
-        // A renewal takes effect when the old term ends.
-        let from = current
-            .expiry_date
-            .clone()
-            .unwrap_or_else(|| effective.clone());
+        // Dated by the register when it says, else from the end of the old term.
+        let from = match &status_date {
+            Some(date) => date.clone(),
+            None => current
+                .expiry_date
+                .clone()
+                .unwrap_or_else(|| effective.clone()),
+        };
         let body = status_body(
             &record,
             StatusChange::Renewed,
@@ -121,7 +150,7 @@ pub async fn upsert(
             record.expiry_date.clone(),
             None,
         )?;
-        outcomes.push(state.ingest.append(body).await?);
+        outcomes.push(state.ingest.append_from(body, Source::Bulk).await?);
     }
     let change = match (current.status, record.status) {
         (RightStatus::Registered | RightStatus::Filed, RightStatus::Cancelled) => {
@@ -142,7 +171,7 @@ pub async fn upsert(
             None
         };
         let body = status_body(&record, change, effective, new_expiry, None)?;
-        outcomes.push(state.ingest.append(body).await?);
+        outcomes.push(state.ingest.append_from(body, Source::Bulk).await?);
     }
     if outcomes.is_empty() {
         outcomes.push(IngestOutcome::Unchanged {

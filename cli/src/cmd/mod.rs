@@ -1,7 +1,11 @@
 //! One module per command family.
 
+pub mod client;
+pub mod import;
 pub mod key;
 pub mod node;
+pub mod notice;
+pub mod testnet;
 pub mod vc;
 
 use std::io::Read;

@@ -503,3 +503,164 @@ fn spec_clone<'a>(spec: &NoticeSpec<'a>) -> NoticeSpec<'a> {
         nonce: spec.nonce.clone(),
     }
 }
+
+#[test]
+fn a_holder_builds_a_notice_offline_and_anyone_checks_it_without_a_registry() {
+    use crate::harness::run;
+    let dir = tempfile::tempdir().unwrap();
+    let office = SecretKey::generate();
+    let holder = SecretKey::generate();
+    let market = SecretKey::generate();
+    std::fs::write(
+        dir.path().join("holder.json"),
+        proto_types::keys::KeyFile::from_secret(&holder).to_json(),
+    )
+    .unwrap();
+    let now = Timestamp::from_unix_millis(now_millis()).unwrap();
+    let document = claims::credential_document(
+        "urn:uuid:test",
+        &office.public_key(),
+        &holder.public_key(),
+        &claims::RightClaims {
+            right_id: proto_types::body::RightId::parse("FR-TM-4123456").unwrap(),
+            right_type: "trademark".to_owned(),
+            mark: Some("Lumière".to_owned()),
+            nice_classes: vec![25],
+            holder_name: "Lumière SARL".to_owned(),
+            expiry_date: Some("2035-01-15".to_owned()),
+            registration_entry: proto_types::entry::EntryId([3; 32]),
+        },
+        &now,
+        None,
+    );
+    let credential = claims::sign_credential(&document, &office, &now).unwrap();
+    std::fs::write(
+        dir.path().join("credential.json"),
+        serde_json::to_vec_pretty(&credential).unwrap(),
+    )
+    .unwrap();
+    std::fs::write(
+        dir.path().join("receipt.pdf"),
+        b"receipt of a test purchase",
+    )
+    .unwrap();
+    let path = |name: &str| dir.path().join(name).to_str().unwrap().to_owned();
+
+    let out = run(
+        &[
+            "notice",
+            "create",
+            "--key",
+            &path("holder.json"),
+            "--credential",
+            &path("credential.json"),
+            "--marketplace",
+            &market.public_key().to_did_key(),
+            "--listing",
+            "listing-1:25",
+            "--listing",
+            "listing-2",
+            "--reason",
+            "counterfeit",
+            "--evidence",
+            &format!("test_purchase={}", path("receipt.pdf")),
+            "--result",
+            "counterfeit: no serial number",
+        ],
+        b"",
+    );
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let notice: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(notice["right_id"], "FR-TM-4123456");
+    assert_eq!(notice["listings"][0]["class"], 25);
+    let expected_digest = format!(
+        "sha256:{}",
+        hex::encode(<sha2::Sha256 as sha2::Digest>::digest(
+            b"receipt of a test purchase"
+        ))
+    );
+    assert_eq!(notice["evidence"][0]["digest"], expected_digest.as_str());
+    assert!(claims::verify_notice(&notice).is_ok());
+
+    // Offline verification against a trust store that trusts the office for FR: passes, and
+    // says what it could not check.
+    std::fs::write(
+        dir.path().join("trust.toml"),
+        format!("[[authority]]\ndid = \"{}\"\nname = \"INPI\"\nrole = \"office\"\njurisdictions = [\"FR\"]\n", office.public_key().to_did_key()),
+    )
+    .unwrap();
+    let out = run(
+        &["notice", "verify", "--trust", &path("trust.toml")],
+        &out.stdout,
+    );
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    let report = String::from_utf8(out.stdout).unwrap();
+    assert!(report.contains("not checked without a registry"));
+    assert!(report.contains("issuer_trusted"));
+
+    // Trusted for another jurisdiction only: exit 1, with the reason; --json for scripts.
+    std::fs::write(
+        dir.path().join("trust-cn.toml"),
+        format!("[[authority]]\ndid = \"{}\"\nname = \"INPI\"\nrole = \"office\"\njurisdictions = [\"CN\"]\n", office.public_key().to_did_key()),
+    )
+    .unwrap();
+    let out = run(
+        &[
+            "notice",
+            "verify",
+            "--trust",
+            &path("trust-cn.toml"),
+            "--json",
+        ],
+        &serde_json::to_vec(&notice).unwrap(),
+    );
+    assert_eq!(out.status.code(), Some(1));
+    let result: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(result["passed"], false);
+    assert_eq!(
+        failed(&json!({"reasons": result["reasons"]})),
+        vec!["issuer_trusted"]
+    );
+
+    // A credential issued to someone else cannot be used to build a notice; garbage is exit 2.
+    let other = SecretKey::generate();
+    std::fs::write(
+        dir.path().join("other.json"),
+        proto_types::keys::KeyFile::from_secret(&other).to_json(),
+    )
+    .unwrap();
+    let out = run(
+        &[
+            "notice",
+            "create",
+            "--key",
+            &path("other.json"),
+            "--credential",
+            &path("credential.json"),
+            "--marketplace",
+            &market.public_key().to_did_key(),
+            "--listing",
+            "x",
+            "--reason",
+            "counterfeit",
+        ],
+        b"",
+    );
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("issued to"));
+    let out = run(
+        &["notice", "verify", "--trust", &path("trust.toml")],
+        b"{nope",
+    );
+    assert_eq!(out.status.code(), Some(2));
+}

@@ -4,8 +4,11 @@
 
 mod byzantine;
 mod claims;
+mod cli_client;
 mod cli_vc;
 mod federation;
 mod harness;
+mod import;
 mod node_api;
 mod node_durability;
+mod testnet;

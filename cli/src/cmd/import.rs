@@ -1,0 +1,287 @@
+//! `rightsnet import`: stream an office's register (CSV or WIPO ST.96 XML) into a node.
+//!
+//! The file is read record by record (never whole); records are validated locally, so an
+//! invalid one is reported with its line or element position and skipped; valid ones are sent
+//! in batches to `POST /v1/registrations/batch`, where new rights become registrations and
+//! changes become corrections and status entries. Importing the same file again changes
+//! nothing. Records of one right always go through the same worker, in file order, so updates
+//! never overtake the registration they update.
+
+use std::collections::hash_map::DefaultHasher;
+use std::hash::{Hash, Hasher};
+use std::io::{BufReader, Read};
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::mpsc;
+
+use clap::{Args, ValueEnum};
+use serde_json::{Value, json};
+
+use crate::client::{NodeArgs, NodeClient, print_json};
+use crate::import::{ImportRecord, RecordError};
+use crate::{CommandError, CommandResult, Exit};
+
+/// Most record errors kept for the report (all are counted).
+pub const MAX_REPORTED_ERRORS: usize = 1000;
+
+/// Register file formats.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    /// CSV with a header row (docs/IMPORT.md).
+    Csv,
+    /// WIPO ST.96 trademark XML (`TrademarkBag/Trademark`).
+    St96,
+}
+
+/// Flags of `rightsnet import`.
+#[derive(Debug, Args)]
+pub struct ImportArgs {
+    /// The file's format.
+    #[arg(long, value_enum)]
+    format: Format,
+    /// The register file.
+    file: PathBuf,
+    /// Records per request (1–1000).
+    #[arg(long, default_value_t = 500, value_parser = clap::value_parser!(u16).range(1..=1000))]
+    batch: u16,
+    /// Requests in flight (1–16).
+    #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u8).range(1..=16))]
+    concurrency: u8,
+    #[command(flatten)]
+    node: NodeArgs,
+}
+
+/// A reader that counts the bytes read, for the progress bar.
+struct Counting<R> {
+    inner: R,
+    count: Arc<AtomicU64>,
+}
+
+impl<R: Read> Read for Counting<R> {
+    fn read(&mut self, buffer: &mut [u8]) -> std::io::Result<usize> {
+        let read = self.inner.read(buffer)?;
+        self.count.fetch_add(read as u64, Ordering::Relaxed);
+        Ok(read)
+    }
+}
+
+/// What the node did with the records sent: entries written (registrations, corrections and
+/// status entries), records that changed nothing, records it refused.
+#[derive(Default)]
+struct Tally {
+    written: u64,
+    unchanged: u64,
+    refused: u64,
+    errors: Vec<RecordError>,
+}
+
+impl Tally {
+    fn error(&mut self, error: RecordError) {
+        if self.errors.len() < MAX_REPORTED_ERRORS {
+            self.errors.push(error);
+        }
+    }
+
+    fn add(&mut self, other: Tally) {
+        self.written += other.written;
+        self.unchanged += other.unchanged;
+        self.refused += other.refused;
+        for error in other.errors {
+            self.error(error);
+        }
+    }
+}
+
+type Batch = Vec<ImportRecord>;
+
+fn right_key(record: &ImportRecord) -> u64 {
+    let mut hasher = DefaultHasher::new();
+    record.registration["jurisdiction"]
+        .to_string()
+        .hash(&mut hasher);
+    record.registration["right_type"]
+        .to_string()
+        .hash(&mut hasher);
+    record.registration["number"].to_string().hash(&mut hasher);
+    hasher.finish()
+}
+
+/// Sends one batch; returns its tally, or an error that stops the import (node unreachable,
+/// refused the whole request).
+fn send(client: &NodeClient, batch: &Batch) -> Result<Tally, CommandError> {
+    let items: Vec<Value> = batch
+        .iter()
+        .map(|record| {
+            let mut item = record.registration.clone();
+            if let (Some(date), Some(object)) = (&record.status_date, item.as_object_mut()) {
+                object.insert("status_date".to_owned(), json!(date));
+            }
+            item
+        })
+        .collect();
+    let answer = client
+        .post("/v1/registrations/batch", &json!({"items": items}), true)?
+        .ok()?;
+    let mut tally = Tally::default();
+    for result in answer["results"].as_array().cloned().unwrap_or_default() {
+        let index = result["index"].as_u64().unwrap_or(0) as usize;
+        let position = batch
+            .get(index)
+            .map_or_else(String::new, |r| r.position.clone());
+        if let Some(error) = result.get("error") {
+            tally.refused += 1;
+            tally.error(RecordError {
+                position,
+                message: format!(
+                    "refused by the node: {}: {}",
+                    error["code"].as_str().unwrap_or("error"),
+                    error["message"].as_str().unwrap_or("")
+                ),
+            });
+            continue;
+        }
+        for outcome in result["outcomes"].as_array().cloned().unwrap_or_default() {
+            match outcome.get("outcome").and_then(Value::as_str) {
+                Some("unchanged") => tally.unchanged += 1,
+                Some("stored") => tally.written += 1,
+                _ => tally.refused += 1,
+            }
+        }
+    }
+    Ok(tally)
+}
+
+impl ImportArgs {
+    /// Runs the command.
+    pub fn run(self) -> CommandResult {
+        let client = Arc::new(NodeClient::new(&self.node)?);
+        let file = std::fs::File::open(&self.file).map_err(|error| {
+            CommandError::bad_input(format!("cannot open {}: {error}", self.file.display()))
+        })?;
+        let size = file.metadata().map(|m| m.len()).unwrap_or(0);
+        let count = Arc::new(AtomicU64::new(0));
+        let reader = BufReader::with_capacity(
+            256 * 1024,
+            Counting {
+                inner: file,
+                count: count.clone(),
+            },
+        );
+        let progress = if self.node.json {
+            indicatif::ProgressBar::hidden()
+        } else {
+            let bar = indicatif::ProgressBar::new(size);
+            bar.set_draw_target(indicatif::ProgressDrawTarget::stderr());
+            bar.set_style(
+                indicatif::ProgressStyle::with_template(
+                    "{bar:40} {bytes}/{total_bytes} {msg} ({eta})",
+                )
+                .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+            );
+            bar
+        };
+
+        // One worker per lane; a right always maps to the same lane, so its records stay in
+        // file order. Each lane's queue holds at most two batches.
+        let lanes = usize::from(self.concurrency);
+        let batch_size = usize::from(self.batch);
+        let mut senders = Vec::with_capacity(lanes);
+        let mut workers = Vec::with_capacity(lanes);
+        for _ in 0..lanes {
+            let (sender, receiver) = mpsc::sync_channel::<Batch>(2);
+            let client = client.clone();
+            senders.push(sender);
+            workers.push(std::thread::spawn(move || {
+                let mut total = Tally::default();
+                for batch in receiver {
+                    total.add(send(&client, &batch)?);
+                }
+                Ok::<Tally, CommandError>(total)
+            }));
+        }
+
+        let mut pending: Vec<Batch> = (0..lanes).map(|_| Vec::with_capacity(batch_size)).collect();
+        let mut read = 0u64;
+        let mut invalid = 0u64;
+        let mut local = Tally::default();
+        let records: Box<dyn Iterator<Item = Result<ImportRecord, RecordError>>> = match self.format
+        {
+            Format::Csv => Box::new(crate::import::csv::records(reader)),
+            Format::St96 => Box::new(crate::import::st96::records(reader)),
+        };
+        let mut stopped: Option<CommandError> = None;
+        for record in records {
+            read += 1;
+            match record {
+                Err(error) => {
+                    invalid += 1;
+                    local.error(error);
+                }
+                Ok(record) => {
+                    let lane = (right_key(&record) % lanes as u64) as usize;
+                    pending[lane].push(record);
+                    if pending[lane].len() >= batch_size {
+                        let batch =
+                            std::mem::replace(&mut pending[lane], Vec::with_capacity(batch_size));
+                        if senders[lane].send(batch).is_err() {
+                            // The worker stopped on an error; collect it below.
+                            stopped = Some(CommandError::failure("an import worker stopped"));
+                            break;
+                        }
+                    }
+                }
+            }
+            if read % 256 == 0 {
+                progress.set_position(count.load(Ordering::Relaxed));
+                progress.set_message(format!("{read} records"));
+            }
+        }
+        for (lane, batch) in pending.into_iter().enumerate() {
+            if !batch.is_empty() && stopped.is_none() && senders[lane].send(batch).is_err() {
+                stopped = Some(CommandError::failure("an import worker stopped"));
+            }
+        }
+        drop(senders);
+        let mut total = local;
+        let mut worker_error = None;
+        for worker in workers {
+            match worker.join() {
+                Ok(Ok(tally)) => total.add(tally),
+                Ok(Err(error)) => worker_error = Some(error),
+                Err(_) => worker_error = Some(CommandError::failure("an import worker panicked")),
+            }
+        }
+        progress.finish_and_clear();
+        if let Some(error) = worker_error.or(stopped) {
+            return Err(error);
+        }
+        let summary = json!({
+            "file": self.file.display().to_string(),
+            "format": format!("{:?}", self.format).to_lowercase(),
+            "records_read": read,
+            "invalid_records": invalid,
+            "entries_written": total.written,
+            "unchanged": total.unchanged,
+            "refused_by_node": total.refused,
+            "errors": total.errors.iter().map(|e| json!({"position": e.position, "message": e.message})).collect::<Vec<_>>(),
+            "errors_truncated": (invalid + total.refused) as usize > total.errors.len(),
+        });
+        if self.node.json {
+            print_json(&summary)?;
+        } else {
+            for error in &total.errors {
+                eprintln!("{}: {}", error.position, error.message);
+            }
+            println!(
+                "{read} records read: {} entries written, {} unchanged, {invalid} invalid (skipped), {} refused by the node",
+                total.written, total.unchanged, total.refused
+            );
+        }
+        Ok(if invalid == 0 && total.refused == 0 {
+            Exit::Ok
+        } else {
+            Exit::CheckFailed
+        })
+    }
+}
