@@ -783,12 +783,11 @@ async fn change_status(
     Ok(outcome_response(state.ingest.append(body).await?))
 }
 
-async fn get_right(State(state): State<NodeState>, Path(right_id): Path<String>) -> ApiResult {
-    let right_id = RightId::parse(&right_id)
-        .map_err(|error| ApiError::bad_request("bad_right_id", error.to_string()))?;
+/// A right's current state, read off the executor; 404 when this node does not know it.
+async fn load_right(state: &NodeState, right_id: &RightId) -> ApiResult<crate::rights::RightState> {
     let store = state.store.clone();
     let id = right_id.as_str().to_owned();
-    let right = tokio::task::spawn_blocking(move || store.right(&id))
+    tokio::task::spawn_blocking(move || store.right(&id))
         .await
         .map_err(ApiError::internal)??
         .ok_or_else(|| {
@@ -796,7 +795,13 @@ async fn get_right(State(state): State<NodeState>, Path(right_id): Path<String>)
                 "no right {} is known to this node",
                 right_id.as_str()
             ))
-        })?;
+        })
+}
+
+async fn get_right(State(state): State<NodeState>, Path(right_id): Path<String>) -> ApiResult {
+    let right_id = RightId::parse(&right_id)
+        .map_err(|error| ApiError::bad_request("bad_right_id", error.to_string()))?;
+    let right = load_right(&state, &right_id).await?;
     Ok(Json(query::right_json(&right, &today())).into_response())
 }
 
@@ -994,17 +999,7 @@ async fn issue_credential(
         .map_err(|error| {
             ApiError::unprocessable("invalid_field", format!("valid_until: {error}"))
         })?;
-    let store = state.store.clone();
-    let id = right_id.as_str().to_owned();
-    let right = tokio::task::spawn_blocking(move || store.right(&id))
-        .await
-        .map_err(ApiError::internal)??
-        .ok_or_else(|| {
-            ApiError::not_found(format!(
-                "no right {} is known to this node",
-                right_id.as_str()
-            ))
-        })?;
+    let right = load_right(&state, &right_id).await?;
     let refuse = |message: String| ApiError::new(StatusCode::CONFLICT, "refused", message);
     if right.registered_by != state.ingest.trust().root(&state.authority) {
         return Err(refuse(format!(

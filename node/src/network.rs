@@ -375,6 +375,9 @@ fn build_behaviour(keypair: &identity::Keypair, mdns_enabled: bool) -> anyhow::R
     );
     let mut kad_config = kad::Config::new(KAD_PROTOCOL);
     kad_config.set_query_timeout(Duration::from_secs(30));
+    // The swarm task runs the walks itself, after new connections and every 30 s when it has
+    // peers; kad's own timer would also fire, and warn, on a node that has none yet.
+    kad_config.set_periodic_bootstrap_interval(None);
     let mut kademlia =
         kad::Behaviour::with_config(peer_id, kad::store::MemoryStore::new(peer_id), kad_config);
     kademlia.set_mode(Some(kad::Mode::Server));
