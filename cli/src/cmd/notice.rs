@@ -30,40 +30,7 @@ pub const MAX_TRUST_FILE_BYTES: usize = 4 * 1024 * 1024;
 #[derive(Debug, Subcommand)]
 pub enum NoticeCommand {
     /// Build and sign a notice as the holder; print it as JSON.
-    Create {
-        /// The holder's Multikey key file (the credential's subject).
-        #[arg(long)]
-        key: PathBuf,
-        /// The IPRightCredential the holder's office issued.
-        #[arg(long)]
-        credential: PathBuf,
-        /// The marketplace's did:key.
-        #[arg(long)]
-        marketplace: String,
-        /// A listing id, optionally with its Nice class: `ID` or `ID:CLASS`. Repeat for several.
-        #[arg(long = "listing", required = true)]
-        listings: Vec<String>,
-        /// counterfeit, trademark_infringement, design_infringement, patent_infringement or
-        /// copyright_infringement.
-        #[arg(long)]
-        reason: String,
-        /// An evidence file, `FILE` or `KIND=FILE` (test_purchase, screenshot, expert_report,
-        /// court_decision, customs_seizure, other). Only its SHA-256 leaves this machine.
-        #[arg(long = "evidence")]
-        evidence: Vec<String>,
-        /// The inspection result of the test purchases among the evidence.
-        #[arg(long)]
-        result: Option<String>,
-        /// The good-faith statement.
-        #[arg(
-            long,
-            default_value = "I believe in good faith that the use of the listed goods is not authorised by the right holder, its agent or the law, and the information in this notice is accurate."
-        )]
-        statement: String,
-        /// Write the notice here instead of standard output.
-        #[arg(long)]
-        out: Option<PathBuf>,
-    },
+    Create(Box<CreateArgs>),
     /// Submit a notice file to a marketplace node and print its verdict with every reason.
     /// Exit 0 when accepted (and recorded), 1 when rejected.
     Submit {
@@ -96,27 +63,7 @@ impl NoticeCommand {
     /// Runs the command.
     pub fn run(self) -> CommandResult {
         match self {
-            NoticeCommand::Create {
-                key,
-                credential,
-                marketplace,
-                listings,
-                reason,
-                evidence,
-                result,
-                statement,
-                out,
-            } => create(&CreateArgs {
-                key,
-                credential,
-                marketplace,
-                listings,
-                reason,
-                evidence,
-                result,
-                statement,
-                out,
-            }),
+            NoticeCommand::Create(args) => create(&args),
             NoticeCommand::Verify {
                 trust,
                 max_age_hours,
@@ -131,16 +78,41 @@ impl NoticeCommand {
     }
 }
 
-struct CreateArgs {
-    key: PathBuf,
-    credential: PathBuf,
-    marketplace: String,
-    listings: Vec<String>,
-    reason: String,
-    evidence: Vec<String>,
-    result: Option<String>,
-    statement: String,
-    out: Option<PathBuf>,
+/// Flags of `notice create`.
+#[derive(Debug, clap::Args)]
+pub struct CreateArgs {
+    /// The holder's Multikey key file (the credential's subject).
+    #[arg(long)]
+    pub key: PathBuf,
+    /// The IPRightCredential the holder's office issued.
+    #[arg(long)]
+    pub credential: PathBuf,
+    /// The marketplace's did:key.
+    #[arg(long)]
+    pub marketplace: String,
+    /// A listing id, optionally with its Nice class: `ID` or `ID:CLASS`. Repeat for several.
+    #[arg(long = "listing", required = true)]
+    pub listings: Vec<String>,
+    /// counterfeit, trademark_infringement, design_infringement, patent_infringement or
+    /// copyright_infringement.
+    #[arg(long)]
+    pub reason: String,
+    /// An evidence file, `FILE` or `KIND=FILE` (test_purchase, screenshot, expert_report,
+    /// court_decision, customs_seizure, other). Only its SHA-256 leaves this machine.
+    #[arg(long = "evidence")]
+    pub evidence: Vec<String>,
+    /// The inspection result of the test purchases among the evidence.
+    #[arg(long)]
+    pub result: Option<String>,
+    /// The good-faith statement.
+    #[arg(
+        long,
+        default_value = "I believe in good faith that the use of the listed goods is not authorised by the right holder, its agent or the law, and the information in this notice is accurate."
+    )]
+    pub statement: String,
+    /// Write the notice here instead of standard output.
+    #[arg(long)]
+    pub out: Option<PathBuf>,
 }
 
 fn now() -> Result<Timestamp, CommandError> {
