@@ -41,6 +41,10 @@ pub const MAX_GROUP_COMMANDS: usize = 1024;
 pub const MAX_PENDING_ENTRIES: usize = 16_384;
 /// Most early entries held back per author.
 pub const MAX_PENDING_PER_AUTHOR: usize = 4096;
+/// Entries [`Ingest::submit_many_bytes`] verifies together on every core: enough to keep all
+/// cores busy, few enough that the writer starts on the first ones early and that verification
+/// of the next chunk overlaps with the writer storing this one.
+pub const VERIFY_CHUNK_ENTRIES: usize = 512;
 /// Stored-entry notices buffered for slow subscribers; a subscriber that falls further behind
 /// skips notices (the federation then relies on catch-up sync).
 pub const STORED_BROADCAST_CAPACITY: usize = 4096;
@@ -212,6 +216,8 @@ impl Ingest {
             pending: HashMap::new(),
             pending_per_author: HashMap::new(),
             last_own_millis: None,
+            dids: HashMap::new(),
+            replies: Vec::with_capacity(MAX_GROUP_COMMANDS),
         };
         let thread = std::thread::Builder::new()
             .name("rightsnet-writer".to_owned())
@@ -240,9 +246,7 @@ impl Ingest {
     /// Decodes and checks the trust of an entry, then verifies its signature. CPU-bound: call
     /// it off the async executor.
     pub fn verify_bytes(&self, bytes: &[u8]) -> Result<VerifiedEntry, IngestError> {
-        let entry = Entry::decode(bytes)?;
-        check_trusted(&self.trust, &entry)?;
-        Ok(entry.verify()?)
+        verify_trusted(&self.trust, bytes)
     }
 
     /// Decodes, checks trust, verifies (off the async executor) and stores an entry received
@@ -253,13 +257,9 @@ impl Ingest {
         source: Source,
     ) -> Result<IngestOutcome, IngestError> {
         let trust = self.trust.clone();
-        let verified = tokio::task::spawn_blocking(move || {
-            let entry = Entry::decode(&bytes)?;
-            check_trusted(&trust, &entry)?;
-            Ok::<_, IngestError>(entry.verify()?)
-        })
-        .await
-        .map_err(|_| IngestError::Closed)?;
+        let verified = tokio::task::spawn_blocking(move || verify_trusted(&trust, &bytes))
+            .await
+            .map_err(|_| IngestError::Closed)?;
         match verified {
             Ok(entry) => self.submit_verified(entry, source).await,
             Err(error) => {
@@ -327,6 +327,100 @@ impl Ingest {
         results
     }
 
+    /// Decodes, checks trust and verifies many entries received from outside, on every core and
+    /// off the async executor, then stores them in the given order, letting the writer commit
+    /// them in as few batches as it can; returns one result per entry, in order.
+    ///
+    /// The entries are verified in chunks of [`VERIFY_CHUNK_ENTRIES`]; a chunk is verified while
+    /// the writer stores the one before it. This is the bulk path (imports, catch-up, loading a
+    /// store): a feed's entries must come in seq order, as they would one by one.
+    pub async fn submit_many_bytes(
+        &self,
+        entries: Vec<Vec<u8>>,
+        source: Source,
+    ) -> Vec<Result<IngestOutcome, IngestError>> {
+        let total = entries.len();
+        let mut chunks = std::collections::VecDeque::new();
+        let mut rest = entries.into_iter();
+        loop {
+            let chunk: Vec<Vec<u8>> = rest.by_ref().take(VERIFY_CHUNK_ENTRIES).collect();
+            if chunk.is_empty() {
+                break;
+            }
+            chunks.push_back(chunk);
+        }
+        let mut replies = Vec::with_capacity(total);
+        let mut next = chunks
+            .pop_front()
+            .map(|chunk| self.verify_in_background(chunk));
+        while let Some((count, task)) = next.take() {
+            let verified = task.await;
+            // Start on the next chunk before queueing this one, which may wait for the writer.
+            next = chunks
+                .pop_front()
+                .map(|chunk| self.verify_in_background(chunk));
+            let Ok(verified) = verified else {
+                replies.extend((0..count).map(|_| Err(IngestError::Closed)));
+                continue;
+            };
+            for result in verified {
+                match result {
+                    Ok(entry) => replies.push(self.queue_store(entry, source).await),
+                    Err(error) => {
+                        self.metrics.entry_rejected(error.code());
+                        replies.push(Err(error));
+                    }
+                }
+            }
+        }
+        let mut results = Vec::with_capacity(total);
+        for reply in replies {
+            results.push(match reply {
+                Ok(response) => response.await.unwrap_or(Err(IngestError::Closed)),
+                Err(error) => Err(error),
+            });
+        }
+        results
+    }
+
+    /// Verifies `chunk` on every core on the blocking pool; returns its length and the task.
+    fn verify_in_background(
+        &self,
+        chunk: Vec<Vec<u8>>,
+    ) -> (
+        usize,
+        tokio::task::JoinHandle<Vec<Result<VerifiedEntry, IngestError>>>,
+    ) {
+        let trust = self.trust.clone();
+        let count = chunk.len();
+        let task = tokio::task::spawn_blocking(move || {
+            use rayon::prelude::*;
+            chunk
+                .par_iter()
+                .map(|bytes| verify_trusted(&trust, bytes))
+                .collect()
+        });
+        (count, task)
+    }
+
+    /// Queues a verified (and trusted) entry for the writer; the receiver gets the outcome.
+    async fn queue_store(
+        &self,
+        entry: VerifiedEntry,
+        source: Source,
+    ) -> Result<oneshot::Receiver<Result<IngestOutcome, IngestError>>, IngestError> {
+        let (reply, response) = oneshot::channel();
+        self.commands
+            .send(Command::Store {
+                entry,
+                source,
+                reply,
+            })
+            .await
+            .map_err(|_| IngestError::Closed)?;
+        Ok(response)
+    }
+
     /// Appends `body` to this node's own feed, signed with its authority key.
     pub async fn append(&self, body: Body) -> Result<IngestOutcome, IngestError> {
         self.append_from(body, Source::Local).await
@@ -350,6 +444,13 @@ impl Ingest {
             .map_err(|_| IngestError::Closed)?;
         response.await.map_err(|_| IngestError::Closed)?
     }
+}
+
+/// Decodes an entry, refuses unknown authors before any signature work, verifies strictly.
+fn verify_trusted(trust: &Trust, bytes: &[u8]) -> Result<VerifiedEntry, IngestError> {
+    let entry = Entry::decode(bytes)?;
+    check_trusted(trust, &entry)?;
+    Ok(entry.verify()?)
 }
 
 fn check_trusted(trust: &Trust, entry: &Entry) -> Result<(), IngestError> {
@@ -378,12 +479,21 @@ struct Writer {
     pending: HashMap<(PublicKey, u64), (VerifiedEntry, Source)>,
     pending_per_author: HashMap<PublicKey, usize>,
     last_own_millis: Option<i64>,
+    /// `did:key` text of authors, for outcomes: encoding it costs more than storing the entry's
+    /// feed keys. Bounded by the trust store (only trusted authors' entries are staged).
+    dids: HashMap<PublicKey, String>,
+    /// The reply buffer, kept between groups: a group of commands is large, and allocating it
+    /// afresh for every group costs page faults.
+    replies: Vec<(Reply, Result<IngestOutcome, IngestError>)>,
 }
 
 /// What the current group has staged but not yet committed.
 #[derive(Default)]
 struct Staged {
-    entries: HashMap<(PublicKey, u64), VerifiedEntry>,
+    /// Entries staged by this group, by author and seq: their index in `notices`.
+    entries: HashMap<(PublicKey, u64), usize>,
+    /// Heads as they were before this group changed them, to restore if the commit fails.
+    heads_before: HashMap<PublicKey, Option<Option<FeedHead>>>,
     rights: HashMap<String, RightState>,
     equivocations: Vec<(PublicKey, u64)>,
     stored: u64,
@@ -397,29 +507,30 @@ struct Staged {
 
 impl Writer {
     fn run(mut self, mut receiver: mpsc::Receiver<Command>) {
+        // Kept between groups, like `replies`.
+        let mut group = Vec::with_capacity(MAX_GROUP_COMMANDS);
         while let Some(first) = receiver.blocking_recv() {
-            let mut group = vec![first];
+            group.push(first);
             while group.len() < MAX_GROUP_COMMANDS {
                 match receiver.try_recv() {
                     Ok(command) => group.push(command),
                     Err(_) => break,
                 }
             }
-            self.process_group(group);
+            self.process_group(&mut group);
         }
         if let Err(error) = self.store.flush() {
             tracing::error!(%error, "flushing the store at shutdown failed");
         }
     }
 
-    fn process_group(&mut self, group: Vec<Command>) {
-        let heads_before = self.heads.clone();
+    /// Stages every command of `group` (which it empties) and commits them in one batch.
+    fn process_group(&mut self, group: &mut Vec<Command>) {
         let store = self.store.clone();
         let mut batch = store.batch();
         let mut staged = Staged::default();
-        let mut replies: Vec<(Reply, Result<IngestOutcome, IngestError>)> =
-            Vec::with_capacity(group.len());
-        for command in group {
+        let mut replies = std::mem::take(&mut self.replies);
+        for command in group.drain(..) {
             match command {
                 Command::Store {
                     entry,
@@ -454,7 +565,7 @@ impl Writer {
                     // No subscriber is fine: nothing listens on a node without federation.
                     let _ = self.stored.send(notice);
                 }
-                for (reply, outcome) in replies {
+                for (reply, outcome) in replies.drain(..) {
                     if let Ok(IngestOutcome::Equivocation { .. }) = &outcome {
                         self.metrics.equivocation();
                     }
@@ -464,8 +575,13 @@ impl Writer {
             Err(error) => {
                 // Nothing of the group is stored: forget what was staged and tell every sender.
                 tracing::error!(%error, "committing a write batch failed");
-                self.heads = heads_before;
-                for (reply, outcome) in replies {
+                for (author, head) in staged.heads_before.drain() {
+                    match head {
+                        Some(head) => self.heads.insert(author, head),
+                        None => self.heads.remove(&author),
+                    };
+                }
+                for (reply, outcome) in replies.drain(..) {
                     let failed = match outcome {
                         Ok(IngestOutcome::Duplicate { id }) => Ok(IngestOutcome::Duplicate { id }),
                         Ok(_) => Err(IngestError::Storage(StorageError::Corrupt {
@@ -478,6 +594,7 @@ impl Writer {
                 }
             }
         }
+        self.replies = replies;
     }
 
     fn head(&mut self, author: &PublicKey) -> Result<Option<FeedHead>, StorageError> {
@@ -495,8 +612,12 @@ impl Writer {
         author: &PublicKey,
         seq: u64,
     ) -> Result<Option<VerifiedEntry>, IngestError> {
-        if let Some(entry) = staged.entries.get(&(*author, seq)) {
-            return Ok(Some(entry.clone()));
+        if let Some(notice) = staged
+            .entries
+            .get(&(*author, seq))
+            .and_then(|&index| staged.notices.get(index))
+        {
+            return Ok(Some(notice.entry.clone()));
         }
         let Some(id) = self.store.entry_id_at(author, seq)? else {
             return Ok(None);
@@ -659,18 +780,23 @@ impl Writer {
             seq: entry.seq(),
             id: entry.id(),
         };
-        self.heads.insert(author, Some(head));
+        let before = self.heads.insert(author, Some(head));
+        staged.heads_before.entry(author).or_insert(before);
         let outcome = IngestOutcome::Stored {
             id: entry.id(),
-            author: author.to_did_key(),
+            author: self
+                .dids
+                .entry(author)
+                .or_insert_with(|| author.to_did_key())
+                .clone(),
             seq: entry.seq(),
             ineffective,
         };
-        staged.notices.push(StoredEntry {
-            entry: entry.clone(),
-            source,
-        });
-        staged.entries.insert((author, entry.seq()), entry);
+        // The entry moves into the broadcast notice; the group finds it there by index.
+        staged
+            .entries
+            .insert((author, entry.seq()), staged.notices.len());
+        staged.notices.push(StoredEntry { entry, source });
         Ok(outcome)
     }
 

@@ -1,0 +1,26 @@
+//! Rightsnet benchmarks: the scenarios of issue #7, run against the real node library.
+//!
+//! Layers, each with one job:
+//! - [`fixtures`]: synthetic but realistic data — office keys, trust stores, registrations of a
+//!   plausible size and spread, signed feeds generated in chunks on every core.
+//! - [`cluster`]: node files and configurations; nodes in this process, or one node in a child
+//!   process (so that its memory can be measured on its own).
+//! - [`load`]: an HTTP load generator (a fixed number of workers for a fixed time).
+//! - [`stats`]: latency percentiles and rates; [`cpu`]: CPU time used by us and by the rest of
+//!   the machine (shared machines are noisy: every result says how disturbed it was).
+//! - [`report`]: the output — a human summary on one writer, one JSON object per result on
+//!   another, so that results can be compared over time.
+//! - [`scenarios`]: `ingest`, `propagation`, `catchup`, `query`, `verify-notice`.
+//!
+//! The `rightsnet-bench` binary only parses arguments and calls [`scenarios`]; the smoke test in
+//! `tests/tests/integration/bench_smoke.rs` calls the same functions at tiny sizes.
+
+pub mod cluster;
+pub mod cpu;
+pub mod fixtures;
+pub mod load;
+pub mod report;
+pub mod scenarios;
+pub mod stats;
+
+pub use report::Reporter;

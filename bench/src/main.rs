@@ -1,0 +1,75 @@
+//! `rightsnet-bench`: runs one benchmark scenario; the human summary goes to stderr, one JSON
+//! object per result to stdout (append it to a file to compare runs over time). Build it with
+//! `--release`: a debug build measures the compiler, not the node.
+
+use std::path::PathBuf;
+
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+use rightsnet_bench::Reporter;
+use rightsnet_bench::cluster::{self, NodeMode};
+use rightsnet_bench::scenarios::{catchup, ingest, propagation, query, verify_notice};
+
+#[derive(Parser)]
+#[command(
+    name = "rightsnet-bench",
+    version,
+    about = "Rightsnet benchmarks (issue #7)"
+)]
+struct Cli {
+    #[command(subcommand)]
+    scenario: Scenario,
+}
+
+#[derive(Subcommand)]
+enum Scenario {
+    /// Signed entries through the ingest path, next to raw Ed25519 verification.
+    Ingest(ingest::Params),
+    /// Publish-to-stored latency over a federation of nodes on loopback.
+    Propagation(propagation::Params),
+    /// A node rejoins after missing many entries and catches up over sync.
+    Catchup(catchup::Params),
+    /// HTTP queries over a million loaded registrations; store size and node memory.
+    Query(query::Params),
+    /// Verdicts per second on POST /v1/verify with a mix of valid and invalid notices.
+    VerifyNotice(verify_notice::Params),
+    /// Runs a node from a configuration file until stdin closes (used by `query` and
+    /// `verify-notice` to measure a node in its own process).
+    #[command(hide = true)]
+    Serve {
+        /// The node's configuration file.
+        #[arg(long)]
+        config: PathBuf,
+    },
+}
+
+fn main() -> anyhow::Result<()> {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                // Kademlia warns about lone nodes, which the benchmarks start on purpose.
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn,libp2p_kad=error")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let cli = Cli::parse();
+    if cfg!(debug_assertions) && !matches!(cli.scenario, Scenario::Serve { .. }) {
+        eprintln!("warning: a debug build; run with `cargo run --release -p rightsnet-bench`");
+    }
+    let child = || -> anyhow::Result<NodeMode> {
+        Ok(NodeMode::Child(
+            std::env::current_exe().context("locating this program")?,
+        ))
+    };
+    let mut stdout = std::io::stdout();
+    let mut stderr = std::io::stderr();
+    let mut reporter = Reporter::new(&mut stdout, &mut stderr);
+    match cli.scenario {
+        Scenario::Ingest(params) => ingest::run(&params, &mut reporter),
+        Scenario::Propagation(params) => propagation::run(&params, &mut reporter),
+        Scenario::Catchup(params) => catchup::run(&params, &mut reporter),
+        Scenario::Query(params) => query::run(&params, &child()?, &mut reporter),
+        Scenario::VerifyNotice(params) => verify_notice::run(&params, &child()?, &mut reporter),
+        Scenario::Serve { config } => cluster::serve(&config),
+    }
+}

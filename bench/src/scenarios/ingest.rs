@@ -1,0 +1,427 @@
+//! `ingest`: N pre-generated signed registrations from several authors pushed through the real
+//! ingest path (decode, trust, strict verification, chain check, the fold of the right, every
+//! index, one RocksDB `WriteBatch` per group), next to the raw Ed25519 verification rate of the
+//! same cores measured in the same run, single and batch.
+//!
+//! The machine is shared and its load changes within a run, so raw verification is measured in
+//! short bursts between the ingest submissions and the ratio compares rates measured side by
+//! side; CPU time per entry and per signature (which other processes barely change) is
+//! reported too, with the share of the machine other processes used.
+//!
+//! Two paths are measured on fresh stores: the bulk path ([`Ingest::submit_many_bytes`]:
+//! imports, catch-up) and the one-entry-at-a-time path ([`Ingest::submit_bytes`], as gossip
+//! and the API use it) with 256 entries in flight.
+//!
+//! [`Ingest::submit_many_bytes`]: rightsnet_node::ingest::Ingest::submit_many_bytes
+//! [`Ingest::submit_bytes`]: rightsnet_node::ingest::Ingest::submit_bytes
+
+use std::collections::VecDeque;
+use std::time::{Duration, Instant};
+
+use anyhow::Context;
+use ed25519_dalek::{Signature, VerifyingKey};
+use proto_types::entry::Entry;
+use rayon::prelude::*;
+use rightsnet_node::ingest::Source;
+use serde_json::{Value, json};
+
+use super::{Loader, Outcomes, runtime, stored_entries};
+use crate::cluster::{dir_size, mib};
+use crate::cpu::{CpuSample, CpuUse};
+use crate::fixtures::{Feed, Office, registrations_chunk, spread, trust_store};
+use crate::report::{Reporter, round};
+use crate::stats::per_second;
+
+/// Parameters of the `ingest` scenario.
+#[derive(Debug, Clone, clap::Args)]
+pub struct Params {
+    /// Signed entries pushed through the ingest path.
+    #[arg(long, default_value_t = 200_000)]
+    pub entries: usize,
+    /// Authors (offices) the entries come from.
+    #[arg(long, default_value_t = 8)]
+    pub authors: usize,
+    /// Entries per bulk submission; a verification burst runs between submissions.
+    #[arg(long, default_value_t = 16_384)]
+    pub batch: usize,
+    /// Signatures per raw-verification burst.
+    #[arg(long, default_value_t = 8_192)]
+    pub verify_sample: usize,
+    /// Entries in flight on the one-at-a-time path.
+    #[arg(long, default_value_t = 256)]
+    pub in_flight: usize,
+    /// Skip the one-at-a-time path.
+    #[arg(long)]
+    pub bulk_only: bool,
+    /// Acknowledge writes before the write-ahead log is synced (nodes sync by default).
+    #[arg(long)]
+    pub no_sync: bool,
+}
+
+impl Default for Params {
+    fn default() -> Self {
+        Self {
+            entries: 200_000,
+            authors: 8,
+            batch: 16_384,
+            verify_sample: 8_192,
+            in_flight: 256,
+            bulk_only: false,
+            no_sync: false,
+        }
+    }
+}
+
+/// One burst of raw Ed25519 verification.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct RawRates {
+    /// `verify_strict` one by one on every core, signatures per second.
+    pub single: f64,
+    /// `verify_batch` of 64 on every core, signatures per second.
+    pub batch: f64,
+    /// `verify_strict` on one thread, signatures per second.
+    pub single_one_thread: f64,
+    /// `verify_batch` on one thread, signatures per second.
+    pub batch_one_thread: f64,
+    /// CPU microseconds per `verify_strict`.
+    pub single_cpu_us: f64,
+    /// CPU microseconds per signature in `verify_batch`.
+    pub batch_cpu_us: f64,
+    /// Share of the machine other processes used during the burst.
+    pub others_share: f64,
+}
+
+impl RawRates {
+    fn mean(bursts: &[RawRates]) -> Self {
+        let count = bursts.len().max(1) as f64;
+        let sum = |field: fn(&RawRates) -> f64| bursts.iter().map(field).sum::<f64>() / count;
+        Self {
+            single: sum(|rates| rates.single),
+            batch: sum(|rates| rates.batch),
+            single_one_thread: sum(|rates| rates.single_one_thread),
+            batch_one_thread: sum(|rates| rates.batch_one_thread),
+            single_cpu_us: sum(|rates| rates.single_cpu_us),
+            batch_cpu_us: sum(|rates| rates.batch_cpu_us),
+            others_share: sum(|rates| rates.others_share),
+        }
+    }
+
+    fn to_json(self) -> Value {
+        json!({
+            "single_per_s": round(self.single, 0),
+            "batch_per_s": round(self.batch, 0),
+            "single_one_thread_per_s": round(self.single_one_thread, 0),
+            "batch_one_thread_per_s": round(self.batch_one_thread, 0),
+            "single_cpu_us": round(self.single_cpu_us, 2),
+            "batch_cpu_us": round(self.batch_cpu_us, 2),
+        })
+    }
+}
+
+type Sample = (Vec<u8>, Signature, VerifyingKey);
+
+fn sample_of(entries: &[Vec<u8>], size: usize) -> anyhow::Result<Vec<Sample>> {
+    entries
+        .iter()
+        .take(size.max(256))
+        .map(|bytes| {
+            let entry = Entry::decode(bytes)?;
+            Ok((
+                entry.signing_message()?,
+                *entry.signature().as_dalek(),
+                *entry.author().as_dalek(),
+            ))
+        })
+        .collect()
+}
+
+fn verify_batch(chunk: &[Sample]) -> bool {
+    let messages: Vec<&[u8]> = chunk
+        .iter()
+        .map(|(message, _, _)| message.as_slice())
+        .collect();
+    let signatures: Vec<Signature> = chunk.iter().map(|(_, signature, _)| *signature).collect();
+    let keys: Vec<VerifyingKey> = chunk.iter().map(|(_, _, key)| *key).collect();
+    ed25519_dalek::verify_batch(&messages, &signatures, &keys).is_ok()
+}
+
+/// Times `work` over `count` signatures: (per second, CPU microseconds each, CPU use).
+fn burst(count: usize, work: impl FnOnce() -> bool) -> anyhow::Result<(f64, f64, CpuUse)> {
+    let sample = CpuSample::now(&[]);
+    let started = Instant::now();
+    anyhow::ensure!(work(), "a generated signature did not verify");
+    let elapsed = started.elapsed();
+    let cpu = sample.elapsed();
+    Ok((
+        per_second(count as u64, elapsed),
+        cpu.ours_s * 1e6 / count.max(1) as f64,
+        cpu,
+    ))
+}
+
+/// One burst of raw verification over `sample` (every signature valid).
+pub fn raw_rates(sample: &[Sample]) -> anyhow::Result<RawRates> {
+    let one_thread = &sample[..sample.len() / 4];
+    let strict = |(message, signature, key): &Sample| key.verify_strict(message, signature).is_ok();
+    let (single, single_cpu_us, single_cpu) =
+        burst(sample.len(), || sample.par_iter().all(strict))?;
+    let (batch, batch_cpu_us, batch_cpu) =
+        burst(sample.len(), || sample.par_chunks(64).all(verify_batch))?;
+    let (single_one_thread, _, _) = burst(one_thread.len(), || one_thread.iter().all(strict))?;
+    let (batch_one_thread, _, _) =
+        burst(one_thread.len(), || one_thread.chunks(64).all(verify_batch))?;
+    let mut cpu = single_cpu;
+    cpu += batch_cpu;
+    Ok(RawRates {
+        single,
+        batch,
+        single_one_thread,
+        batch_one_thread,
+        single_cpu_us,
+        batch_cpu_us,
+        others_share: cpu.others_share(),
+    })
+}
+
+/// What one ingest path measured.
+#[derive(Debug, Clone)]
+pub struct PathFigures {
+    /// Entries per second, from the first submission to the last reply.
+    pub entries_per_s: f64,
+    /// Seconds in the ingest path.
+    pub seconds: f64,
+    /// CPU used meanwhile.
+    pub cpu: CpuUse,
+    /// Ratios of each submission's rate to the verification bursts around it.
+    pub chunk_ratios: Vec<f64>,
+    /// Store size on disk afterwards.
+    pub disk_bytes: u64,
+}
+
+impl PathFigures {
+    fn cpu_us_per_entry(&self, entries: u64) -> f64 {
+        self.cpu.ours_s * 1e6 / entries.max(1) as f64
+    }
+}
+
+fn thousand(rate: f64) -> String {
+    format!("{:.1} k/s", rate / 1000.0)
+}
+
+fn median(values: &[f64]) -> f64 {
+    let mut sorted = values.to_vec();
+    sorted.sort_by(f64::total_cmp);
+    sorted.get(sorted.len() / 2).copied().unwrap_or(0.0)
+}
+
+/// Runs the scenario.
+pub fn run(params: &Params, reporter: &mut Reporter<'_>) -> anyhow::Result<()> {
+    let cores = super::cores();
+    let sync_writes = !params.no_sync;
+    let authors = params.authors.max(1);
+    let trust = || -> anyhow::Result<_> {
+        trust_store(
+            Office::set("ingest-author", authors)
+                .iter()
+                .map(Office::authority)
+                .collect::<anyhow::Result<_>>()?,
+        )
+    };
+    let mut feeds: Vec<Feed> = Office::set("ingest-author", authors)
+        .into_iter()
+        .map(Feed::new)
+        .collect();
+    let generating = Instant::now();
+    let counts = spread(params.entries, feeds.len());
+    let entries = registrations_chunk(&mut feeds, &counts)?;
+    let generated_in = generating.elapsed();
+    let total = entries.len() as u64;
+    let bytes: u64 = entries.iter().map(|entry| entry.len() as u64).sum();
+    let mean_bytes = bytes as f64 / total.max(1) as f64;
+    reporter.say(format!(
+        "ingest: {total} signed registrations from {authors} authors, mean {mean_bytes:.0} bytes, generated in {:.1} s; {cores} cores; sync writes {}",
+        generated_in.as_secs_f64(),
+        if sync_writes { "on" } else { "off" }
+    ));
+    let sample = sample_of(&entries, params.verify_sample)?;
+    let runtime = runtime()?;
+    let directory = tempfile::tempdir()?;
+
+    // The bulk path, on a fresh store, with a verification burst before every submission.
+    let mut bursts = vec![raw_rates(&sample)?];
+    let chunks: Vec<Vec<Vec<u8>>> = entries
+        .chunks(params.batch.max(1))
+        .map(<[_]>::to_vec)
+        .collect();
+    let bulk_dir = directory.path().join("bulk");
+    let loader = Loader::open(&bulk_dir, trust()?, sync_writes)?;
+    let mut outcomes = Outcomes::default();
+    let mut elapsed = Duration::ZERO;
+    let mut cpu = CpuUse::default();
+    let mut chunk_ratios = Vec::new();
+    for chunk in chunks {
+        let count = chunk.len() as u64;
+        let sample_before = CpuSample::now(&[]);
+        let started = Instant::now();
+        let results = runtime.block_on(loader.ingest.submit_many_bytes(chunk, Source::Sync));
+        let chunk_elapsed = started.elapsed();
+        cpu += sample_before.elapsed();
+        elapsed += chunk_elapsed;
+        outcomes.add(&results);
+        let before = bursts.last().map_or(0.0, |rates| rates.single);
+        let after = raw_rates(&sample)?;
+        chunk_ratios.push(per_second(count, chunk_elapsed) / ((before + after.single) / 2.0));
+        bursts.push(after);
+    }
+    outcomes.ensure_accepted(total)?;
+    anyhow::ensure!(
+        stored_entries(&loader.store)? == total,
+        "the bulk path did not store every entry"
+    );
+    loader.close()?;
+    let bulk = PathFigures {
+        entries_per_s: per_second(total, elapsed),
+        seconds: elapsed.as_secs_f64(),
+        cpu,
+        chunk_ratios,
+        disk_bytes: dir_size(&bulk_dir),
+    };
+    std::fs::remove_dir_all(&bulk_dir).context("removing the bulk store")?;
+    let raw = RawRates::mean(&bursts);
+
+    // The one-at-a-time path, on a fresh store, between two bursts.
+    let per_entry = if params.bulk_only {
+        None
+    } else {
+        let before = raw_rates(&sample)?;
+        let dir = directory.path().join("per-entry");
+        let loader = Loader::open(&dir, trust()?, sync_writes)?;
+        let window = params.in_flight.max(1);
+        let ingest = loader.ingest.clone();
+        let sample_before = CpuSample::now(&[]);
+        let started = Instant::now();
+        let outcomes = runtime.block_on(async move {
+            let mut outcomes = Outcomes::default();
+            let mut in_flight = VecDeque::with_capacity(window);
+            for bytes in entries {
+                let ingest = ingest.clone();
+                in_flight.push_back(tokio::spawn(async move {
+                    ingest.submit_bytes(bytes, Source::Gossip).await
+                }));
+                if in_flight.len() >= window {
+                    if let Some(task) = in_flight.pop_front() {
+                        outcomes.add(&[task.await?]);
+                    }
+                }
+            }
+            for task in in_flight {
+                outcomes.add(&[task.await?]);
+            }
+            Ok::<_, anyhow::Error>(outcomes)
+        })?;
+        // Held-back entries are stored once their gap fills; wait for the last ones.
+        let complete = super::wait_until(Duration::from_secs(60), || {
+            stored_entries(&loader.store).is_ok_and(|stored| stored == total)
+        });
+        let elapsed = started.elapsed();
+        let cpu = sample_before.elapsed();
+        outcomes.ensure_accepted(total)?;
+        anyhow::ensure!(complete, "the one-at-a-time path did not store every entry");
+        loader.close()?;
+        let after = raw_rates(&sample)?;
+        let rate = per_second(total, elapsed);
+        Some(PathFigures {
+            entries_per_s: rate,
+            seconds: elapsed.as_secs_f64(),
+            cpu,
+            chunk_ratios: vec![rate / ((before.single + after.single) / 2.0)],
+            disk_bytes: dir_size(&dir),
+        })
+    };
+
+    let bulk_cpu_us = bulk.cpu_us_per_entry(total);
+    reporter.say(format!(
+        "  raw Ed25519 verification, {cores} threads, mean of {} bursts: single {}, batch {} (one thread: {}, {}); {:.1} / {:.1} µs of CPU per signature",
+        bursts.len(),
+        thousand(raw.single),
+        thousand(raw.batch),
+        thousand(raw.single_one_thread),
+        thousand(raw.batch_one_thread),
+        raw.single_cpu_us,
+        raw.batch_cpu_us
+    ));
+    reporter.say(format!(
+        "  bulk ingest (submit_many_bytes): {} in {:.1} s, {:.0} µs of CPU per entry on {:.2} busy cores — ratio {:.2} of single verification (median per submission {:.2}), {:.2} of batch (aim > 0.5); other processes used {:.0} % of the machine",
+        thousand(bulk.entries_per_s),
+        bulk.seconds,
+        bulk_cpu_us,
+        bulk.cpu.busy_cores(),
+        bulk.entries_per_s / raw.single,
+        median(&bulk.chunk_ratios),
+        bulk.entries_per_s / raw.batch,
+        100.0 * bulk.cpu.others_share()
+    ));
+    if let Some(per_entry) = &per_entry {
+        reporter.say(format!(
+            "  one at a time (submit_bytes, {} in flight): {} in {:.1} s, {:.0} µs of CPU per entry — ratio {:.2} of single verification",
+            params.in_flight,
+            thousand(per_entry.entries_per_s),
+            per_entry.seconds,
+            per_entry.cpu_us_per_entry(total),
+            median(&per_entry.chunk_ratios)
+        ));
+    }
+    reporter.say(format!("  store on disk {:.0} MiB", mib(bulk.disk_bytes)));
+
+    let parameters = json!({
+        "entries": total,
+        "authors": authors,
+        "batch": params.batch,
+        "sync_writes": sync_writes,
+        "verify_sample": sample.len(),
+    });
+    let mut bulk_parameters = parameters.clone();
+    bulk_parameters["path"] = json!("bulk");
+    reporter.result(
+        "ingest",
+        bulk_parameters,
+        json!({
+            "entries_per_s": round(bulk.entries_per_s, 0),
+            "seconds": round(bulk.seconds, 3),
+            "cpu_us_per_entry": round(bulk_cpu_us, 1),
+            "busy_cores": round(bulk.cpu.busy_cores(), 2),
+            "others_cpu_share": round(bulk.cpu.others_share(), 3),
+            "mean_entry_bytes": round(mean_bytes, 0),
+            "disk_bytes": bulk.disk_bytes,
+            "threads": cores,
+            "verify": raw.to_json(),
+            "verify_bursts": bursts.len(),
+            "ratio_to_single": round(bulk.entries_per_s / raw.single, 3),
+            "ratio_to_single_median": round(median(&bulk.chunk_ratios), 3),
+            "ratio_to_batch": round(bulk.entries_per_s / raw.batch, 3),
+            "cpu_ratio_to_single": round(raw.single_cpu_us / bulk_cpu_us.max(f64::MIN_POSITIVE), 3),
+            "cpu_ratio_to_batch": round(raw.batch_cpu_us / bulk_cpu_us.max(f64::MIN_POSITIVE), 3),
+        }),
+    )?;
+    if let Some(per_entry) = per_entry {
+        let mut parameters = parameters;
+        parameters["path"] = json!("one_at_a_time");
+        parameters["in_flight"] = json!(params.in_flight);
+        let cpu_us = per_entry.cpu_us_per_entry(total);
+        reporter.result(
+            "ingest",
+            parameters,
+            json!({
+                "entries_per_s": round(per_entry.entries_per_s, 0),
+                "seconds": round(per_entry.seconds, 3),
+                "cpu_us_per_entry": round(cpu_us, 1),
+                "busy_cores": round(per_entry.cpu.busy_cores(), 2),
+                "others_cpu_share": round(per_entry.cpu.others_share(), 3),
+                "disk_bytes": per_entry.disk_bytes,
+                "ratio_to_single": round(median(&per_entry.chunk_ratios), 3),
+                "cpu_ratio_to_single": round(raw.single_cpu_us / cpu_us.max(f64::MIN_POSITIVE), 3),
+            }),
+        )?;
+    }
+    Ok(())
+}

@@ -1,0 +1,342 @@
+//! `query`: a million registrations loaded through the bulk ingest path (generated in bounded
+//! chunks), then the node serves them over HTTP: right by id, search by mark (exact, prefix,
+//! folded), by holder (name, key), by class and jurisdiction; p50 / p99 latency with one client
+//! and throughput with several; the store's size on disk and the node's resident memory.
+//!
+//! The binary runs the node in a child process, so that its memory is its own; the client and
+//! the node still share the machine's cores.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use rightsnet_node::ingest::Source;
+use serde_json::{Value, json};
+
+use super::{Loader, bulk_load, runtime};
+use crate::cluster::{ApiNode, NodeFiles, NodeMode, dir_size, mib, write_trust};
+use crate::cpu::CpuSample;
+use crate::fixtures::{Feed, Office, Registration, holder_dids, mix, trust_store};
+use crate::load::{self, Check, Request};
+use crate::report::{Reporter, round};
+use crate::stats::per_second;
+
+/// Parameters of the `query` scenario.
+#[derive(Debug, Clone, clap::Args)]
+pub struct Params {
+    /// Registrations loaded.
+    #[arg(long, default_value_t = 1_000_000)]
+    pub rights: usize,
+    /// Offices they come from.
+    #[arg(long, default_value_t = 8)]
+    pub authors: usize,
+    /// Registrations generated and loaded per chunk (bounds memory).
+    #[arg(long, default_value_t = 50_000)]
+    pub chunk: usize,
+    /// Seconds per query kind and client count.
+    #[arg(long, default_value_t = 4.0)]
+    pub seconds: f64,
+    /// Concurrent clients for the throughput runs (latency runs use one).
+    #[arg(long, default_value_t = 8)]
+    pub workers: usize,
+    /// At most this many requests per run (for tiny smoke runs).
+    #[arg(long, default_value_t = u64::MAX)]
+    pub max_requests: u64,
+    /// Page size asked for by searches.
+    #[arg(long, default_value_t = 20)]
+    pub limit: usize,
+    /// Acknowledge writes before the write-ahead log is synced (nodes sync by default).
+    #[arg(long)]
+    pub no_sync: bool,
+}
+
+impl Default for Params {
+    fn default() -> Self {
+        Self {
+            rights: 1_000_000,
+            authors: 8,
+            chunk: 50_000,
+            seconds: 4.0,
+            workers: 8,
+            max_requests: u64::MAX,
+            limit: 20,
+            no_sync: false,
+        }
+    }
+}
+
+/// The query kinds, in report order.
+pub const KINDS: [&str; 7] = [
+    "right_by_id",
+    "mark_exact",
+    "mark_prefix",
+    "mark_folded",
+    "holder_name",
+    "holder_key",
+    "class_jurisdiction",
+];
+
+/// Percent-encodes a query value (everything but unreserved characters).
+pub fn encode(value: &str) -> String {
+    let mut encoded = String::with_capacity(value.len() * 3);
+    for byte in value.bytes() {
+        if byte.is_ascii_alphanumeric() || matches!(byte, b'-' | b'_' | b'.' | b'~') {
+            encoded.push(byte as char);
+        } else {
+            encoded.push_str(&format!("%{byte:02X}"));
+        }
+    }
+    encoded
+}
+
+/// The mark as a user might type it: no accents, upper case (the vocabulary's accented
+/// letters only).
+fn unfolded(mark: &str) -> String {
+    mark.chars()
+        .map(|character| match character {
+            'è' | 'é' | 'È' | 'É' => 'e',
+            'ö' | 'Ö' => 'o',
+            'ñ' | 'Ñ' => 'n',
+            other => other,
+        })
+        .collect::<String>()
+        .to_uppercase()
+}
+
+/// Which loaded registrations exist: `(office, count)` per feed.
+#[derive(Clone)]
+struct Loaded {
+    offices: Arc<Vec<(Office, u64)>>,
+}
+
+impl Loaded {
+    fn pick(&self, number: u64) -> Registration {
+        let hash = mix(number ^ 0x0e7);
+        let (office, count) = &self.offices[(hash % self.offices.len() as u64) as usize];
+        Registration::new(office, 1 + (hash >> 16) % (*count).max(1))
+    }
+}
+
+fn request(kind: &str, registration: &Registration, limit: usize, number: u64) -> Request {
+    let path = match kind {
+        "right_by_id" => format!("/v1/rights/{}", registration.right_id),
+        "mark_exact" => format!(
+            "/v1/rights?mark={}&exact=true&limit={limit}",
+            encode(&registration.mark_text)
+        ),
+        "mark_prefix" => {
+            let word = registration
+                .mark_text
+                .split(' ')
+                .next()
+                .unwrap_or_default()
+                .to_lowercase();
+            let keep = (word.chars().count() / 2 + 1).max(3);
+            let prefix: String = word.chars().take(keep).collect();
+            format!("/v1/rights?mark={}&limit={limit}", encode(&prefix))
+        }
+        "mark_folded" => format!(
+            "/v1/rights?mark={}&limit={limit}",
+            encode(&unfolded(&registration.mark_text))
+        ),
+        "holder_name" => format!(
+            "/v1/rights?holder={}&limit={limit}",
+            encode(&registration.holder_name())
+        ),
+        "holder_key" => format!(
+            "/v1/rights?holder={}&limit={limit}",
+            encode(&holder_dids()[registration.holder])
+        ),
+        _ => {
+            let classes = &registration.nice_classes;
+            let class = classes[(number % classes.len() as u64) as usize];
+            format!(
+                "/v1/rights?class={class}&jurisdiction={}&limit={limit}",
+                registration.jurisdiction
+            )
+        }
+    };
+    Request::get(path)
+}
+
+fn check(kind: &str, status: u16, body: &[u8]) -> Check {
+    if status != 200 {
+        return Check::Wrong;
+    }
+    let Ok(value) = serde_json::from_slice::<Value>(body) else {
+        return Check::Wrong;
+    };
+    if kind == "right_by_id" {
+        return if value["right_id"].is_string() {
+            Check::Hit
+        } else {
+            Check::Wrong
+        };
+    }
+    match value["rights"].as_array() {
+        Some(rights) if !rights.is_empty() => Check::Hit,
+        Some(_) => Check::Miss,
+        None => Check::Wrong,
+    }
+}
+
+/// Runs the scenario with the node in `mode`.
+pub fn run(params: &Params, mode: &NodeMode, reporter: &mut Reporter<'_>) -> anyhow::Result<()> {
+    let sync_writes = !params.no_sync;
+    let runtime = runtime()?;
+    let directory = tempfile::tempdir()?;
+    let node_office = Office::new("query-node", 31);
+    let authors = Office::set("query-author", params.authors.max(1));
+    let trust = || -> anyhow::Result<_> {
+        trust_store(
+            std::iter::once(&node_office)
+                .chain(authors.iter())
+                .map(Office::authority)
+                .collect::<anyhow::Result<_>>()?,
+        )
+    };
+    let trust_path = directory.path().join("trust.toml");
+    write_trust(&trust_path, &trust()?)?;
+    let files = NodeFiles::create(directory.path().join("node"), &node_office.key)?;
+
+    // Load through the ingest path, in bulk, one bounded chunk at a time.
+    let loader = Loader::open(&files.data_dir(), trust()?, sync_writes)?;
+    let mut feeds: Vec<Feed> = Office::set("query-author", params.authors.max(1))
+        .into_iter()
+        .map(Feed::new)
+        .collect();
+    let load = bulk_load(
+        &runtime,
+        &loader.ingest,
+        &mut feeds,
+        params.rights,
+        params.chunk,
+        Source::Sync,
+    )?;
+    let closing = Instant::now();
+    loader.close()?;
+    let closed_in = closing.elapsed();
+    let disk_after_load = dir_size(&files.data_dir());
+    let ingest_per_s = per_second(load.entries, load.ingesting);
+    reporter.say(format!(
+        "query: {} registrations ({:.0} MiB signed) from {} offices loaded in bulk at {:.1} k/s ({:.1} s; generating {:.1} s; final flush {:.1} s); store {:.0} MiB on disk",
+        load.entries,
+        mib(load.bytes),
+        feeds.len(),
+        ingest_per_s / 1000.0,
+        load.ingesting.as_secs_f64(),
+        load.generating.as_secs_f64(),
+        closed_in.as_secs_f64(),
+        mib(disk_after_load)
+    ));
+    let loaded = Loaded {
+        offices: Arc::new(
+            feeds
+                .into_iter()
+                .map(|feed| {
+                    let count = feed.seq;
+                    (feed.office, count)
+                })
+                .collect(),
+        ),
+    };
+    // Warm the holder keys before timing (they are derived on first use).
+    let _ = holder_dids();
+
+    let node = ApiNode::start(
+        mode,
+        files.config(&trust_path, &[], sync_writes, None)?,
+        super::cores(),
+    )?;
+    let base = node.base_url();
+    let pids = node.pids();
+    let mut run_kinds = || -> anyhow::Result<Vec<Value>> {
+        let mut lines = Vec::new();
+        for kind in KINDS {
+            let mut figures = json!({});
+            for (label, workers) in [("one_client", 1), ("loaded", params.workers.max(1))] {
+                let make_loaded = loaded.clone();
+                let limit = params.limit;
+                let cpu_sample = CpuSample::now(&pids);
+                let outcome = runtime.block_on(load::run(
+                    &base,
+                    workers,
+                    Duration::from_secs_f64(params.seconds),
+                    params.max_requests,
+                    Arc::new(move |number| request(kind, &make_loaded.pick(number), limit, number)),
+                    Arc::new(move |_, status, body| check(kind, status, body)),
+                ))?;
+                let cpu = cpu_sample.elapsed();
+                let summary = outcome.latencies.summary();
+                let per_s = per_second(outcome.requests, outcome.elapsed);
+                reporter.say(format!(
+                    "  {kind:<18} {label:<10} ({workers:>2} clients): {per_s:>8.0} req/s, {summary}; {} hits, {} empty, {} wrong; others {:.0} %",
+                    outcome.hits,
+                    outcome.misses,
+                    outcome.wrong,
+                    100.0 * cpu.others_share()
+                ));
+                if let Some(wrong) = &outcome.first_wrong {
+                    reporter.say(format!("    first wrong answer: {wrong}"));
+                }
+                figures[label] = json!({
+                    "clients": workers,
+                    "requests": outcome.requests,
+                    "requests_per_s": round(per_s, 1),
+                    "latency": summary.to_json(),
+                    "hits": outcome.hits,
+                    "empty": outcome.misses,
+                    "wrong": outcome.wrong,
+                    "busy_cores": round(cpu.busy_cores(), 2),
+                    "others_cpu_share": round(cpu.others_share(), 3),
+                });
+            }
+            lines.push(json!({"kind": kind, "figures": figures}));
+        }
+        Ok(lines)
+    };
+    let lines = run_kinds();
+    let (memory, memory_of) = node.memory();
+    let stopped = node.stop();
+    let lines = lines?;
+    stopped?;
+    let disk_after_queries = dir_size(&files.data_dir());
+    let rss = memory.map_or(0, |memory| memory.rss_bytes);
+    let peak = memory.map_or(0, |memory| memory.peak_rss_bytes);
+    reporter.say(format!(
+        "  store on disk {:.0} MiB ({:.0} bytes per right); RSS of the {memory_of}: {:.0} MiB now, {:.0} MiB peak",
+        mib(disk_after_queries),
+        disk_after_queries as f64 / load.entries.max(1) as f64,
+        mib(rss),
+        mib(peak)
+    ));
+    let parameters = json!({
+        "rights": load.entries,
+        "authors": loaded.offices.len(),
+        "seconds": params.seconds,
+        "workers": params.workers,
+        "limit": params.limit,
+        "sync_writes": sync_writes,
+    });
+    reporter.result(
+        "query",
+        json!({"rights": load.entries, "authors": loaded.offices.len(), "sync_writes": sync_writes, "part": "load"}),
+        json!({
+            "ingest_per_s": round(ingest_per_s, 0),
+            "ingest_seconds": round(load.ingesting.as_secs_f64(), 3),
+            "generate_seconds": round(load.generating.as_secs_f64(), 3),
+            "signed_bytes": load.bytes,
+            "disk_bytes_after_load": disk_after_load,
+            "disk_bytes": disk_after_queries,
+            "disk_bytes_per_right": round(disk_after_queries as f64 / load.entries.max(1) as f64, 1),
+            "rss_bytes": rss,
+            "peak_rss_bytes": peak,
+            "rss_of": memory_of,
+        }),
+    )?;
+    for line in lines {
+        let mut line_parameters = parameters.clone();
+        line_parameters["kind"] = line["kind"].clone();
+        reporter.result("query", line_parameters, line["figures"].clone())?;
+    }
+    Ok(())
+}

@@ -1,0 +1,190 @@
+//! Smoke runs of every benchmark scenario (issue #7) at tiny sizes, in this process: each must
+//! print its JSON result lines with sane figures. No timing thresholds: the figures of a debug
+//! build on a shared machine mean nothing, only their presence and consistency are checked.
+
+use rightsnet_bench::Reporter;
+use rightsnet_bench::cluster::NodeMode;
+use rightsnet_bench::scenarios::{catchup, ingest, propagation, query, verify_notice};
+use serde_json::Value;
+
+/// Runs a scenario and returns the JSON lines it printed, checking their common shape.
+fn results(
+    scenario: &str,
+    run: impl FnOnce(&mut Reporter<'_>) -> anyhow::Result<()>,
+) -> Vec<Value> {
+    let mut json = Vec::new();
+    let mut human = Vec::new();
+    {
+        let mut reporter = Reporter::new(&mut json, &mut human);
+        if let Err(error) = run(&mut reporter) {
+            panic!(
+                "{scenario} failed: {error:#}\n{}",
+                String::from_utf8_lossy(&human)
+            );
+        }
+    }
+    assert!(!human.is_empty(), "{scenario} printed no summary");
+    let lines: Vec<Value> = String::from_utf8(json)
+        .unwrap()
+        .lines()
+        .map(|line| serde_json::from_str(line).unwrap())
+        .collect();
+    assert!(!lines.is_empty(), "{scenario} printed no result");
+    for line in &lines {
+        assert_eq!(line["scenario"], scenario, "{line}");
+        assert!(line["date"].as_str().unwrap().starts_with("20"), "{line}");
+        assert!(line["machine"]["cores"].as_u64().unwrap() >= 1, "{line}");
+        assert!(line["parameters"].is_object(), "{line}");
+        assert!(line["figures"].is_object(), "{line}");
+    }
+    lines
+}
+
+fn number(value: &Value) -> f64 {
+    value
+        .as_f64()
+        .unwrap_or_else(|| panic!("not a number: {value}"))
+}
+
+fn sane_latency(latency: &Value) {
+    let (p50, p99, max) = (
+        number(&latency["p50_ms"]),
+        number(&latency["p99_ms"]),
+        number(&latency["max_ms"]),
+    );
+    assert!(number(&latency["count"]) > 0.0, "{latency}");
+    assert!(0.0 < p50 && p50 <= p99 && p99 <= max, "{latency}");
+}
+
+#[test]
+fn ingest_reports_both_paths_and_the_ratio_to_raw_verification() {
+    let params = ingest::Params {
+        entries: 400,
+        authors: 3,
+        batch: 150,
+        verify_sample: 256,
+        in_flight: 32,
+        ..ingest::Params::default()
+    };
+    let lines = results("ingest", |reporter| ingest::run(&params, reporter));
+    assert_eq!(lines.len(), 2);
+    let bulk = &lines[0]["figures"];
+    assert_eq!(lines[0]["parameters"]["path"], "bulk");
+    assert_eq!(lines[0]["parameters"]["entries"], 400);
+    assert!(number(&bulk["entries_per_s"]) > 0.0);
+    assert!(number(&bulk["cpu_us_per_entry"]) > 0.0);
+    assert!(number(&bulk["verify"]["single_per_s"]) > 0.0);
+    assert!(number(&bulk["verify"]["batch_per_s"]) > 0.0);
+    // A burst before the first submission and one after each of the three.
+    assert_eq!(bulk["verify_bursts"], 4);
+    assert!(number(&bulk["ratio_to_single"]) > 0.0);
+    assert!(number(&bulk["ratio_to_batch"]) > 0.0);
+    assert!(number(&bulk["disk_bytes"]) > 0.0);
+    assert!((600.0..1000.0).contains(&number(&bulk["mean_entry_bytes"])));
+    assert_eq!(lines[1]["parameters"]["path"], "one_at_a_time");
+    assert!(number(&lines[1]["figures"]["entries_per_s"]) > 0.0);
+}
+
+#[test]
+fn propagation_times_every_entry_at_every_other_node() {
+    let params = propagation::Params {
+        nodes: 3,
+        rate: 40.0,
+        seconds: 0.5,
+        no_sync: true,
+    };
+    let lines = results("propagation", |reporter| {
+        propagation::run(&params, reporter)
+    });
+    assert_eq!(lines.len(), 1);
+    let figures = &lines[0]["figures"];
+    assert_eq!(figures["published"], 20);
+    assert_eq!(figures["deliveries"], 40);
+    assert_eq!(figures["converged"], true);
+    assert!(
+        number(&figures["via_gossip"])
+            + number(&figures["via_sync"])
+            + number(&figures["not_timed"])
+            == 40.0
+    );
+    sane_latency(&figures["latency"]);
+    sane_latency(&figures["local_commit"]);
+}
+
+#[test]
+fn catchup_converges_and_reports_both_rates() {
+    let params = catchup::Params {
+        entries: 300,
+        authors: 2,
+        chunk: 200,
+        timeout: 60,
+        no_sync: true,
+    };
+    let lines = results("catchup", |reporter| catchup::run(&params, reporter));
+    let figures = &lines[0]["figures"];
+    assert_eq!(figures["converged"], true);
+    assert_eq!(figures["caught_up"], 300);
+    assert!(number(&figures["entries_per_s"]) > 0.0);
+    assert!(number(&figures["ingest_per_s"]) > 0.0);
+    assert!(number(&figures["ratio_to_ingest"]) > 0.0);
+}
+
+#[test]
+fn query_answers_every_kind_and_reports_disk_and_memory() {
+    let params = query::Params {
+        rights: 1500,
+        authors: 3,
+        chunk: 600,
+        seconds: 5.0,
+        workers: 2,
+        max_requests: 12,
+        limit: 5,
+        no_sync: true,
+    };
+    let lines = results("query", |reporter| {
+        query::run(&params, &NodeMode::InProcess, reporter)
+    });
+    assert_eq!(lines.len(), 1 + query::KINDS.len());
+    let load = &lines[0]["figures"];
+    assert_eq!(lines[0]["parameters"]["rights"], 1500);
+    assert!(number(&load["ingest_per_s"]) > 0.0);
+    assert!(number(&load["disk_bytes"]) > 0.0);
+    assert!(number(&load["rss_bytes"]) > 0.0);
+    for (line, kind) in lines[1..].iter().zip(query::KINDS) {
+        assert_eq!(line["parameters"]["kind"], kind);
+        for label in ["one_client", "loaded"] {
+            let figures = &line["figures"][label];
+            assert_eq!(figures["requests"], 12, "{kind} {label}: {figures}");
+            assert_eq!(figures["wrong"], 0, "{kind} {label}: {figures}");
+            assert!(number(&figures["hits"]) > 0.0, "{kind} {label}: {figures}");
+            sane_latency(&figures["latency"]);
+        }
+    }
+    // A right looked up by id is always found.
+    assert_eq!(lines[1]["figures"]["one_client"]["hits"], 12);
+}
+
+#[test]
+fn verify_notice_gets_every_verdict_as_built() {
+    let params = verify_notice::Params {
+        rights: 200,
+        notices: 40,
+        seconds: 5.0,
+        workers: 2,
+        max_requests: 40,
+    };
+    let lines = results("verify-notice", |reporter| {
+        verify_notice::run(&params, &NodeMode::InProcess, reporter)
+    });
+    let figures = &lines[0]["figures"];
+    for label in ["one_client", "loaded"] {
+        let run = &figures[label];
+        assert_eq!(run["verdicts"], 40, "{label}: {run}");
+        assert_eq!(run["wrong"], 0, "{label}: {run}");
+        // 12 of every 20 notices are built valid.
+        assert_eq!(run["accepted"], 24, "{label}: {run}");
+        assert_eq!(run["rejected"], 16, "{label}: {run}");
+        assert!(number(&run["verdicts_per_s"]) > 0.0);
+        sane_latency(&run["latency"]);
+    }
+}
