@@ -8,6 +8,10 @@
 //! index updates, in one `WriteBatch` per group of commands (group commit: one fsync for all
 //! entries that arrived together).
 //!
+//! Bulk door ([`Ingest::submit_many_bytes`]: imports, catch-up, loading a store): the same
+//! checks on every core, a chunk of entries at a time, verifying the next chunk while the writer
+//! stores the current one, entries queued in the order given.
+//!
 //! **Architecture Invariant:** only the writer thread writes to the store, so chain checks and
 //! index updates never race; everything else reads.
 //!

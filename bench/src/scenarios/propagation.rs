@@ -50,6 +50,19 @@ impl Default for Params {
     }
 }
 
+/// Node events reported with the result: how gossip fared, and peers blocked.
+const EVENTS: [&str; 9] = [
+    "gossip_accepted",
+    "gossip_duplicate",
+    "gossip_early",
+    "gossip_rejected",
+    "gossip_not_stored",
+    "gossip_dropped_overload",
+    "gossip_publish_failed",
+    "sync_entry_stored",
+    "peer_blocked_for_score",
+];
+
 /// When each entry was stored at one node, and from where it came.
 type Arrivals = HashMap<EntryId, (Instant, Source)>;
 
@@ -133,7 +146,19 @@ pub fn run(params: &Params, reporter: &mut Reporter<'_>) -> anyhow::Result<()> {
                             Err(tokio::sync::broadcast::error::RecvError::Lagged(skipped)) => lagged += skipped,
                             Err(tokio::sync::broadcast::error::RecvError::Closed) => break,
                         },
-                        _ = stopped.changed() => break,
+                        _ = stopped.changed() => {
+                            // Take what was already announced before stopping.
+                            loop {
+                                match stored.try_recv() {
+                                    Ok(notice) => {
+                                        arrivals.insert(notice.entry.id(), (Instant::now(), notice.source));
+                                    }
+                                    Err(tokio::sync::broadcast::error::TryRecvError::Lagged(skipped)) => lagged += skipped,
+                                    Err(_) => break,
+                                }
+                            }
+                            break;
+                        }
                     }
                 }
                 (arrivals, lagged)
@@ -213,6 +238,8 @@ pub fn run(params: &Params, reporter: &mut Reporter<'_>) -> anyhow::Result<()> {
     });
     let converge_elapsed = publishing.elapsed();
     let cpu = cpu_sample.elapsed();
+    // A commit is visible in the store a moment before its notice reaches the collectors.
+    std::thread::sleep(Duration::from_millis(200));
     let _ = stop.send(true);
     let mut arrivals = Vec::with_capacity(count);
     let mut lagged = 0;
@@ -220,6 +247,15 @@ pub fn run(params: &Params, reporter: &mut Reporter<'_>) -> anyhow::Result<()> {
         let (node_arrivals, node_lagged) = runtime.block_on(collector)?;
         lagged += node_lagged;
         arrivals.push(node_arrivals);
+    }
+    // The nodes' own counts of what gossip did (summed over the federation).
+    let mut events = serde_json::Map::new();
+    for name in EVENTS {
+        let count: u64 = states
+            .iter()
+            .map(|state| state.metrics.event_count(name))
+            .sum();
+        events.insert(name.to_owned(), json!(count));
     }
     drop(states);
     drop(ingests);
@@ -280,6 +316,16 @@ pub fn run(params: &Params, reporter: &mut Reporter<'_>) -> anyhow::Result<()> {
             "NOT within 60 s".to_owned()
         }
     ));
+    let blocked = events
+        .get("peer_blocked_for_score")
+        .and_then(serde_json::Value::as_u64)
+        .unwrap_or(0);
+    if blocked > 0 {
+        reporter.say(format!(
+            "  {blocked} peers blocked for their gossip score (honest peers: every node here is honest); gossip rejected {}, dropped for overload {}",
+            events["gossip_rejected"], events["gossip_dropped_overload"]
+        ));
+    }
     reporter.result(
         "propagation",
         json!({
@@ -304,6 +350,7 @@ pub fn run(params: &Params, reporter: &mut Reporter<'_>) -> anyhow::Result<()> {
             "busy_cores": round(cpu.busy_cores(), 2),
             "cpu_ms_per_entry": round(cpu.ours_s * 1e3 / published.len().max(1) as f64, 3),
             "others_cpu_share": round(cpu.others_share(), 3),
+            "events": events,
         }),
     )?;
     if !converged {
