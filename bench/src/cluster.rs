@@ -91,6 +91,22 @@ impl NodeFiles {
     }
 }
 
+/// Writes `trust` to `DIR/trust.toml` and the files of one node per office under
+/// `DIR/node<index>`; returns the trust store's path and the nodes' files, in order.
+pub fn office_network(
+    dir: &Path,
+    trust: &TrustStore,
+    offices: &[crate::fixtures::Office],
+) -> anyhow::Result<(PathBuf, Vec<NodeFiles>)> {
+    let trust_path = dir.join("trust.toml");
+    write_trust(&trust_path, trust)?;
+    let files = offices
+        .iter()
+        .map(|office| NodeFiles::create(dir.join(format!("node{}", office.index)), &office.key))
+        .collect::<anyhow::Result<_>>()?;
+    Ok((trust_path, files))
+}
+
 /// Writes a trust store file.
 pub fn write_trust(path: &Path, trust: &TrustStore) -> anyhow::Result<()> {
     std::fs::write(path, trust.to_toml()).with_context(|| format!("writing {}", path.display()))

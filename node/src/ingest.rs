@@ -279,20 +279,16 @@ impl Ingest {
         entry: VerifiedEntry,
         source: Source,
     ) -> Result<IngestOutcome, IngestError> {
-        if let Err(error) = check_trusted(&self.trust, &entry) {
-            self.metrics.entry_rejected(error.code());
-            return Err(error);
-        }
-        let (reply, response) = oneshot::channel();
-        self.commands
-            .send(Command::Store {
-                entry,
-                source,
-                reply,
-            })
-            .await
-            .map_err(|_| IngestError::Closed)?;
+        self.counted_trust_check(&entry)?;
+        let response = self.queue_store(entry, source).await?;
         response.await.map_err(|_| IngestError::Closed)?
+    }
+
+    /// The trust check of an already verified entry, counting a refusal in the metrics.
+    fn counted_trust_check(&self, entry: &Entry) -> Result<(), IngestError> {
+        check_trusted(&self.trust, entry).inspect_err(|error| {
+            self.metrics.entry_rejected(error.code());
+        })
     }
 
     /// Stores many verified entries in the given order, letting the writer commit them in as
@@ -304,22 +300,11 @@ impl Ingest {
     ) -> Vec<Result<IngestOutcome, IngestError>> {
         let mut responses = Vec::with_capacity(entries.len());
         for entry in entries {
-            if let Err(error) = check_trusted(&self.trust, &entry) {
-                self.metrics.entry_rejected(error.code());
-                responses.push(Err(error));
-                continue;
-            }
-            let (reply, response) = oneshot::channel();
-            let command = Command::Store {
-                entry,
-                source,
-                reply,
+            let queued = match self.counted_trust_check(&entry) {
+                Ok(()) => self.queue_store(entry, source).await,
+                Err(error) => Err(error),
             };
-            if self.commands.send(command).await.is_err() {
-                responses.push(Err(IngestError::Closed));
-                continue;
-            }
-            responses.push(Ok(response));
+            responses.push(queued);
         }
         let mut results = Vec::with_capacity(responses.len());
         for response in responses {

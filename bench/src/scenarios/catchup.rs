@@ -10,7 +10,7 @@ use rightsnet_node::ingest::Source;
 use serde_json::json;
 
 use super::{bulk_load, runtime, stored_entries, wait_until};
-use crate::cluster::{NodeFiles, start_in_process, write_trust};
+use crate::cluster::{office_network, start_in_process};
 use crate::cpu::CpuSample;
 use crate::fixtures::{Feed, Office, Registration, trust_store};
 use crate::report::{Reporter, round};
@@ -65,17 +65,7 @@ pub fn run(params: &Params, reporter: &mut Reporter<'_>) -> anyhow::Result<()> {
             .map(Office::authority)
             .collect::<anyhow::Result<_>>()?,
     )?;
-    let trust_path = directory.path().join("trust.toml");
-    write_trust(&trust_path, &trust)?;
-    let files: Vec<NodeFiles> = node_offices
-        .iter()
-        .map(|office| {
-            NodeFiles::create(
-                directory.path().join(format!("node{}", office.index)),
-                &office.key,
-            )
-        })
-        .collect::<anyhow::Result<_>>()?;
+    let (trust_path, files) = office_network(directory.path(), &trust, &node_offices)?;
 
     // Both nodes up, one entry each way, then the second goes away.
     let first = runtime.block_on(start_in_process(files[0].config(

@@ -16,7 +16,7 @@ use serde_json::json;
 use tokio::sync::watch;
 
 use super::{runtime, stored_entries, wait_until};
-use crate::cluster::{NodeFiles, start_in_process, write_trust};
+use crate::cluster::{office_network, start_in_process};
 use crate::cpu::CpuSample;
 use crate::fixtures::{Office, Registration, mix, trust_store};
 use crate::report::{Reporter, round};
@@ -86,17 +86,7 @@ pub fn run(params: &Params, reporter: &mut Reporter<'_>) -> anyhow::Result<()> {
             .map(Office::authority)
             .collect::<anyhow::Result<_>>()?,
     )?;
-    let trust_path = directory.path().join("trust.toml");
-    write_trust(&trust_path, &trust)?;
-    let files: Vec<NodeFiles> = offices
-        .iter()
-        .map(|office| {
-            NodeFiles::create(
-                directory.path().join(format!("node{}", office.index)),
-                &office.key,
-            )
-        })
-        .collect::<anyhow::Result<_>>()?;
+    let (trust_path, files) = office_network(directory.path(), &trust, &offices)?;
 
     let started = Instant::now();
     let mut nodes: Vec<RunningNode> = Vec::with_capacity(count);
