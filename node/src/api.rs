@@ -94,7 +94,9 @@ impl From<IngestError> for ApiError {
             IngestError::UnknownAuthor(_) => {
                 Self::new(StatusCode::FORBIDDEN, code, error.to_string())
             }
-            IngestError::Refused(_) => Self::new(StatusCode::CONFLICT, code, error.to_string()),
+            IngestError::Refused(_) | IngestError::OwnKeyRotated(_) => {
+                Self::new(StatusCode::CONFLICT, code, error.to_string())
+            }
             IngestError::PendingFull => {
                 Self::new(StatusCode::SERVICE_UNAVAILABLE, code, error.to_string())
             }
@@ -138,6 +140,17 @@ pub struct RouteSpec {
     /// Responses: status and description.
     pub responses: &'static [(u16, &'static str)],
     handler: MethodRouter<NodeState>,
+}
+
+/// POST routes that take no request body: the path and the method say everything.
+const POSTS_WITHOUT_BODY: [&str; 2] = ["/v1/peers/{peer_id}/block", "/v1/peers/{peer_id}/unblock"];
+
+impl RouteSpec {
+    /// Whether the route reads a JSON request body. Every other route answers a non-empty body
+    /// with 400 `unexpected_body`, as the OpenAPI document says.
+    pub fn takes_body(&self) -> bool {
+        self.method == "post" && !POSTS_WITHOUT_BODY.contains(&self.path)
+    }
 }
 
 /// Every route of the API.
@@ -378,9 +391,49 @@ pub fn routes() -> Vec<RouteSpec> {
     .into_iter()
     .map(|mut spec| {
         spec.handler = spec.handler.fallback(method_not_allowed);
+        if !spec.takes_body() {
+            spec.handler = spec
+                .handler
+                .route_layer(middleware::from_fn(refuse_unexpected_body));
+        }
         spec
     })
     .collect()
+}
+
+/// Refuses a request that carries a body to a route that takes none (400 `unexpected_body`).
+/// At most one byte of the body is read; the connection is closed after the answer, since the
+/// rest of the body is left unread.
+async fn refuse_unexpected_body(request: Request, next: Next) -> Response {
+    let declared_empty = request
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .is_some_and(|length| length.as_bytes() == b"0");
+    let may_have_body = !declared_empty
+        && (request.headers().contains_key(header::CONTENT_LENGTH)
+            || request.headers().contains_key(header::TRANSFER_ENCODING));
+    if !may_have_body {
+        return next.run(request).await;
+    }
+    let (parts, body) = request.into_parts();
+    match axum::body::to_bytes(body, 1).await {
+        Ok(bytes) if bytes.is_empty() => {
+            next.run(Request::from_parts(parts, axum::body::Body::empty()))
+                .await
+        }
+        _ => {
+            let mut response = ApiError::bad_request(
+                "unexpected_body",
+                "this route takes no request body; send none (see GET /v1/openapi.json)",
+            )
+            .into_response();
+            response.headers_mut().insert(
+                header::CONNECTION,
+                header::HeaderValue::from_static("close"),
+            );
+            response
+        }
+    }
 }
 
 async fn method_not_allowed() -> ApiError {
@@ -744,6 +797,12 @@ async fn register_batch(
             };
             let right_id = record.right_id.as_str().to_owned();
             let outcomes = crate::upsert::upsert(&state, record, status_date).await?;
+            if outcomes.is_empty() {
+                return Ok(json!({
+                    "index": index, "right_id": right_id, "outcomes": outcomes,
+                    "skipped": "an application that ended before registration (abandoned, refused, withdrawn) is not a right; nothing written",
+                }));
+            }
             Ok(json!({"index": index, "right_id": right_id, "outcomes": outcomes}))
         }
         .await;
@@ -932,7 +991,8 @@ async fn submit_entry(
     State(state): State<NodeState>,
     body: Result<Bytes, BytesRejection>,
 ) -> ApiResult {
-    let bytes = body_bytes(body)?;
+    // An entry refused for its size never reaches the ingest path; count it here.
+    let bytes = body_bytes(body).inspect_err(|_| state.metrics.entry_rejected("too_large"))?;
     Ok(outcome_response(
         state
             .ingest
@@ -999,6 +1059,9 @@ async fn issue_credential(
         .map_err(|error| {
             ApiError::unprocessable("invalid_field", format!("valid_until: {error}"))
         })?;
+    if let Some(rotated_at) = state.ingest.trust().rotated_at(&state.authority) {
+        return Err(IngestError::OwnKeyRotated(rotated_at).into());
+    }
     let right = load_right(&state, &right_id).await?;
     let refuse = |message: String| ApiError::new(StatusCode::CONFLICT, "refused", message);
     if right.registered_by != state.ingest.trust().root(&state.authority) {
@@ -1037,7 +1100,7 @@ async fn issue_credential(
         .history
         .iter()
         .rev()
-        .find(|item| item.change == "registration")
+        .find(|item| item.change == "registration" || item.change == "correction")
         .map(|item| item.entry_id)
     else {
         return Err(ApiError::internal(
@@ -1407,7 +1470,7 @@ async fn metrics(State(state): State<NodeState>) -> Response {
         .unwrap_or(0);
     let text = state.metrics.render(&[(
         "rightsnet_storage_estimated_bytes",
-        "RocksDB's estimate of live data size.",
+        "Bytes the store holds: table files on disk plus memtables not flushed yet.",
         size as f64,
     )]);
     let mut headers = HeaderMap::new();
@@ -1441,6 +1504,11 @@ pub fn openapi_document() -> Value {
         for (status, description) in spec.responses {
             responses.insert(status.to_string(), json!({"description": description}));
         }
+        if !spec.takes_body() {
+            responses
+                .entry("400")
+                .or_insert_with(|| json!({"description": "a request body was sent; this route takes none"}));
+        }
         responses.insert(
             "default".to_owned(),
             json!({
@@ -1453,7 +1521,7 @@ pub fn openapi_document() -> Value {
             "parameters": parameters,
             "responses": responses,
         });
-        if spec.method == "post" {
+        if spec.takes_body() {
             operation["requestBody"] = json!({"required": true, "content": {"application/json": {"schema": {"type": "object"}}}});
         }
         if spec.access == Access::Operator {

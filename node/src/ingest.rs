@@ -141,6 +141,12 @@ pub enum IngestError {
     /// An own append that cannot apply (e.g. a status change of an unknown right).
     #[error("{0}")]
     Refused(String),
+    /// This node's own signing key was rotated away (its feed closed at the `key_rotation` entry
+    /// with this seq): writing with it would fork the authority's feed everywhere.
+    #[error(
+        "this node's signing key was rotated away at seq {0} of its feed; it refuses to sign with it until the operator configures the new key"
+    )]
+    OwnKeyRotated(u64),
     /// Too many early entries are held back already.
     #[error("too many out-of-order entries held back; retry after the gap is filled")]
     PendingFull,
@@ -163,6 +169,7 @@ impl IngestError {
             IngestError::Invalid(_) => "invalid_entry",
             IngestError::UnknownAuthor(_) => "unknown_author",
             IngestError::Refused(_) => "refused",
+            IngestError::OwnKeyRotated(_) => "key_rotated",
             IngestError::PendingFull => "pending_full",
             IngestError::Storage(_) => "storage",
             IngestError::Closed => "shutting_down",
@@ -281,7 +288,19 @@ impl Ingest {
     ) -> Result<IngestOutcome, IngestError> {
         self.counted_trust_check(&entry)?;
         let response = self.queue_store(entry, source).await?;
-        response.await.map_err(|_| IngestError::Closed)?
+        let result = response.await.map_err(|_| IngestError::Closed)?;
+        self.count_refusal(&result);
+        result
+    }
+
+    /// Counts a refusal by the writer (a closed feed, a rotated-away own key, an own append
+    /// that cannot apply) in `rightsnet_entries_rejected_total`, whichever door it came in by.
+    fn count_refusal(&self, result: &Result<IngestOutcome, IngestError>) {
+        if let Err(error) = result {
+            if !matches!(error, IngestError::Closed) {
+                self.metrics.entry_rejected(error.code());
+            }
+        }
     }
 
     /// The trust check of an already verified entry, counting a refusal in the metrics.
@@ -431,7 +450,9 @@ impl Ingest {
             })
             .await
             .map_err(|_| IngestError::Closed)?;
-        response.await.map_err(|_| IngestError::Closed)?
+        let result = response.await.map_err(|_| IngestError::Closed)?;
+        self.count_refusal(&result);
+        result
     }
 }
 
@@ -878,6 +899,11 @@ impl Writer {
         source: Source,
     ) -> Result<IngestOutcome, IngestError> {
         let author = self.key.public_key();
+        // A rotation of this very key may have arrived from elsewhere (the operator rotated
+        // with another copy of the key, or restored an old key file): its feed is closed.
+        if let Some(rotated_at) = self.trust.rotated_at(&author) {
+            return Err(IngestError::OwnKeyRotated(rotated_at));
+        }
         let head = self.head(&author)?;
         let seq = head.map_or(1, |head| head.seq + 1);
         let last_millis = match self.last_own_millis {

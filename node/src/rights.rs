@@ -204,6 +204,19 @@ pub enum Ineffective {
     /// A status change by an authority that did not register the right.
     #[error("only the registering authority {0} may change this right")]
     NotRegistrant(String),
+    /// A registration entry for a right already registered (a correction) that changes what
+    /// only a status change may change: the holder, the expiry date or the status.
+    #[error(
+        "right {right_id} is already registered; a correcting registration cannot change its {field}: record {use_instead} (POST /v1/rights/{right_id}/status) instead"
+    )]
+    CorrectionChanges {
+        /// The right.
+        right_id: String,
+        /// `holder`, `expiry_date` or `status`.
+        field: &'static str,
+        /// The status change that expresses it.
+        use_instead: &'static str,
+    },
     /// The change makes no sense in the right's current status.
     #[error("cannot apply {change} to a right whose status is {status}")]
     InvalidTransition {
@@ -242,9 +255,38 @@ pub fn apply_registration(
                 registered_by: current.registered_by.to_did_key(),
             });
         }
-        // A new registration entry by the same office corrects the record; history is kept.
+        // A new registration entry by the same office corrects the record (mark, classes,
+        // numbers, dates); history is kept and the entry shows in it as a `correction`. What
+        // has a status change of its own (holder, expiry, status) is never changed silently.
+        let refuse = |field, use_instead| {
+            Err(Ineffective::CorrectionChanges {
+                right_id: current.right_id.clone(),
+                field,
+                use_instead,
+            })
+        };
+        if body.holder != current.holder {
+            return refuse("holder", "an `assigned` status change with the new holder");
+        }
+        if body.expiry_date != current.expiry_date {
+            return refuse("expiry_date", "a `renewed` status change");
+        }
+        // Filed → registered has no status change of its own; a correction records it.
+        let registers_filed =
+            current.status == RightStatus::Filed && body.status == RightStatus::Registered;
+        if body.status != current.status && !registers_filed {
+            return refuse(
+                "status",
+                "a `cancelled`, `expired` or `restored` status change",
+            );
+        }
         history = current.history.clone();
     }
+    let change = if current.is_some() {
+        "correction"
+    } else {
+        "registration"
+    };
     let mut state = RightState {
         right_id: body.right_id.as_str().to_owned(),
         right_type: body.right_type,
@@ -264,7 +306,7 @@ pub fn apply_registration(
         last_entry: entry.id,
         history,
     };
-    state.record(entry, "registration", body.filing_date.clone());
+    state.record(entry, change, body.filing_date.clone());
     Ok(state)
 }
 

@@ -495,15 +495,23 @@ impl Store {
         Ok(rotations)
     }
 
-    /// RocksDB's estimate of the live data size, in bytes, over every column family.
+    /// The store's size, in bytes, over every column family: its table files on disk plus
+    /// what is still only in memtables (and the write-ahead log). RocksDB's
+    /// `estimate-live-data-size` alone counts table files only, so it reads 0 on a node whose
+    /// data has not been flushed yet.
     pub fn estimated_size_bytes(&self) -> u64 {
+        let property = |name: &'static str, property: &str| {
+            self.db
+                .property_int_value_cf(self.cf(name), property)
+                .ok()
+                .flatten()
+                .unwrap_or(0)
+        };
         cf::ALL
             .iter()
-            .filter_map(|name| {
-                self.db
-                    .property_int_value_cf(self.cf(name), "rocksdb.estimate-live-data-size")
-                    .ok()
-                    .flatten()
+            .map(|name| {
+                property(name, "rocksdb.total-sst-files-size")
+                    + property(name, "rocksdb.cur-size-all-mem-tables")
             })
             .sum()
     }

@@ -56,7 +56,17 @@ fn needs_correction(current: &RightState, record: &RegistrationV1) -> bool {
         || (current.status == RightStatus::Filed && record.status == RightStatus::Registered)
 }
 
-/// Registers `record` or applies what changed since the office last registered it.
+/// Whether `record` is an application that ended before it was registered (abandoned, refused,
+/// withdrawn: dead, with no registration date). It was never a right: for a right the node does
+/// not know it writes nothing; for a known (filed) one it is the status change that ends it.
+pub fn never_registered(record: &RegistrationV1) -> bool {
+    record.registration_date.is_none()
+        && matches!(record.status, RightStatus::Cancelled | RightStatus::Expired)
+}
+
+/// Registers `record` or applies what changed since the office last registered it. Returns
+/// no outcome at all for an application that ended before registration and is unknown here
+/// ([`never_registered`]).
 /// `status_date` is when the record's status took effect, if the register says.
 pub async fn upsert(
     state: &NodeState,
@@ -69,6 +79,9 @@ pub async fn upsert(
         .await
         .map_err(|_| IngestError::Closed)??;
     let Some(current) = current else {
+        if never_registered(&record) {
+            return Ok(Vec::new());
+        }
         return Ok(vec![
             state
                 .ingest

@@ -42,8 +42,10 @@ pub const MAX_MARKETPLACES: usize = 16;
 pub const DEFAULT_OFFICES: [&str; 4] = ["FR", "CN", "US", "EM"];
 /// The marketplaces of a new testnet unless told otherwise.
 pub const DEFAULT_MARKETPLACES: usize = 2;
-/// The directory of a testnet unless told otherwise.
-pub const DEFAULT_DIR: &str = "testnet";
+/// The directory of a testnet unless told otherwise: relative to where the command runs, hidden,
+/// and git-ignored in this repository, so that the quick start run from a fresh clone's root
+/// cannot collide with the `testnet/` crate or any other checked-in folder.
+pub const DEFAULT_DIR: &str = ".rightsnet-testnet";
 /// Longest testnet directory path, in bytes.
 pub const MAX_DIR_BYTES: usize = 4096;
 /// How long a node may take to print its listening line.
@@ -299,6 +301,7 @@ fn bring_up(
     );
     report::write_testnet_file(layout, network)?;
     report::print_stdout(&report::table(layout, network));
+    report::print_stdout(&report::env_hint(layout, network));
     eprintln!(
         "testnet: wrote {}",
         layout.dir.join(report::TESTNET_FILE).display()

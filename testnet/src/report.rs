@@ -138,6 +138,98 @@ pub fn table(layout: &Layout, network: &Network) -> String {
     text
 }
 
+/// Quotes `text` for a POSIX shell: single quotes, with each `'` written as `'\''`.
+pub fn shell_quote(text: &str) -> String {
+    if !text.is_empty()
+        && text
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "/._-:@+,=".contains(c))
+    {
+        return text.to_owned();
+    }
+    format!("'{}'", text.replace('\'', r"'\''"))
+}
+
+/// The `export` line that points the client commands (`RIGHTSNET_NODE`,
+/// `RIGHTSNET_TOKEN_FILE`) at one node.
+pub fn export_line(api: &str, token_file: &str) -> String {
+    format!(
+        "export RIGHTSNET_NODE={} RIGHTSNET_TOKEN_FILE={}",
+        shell_quote(api),
+        shell_quote(token_file)
+    )
+}
+
+/// For people: the line to paste to talk to each node (ports change on every start).
+pub fn env_hint(layout: &Layout, network: &Network) -> String {
+    let mut text = String::from(
+        "\nTo use a node from another shell, paste its line (or run `eval \"$(rightsnet testnet env NAME)\"`):\n",
+    );
+    let width = layout
+        .nodes
+        .iter()
+        .map(|files| files.name.chars().count())
+        .max()
+        .unwrap_or(0);
+    for (files, process) in layout.nodes.iter().zip(network.nodes()) {
+        if let Some(listening) = &process.listening {
+            text.push_str(&format!(
+                "  {:<width$}  {}\n",
+                files.name,
+                export_line(&listening.api, &path_text(&files.token_file))
+            ));
+        }
+    }
+    text
+}
+
+/// Most bytes of `testnet.json` read back.
+pub const MAX_TESTNET_FILE_BYTES: u64 = 1 << 20;
+
+#[derive(Debug, serde::Deserialize)]
+struct TestnetNode {
+    name: String,
+    api: String,
+    operator_token_file: String,
+}
+
+#[derive(Debug, serde::Deserialize)]
+struct TestnetNodes {
+    nodes: Vec<TestnetNode>,
+}
+
+/// `rightsnet testnet env NAME`: the `export` lines for node `name` of the testnet running in
+/// `dir`, read from its `testnet.json`. An unknown name is [`crate::BadInput`] and lists the
+/// names there are.
+pub fn env(dir: &Path, name: &str) -> anyhow::Result<String> {
+    let path = dir.join(TESTNET_FILE);
+    let file = std::fs::File::open(&path).map_err(|error| {
+        anyhow::anyhow!(crate::BadInput(format!(
+            "cannot read {}: {error} (is `rightsnet testnet up` running with --dir {}?)",
+            path.display(),
+            dir.display()
+        )))
+    })?;
+    let mut text = String::new();
+    std::io::Read::read_to_string(&mut std::io::Read::take(file, MAX_TESTNET_FILE_BYTES), &mut text)
+        .with_context(|| format!("cannot read {}", path.display()))?;
+    let testnet: TestnetNodes =
+        serde_json::from_str(&text).with_context(|| format!("cannot parse {}", path.display()))?;
+    let Some(node) = testnet.nodes.iter().find(|node| node.name == name) else {
+        let names: Vec<&str> = testnet.nodes.iter().map(|node| node.name.as_str()).collect();
+        anyhow::bail!(crate::BadInput(format!(
+            "the testnet in {} has no node {name:?}; its nodes: {}",
+            dir.display(),
+            names.join(", ")
+        )));
+    };
+    Ok(format!(
+        "export RIGHTSNET_NODE={}\nexport RIGHTSNET_TOKEN_FILE={}\n",
+        shell_quote(&node.api),
+        shell_quote(&node.operator_token_file)
+    ))
+}
+
 /// Prints `text` on standard output. A closed standard output must not bring the network down,
 /// so a failure to print is only reported on standard error.
 pub fn print_stdout(text: &str) {

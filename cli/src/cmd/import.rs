@@ -48,8 +48,22 @@ pub struct ImportArgs {
     /// Requests in flight (1–16).
     #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u8).range(1..=16))]
     concurrency: u8,
+    /// Import only the records of these jurisdictions (comma-separated codes, e.g. `FR` or
+    /// `US,EM`), leaving the others out: for a file that holds several offices' registers,
+    /// like the samples in `docs/samples/`. Records left out are counted, not errors.
+    #[arg(long, value_delimiter = ',', value_name = "CODES", value_parser = jurisdiction_code)]
+    jurisdiction: Vec<String>,
     #[command(flatten)]
     node: NodeArgs,
+}
+
+/// Most jurisdiction codes accepted by `--jurisdiction`.
+const MAX_JURISDICTION_FILTER: usize = 64;
+
+fn jurisdiction_code(text: &str) -> Result<String, String> {
+    proto_types::body::Jurisdiction::parse(text)
+        .map(|code| code.as_str().to_owned())
+        .map_err(|error| error.to_string())
 }
 
 /// A reader that counts the bytes read, for the progress bar.
@@ -73,6 +87,9 @@ struct Tally {
     written: u64,
     unchanged: u64,
     refused: u64,
+    /// Applications that ended before registration and are unknown to the node: not rights,
+    /// nothing written (not an error).
+    not_rights: u64,
     errors: Vec<RecordError>,
 }
 
@@ -87,6 +104,7 @@ impl Tally {
         self.written += other.written;
         self.unchanged += other.unchanged;
         self.refused += other.refused;
+        self.not_rights += other.not_rights;
         for error in other.errors {
             self.error(error);
         }
@@ -138,7 +156,12 @@ fn send(client: &NodeClient, batch: &Batch) -> Result<Tally, CommandError> {
                     error["code"].as_str().unwrap_or("error"),
                     error["message"].as_str().unwrap_or("")
                 ),
+                jurisdiction: None,
             });
+            continue;
+        }
+        if result.get("skipped").is_some() {
+            tally.not_rights += 1;
             continue;
         }
         for outcome in result["outcomes"].as_array().cloned().unwrap_or_default() {
@@ -210,13 +233,36 @@ impl ImportArgs {
             Format::Csv => Box::new(crate::import::csv::records(reader)),
             Format::St96 => Box::new(crate::import::st96::records(reader)),
         };
+        if self.jurisdiction.len() > MAX_JURISDICTION_FILTER {
+            return Err(CommandError::bad_input(format!(
+                "--jurisdiction: at most {MAX_JURISDICTION_FILTER} codes"
+            )));
+        }
+        let mut other_jurisdictions = 0u64;
         let mut stopped: Option<CommandError> = None;
         for record in records {
             read += 1;
             match record {
+                Err(error)
+                    if !self.jurisdiction.is_empty()
+                        && error
+                            .jurisdiction
+                            .as_ref()
+                            .is_some_and(|code| !self.jurisdiction.contains(code)) =>
+                {
+                    other_jurisdictions += 1;
+                }
                 Err(error) => {
                     invalid += 1;
                     local.error(error);
+                }
+                Ok(record)
+                    if !self.jurisdiction.is_empty()
+                        && !record.registration["jurisdiction"]
+                            .as_str()
+                            .is_some_and(|code| self.jurisdiction.iter().any(|c| c == code)) =>
+                {
+                    other_jurisdictions += 1;
                 }
                 Ok(record) => {
                     let lane = (right_key(&record) % lanes as u64) as usize;
@@ -256,6 +302,18 @@ impl ImportArgs {
         if let Some(error) = worker_error.or(stopped) {
             return Err(error);
         }
+        // A CSV file whose header row is unusable yields one error at line 1 and nothing
+        // else: the file is unusable input (exit 2), and nothing of it was read or sent.
+        if self.format == Format::Csv && read == 1 && invalid == 1 {
+            if let Some(error) = total.errors.first().filter(|error| error.position == "line 1") {
+                return Err(CommandError::bad_input(format!(
+                    "{}: {}: {}; nothing was imported",
+                    self.file.display(),
+                    error.position,
+                    error.message
+                )));
+            }
+        }
         let summary = json!({
             "file": self.file.display().to_string(),
             "format": format!("{:?}", self.format).to_lowercase(),
@@ -264,6 +322,8 @@ impl ImportArgs {
             "entries_written": total.written,
             "unchanged": total.unchanged,
             "refused_by_node": total.refused,
+            "not_rights": total.not_rights,
+            "other_jurisdictions": other_jurisdictions,
             "errors": total.errors.iter().map(|e| json!({"position": e.position, "message": e.message})).collect::<Vec<_>>(),
             "errors_truncated": (invalid + total.refused) as usize > total.errors.len(),
         });
@@ -273,10 +333,22 @@ impl ImportArgs {
             for error in &total.errors {
                 eprintln!("{}: {}", error.position, error.message);
             }
-            println!(
+            let mut line = format!(
                 "{read} records read: {} entries written, {} unchanged, {invalid} invalid (skipped), {} refused by the node",
                 total.written, total.unchanged, total.refused
             );
+            if total.not_rights > 0 {
+                line.push_str(&format!(
+                    ", {} applications that ended before registration (not rights, nothing written)",
+                    total.not_rights
+                ));
+            }
+            if other_jurisdictions > 0 {
+                line.push_str(&format!(
+                    ", {other_jurisdictions} of other jurisdictions (left out)"
+                ));
+            }
+            println!("{line}");
         }
         Ok(if invalid == 0 && total.refused == 0 {
             Exit::Ok

@@ -21,6 +21,27 @@ pub enum TestnetCommand {
         #[arg(long, default_value = rightsnet_testnet::DEFAULT_DIR)]
         dir: PathBuf,
     },
+    /// Print the `export RIGHTSNET_NODE=… RIGHTSNET_TOKEN_FILE=…` lines that point the client
+    /// commands at one node of a running testnet (ports change on every start):
+    /// `eval "$(rightsnet testnet env office-fr)"`. Exit 2 for an unknown node or no testnet.
+    Env {
+        /// The node's name, as `testnet up` prints it (office-fr, marketplace-1, …).
+        #[arg(value_parser = node_name)]
+        name: String,
+        /// The testnet's directory.
+        #[arg(long, default_value = rightsnet_testnet::DEFAULT_DIR)]
+        dir: PathBuf,
+    },
+}
+
+/// Longest node name accepted on the command line, in bytes.
+const MAX_NODE_NAME_BYTES: usize = 64;
+
+fn node_name(text: &str) -> Result<String, String> {
+    if text.is_empty() || text.len() > MAX_NODE_NAME_BYTES {
+        return Err(format!("a node name is 1 to {MAX_NODE_NAME_BYTES} bytes long"));
+    }
+    Ok(text.to_owned())
 }
 
 /// Flags of `rightsnet testnet up`.
@@ -49,6 +70,11 @@ impl TestnetCommand {
                 Ok(()) => Ok(Exit::Ok),
                 Err(error) => Err(CommandError::check_failed(format!("demo: {error:#}"))),
             },
+            TestnetCommand::Env { name, dir } => {
+                let lines = rightsnet_testnet::report::env(&dir, &name).map_err(describe)?;
+                print!("{lines}");
+                Ok(Exit::Ok)
+            }
         }
     }
 }

@@ -40,10 +40,12 @@ pub enum VcCommand {
         verification_method: Option<String>,
     },
     /// Verify the eddsa-jcs-2022 proof of the document on standard input.
-    /// Exit 0 when valid, 1 with the reason when not, 2 for unusable input.
+    /// Exit 0 when valid, 1 with the reason when not, 2 for unusable input (not JSON, not an
+    /// object, no `proof` at all).
     Verify {
         /// Standard input holds one document per line; print one JSON result per line, in order,
-        /// verifying on every core.
+        /// verifying on every core. Exit 0 when every line verified, 1 when any did not (its
+        /// result says why), 2 when standard input cannot be read.
         #[arg(long)]
         jsonl: bool,
     },
@@ -137,6 +139,10 @@ fn check(bytes: &[u8]) -> Outcome {
     };
     if !document.is_object() {
         return Outcome::Unusable("document must be a JSON object".to_owned());
+    }
+    // A document without a proof is not a secured document: there is nothing to verify.
+    if document.get("proof").is_none() {
+        return Outcome::Unusable("the document has no proof: nothing to verify".to_owned());
     }
     match data_integrity::verify(&document) {
         Ok(verified) => Outcome::Verified(Box::new(verified)),

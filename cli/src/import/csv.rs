@@ -143,6 +143,7 @@ impl<R: BufRead> CsvRecords<R> {
         let header_error = |message: String| RecordError {
             position: "line 1".to_owned(),
             message,
+            jurisdiction: None,
         };
         let has_bom = source
             .fill_buf()
@@ -260,6 +261,7 @@ fn read_error(error: csv::Error, start_line: u64, columns: &[Column]) -> (Record
     let error = RecordError {
         position: format!("line {line}"),
         message,
+        jurisdiction: None,
     };
     (error, fatal)
 }
@@ -271,9 +273,18 @@ fn record_at(
     columns: &[Column],
 ) -> Result<ImportRecord, RecordError> {
     let position = format!("line {line}");
+    // The jurisdiction cell as written, so that `import --jurisdiction` can leave out an
+    // invalid record of another office.
+    let written_jurisdiction = columns
+        .iter()
+        .position(|column| *column == Column::Jurisdiction)
+        .and_then(|index| record.get(index))
+        .map(|value| value.trim().to_ascii_uppercase())
+        .filter(|value| !value.is_empty());
     let fail = |message: String| RecordError {
         position: position.clone(),
         message,
+        jurisdiction: written_jurisdiction.clone(),
     };
     if record.as_slice().len() > MAX_RECORD_BYTES {
         return Err(fail(format!(

@@ -171,6 +171,7 @@ impl<R: BufRead> St96Records<R> {
                                 return Ok(Some(Err(RecordError {
                                     position,
                                     message: problem,
+                                    jurisdiction: None,
                                 })));
                             }
                             Ok(tree) if needs_outer_applicants(&tree) => {
@@ -196,6 +197,7 @@ impl<R: BufRead> St96Records<R> {
                         return Ok(Some(Err(RecordError {
                             position: format!("{name} {} (line {line})", self.record_count),
                             message: format!("empty {name} element"),
+                            jurisdiction: None,
                         })));
                     }
                 }
@@ -332,6 +334,7 @@ impl<R: BufRead> St96Records<R> {
                         message: format!(
                             "the file ends inside the {name} element that starts on line {line}: it is truncated"
                         ),
+                        jurisdiction: None,
                     });
                 }
                 Token::Other => {}
@@ -463,6 +466,7 @@ impl<R: BufRead> St96Records<R> {
         RecordError {
             position: format!("line {}", self.line()),
             message,
+            jurisdiction: None,
         }
     }
 }
@@ -598,7 +602,7 @@ fn finish(pending: Pending, outer_applicants: Option<Node>) -> Result<ImportReco
             registration,
             status_date,
         })
-        .map_err(|message| RecordError { position, message })
+        .map_err(|message| RecordError { position, message, jurisdiction: None })
 }
 
 /// What the current status code says about the right.

@@ -310,3 +310,107 @@ fn every_client_command_with_json_output_and_exit_codes() {
     let (code, _, _) = rightsnet(&["status", "--node", "ftp://nowhere"]);
     assert_eq!(code, 2);
 }
+
+/// Issue 10, item 19: the exit codes the README and the docs state, for the cases an outside
+/// run found wrong: a document with no proof and a CSV with an unknown column are unusable
+/// input (2), `vc verify --jsonl` exits 1 when a line fails, `node run` exits 2 for every
+/// unusable input (configuration, token, trust store), not 3 for some of them.
+#[test]
+fn issue10_exit_codes_are_the_documented_ones() {
+    let dir = tempfile::tempdir().unwrap();
+    let (code, _, stderr) = rightsnet_with_stdin(&["vc", "verify"], br#"{"a": 1}"#);
+    assert_eq!(code, 2, "{stderr}");
+    assert!(stderr.contains("no proof"), "{stderr}");
+    let (code, stdout, _) = rightsnet_with_stdin(&["vc", "verify", "--jsonl"], b"{\"a\": 1}\n");
+    assert_eq!(code, 1);
+    assert!(stdout.contains("\"verified\":false"), "{stdout}");
+
+    let csv = dir.path().join("bad-header.csv");
+    std::fs::write(&csv, "jurisdiction,number,colour\nFR,1,blue\n").unwrap();
+    let (code, _, stderr) = rightsnet(&[
+        "import", "--format", "csv", csv.to_str().unwrap(),
+        "--node", "http://127.0.0.1:9", "--token", TOKEN,
+    ]);
+    assert_eq!(code, 2, "{stderr}");
+    assert!(stderr.contains("unknown column"), "{stderr}");
+
+    let key = dir.path().join("authority.json");
+    assert_eq!(rightsnet(&["key", "gen", "--out", key.to_str().unwrap()]).0, 0);
+    let short = dir.path().join("short.token");
+    std::fs::write(&short, "short").unwrap();
+    let good = dir.path().join("good.token");
+    std::fs::write(&good, TOKEN).unwrap();
+    let trust = dir.path().join("trust.toml");
+    std::fs::write(&trust, "").unwrap();
+    let data = dir.path().join("data");
+    let base = |token: &std::path::Path, trust: &std::path::Path| -> Vec<String> {
+        [
+            "node", "run", "--data-dir", data.to_str().unwrap(), "--key", key.to_str().unwrap(),
+            "--trust", trust.to_str().unwrap(), "--operator-token-file", token.to_str().unwrap(),
+            "--api-listen", "127.0.0.1:0",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect()
+    };
+    let as_refs = |args: &[String]| -> (i32, String, String) {
+        let refs: Vec<&str> = args.iter().map(String::as_str).collect();
+        rightsnet(&refs)
+    };
+    let (code, _, stderr) = as_refs(&base(&short, &trust));
+    assert_eq!(code, 2, "short token: {stderr}");
+    let (code, _, stderr) = as_refs(&base(&good, &dir.path().join("missing.toml")));
+    assert_eq!(code, 2, "missing trust store: {stderr}");
+    let config = dir.path().join("node.toml");
+    std::fs::write(&config, "no_such_field = 1\n").unwrap();
+    let (code, _, stderr) = rightsnet(&["node", "run", "--config", config.to_str().unwrap()]);
+    assert_eq!(code, 2, "unknown config field: {stderr}");
+    assert!(!data.join("CURRENT").exists(), "nothing may start on unusable input");
+}
+
+fn rightsnet_with_stdin(args: &[&str], stdin: &[u8]) -> (i32, String, String) {
+    let out = run(args, stdin);
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+/// Issue 10, item 19: the samples of `docs/samples/` import into one office with
+/// `--jurisdiction` (the other offices' rows are left out, not refused), and the abandoned
+/// application of the ST.96 sample (BLUE OTTER) never becomes a right.
+#[test]
+fn issue10_the_samples_import_by_jurisdiction_and_dead_applications_are_not_rights() {
+    let files = crate::harness::NodeFiles::office(&["FR", "US"]);
+    let node = files.start();
+    let samples = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../docs/samples");
+    let token_file = files.dir.path().join("token");
+    let import = |format: &str, file: &str, jurisdiction: &str| {
+        let (code, stdout, stderr) = rightsnet(&[
+            "import", "--format", format, samples.join(file).to_str().unwrap(),
+            "--jurisdiction", jurisdiction, "--node", &node.api,
+            "--token-file", token_file.to_str().unwrap(), "--json",
+        ]);
+        let report: Value = serde_json::from_str(&stdout)
+            .unwrap_or_else(|_| panic!("no JSON report: {stdout} {stderr}"));
+        (code, report)
+    };
+    let (code, report) = import("csv", "register.csv", "FR");
+    assert_eq!(code, 0, "{report}");
+    assert_eq!(report["refused_by_node"], 0, "{report}");
+    assert_eq!(report["invalid_records"], 0, "{report}");
+    assert_eq!(report["other_jurisdictions"], 13, "{report}");
+    let (code, report) = import("st96", "register-st96.xml", "US");
+    assert_eq!(code, 1, "record 5 is deliberately invalid: {report}");
+    assert_eq!(report["invalid_records"], 1, "{report}");
+    assert_eq!(report["refused_by_node"], 0, "{report}");
+    assert_eq!(report["not_rights"], 1, "{report}");
+    let client = Client::new(&node.api);
+    assert_eq!(client.get("/v1/rights/US-TM-97123456").status, 404);
+    assert_eq!(client.get("/v1/rights/US-TM-2178784").status, 200);
+    assert_eq!(client.get("/v1/rights/FR-TM-4123456").status, 200);
+    // Again: nothing new is written.
+    let (_, report) = import("csv", "register.csv", "FR");
+    assert_eq!(report["entries_written"], 0, "{report}");
+}

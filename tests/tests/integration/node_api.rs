@@ -475,3 +475,209 @@ fn public_endpoints_are_rate_limited_per_client() {
     );
     assert_eq!(reply.status, 201, "{}", reply.body);
 }
+
+/// Issue 10, item 2: a node whose own key was rotated away (the rotation arrived as an entry,
+/// signed by that very key) refuses to sign anything more with it (409 `key_rotated`), so the
+/// authority's feed cannot fork; the feed ends at the rotation entry.
+#[test]
+fn issue10_a_node_refuses_to_sign_with_its_rotated_away_key() {
+    let files = NodeFiles::office(&["CN"]);
+    let node = files.start();
+    let client = Client::new(&node.api);
+    let own = KeyFile::parse(&std::fs::read(files.dir.path().join("authority.json")).unwrap())
+        .unwrap();
+    let holder = SecretKey::generate();
+    let mut first = registration(7001, "Rotating Mark", &[25], "Holder Ltd");
+    first["holder"]["key"] = json!(holder.public_key().to_did_key());
+    let reply = client.post("/v1/registrations", &first);
+    assert_eq!(reply.status, 201, "{}", reply.body);
+    let first_id = EntryId::from_hex(reply.body["id"].as_str().unwrap()).unwrap();
+
+    let new = SecretKey::generate();
+    let message =
+        proto_types::body::key_rotation_proof_message(&own.public_key(), &new.public_key());
+    let rotation = json!({
+        "v": 1,
+        "new_key": new.public_key().to_did_key(),
+        "new_key_proof": new.sign(&message).to_multibase(),
+    });
+    let rotation = sign_entry(&own, 2, Some(first_id), EntryKind::KeyRotation, rotation);
+    let reply = client.post_raw("/v1/entries", serde_json::to_vec(&rotation).unwrap(), None);
+    assert_eq!(reply.status, 201, "{}", reply.body);
+
+    let refused = [
+        client.post("/v1/registrations", &registration(7002, "After", &[25], "Other")),
+        client.post(
+            "/v1/rights/CN-TM-7001/status",
+            &json!({"change": "cancelled", "effective_date": "2026-01-10"}),
+        ),
+        client.post(
+            "/v1/credentials",
+            &json!({"right_id": "CN-TM-7001", "holder": holder.public_key().to_did_key()}),
+        ),
+    ];
+    for reply in refused {
+        assert_eq!(reply.status, 409, "{}", reply.body);
+        assert_eq!(reply.body["code"], "key_rotated", "{}", reply.body);
+        assert!(
+            reply.body["message"].as_str().unwrap().contains("rotated away at seq 2"),
+            "{}",
+            reply.body
+        );
+    }
+    let status = client.get("/v1/status");
+    let feed = status.body["feeds"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|feed| feed["author"] == files.authority)
+        .cloned()
+        .unwrap();
+    assert_eq!(feed["seq"], 2, "the feed ends at the rotation: {feed}");
+}
+
+/// Issue 10, item 14: a route that takes no request body refuses one (400 `unexpected_body`),
+/// as the OpenAPI document says, and still works without one.
+#[test]
+fn issue10_routes_without_a_body_refuse_one() {
+    let files = NodeFiles::office(&["CN"]);
+    let node = files.start();
+    let client = Client::new(&node.api);
+    let http = reqwest::blocking::Client::new();
+    let peer = "12D3KooWDpJ7As7BWAwRMfu1VU2WCqNjvq387JEYKDBj4kx6nXTN";
+    for path in [
+        format!("/v1/peers/{peer}/block"),
+        format!("/v1/peers/{peer}/unblock"),
+    ] {
+        let noise: Vec<u8> = (0..200u32).map(|i| (i * 37 % 251) as u8).collect();
+        let reply = client.post_raw(&path, noise, Some(crate::harness::TOKEN));
+        assert_eq!(reply.status, 400, "{path}: {}", reply.body);
+        assert_eq!(reply.body["code"], "unexpected_body", "{}", reply.body);
+        // A chunked body (no Content-Length) is refused too.
+        let chunks = chunked_body();
+        let reply = http
+            .post(format!("{}{path}", node.api))
+            .bearer_auth(crate::harness::TOKEN)
+            .body(chunks)
+            .send()
+            .unwrap();
+        assert_eq!(reply.status().as_u16(), 400, "{path} chunked");
+        // Without a body the route does its work (whatever the peer's state).
+        let reply = client.post_raw(&path, Vec::new(), Some(crate::harness::TOKEN));
+        assert_ne!(reply.body["code"], "unexpected_body", "{}", reply.body);
+    }
+    let reply = http
+        .get(format!("{}/v1/status", node.api))
+        .body("{\"x\": 1}")
+        .send()
+        .unwrap();
+    assert_eq!(reply.status().as_u16(), 400);
+    // The document says so: no requestBody, and a 400 response.
+    let document = client.get("/v1/openapi.json").body;
+    let block = &document["paths"]["/v1/peers/{peer_id}/block"]["post"];
+    assert!(block["requestBody"].is_null(), "{block}");
+    assert!(block["responses"]["400"].is_object(), "{block}");
+    assert!(document["paths"]["/v1/registrations"]["post"]["requestBody"].is_object());
+}
+
+/// A body that reqwest sends chunked: a reader of unknown length.
+fn chunked_body() -> reqwest::blocking::Body {
+    reqwest::blocking::Body::new(std::io::Cursor::new(b"random bytes".to_vec()))
+}
+
+/// Issue 10, item 18: a different registration body for a right already registered never
+/// changes its holder, expiry or status silently: 409 naming the status change to use. Other
+/// fields are corrected, and the correction shows in the right's history as such.
+#[test]
+fn issue10_re_registering_a_right_never_changes_its_holder_silently() {
+    let files = NodeFiles::office(&["CN"]);
+    let node = files.start();
+    let client = Client::new(&node.api);
+    let original = registration(8001, "Original Mark", &[25], "First Holder");
+    assert_eq!(client.post("/v1/registrations", &original).status, 201);
+
+    let mut other_holder = original.clone();
+    other_holder["holder"]["name"] = json!("Someone Else");
+    let mut other_expiry = original.clone();
+    other_expiry["expiry_date"] = json!("2041-03-01");
+    let mut other_status = original.clone();
+    other_status["status"] = json!("cancelled");
+    for (body, names) in [
+        (other_holder, "assigned"),
+        (other_expiry, "renewed"),
+        (other_status, "cancelled"),
+    ] {
+        let reply = client.post("/v1/registrations", &body);
+        assert_eq!(reply.status, 409, "{}", reply.body);
+        let message = reply.body["message"].as_str().unwrap();
+        assert!(message.contains(names), "{message}");
+    }
+    let right = client.get("/v1/rights/CN-TM-8001").body;
+    assert_eq!(right["holder"]["name"], "First Holder");
+    assert_eq!(right["expiry_date"], "2031-03-01");
+    assert_eq!(right["history"].as_array().unwrap().len(), 1);
+
+    // A correction of what has no status change of its own is recorded, and says so.
+    let mut corrected = original.clone();
+    corrected["mark_text"] = json!("Original Mark II");
+    corrected["nice_classes"] = json!([25, 35]);
+    let reply = client.post("/v1/registrations", &corrected);
+    assert_eq!(reply.status, 201, "{}", reply.body);
+    let right = client.get("/v1/rights/CN-TM-8001").body;
+    assert_eq!(right["mark_text"], "Original Mark II");
+    let changes: Vec<&str> = right["history"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|item| item["change"].as_str().unwrap())
+        .collect();
+    assert_eq!(changes, ["registration", "correction"]);
+
+    // The importer's register-or-update keeps its explicit status entries for a new holder.
+    let mut imported = corrected.clone();
+    imported["holder"]["name"] = json!("Buyer Corp");
+    let reply = client.post("/v1/registrations/batch", &json!({"items": [imported]}));
+    assert_eq!(reply.status, 200, "{}", reply.body);
+    let right = client.get("/v1/rights/CN-TM-8001").body;
+    assert_eq!(right["holder"]["name"], "Buyer Corp");
+    let last = right["history"].as_array().unwrap().last().unwrap().clone();
+    assert_eq!(last["change"], "assigned", "{right}");
+}
+
+/// Issue 10, item 19: `/metrics` tells the truth about a fresh node with data: the store's size
+/// is not 0, and refusals by the API (a registration the node will not sign, an entry too
+/// large to read) are counted in `rightsnet_entries_rejected_total`.
+#[test]
+fn issue10_metrics_count_the_store_and_every_refusal() {
+    let files = NodeFiles::office(&["CN"]);
+    let node = files.start_with_limits(
+        "rate_limit_per_second = 100000\nrate_limit_burst = 100000\nmax_body_bytes = 65536\n",
+    );
+    let client = Client::new(&node.api);
+    assert_eq!(client.post("/v1/registrations", &registration(9001, "Metric", &[25], "H")).status, 201);
+    // FR is not this office's jurisdiction: refused (409).
+    let mut foreign = registration(9002, "Elsewhere", &[25], "H");
+    foreign["jurisdiction"] = json!("FR");
+    assert_eq!(client.post("/v1/registrations", &foreign).status, 409);
+    let huge = vec![b' '; 70_000];
+    assert_eq!(client.post_raw("/v1/entries", huge, None).status, 413);
+
+    let metrics = reqwest::blocking::get(format!("{}/metrics", node.api))
+        .unwrap()
+        .text()
+        .unwrap();
+    let value = |prefix: &str| -> f64 {
+        metrics
+            .lines()
+            .find(|line| line.starts_with(prefix))
+            .unwrap_or_else(|| panic!("no {prefix} in:\n{metrics}"))
+            .rsplit(' ')
+            .next()
+            .unwrap()
+            .parse()
+            .unwrap()
+    };
+    assert!(value("rightsnet_storage_estimated_bytes ") > 0.0, "{metrics}");
+    assert_eq!(value("rightsnet_entries_rejected_total{reason=\"refused\"}"), 1.0);
+    assert_eq!(value("rightsnet_entries_rejected_total{reason=\"too_large\"}"), 1.0);
+}

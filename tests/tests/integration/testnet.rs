@@ -15,6 +15,8 @@ use crate::harness::{Client, binary, run, wait_until};
 const UP_TIMEOUT: Duration = Duration::from_secs(120);
 /// How long a testnet may take to stop after a signal.
 const STOP_TIMEOUT: Duration = Duration::from_secs(30);
+/// The directory `testnet up` uses without `--dir` (the README's quick start).
+const DEFAULT_DIR: &str = ".rightsnet-testnet";
 
 /// A running `rightsnet testnet up`; stopped (SIGTERM, then SIGKILL of it and its nodes) if a
 /// test fails while it runs.
@@ -28,11 +30,26 @@ impl Testnet {
     fn start(dir: &Path, extra: &[&str], stderr: PathBuf) -> Self {
         let mut args = vec!["testnet", "up", "--dir", dir.to_str().unwrap()];
         args.extend_from_slice(extra);
-        let child = Command::new(binary())
-            .args(&args)
+        let mut command = Command::new(binary());
+        command.args(&args).stdout(Stdio::null());
+        Self::spawn(command, dir, stderr)
+    }
+
+    /// `rightsnet testnet up` exactly as the README's quick start runs it: no flags, from
+    /// `root`; its standard output goes to `stdout`.
+    fn start_with_defaults_in(root: &Path, stdout: &Path, stderr: PathBuf) -> Self {
+        let mut command = Command::new(binary());
+        command
+            .args(["testnet", "up"])
+            .current_dir(root)
+            .stdout(std::fs::File::create(stdout).unwrap());
+        Self::spawn(command, &root.join(DEFAULT_DIR), stderr)
+    }
+
+    fn spawn(mut command: Command, dir: &Path, stderr: PathBuf) -> Self {
+        let child = command
             .env("RUST_LOG", "warn")
             .stdin(Stdio::null())
-            .stdout(Stdio::null())
             .stderr(std::fs::File::create(&stderr).unwrap())
             .spawn()
             .expect("spawn rightsnet testnet up");
@@ -431,4 +448,157 @@ fn testnet_up_seeds_converges_stops_and_restarts_without_reseeding() {
     for pid in node_pids(&running) {
         assert!(!alive(pid), "node process {pid} still runs");
     }
+}
+
+/// Issue 10, item 0 and 19: the README's quick start and its "Using it" commands, verbatim, in a
+/// fresh clone of this repository. `testnet up` runs from the clone's root with its defaults
+/// (which once collided with the `testnet/` crate there), prints the lines that point the client
+/// at a node, `testnet demo` plays the story, and every command of the README's "Using it" block
+/// runs as written (with `rightsnet` being the program under test instead of `cargo run`, which
+/// builds the same program), exiting as the README says. The testnet's directory is git-ignored:
+/// the clone stays clean.
+#[test]
+fn the_readme_quick_start_works_verbatim_in_a_fresh_clone() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap();
+    assert!(
+        root.join(".git").exists(),
+        "{} is not a git checkout: this test clones it",
+        root.display()
+    );
+    let work = tempfile::tempdir().unwrap();
+    let clone = work.path().join("rightsnet");
+    let status = Command::new("git")
+        .args(["clone", "--quiet", root.to_str().unwrap(), clone.to_str().unwrap()])
+        .status()
+        .expect("git clone");
+    assert!(status.success(), "git clone failed");
+    let readme = std::fs::read_to_string(clone.join("README.md")).unwrap();
+    assert!(
+        readme.contains("cargo run -p rightsnet-cli -- testnet up\n"),
+        "the README's quick start changed; update this test with it"
+    );
+
+    let stdout = work.path().join("up.stdout");
+    let mut testnet =
+        Testnet::start_with_defaults_in(&clone, &stdout, work.path().join("up.stderr"));
+    let description = testnet.wait_up();
+    assert_converged(&description);
+    let printed = std::fs::read_to_string(&stdout).unwrap();
+    for node in description["nodes"].as_array().unwrap() {
+        let line = format!("export RIGHTSNET_NODE={}", node["api"].as_str().unwrap());
+        assert!(printed.contains(&line), "{line} not printed:\n{printed}");
+    }
+
+    let demo = Command::new(binary())
+        .args(["testnet", "demo"])
+        .current_dir(&clone)
+        .output()
+        .unwrap();
+    assert!(
+        demo.status.success(),
+        "testnet demo failed:\n{}\n{}",
+        String::from_utf8_lossy(&demo.stdout),
+        String::from_utf8_lossy(&demo.stderr)
+    );
+
+    // The README's "Using it" block, line by line, each with the exit code it should have
+    // (0, or what a `# exit N` comment on the line says).
+    let block = readme_block(&readme, "## Using it");
+    let mut script = format!(
+        "cd {}\nrightsnet() {{ {} \"$@\"; }}\n",
+        shell_quote(clone.to_str().unwrap()),
+        shell_quote(binary().to_str().unwrap())
+    );
+    let mut commands = 0;
+    for line in block.lines() {
+        if line.starts_with("alias rightsnet=") {
+            assert_eq!(line.split('#').next().unwrap().trim(), "alias rightsnet='cargo run -q -p rightsnet-cli --'");
+            continue;
+        }
+        if line.trim().is_empty() || line.trim_start().starts_with('#') {
+            continue;
+        }
+        let expected: i32 = line
+            .split_once("# exit ")
+            .and_then(|(_, rest)| rest.get(..1))
+            .map_or(0, |digit| digit.parse().unwrap());
+        script.push_str(&format!(
+            "{line}\nstatus=$?\nif [ $status -ne {expected} ]; then echo \"README line exited $status, not {expected}: \"{} >&2; exit 1; fi\n",
+            shell_quote(line)
+        ));
+        commands += 1;
+    }
+    assert!(commands >= 5, "the README's Using it block has too few commands:\n{block}");
+    let output = Command::new("bash")
+        .args(["-c", &script])
+        .env_remove("RIGHTSNET_NODE")
+        .env_remove("RIGHTSNET_TOKEN_FILE")
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "a README command failed:\n{}\n{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let printed = String::from_utf8_lossy(&output.stdout);
+    assert!(printed.contains("ÉTOILE DU NORD"), "{printed}");
+    assert!(printed.contains("JAVA"), "{printed}");
+
+    testnet.signal("TERM");
+    assert!(testnet.wait_exit().success());
+    let porcelain = Command::new("git")
+        .args(["status", "--porcelain", "--untracked-files=all"])
+        .current_dir(&clone)
+        .output()
+        .unwrap();
+    assert!(
+        porcelain.stdout.is_empty(),
+        "the quick start left files git sees:\n{}",
+        String::from_utf8_lossy(&porcelain.stdout)
+    );
+}
+
+/// The first ```sh block after `heading` in a Markdown text.
+fn readme_block(markdown: &str, heading: &str) -> String {
+    let after = &markdown[markdown.find(heading).expect("heading")..];
+    let start = after.find("```sh\n").expect("a sh block") + "```sh\n".len();
+    let end = after[start..].find("```").expect("block end");
+    after[start..start + end].to_owned()
+}
+
+fn shell_quote(text: &str) -> String {
+    format!("'{}'", text.replace('\'', r"'\''"))
+}
+
+/// `rightsnet testnet env` refuses an unknown node or a directory without a testnet (exit 2).
+#[test]
+fn testnet_env_refuses_unknown_nodes_and_missing_testnets() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = run(
+        &["testnet", "env", "office-fr", "--dir", dir.path().to_str().unwrap()],
+        b"",
+    );
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("testnet up"));
+    std::fs::write(
+        dir.path().join("testnet.json"),
+        r#"{"nodes": [{"name": "office-fr", "api": "http://127.0.0.1:1", "operator_token_file": "/tmp/a b/token"}]}"#,
+    )
+    .unwrap();
+    let out = run(
+        &["testnet", "env", "office-xx", "--dir", dir.path().to_str().unwrap()],
+        b"",
+    );
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("office-fr"));
+    let out = run(
+        &["testnet", "env", "office-fr", "--dir", dir.path().to_str().unwrap()],
+        b"",
+    );
+    assert_eq!(out.status.code(), Some(0));
+    assert_eq!(
+        String::from_utf8(out.stdout).unwrap(),
+        "export RIGHTSNET_NODE=http://127.0.0.1:1\nexport RIGHTSNET_TOKEN_FILE='/tmp/a b/token'\n"
+    );
 }
