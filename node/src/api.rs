@@ -1505,9 +1505,9 @@ pub fn openapi_document() -> Value {
             responses.insert(status.to_string(), json!({"description": description}));
         }
         if !spec.takes_body() {
-            responses
-                .entry("400")
-                .or_insert_with(|| json!({"description": "a request body was sent; this route takes none"}));
+            responses.entry("400").or_insert_with(
+                || json!({"description": "a request body was sent; this route takes none"}),
+            );
         }
         responses.insert(
             "default".to_owned(),

@@ -9,6 +9,7 @@
 //!   equivocation proofs.
 //! - [`data_integrity`]: W3C Data Integrity proofs with the `eddsa-jcs-2022` cryptosuite.
 //! - [`claims`]: `IPRightCredential`s and holder-signed takedown notices.
+//! - [`fuzzing`]: the invariants the fuzz targets check on arbitrary input.
 //!
 //! Anything signed is hashed and signed over the canonical form of the JSON *as received*,
 //! never over a re-serialisation of a typed struct. Verification returns `Verified…` values that
@@ -18,6 +19,7 @@ pub mod body;
 pub mod claims;
 pub mod data_integrity;
 pub mod entry;
+pub mod fuzzing;
 pub mod jcs;
 pub mod keys;
 pub mod timestamp;

@@ -211,12 +211,19 @@ pub fn env(dir: &Path, name: &str) -> anyhow::Result<String> {
         )))
     })?;
     let mut text = String::new();
-    std::io::Read::read_to_string(&mut std::io::Read::take(file, MAX_TESTNET_FILE_BYTES), &mut text)
-        .with_context(|| format!("cannot read {}", path.display()))?;
+    std::io::Read::read_to_string(
+        &mut std::io::Read::take(file, MAX_TESTNET_FILE_BYTES),
+        &mut text,
+    )
+    .with_context(|| format!("cannot read {}", path.display()))?;
     let testnet: TestnetNodes =
         serde_json::from_str(&text).with_context(|| format!("cannot parse {}", path.display()))?;
     let Some(node) = testnet.nodes.iter().find(|node| node.name == name) else {
-        let names: Vec<&str> = testnet.nodes.iter().map(|node| node.name.as_str()).collect();
+        let names: Vec<&str> = testnet
+            .nodes
+            .iter()
+            .map(|node| node.name.as_str())
+            .collect();
         anyhow::bail!(crate::BadInput(format!(
             "the testnet in {} has no node {name:?}; its nodes: {}",
             dir.display(),

@@ -305,7 +305,11 @@ impl ImportArgs {
         // A CSV file whose header row is unusable yields one error at line 1 and nothing
         // else: the file is unusable input (exit 2), and nothing of it was read or sent.
         if self.format == Format::Csv && read == 1 && invalid == 1 {
-            if let Some(error) = total.errors.first().filter(|error| error.position == "line 1") {
+            if let Some(error) = total
+                .errors
+                .first()
+                .filter(|error| error.position == "line 1")
+            {
                 return Err(CommandError::bad_input(format!(
                     "{}: {}: {}; nothing was imported",
                     self.file.display(),

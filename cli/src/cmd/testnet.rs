@@ -39,7 +39,9 @@ const MAX_NODE_NAME_BYTES: usize = 64;
 
 fn node_name(text: &str) -> Result<String, String> {
     if text.is_empty() || text.len() > MAX_NODE_NAME_BYTES {
-        return Err(format!("a node name is 1 to {MAX_NODE_NAME_BYTES} bytes long"));
+        return Err(format!(
+            "a node name is 1 to {MAX_NODE_NAME_BYTES} bytes long"
+        ));
     }
     Ok(text.to_owned())
 }

@@ -602,7 +602,11 @@ fn finish(pending: Pending, outer_applicants: Option<Node>) -> Result<ImportReco
             registration,
             status_date,
         })
-        .map_err(|message| RecordError { position, message, jurisdiction: None })
+        .map_err(|message| RecordError {
+            position,
+            message,
+            jurisdiction: None,
+        })
 }
 
 /// What the current status code says about the right.

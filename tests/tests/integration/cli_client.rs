@@ -328,14 +328,23 @@ fn issue10_exit_codes_are_the_documented_ones() {
     let csv = dir.path().join("bad-header.csv");
     std::fs::write(&csv, "jurisdiction,number,colour\nFR,1,blue\n").unwrap();
     let (code, _, stderr) = rightsnet(&[
-        "import", "--format", "csv", csv.to_str().unwrap(),
-        "--node", "http://127.0.0.1:9", "--token", TOKEN,
+        "import",
+        "--format",
+        "csv",
+        csv.to_str().unwrap(),
+        "--node",
+        "http://127.0.0.1:9",
+        "--token",
+        TOKEN,
     ]);
     assert_eq!(code, 2, "{stderr}");
     assert!(stderr.contains("unknown column"), "{stderr}");
 
     let key = dir.path().join("authority.json");
-    assert_eq!(rightsnet(&["key", "gen", "--out", key.to_str().unwrap()]).0, 0);
+    assert_eq!(
+        rightsnet(&["key", "gen", "--out", key.to_str().unwrap()]).0,
+        0
+    );
     let short = dir.path().join("short.token");
     std::fs::write(&short, "short").unwrap();
     let good = dir.path().join("good.token");
@@ -345,9 +354,18 @@ fn issue10_exit_codes_are_the_documented_ones() {
     let data = dir.path().join("data");
     let base = |token: &std::path::Path, trust: &std::path::Path| -> Vec<String> {
         [
-            "node", "run", "--data-dir", data.to_str().unwrap(), "--key", key.to_str().unwrap(),
-            "--trust", trust.to_str().unwrap(), "--operator-token-file", token.to_str().unwrap(),
-            "--api-listen", "127.0.0.1:0",
+            "node",
+            "run",
+            "--data-dir",
+            data.to_str().unwrap(),
+            "--key",
+            key.to_str().unwrap(),
+            "--trust",
+            trust.to_str().unwrap(),
+            "--operator-token-file",
+            token.to_str().unwrap(),
+            "--api-listen",
+            "127.0.0.1:0",
         ]
         .iter()
         .map(|s| s.to_string())
@@ -365,7 +383,10 @@ fn issue10_exit_codes_are_the_documented_ones() {
     std::fs::write(&config, "no_such_field = 1\n").unwrap();
     let (code, _, stderr) = rightsnet(&["node", "run", "--config", config.to_str().unwrap()]);
     assert_eq!(code, 2, "unknown config field: {stderr}");
-    assert!(!data.join("CURRENT").exists(), "nothing may start on unusable input");
+    assert!(
+        !data.join("CURRENT").exists(),
+        "nothing may start on unusable input"
+    );
 }
 
 fn rightsnet_with_stdin(args: &[&str], stdin: &[u8]) -> (i32, String, String) {
@@ -388,9 +409,17 @@ fn issue10_the_samples_import_by_jurisdiction_and_dead_applications_are_not_righ
     let token_file = files.dir.path().join("token");
     let import = |format: &str, file: &str, jurisdiction: &str| {
         let (code, stdout, stderr) = rightsnet(&[
-            "import", "--format", format, samples.join(file).to_str().unwrap(),
-            "--jurisdiction", jurisdiction, "--node", &node.api,
-            "--token-file", token_file.to_str().unwrap(), "--json",
+            "import",
+            "--format",
+            format,
+            samples.join(file).to_str().unwrap(),
+            "--jurisdiction",
+            jurisdiction,
+            "--node",
+            &node.api,
+            "--token-file",
+            token_file.to_str().unwrap(),
+            "--json",
         ]);
         let report: Value = serde_json::from_str(&stdout)
             .unwrap_or_else(|_| panic!("no JSON report: {stdout} {stderr}"));

@@ -484,8 +484,8 @@ fn issue10_a_node_refuses_to_sign_with_its_rotated_away_key() {
     let files = NodeFiles::office(&["CN"]);
     let node = files.start();
     let client = Client::new(&node.api);
-    let own = KeyFile::parse(&std::fs::read(files.dir.path().join("authority.json")).unwrap())
-        .unwrap();
+    let own =
+        KeyFile::parse(&std::fs::read(files.dir.path().join("authority.json")).unwrap()).unwrap();
     let holder = SecretKey::generate();
     let mut first = registration(7001, "Rotating Mark", &[25], "Holder Ltd");
     first["holder"]["key"] = json!(holder.public_key().to_did_key());
@@ -506,7 +506,10 @@ fn issue10_a_node_refuses_to_sign_with_its_rotated_away_key() {
     assert_eq!(reply.status, 201, "{}", reply.body);
 
     let refused = [
-        client.post("/v1/registrations", &registration(7002, "After", &[25], "Other")),
+        client.post(
+            "/v1/registrations",
+            &registration(7002, "After", &[25], "Other"),
+        ),
         client.post(
             "/v1/rights/CN-TM-7001/status",
             &json!({"change": "cancelled", "effective_date": "2026-01-10"}),
@@ -520,7 +523,10 @@ fn issue10_a_node_refuses_to_sign_with_its_rotated_away_key() {
         assert_eq!(reply.status, 409, "{}", reply.body);
         assert_eq!(reply.body["code"], "key_rotated", "{}", reply.body);
         assert!(
-            reply.body["message"].as_str().unwrap().contains("rotated away at seq 2"),
+            reply.body["message"]
+                .as_str()
+                .unwrap()
+                .contains("rotated away at seq 2"),
             "{}",
             reply.body
         );
@@ -654,7 +660,15 @@ fn issue10_metrics_count_the_store_and_every_refusal() {
         "rate_limit_per_second = 100000\nrate_limit_burst = 100000\nmax_body_bytes = 65536\n",
     );
     let client = Client::new(&node.api);
-    assert_eq!(client.post("/v1/registrations", &registration(9001, "Metric", &[25], "H")).status, 201);
+    assert_eq!(
+        client
+            .post(
+                "/v1/registrations",
+                &registration(9001, "Metric", &[25], "H")
+            )
+            .status,
+        201
+    );
     // FR is not this office's jurisdiction: refused (409).
     let mut foreign = registration(9002, "Elsewhere", &[25], "H");
     foreign["jurisdiction"] = json!("FR");
@@ -677,7 +691,16 @@ fn issue10_metrics_count_the_store_and_every_refusal() {
             .parse()
             .unwrap()
     };
-    assert!(value("rightsnet_storage_estimated_bytes ") > 0.0, "{metrics}");
-    assert_eq!(value("rightsnet_entries_rejected_total{reason=\"refused\"}"), 1.0);
-    assert_eq!(value("rightsnet_entries_rejected_total{reason=\"too_large\"}"), 1.0);
+    assert!(
+        value("rightsnet_storage_estimated_bytes ") > 0.0,
+        "{metrics}"
+    );
+    assert_eq!(
+        value("rightsnet_entries_rejected_total{reason=\"refused\"}"),
+        1.0
+    );
+    assert_eq!(
+        value("rightsnet_entries_rejected_total{reason=\"too_large\"}"),
+        1.0
+    );
 }

@@ -468,7 +468,12 @@ fn the_readme_quick_start_works_verbatim_in_a_fresh_clone() {
     let work = tempfile::tempdir().unwrap();
     let clone = work.path().join("rightsnet");
     let status = Command::new("git")
-        .args(["clone", "--quiet", root.to_str().unwrap(), clone.to_str().unwrap()])
+        .args([
+            "clone",
+            "--quiet",
+            root.to_str().unwrap(),
+            clone.to_str().unwrap(),
+        ])
         .status()
         .expect("git clone");
     assert!(status.success(), "git clone failed");
@@ -512,7 +517,10 @@ fn the_readme_quick_start_works_verbatim_in_a_fresh_clone() {
     let mut commands = 0;
     for line in block.lines() {
         if line.starts_with("alias rightsnet=") {
-            assert_eq!(line.split('#').next().unwrap().trim(), "alias rightsnet='cargo run -q -p rightsnet-cli --'");
+            assert_eq!(
+                line.split('#').next().unwrap().trim(),
+                "alias rightsnet='cargo run -q -p rightsnet-cli --'"
+            );
             continue;
         }
         if line.trim().is_empty() || line.trim_start().starts_with('#') {
@@ -528,7 +536,10 @@ fn the_readme_quick_start_works_verbatim_in_a_fresh_clone() {
         ));
         commands += 1;
     }
-    assert!(commands >= 5, "the README's Using it block has too few commands:\n{block}");
+    assert!(
+        commands >= 5,
+        "the README's Using it block has too few commands:\n{block}"
+    );
     let output = Command::new("bash")
         .args(["-c", &script])
         .env_remove("RIGHTSNET_NODE")
@@ -576,7 +587,13 @@ fn shell_quote(text: &str) -> String {
 fn testnet_env_refuses_unknown_nodes_and_missing_testnets() {
     let dir = tempfile::tempdir().unwrap();
     let out = run(
-        &["testnet", "env", "office-fr", "--dir", dir.path().to_str().unwrap()],
+        &[
+            "testnet",
+            "env",
+            "office-fr",
+            "--dir",
+            dir.path().to_str().unwrap(),
+        ],
         b"",
     );
     assert_eq!(out.status.code(), Some(2));
@@ -587,13 +604,25 @@ fn testnet_env_refuses_unknown_nodes_and_missing_testnets() {
     )
     .unwrap();
     let out = run(
-        &["testnet", "env", "office-xx", "--dir", dir.path().to_str().unwrap()],
+        &[
+            "testnet",
+            "env",
+            "office-xx",
+            "--dir",
+            dir.path().to_str().unwrap(),
+        ],
         b"",
     );
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("office-fr"));
     let out = run(
-        &["testnet", "env", "office-fr", "--dir", dir.path().to_str().unwrap()],
+        &[
+            "testnet",
+            "env",
+            "office-fr",
+            "--dir",
+            dir.path().to_str().unwrap(),
+        ],
         b"",
     );
     assert_eq!(out.status.code(), Some(0));

@@ -1,0 +1,71 @@
+//! Invariant checks for fuzzing. Each function takes arbitrary bytes, runs one decoder or
+//! verifier of this crate on them, and panics only when an invariant breaks — never because the
+//! input is bad, which every decoder must refuse with an error. The `cargo fuzz` targets in
+//! `fuzz/` call these functions, and the seeds kept in `fuzz/seeds/` are replayed through them
+//! by `proto-types/tests/fuzz_seeds.rs` in the normal test suite, so a finding stays fixed.
+//!
+//! Invariants checked:
+//! - strict JSON: a document that parses canonicalises, its canonical form parses back to the
+//!   same value, and canonicalising is idempotent;
+//! - entries: a decoded entry's id is the SHA-256 of its canonical bytes, decoding those bytes
+//!   gives the same entry, and signature verification returns (valid or not) without panicking;
+//! - notices and credentials: verification of any JSON returns a result.
+
+// A fuzz oracle reports a broken invariant by panicking: that is what the fuzzer detects.
+#![allow(clippy::panic)]
+
+use sha2::{Digest, Sha256};
+
+use crate::entry::Entry;
+use crate::{claims, data_integrity, jcs};
+
+/// Strict JSON parsing and RFC 8785 canonicalisation.
+pub fn json(data: &[u8]) {
+    let Ok(value) = jcs::parse(data) else {
+        return;
+    };
+    let Ok(canonical) = jcs::canonicalize(&value) else {
+        return;
+    };
+    let reparsed = match jcs::parse(&canonical) {
+        Ok(reparsed) => reparsed,
+        Err(error) => panic!("canonical form does not parse: {error}"),
+    };
+    match jcs::canonicalize(&reparsed) {
+        Ok(again) if again == canonical => {}
+        Ok(_) => panic!("canonicalisation is not idempotent"),
+        Err(error) => panic!("canonical form does not canonicalise: {error}"),
+    }
+}
+
+/// Feed entry decoding and verification.
+pub fn entry(data: &[u8]) {
+    let Ok(entry) = Entry::decode(data) else {
+        return;
+    };
+    let digest: [u8; 32] = Sha256::digest(entry.canonical_bytes()).into();
+    if entry.id().0 != digest {
+        panic!("entry id is not the SHA-256 of its canonical bytes");
+    }
+    match Entry::decode(entry.canonical_bytes()) {
+        Ok(again) if again.id() == entry.id() => {}
+        Ok(_) => panic!("decoding the canonical bytes gives another entry"),
+        Err(error) => panic!("canonical bytes of a decoded entry do not decode: {error}"),
+    }
+    let _ = entry.verify();
+}
+
+/// Holder notice verification.
+pub fn notice(data: &[u8]) {
+    if let Ok(value) = jcs::parse(data) {
+        let _ = claims::verify_notice(&value);
+    }
+}
+
+/// Credential and Data Integrity proof verification.
+pub fn credential(data: &[u8]) {
+    if let Ok(value) = jcs::parse(data) {
+        let _ = claims::verify_credential(&value);
+        let _ = data_integrity::verify(&value);
+    }
+}
