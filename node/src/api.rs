@@ -278,7 +278,7 @@ pub fn routes() -> Vec<RouteSpec> {
             summary: "Dry run: the verdict a holder-signed notice would get here, with every reason",
             access: Access::Public,
             query: &[],
-            responses: &[(200, "the verdict"), (409, "this node is not a marketplace"), (422, "not a notice")],
+            responses: &[(200, "the verdict"), (400, "malformed JSON"), (409, "this node is not a marketplace"), (413, "accepted, but too large to record as a notice entry"), (422, "not a notice")],
             handler: post(verify_notice),
         },
         RouteSpec {
@@ -287,7 +287,7 @@ pub fn routes() -> Vec<RouteSpec> {
             summary: "Submit a holder-signed notice; accepted notices are recorded as notice entries and gossiped",
             access: Access::Public,
             query: &[],
-            responses: &[(201, "accepted and recorded, with the verdict"), (409, "this node is not a marketplace"), (422, "rejected, with the verdict; or not a notice")],
+            responses: &[(201, "accepted and recorded, with the verdict"), (400, "malformed JSON"), (409, "this node is not a marketplace"), (413, "accepted, but too large to record as a notice entry"), (422, "rejected, with the verdict; or not a notice")],
             handler: post(submit_notice),
         },
         RouteSpec {
@@ -1134,7 +1134,10 @@ async fn issue_credential(
     Ok((StatusCode::CREATED, Json(signed)).into_response())
 }
 
-/// Decodes a notice and computes its verdict on the blocking pool.
+/// Decodes a notice and computes its verdict on the blocking pool. An accepted notice that
+/// could not be recorded because its `notice` entry would be too large is refused with 413, by
+/// the dry run and the submission alike, so the dry run promises nothing the submission cannot
+/// keep.
 async fn judge(
     state: &NodeState,
     body: Result<Bytes, BytesRejection>,
@@ -1148,7 +1151,7 @@ async fn judge(
     let ingest = state.ingest.clone();
     let marketplace = state.authority;
     let for_verdict = notice.clone();
-    let verdict = tokio::task::spawn_blocking(move || {
+    let (verdict, entry_size) = tokio::task::spawn_blocking(move || {
         let context = crate::claims::VerdictContext {
             store: &store,
             trust: ingest.trust(),
@@ -1156,11 +1159,46 @@ async fn judge(
             policy: &policy,
             now: crate::now(),
         };
-        crate::claims::verdict(&value, &for_verdict, &context)
+        let verdict = crate::claims::verdict(&value, &for_verdict, &context)?;
+        // Only an accepted notice is recorded; canonicalising it is CPU work, done here.
+        let entry_size = if verdict.accepted {
+            proto_types::entry::max_entry_len(&marketplace, &notice_body(&for_verdict, &verdict))
+                .ok()
+        } else {
+            None
+        };
+        Ok::<_, crate::storage::StorageError>((verdict, entry_size))
     })
     .await
     .map_err(ApiError::internal)??;
+    if verdict.accepted {
+        // A notice that decoded always canonicalises; `None` here would be a bug, and the
+        // append would then refuse the entry with its own error.
+        let size = entry_size.unwrap_or(0);
+        if size > proto_types::entry::MAX_ENTRY_BYTES {
+            return Err(ApiError::new(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "too_large",
+                format!(
+                    "the notice passes every check, but its notice entry would be up to {size} bytes, over the limit of {} bytes",
+                    proto_types::entry::MAX_ENTRY_BYTES
+                ),
+            ));
+        }
+    }
     Ok((notice, verdict))
+}
+
+/// The body of the `notice` entry that records an accepted notice: the notice as received.
+fn notice_body(
+    notice: &proto_types::body::HolderNotice,
+    verdict: &proto_types::body::Verdict,
+) -> proto_types::body::Body {
+    proto_types::body::Body::Notice(proto_types::body::NoticeV1 {
+        v: 1,
+        notice: notice.clone(),
+        verdict: verdict.clone(),
+    })
 }
 
 async fn verify_notice(
@@ -1193,12 +1231,7 @@ async fn submit_notice(
         )
             .into_response());
     }
-    let body = proto_types::body::Body::Notice(proto_types::body::NoticeV1 {
-        v: 1,
-        notice,
-        verdict: verdict.clone(),
-    });
-    match state.ingest.append(body).await? {
+    match state.ingest.append(notice_body(&notice, &verdict)).await? {
         IngestOutcome::Stored { id, .. } => Ok((
             StatusCode::CREATED,
             Json(json!({"notice_id": id, "verdict": verdict})),

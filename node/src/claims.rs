@@ -3,7 +3,8 @@
 //!
 //! A verdict lists every check with its outcome, never a bare boolean. The checks that need no
 //! registry (signatures, proof, dates, policy) are in [`offline_checks`], shared with the
-//! offline `rightsnet notice verify`; [`verdict`] adds the registry, nonce and policy checks.
+//! offline `rightsnet notice verify`; [`verdict`] adds the registry, key rotation, nonce and
+//! policy checks. `docs/protocol.md` §6.5.4 lists every check normatively; keep them in step.
 
 use hmac::{Hmac, Mac};
 use proto_types::body::{
@@ -59,21 +60,34 @@ pub fn offline_checks(
         )),
         Err(error) => reasons.push(reason("notice_signature", false, error.to_string())),
     }
-    let credential = match claims::verify_credential(&notice.credential) {
-        Ok(credential) => {
-            reasons.push(reason(
-                "credential_proof",
-                true,
-                format!(
-                    "the credential's eddsa-jcs-2022 proof is valid and made by its issuer {}",
-                    credential.issuer
-                ),
-            ));
-            Some(credential)
-        }
+    let credential = match claims::read_credential(&notice.credential) {
         Err(error) => {
-            reasons.push(reason("credential_proof", false, error.to_string()));
+            reasons.push(reason("credential_shape", false, error.to_string()));
             None
+        }
+        Ok(_) => {
+            reasons.push(reason(
+                "credential_shape",
+                true,
+                "the credential is a VC Data Model 2.0 IPRightCredential",
+            ));
+            match claims::verify_credential(&notice.credential) {
+                Ok(credential) => {
+                    reasons.push(reason(
+                        "credential_proof",
+                        true,
+                        format!(
+                            "the credential's eddsa-jcs-2022 proof is valid and made by its issuer {}",
+                            credential.issuer
+                        ),
+                    ));
+                    Some(credential)
+                }
+                Err(error) => {
+                    reasons.push(reason("credential_proof", false, error.to_string()));
+                    None
+                }
+            }
         }
     };
     if let Some(credential) = &credential {
@@ -105,6 +119,7 @@ pub fn offline_checks(
             },
         ));
         reasons.push(validity(credential, now));
+        reasons.push(proof_dates(credential, now, max_skew_seconds));
         if let Some(trust) = trust {
             let jurisdiction = notice.right_id.jurisdiction();
             let trusted = trust.office_for(&credential.issuer, jurisdiction);
@@ -153,22 +168,72 @@ pub fn offline_checks(
     (reasons, credential)
 }
 
+/// Milliseconds since the Unix epoch of an RFC 3339 date-time.
+fn date_time_millis(text: &str) -> Result<i64, time::error::Parse> {
+    time::OffsetDateTime::parse(text, &time::format_description::well_known::Rfc3339)
+        .map(|instant| (instant.unix_timestamp_nanos() / 1_000_000) as i64)
+}
+
+/// The proof's own dates: `created` not later than now plus the tolerated skew, `expires` (when
+/// present) later than now. Both were checked to be RFC 3339 date-times by the proof check.
+fn proof_dates(
+    credential: &VerifiedCredential,
+    now: &Timestamp,
+    skew_seconds: u32,
+) -> VerdictReason {
+    let now_millis = now.unix_millis();
+    let skew = i64::from(skew_seconds) * 1000;
+    let parse = |text: &Option<String>| text.as_deref().map(date_time_millis);
+    match (
+        parse(&credential.proof_created),
+        parse(&credential.proof_expires),
+    ) {
+        (Some(Err(_)), _) => reason(
+            "proof_dates",
+            false,
+            "the proof's created is not a date-time",
+        ),
+        (_, Some(Err(_))) => reason(
+            "proof_dates",
+            false,
+            "the proof's expires is not a date-time",
+        ),
+        (Some(Ok(created)), _) if created > now_millis + skew => reason(
+            "proof_dates",
+            false,
+            format!(
+                "the proof was created in the future ({})",
+                credential.proof_created.as_deref().unwrap_or("")
+            ),
+        ),
+        (_, Some(Ok(expires))) if expires <= now_millis => reason(
+            "proof_dates",
+            false,
+            format!(
+                "the proof expired at {}",
+                credential.proof_expires.as_deref().unwrap_or("")
+            ),
+        ),
+        _ => reason(
+            "proof_dates",
+            true,
+            "the proof was not created in the future and has not expired",
+        ),
+    }
+}
+
 fn validity(credential: &VerifiedCredential, now: &Timestamp) -> VerdictReason {
-    let parse = |text: &Option<String>| {
-        text.as_deref().map(|text| {
-            time::OffsetDateTime::parse(text, &time::format_description::well_known::Rfc3339)
-                .map(|instant| (instant.unix_timestamp_nanos() / 1_000_000) as i64)
-        })
-    };
+    let parse = |text: &Option<String>| text.as_deref().map(date_time_millis);
     let now_millis = now.unix_millis();
     match (
         parse(&credential.valid_from),
         parse(&credential.valid_until),
     ) {
-        (Some(Err(_)), _) | (_, Some(Err(_))) => reason(
+        (Some(Err(_)), _) => reason("credential_validity", false, "validFrom is not a date-time"),
+        (_, Some(Err(_))) => reason(
             "credential_validity",
             false,
-            "validFrom or validUntil is not a date-time",
+            "validUntil is not a date-time",
         ),
         (Some(Ok(from)), _) if from > now_millis => reason(
             "credential_validity",
@@ -235,6 +300,9 @@ pub fn verdict(
         policy.notice_max_skew_seconds,
     );
     reasons.extend(offline);
+    if let Some(credential) = &credential {
+        reasons.push(rotation_reason(context, &credential.issuer)?);
+    }
 
     let jurisdiction = notice.right_id.jurisdiction();
     let accepted = policy
@@ -292,6 +360,7 @@ pub fn verdict(
             )
         },
     ));
+    reasons.push(listing_class_reason(notice, policy));
     let seen = context.store.claim_ids(b'o', &notice.nonce, 1)?;
     let mut nonce = reason(
         "nonce",
@@ -310,6 +379,61 @@ pub fn verdict(
         checked_at: context.now.clone(),
         reasons,
     })
+}
+
+/// A credential signed by a key its office has rotated away from is refused, whenever it was
+/// signed: the rotation may be the office's answer to a compromised key.
+fn rotation_reason(
+    context: &VerdictContext<'_>,
+    issuer: &PublicKey,
+) -> Result<VerdictReason, StorageError> {
+    let Some(seq) = context.trust.rotated_at(issuer) else {
+        return Ok(reason(
+            "issuer_key_rotated",
+            true,
+            "the issuer key has not been rotated away",
+        ));
+    };
+    let mut rotated = reason(
+        "issuer_key_rotated",
+        false,
+        format!(
+            "the issuer key {issuer} was retired by its key_rotation entry (seq {seq}); the office signs with its new key"
+        ),
+    );
+    rotated.entry_id = context.store.entry_id_at(issuer, seq)?;
+    Ok(rotated)
+}
+
+/// Listings without a class escape the classes check; the policy may require one.
+fn listing_class_reason(notice: &HolderNotice, policy: &MarketplacePolicy) -> VerdictReason {
+    let missing: Vec<&str> = notice
+        .listings
+        .iter()
+        .filter(|listing| listing.class.is_none())
+        .map(|listing| listing.id.as_str())
+        .collect();
+    if missing.is_empty() {
+        reason("listing_class", true, "every listing gives its class")
+    } else if policy.require_listing_class {
+        reason(
+            "listing_class",
+            false,
+            format!(
+                "this marketplace requires a class for every listing; missing for: {}",
+                missing.join(", ")
+            ),
+        )
+    } else {
+        reason(
+            "listing_class",
+            true,
+            format!(
+                "listings without a class are not checked against the right's classes: {}",
+                missing.join(", ")
+            ),
+        )
+    }
 }
 
 fn registry_reason(

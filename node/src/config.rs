@@ -65,9 +65,14 @@ pub struct MarketplacePolicy {
     /// Oldest notice accepted, in hours since its `created` time.
     #[serde(default = "default_notice_max_age_hours")]
     pub notice_max_age_hours: u32,
-    /// How far in the future a notice's `created` may lie (clock skew), in seconds.
+    /// How far in the future a notice's `created` may lie (clock skew), in seconds. The same
+    /// tolerance applies to the `created` of the credential's proof.
     #[serde(default = "default_notice_max_skew_seconds")]
     pub notice_max_skew_seconds: u32,
+    /// Whether every listing of a notice must give its Nice `class` (verdict reason
+    /// `listing_class`). On by default: a listing without a class escapes the `classes` check.
+    #[serde(default = "default_true")]
+    pub require_listing_class: bool,
     /// Days a seller has to file a counter-notice after a removal.
     #[serde(default = "default_counter_notice_days")]
     pub counter_notice_days: u32,
@@ -367,6 +372,18 @@ mod tests {
         let policy = marketplace.marketplace.unwrap();
         assert_eq!(policy.accepted_jurisdictions, vec!["CN", "WO"]);
         assert_eq!(policy.strike_tiers.len(), 3);
+        assert!(policy.require_listing_class);
+    }
+
+    #[test]
+    fn listing_classes_are_required_unless_the_policy_says_otherwise() {
+        let required: MarketplacePolicy =
+            toml::from_str("accepted_jurisdictions = [\"FR\"]\n").unwrap();
+        assert!(required.require_listing_class);
+        let optional: MarketplacePolicy =
+            toml::from_str("accepted_jurisdictions = [\"FR\"]\nrequire_listing_class = false\n")
+                .unwrap();
+        assert!(!optional.require_listing_class);
     }
 
     #[test]

@@ -21,6 +21,8 @@ use crate::timestamp::Timestamp;
 
 /// The VC Data Model 2.0 context every credential starts with.
 pub const VC_CONTEXT_V2: &str = "https://www.w3.org/ns/credentials/v2";
+/// The base type every Verifiable Credential carries.
+pub const VERIFIABLE_CREDENTIAL: &str = "VerifiableCredential";
 /// The credential type of an ownership attestation.
 pub const IP_RIGHT_CREDENTIAL: &str = "IPRightCredential";
 /// The evidence type naming the registration entry a credential rests on.
@@ -148,8 +150,8 @@ pub fn sign_credential(
 }
 
 /// An `IPRightCredential` whose proof verified and whose issuer signed it. Only
-/// [`verify_credential`] constructs it. Trust in the issuer and validity dates are for the
-/// caller to judge.
+/// [`verify_credential`] constructs it. Trust in the issuer, the validity dates and the proof's
+/// dates are for the caller to judge against its clock.
 #[derive(Debug, Clone)]
 pub struct VerifiedCredential {
     /// The issuing office's key.
@@ -160,92 +162,243 @@ pub struct VerifiedCredential {
     pub right_id: RightId,
     /// Nice classes attested.
     pub nice_classes: Vec<u8>,
-    /// `validFrom`.
+    /// `validFrom`, a checked date-time stamp ([`check_date_time_stamp`]).
     pub valid_from: Option<String>,
-    /// `validUntil`.
+    /// `validUntil`, a checked date-time stamp ([`check_date_time_stamp`]).
     pub valid_until: Option<String>,
     /// The registration entry named as evidence.
     pub registration_entry: Option<EntryId>,
+    /// The proof's `created`, an RFC 3339 date-time, if any.
+    pub proof_created: Option<String>,
+    /// The proof's `expires`, an RFC 3339 date-time, if any.
+    pub proof_expires: Option<String>,
 }
 
-/// Verifies an `IPRightCredential`: its `eddsa-jcs-2022` proof, that the proof's key is the
-/// `issuer`, and the shape of the subject.
-pub fn verify_credential(document: &Value) -> Result<VerifiedCredential, ClaimError> {
-    let verified = data_integrity::verify(document)?;
-    let types = document
-        .get("type")
-        .and_then(Value::as_array)
-        .ok_or_else(|| shape("type", "missing"))?;
-    if !types
-        .iter()
-        .any(|t| t.as_str() == Some(IP_RIGHT_CREDENTIAL))
+/// What a credential states, read without checking its proof: the shape [`read_credential`]
+/// requires.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CredentialContent {
+    /// The key named by `issuer` (or `issuer.id`).
+    pub issuer: PublicKey,
+    /// The key named by `credentialSubject.id`.
+    pub subject: PublicKey,
+    /// `credentialSubject.right.id`.
+    pub right_id: RightId,
+    /// `credentialSubject.right.niceClasses`, empty when absent.
+    pub nice_classes: Vec<u8>,
+    /// `validFrom`, when present.
+    pub valid_from: Option<String>,
+    /// `validUntil`, when present.
+    pub valid_until: Option<String>,
+    /// The first `evidence[].entryId` that is an entry id.
+    pub registration_entry: Option<EntryId>,
+}
+
+/// Checks that `text` is an XML Schema `dateTimeStamp` as VC Data Model 2.0 requires for
+/// `validFrom` and `validUntil`, in its RFC 3339 form: `YYYY-MM-DDThh:mm:ss`, an optional
+/// fraction, and a mandatory time zone `Z` or `±hh:mm`. The `T` and `Z` are uppercase.
+pub fn check_date_time_stamp(text: &str) -> Result<(), String> {
+    let bytes = text.as_bytes();
+    let shape_ok = bytes.len() >= 20
+        && bytes.get(10) == Some(&b'T')
+        && !text.contains('z')
+        && !text.contains('t');
+    if !shape_ok
+        || time::OffsetDateTime::parse(text, &time::format_description::well_known::Rfc3339)
+            .is_err()
     {
-        return Err(shape("type", format!("is not an {IP_RIGHT_CREDENTIAL}")));
+        return Err(format!(
+            "{:?} is not a date-time stamp (YYYY-MM-DDThh:mm:ss with Z or an offset)",
+            text.chars().take(40).collect::<String>()
+        ));
     }
-    let issuer_text = match document.get("issuer") {
-        Some(Value::String(text)) => text.as_str(),
-        Some(Value::Object(object)) => object
-            .get("id")
-            .and_then(Value::as_str)
-            .ok_or_else(|| shape("issuer", "has no id"))?,
-        _ => return Err(shape("issuer", "missing")),
-    };
-    let issuer =
-        PublicKey::from_did_key(issuer_text).map_err(|e| shape("issuer", e.to_string()))?;
-    if &issuer != verified.signer() {
-        return Err(shape("issuer", "is not the key that signed the proof"));
-    }
-    let subject = document
-        .get("credentialSubject")
-        .ok_or_else(|| shape("credentialSubject", "missing"))?;
-    let subject_key = subject
-        .get("id")
+    Ok(())
+}
+
+fn did_key(field: &'static str, value: Option<&Value>) -> Result<PublicKey, ClaimError> {
+    let text = value
         .and_then(Value::as_str)
-        .ok_or_else(|| shape("credentialSubject", "has no id"))
-        .and_then(|id| {
-            PublicKey::from_did_key(id).map_err(|e| shape("credentialSubject", e.to_string()))
-        })?;
+        .ok_or_else(|| shape(field, "must be a did:key string"))?;
+    PublicKey::from_did_key(text).map_err(|e| shape(field, e.to_string()))
+}
+
+/// A JSON number that is an integer (any spelling, as after canonicalisation: `25`, `25.0`,
+/// `2.5e1`).
+fn integer(value: &Value) -> Option<u64> {
+    value.as_u64().or_else(|| {
+        value
+            .as_f64()
+            .filter(|number| number.fract() == 0.0 && *number >= 0.0 && *number < 9.0e15)
+            .map(|number| number as u64)
+    })
+}
+
+/// Reads an `IPRightCredential` without checking its proof, refusing any document that is not
+/// one in the VC Data Model 2.0 shape the verdict relies on:
+///
+/// - `@context` is an array whose first item is [`VC_CONTEXT_V2`];
+/// - `type` is an array holding `VerifiableCredential` and [`IP_RIGHT_CREDENTIAL`];
+/// - `id`, when present, is a string;
+/// - `issuer` is a `did:key`, or an object whose `id` is one;
+/// - `credentialSubject` is one object whose `id` is a `did:key` and whose `right` is an object
+///   with a RightId `id` and, when present, `niceClasses` an array of integers 1–45;
+/// - `validFrom` and `validUntil`, when present, are date-time stamps
+///   ([`check_date_time_stamp`]): `null`, numbers and arrays are refused, not ignored;
+/// - `evidence`, when present, is an array of objects.
+pub fn read_credential(document: &Value) -> Result<CredentialContent, ClaimError> {
+    let object = document
+        .as_object()
+        .ok_or_else(|| shape("credential", "must be a JSON object"))?;
+    match object.get("@context") {
+        Some(Value::Array(items))
+            if items.first().and_then(Value::as_str) == Some(VC_CONTEXT_V2) => {}
+        Some(Value::Array(_)) => {
+            return Err(shape(
+                "@context",
+                format!("must start with {VC_CONTEXT_V2} (VC Data Model 2.0)"),
+            ));
+        }
+        Some(_) => {
+            return Err(shape(
+                "@context",
+                format!("must be an array starting with {VC_CONTEXT_V2}"),
+            ));
+        }
+        None => return Err(shape("@context", "missing")),
+    }
+    let types = match object.get("type") {
+        Some(Value::Array(items)) => items,
+        Some(_) => {
+            return Err(shape(
+                "type",
+                format!(
+                    "must be an array holding {VERIFIABLE_CREDENTIAL} and {IP_RIGHT_CREDENTIAL}"
+                ),
+            ));
+        }
+        None => return Err(shape("type", "missing")),
+    };
+    for required in [VERIFIABLE_CREDENTIAL, IP_RIGHT_CREDENTIAL] {
+        if !types.iter().any(|item| item.as_str() == Some(required)) {
+            return Err(shape("type", format!("does not include {required}")));
+        }
+    }
+    if object.get("id").is_some_and(|id| !id.is_string()) {
+        return Err(shape("id", "must be a string"));
+    }
+    let issuer = match object.get("issuer") {
+        Some(Value::Object(issuer)) => did_key("issuer", issuer.get("id"))?,
+        other => did_key("issuer", other)?,
+    };
+    let subject = match object.get("credentialSubject") {
+        Some(Value::Object(subject)) => subject,
+        Some(_) => return Err(shape("credentialSubject", "must be one JSON object")),
+        None => return Err(shape("credentialSubject", "missing")),
+    };
+    let subject_key = did_key("credentialSubject", subject.get("id"))?;
     let right = subject
         .get("right")
-        .ok_or_else(|| shape("credentialSubject", "has no right"))?;
+        .and_then(Value::as_object)
+        .ok_or_else(|| shape("credentialSubject", "right must be an object"))?;
     let right_id = right
         .get("id")
         .and_then(Value::as_str)
         .ok_or_else(|| shape("credentialSubject", "right has no id"))
         .and_then(|id| RightId::parse(id).map_err(|e| shape("credentialSubject", e.to_string())))?;
-    let nice_classes = right
-        .get("niceClasses")
-        .and_then(Value::as_array)
-        .map(|classes| {
-            classes
-                .iter()
-                .filter_map(|class| class.as_u64().and_then(|c| u8::try_from(c).ok()))
-                .collect()
-        })
-        .unwrap_or_default();
-    let registration_entry = document
-        .get("evidence")
-        .and_then(Value::as_array)
-        .and_then(|items| {
+    let nice_classes = match right.get("niceClasses") {
+        None => Vec::new(),
+        Some(Value::Array(classes)) => classes
+            .iter()
+            .map(|class| {
+                integer(class)
+                    .filter(|class| (1..=45).contains(class))
+                    .and_then(|class| u8::try_from(class).ok())
+                    .ok_or_else(|| {
+                        shape(
+                            "credentialSubject",
+                            "right.niceClasses must hold integers 1 to 45",
+                        )
+                    })
+            })
+            .collect::<Result<Vec<u8>, ClaimError>>()?,
+        Some(_) => {
+            return Err(shape(
+                "credentialSubject",
+                "right.niceClasses must be an array",
+            ));
+        }
+    };
+    let date = |name: &'static str| -> Result<Option<String>, ClaimError> {
+        match object.get(name) {
+            None => Ok(None),
+            Some(Value::String(text)) => {
+                check_date_time_stamp(text).map_err(|message| shape(name, message))?;
+                Ok(Some(text.clone()))
+            }
+            Some(other) => Err(shape(
+                name,
+                format!(
+                    "must be a date-time stamp string (VC Data Model 2.0), not {}",
+                    json_type(other)
+                ),
+            )),
+        }
+    };
+    let valid_from = date("validFrom")?;
+    let valid_until = date("validUntil")?;
+    let registration_entry = match object.get("evidence") {
+        None => None,
+        Some(Value::Array(items)) => {
+            if !items.iter().all(Value::is_object) {
+                return Err(shape("evidence", "must be an array of objects"));
+            }
             items
                 .iter()
                 .find_map(|item| item.get("entryId").and_then(Value::as_str))
-        })
-        .and_then(|id| EntryId::from_hex(id).ok());
-    let date = |name: &str| {
-        document
-            .get(name)
-            .and_then(Value::as_str)
-            .map(str::to_owned)
+                .and_then(|id| EntryId::from_hex(id).ok())
+        }
+        Some(_) => return Err(shape("evidence", "must be an array of objects")),
     };
-    Ok(VerifiedCredential {
+    Ok(CredentialContent {
         issuer,
         subject: subject_key,
         right_id,
         nice_classes,
-        valid_from: date("validFrom"),
-        valid_until: date("validUntil"),
+        valid_from,
+        valid_until,
         registration_entry,
+    })
+}
+
+fn json_type(value: &Value) -> &'static str {
+    match value {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "an array",
+        Value::Object(_) => "an object",
+    }
+}
+
+/// Verifies an `IPRightCredential`: its shape ([`read_credential`]), its `eddsa-jcs-2022`
+/// proof, and that the proof's key is the `issuer`.
+pub fn verify_credential(document: &Value) -> Result<VerifiedCredential, ClaimError> {
+    let content = read_credential(document)?;
+    let verified = data_integrity::verify(document)?;
+    if &content.issuer != verified.signer() {
+        return Err(shape("issuer", "is not the key that signed the proof"));
+    }
+    Ok(VerifiedCredential {
+        issuer: content.issuer,
+        subject: content.subject,
+        right_id: content.right_id,
+        nice_classes: content.nice_classes,
+        valid_from: content.valid_from,
+        valid_until: content.valid_until,
+        registration_entry: content.registration_entry,
+        proof_created: verified.created().map(str::to_owned),
+        proof_expires: verified.expires().map(str::to_owned),
     })
 }
 
@@ -287,7 +440,12 @@ pub fn verify_notice(notice: &Value) -> Result<HolderNotice, ClaimError> {
 
 #[cfg(test)]
 mod tests {
-    #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
+    #![allow(
+        clippy::unwrap_used,
+        clippy::expect_used,
+        clippy::indexing_slicing,
+        clippy::panic
+    )]
     use super::*;
 
     fn claims() -> RightClaims {
@@ -341,6 +499,137 @@ mod tests {
             verify_credential(&tampered),
             Err(ClaimError::Proof(_))
         ));
+    }
+
+    fn signed_credential(edit: impl FnOnce(&mut Value)) -> Value {
+        let office = SecretKey::from_seed(&[9; 32]);
+        let now = Timestamp::parse("2026-11-28T10:00:00Z").unwrap();
+        let mut document = credential_document(
+            "urn:uuid:1",
+            &office.public_key(),
+            &SecretKey::from_seed(&[8; 32]).public_key(),
+            &claims(),
+            &now,
+            Some(&Timestamp::parse("2030-01-15T23:59:59Z").unwrap()),
+        );
+        edit(&mut document);
+        // Signed after the edit: only the shape can be wrong.
+        sign_credential(&document, &office, &now).unwrap()
+    }
+
+    fn shape_field(document: &Value) -> &'static str {
+        match verify_credential(document) {
+            Err(ClaimError::Shape { field, message }) => {
+                assert!(!message.ends_with('.') && !message.is_empty());
+                field
+            }
+            other => panic!("expected a shape error, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn issue_10_validity_dates_must_be_date_time_stamps() {
+        assert!(verify_credential(&signed_credential(|_| {})).is_ok());
+        for bad in [
+            json!(1_000_000_000),
+            Value::Null,
+            json!(["2030-01-01T00:00:00Z"]),
+            json!("2030-01-01"),
+            json!("2030-01-01T00:00:00"),
+            json!("2030-01-01 00:00:00Z"),
+            json!("2030-01-01t00:00:00z"),
+            json!("tomorrow"),
+        ] {
+            let document = signed_credential(|d| d["validUntil"] = bad.clone());
+            assert_eq!(shape_field(&document), "validUntil", "{bad}");
+        }
+        let document = signed_credential(|d| d["validFrom"] = json!(1_700_000_000));
+        assert_eq!(shape_field(&document), "validFrom");
+        // Offsets and fractions are date-time stamps.
+        for good in ["2030-01-01T00:00:00+02:00", "2030-01-01T00:00:00.5Z"] {
+            let document = signed_credential(|d| d["validUntil"] = json!(good));
+            assert!(verify_credential(&document).is_ok(), "{good}");
+        }
+    }
+
+    #[test]
+    fn issue_10_documents_that_are_not_verifiable_credentials_are_refused() {
+        let document = signed_credential(|d| d["type"] = json!([IP_RIGHT_CREDENTIAL]));
+        assert_eq!(shape_field(&document), "type");
+        let document = signed_credential(|d| d["type"] = json!(IP_RIGHT_CREDENTIAL));
+        assert_eq!(shape_field(&document), "type");
+        let document = signed_credential(|d| {
+            d.as_object_mut().unwrap().remove("@context");
+        });
+        assert_eq!(shape_field(&document), "@context");
+        let document = signed_credential(|d| {
+            d["@context"] = json!(["https://www.w3.org/2018/credentials/v1", VC_CONTEXT_V2]);
+        });
+        assert_eq!(shape_field(&document), "@context");
+        let document = signed_credential(|d| d["@context"] = json!(VC_CONTEXT_V2));
+        assert_eq!(shape_field(&document), "@context");
+        let document = signed_credential(|d| d["credentialSubject"] = json!([]));
+        assert_eq!(shape_field(&document), "credentialSubject");
+        let document = signed_credential(|d| {
+            d["credentialSubject"]["right"]["niceClasses"] = json!([25, 46]);
+        });
+        assert_eq!(shape_field(&document), "credentialSubject");
+        let document = signed_credential(|d| d["evidence"] = json!("entry"));
+        assert_eq!(shape_field(&document), "evidence");
+        // Appended contexts stay fine.
+        let document = signed_credential(|d| {
+            d["@context"] = json!([VC_CONTEXT_V2, "https://example.org/more/v1"]);
+        });
+        assert!(verify_credential(&document).is_ok());
+    }
+
+    #[test]
+    fn issue_10_the_proof_dates_are_returned_for_the_caller_to_check() {
+        let mut document = signed_credential(|_| {});
+        let verified = verify_credential(&document).unwrap();
+        assert_eq!(
+            verified.proof_created.as_deref(),
+            Some("2026-11-28T10:00:00Z")
+        );
+        assert_eq!(verified.proof_expires, None);
+        // A malformed expires fails the proof check itself.
+        document["proof"]["expires"] = json!("soon");
+        assert!(matches!(
+            verify_credential(&document),
+            Err(ClaimError::Proof(ProofError::DateTime { .. }))
+        ));
+    }
+
+    /// The worked example of `docs/protocol.md` §6.5.2, cross-checked there with Python's
+    /// `cryptography` package.
+    #[test]
+    fn the_notice_signature_golden_vector() {
+        use sha2::{Digest, Sha256};
+        let holder = SecretKey::from_seed(&crate::body::examples::HOLDER_SEED);
+        let mut unsigned = crate::body::examples::holder_notice();
+        unsigned.as_object_mut().unwrap().remove("signature");
+        let message = notice_signing_message(&unsigned).unwrap();
+        assert_eq!(message.len(), 1047);
+        assert!(message.starts_with(b"rightsnet/notice/v1\n{\"created\":\"2026-11-28T15:04:05Z\""));
+        assert!(message.ends_with(b"\"right_id\":\"FR-TM-4123456\",\"v\":1}"));
+        assert_eq!(
+            hex::encode(Sha256::digest(&message)),
+            "b2c033de0f871001939f8ee8c36e3524180a75cb2ce88cdc001e3e833e3c5e76"
+        );
+        let signed = sign_notice(&unsigned, &holder).unwrap();
+        assert_eq!(
+            signed["signature"],
+            "z2Md1g2SqLqm41cbEAUMw83trGWjCp4mStj6wSXG3wQsQMcm4Tbg6vwhDJqUo6C8mqntrrZgQJT2odPZHMHuTe25P"
+        );
+        assert_eq!(
+            hex::encode(
+                Signature::from_multibase(signed["signature"].as_str().unwrap())
+                    .unwrap()
+                    .to_bytes()
+            ),
+            "43ccb73b33c4a95ced82cda3907d928a6a9764459eb93f2411919f4aa7b07eaaa49b4b50e8e00b32cec421b1a1acd18aa31074d61ad162c2be91e9c545f1ec0a"
+        );
+        assert!(verify_notice(&signed).is_ok());
     }
 
     #[test]

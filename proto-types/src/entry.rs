@@ -286,6 +286,31 @@ impl Entry {
     }
 }
 
+/// The largest canonical size an entry by `author` holding `body` can have, whatever its `seq`,
+/// `prev`, timestamp and signature turn out to be. A writer that promises to record a body (a
+/// marketplace answering a dry run of a notice) compares this with [`MAX_ENTRY_BYTES`] first,
+/// so that the promise holds when the entry is written.
+pub fn max_entry_len(author: &PublicKey, body: &Body) -> Result<usize, EntryError> {
+    // The longest spelling of every envelope member: the largest seq, a prev, a timestamp with
+    // milliseconds, and a signature of 88 base58 characters (the most 64 bytes can need).
+    let mut object = Map::new();
+    object.insert("v".to_owned(), Value::from(ENVELOPE_VERSION));
+    object.insert("author".to_owned(), Value::from(author.to_did_key()));
+    object.insert("seq".to_owned(), Value::from(MAX_SEQ));
+    object.insert("prev".to_owned(), Value::from("f".repeat(64)));
+    object.insert(
+        "timestamp".to_owned(),
+        Value::from("9999-12-31T23:59:59.999Z"),
+    );
+    object.insert("kind".to_owned(), Value::from(body.kind().as_str()));
+    object.insert("body".to_owned(), body.to_value());
+    object.insert(
+        "signature".to_owned(),
+        Value::from(format!("z{}", "2".repeat(88))),
+    );
+    Ok(jcs::canonicalize(&Value::Object(object))?.len())
+}
+
 fn signing_message(unsigned: &Value) -> Result<Vec<u8>, EntryError> {
     let canonical = jcs::canonicalize(unsigned)?;
     let mut message = Vec::with_capacity(ENTRY_SIGNATURE_TAG.len() + canonical.len());

@@ -239,11 +239,13 @@ fn create(args: &CreateArgs) -> CommandResult {
 }
 
 /// What only a node with the registry and the marketplace's state can check.
-const NOT_CHECKED: [&str; 5] = [
+const NOT_CHECKED: [&str; 7] = [
     "registry: whether the right is still alive and held by this holder (cancellations, expiries and assignments arrive by gossip)",
     "nonce: whether this notice was already filed",
     "territory: whether the marketplace enforces rights of this jurisdiction",
     "classes: whether the right's current classes cover the listings",
+    "listing_class: whether the marketplace requires a class for every listing",
+    "issuer_key_rotated: whether the office has since rotated away from the key that signed the credential (rotations arrive by gossip)",
     "marketplace: whether the notice's marketplace is the one receiving it",
 ];
 

@@ -22,7 +22,7 @@ pub const MAX_GOOD_FAITH_STATEMENT_CHARS: usize = 2000;
 pub const MIN_NONCE_HEX_CHARS: usize = 32;
 /// Longest notice nonce, in hex characters (256 bits).
 pub const MAX_NONCE_HEX_CHARS: usize = 64;
-/// Largest credential carried in a notice, in bytes of compact JSON.
+/// Largest credential carried in a notice, in bytes of its canonical (RFC 8785) form.
 pub const MAX_CREDENTIAL_BYTES: usize = 16 * 1024;
 /// Most reasons in a verdict.
 pub const MAX_VERDICT_REASONS: usize = 32;
@@ -36,6 +36,11 @@ pub const MAX_VERDICT_MESSAGE_CHARS: usize = 500;
 ///
 /// Only fields are checked here; the caller verifies `signature` with the `holder` key and the
 /// credential's proof, and checks the nonce for replay.
+///
+/// A notice decoded with [`HolderNotice::decode`] (or inside a `notice` body) keeps the JSON it
+/// was decoded from, in canonical form ([`HolderNotice::received`]); a [`NoticeV1`] serialises
+/// that JSON, not the typed fields, so a recorded notice is exactly the notice the holder
+/// signed (an explicit `null` or `[]` included).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct HolderNotice {
@@ -66,16 +71,31 @@ pub struct HolderNotice {
     pub credential: Value,
     /// The holder's Ed25519 signature, multibase base58-btc (`z…`).
     pub signature: String,
+    /// The notice as received, parsed back from its canonical form; `Null` for a notice built
+    /// in code.
+    #[serde(skip)]
+    received: Value,
 }
 
 impl HolderNotice {
     /// Decodes and validates a holder notice on its own, as a marketplace receives it before it
     /// computes a verdict. Paths in errors are relative to the notice.
+    ///
+    /// The notice is read from its canonical form, as entries are (§1 of the protocol): every
+    /// spelling of an integer (`1`, `1.0`, `1e0`) is that integer, and the holder's signature
+    /// covers the canonical form anyway.
     pub fn decode(value: &Value) -> Result<Self, BodyError> {
-        check::version_of_value(value, "holder notice")?;
-        let notice: Self = decode::from_value(value)?;
+        let canonical = canonical_value(value)?;
+        check::version_of_value(&canonical, "holder notice")?;
+        let mut notice: Self = decode::from_value(&canonical)?;
         notice.validate()?;
+        notice.received = canonical;
         Ok(notice)
+    }
+
+    /// The notice as received, in canonical form, when it was decoded from JSON.
+    pub fn received(&self) -> Option<&Value> {
+        (!self.received.is_null()).then_some(&self.received)
     }
 
     /// Checks every field; paths are relative to the notice.
@@ -109,7 +129,8 @@ impl HolderNotice {
         if !self.credential.is_object() {
             return Err(BodyError::new("credential", "must be a JSON object"));
         }
-        let credential_bytes = serde_json::to_vec(&self.credential)
+        // Measured on the canonical form, the form that is signed and stored.
+        let credential_bytes = crate::jcs::canonicalize(&self.credential)
             .map(|bytes| bytes.len())
             .unwrap_or(usize::MAX);
         if credential_bytes > MAX_CREDENTIAL_BYTES {
@@ -204,19 +225,48 @@ impl Verdict {
     }
 }
 
+/// The JSON value of `value`'s canonical form: what the signature covers and what is stored.
+fn canonical_value(value: &Value) -> Result<Value, BodyError> {
+    crate::jcs::canonicalize(value)
+        .and_then(|bytes| crate::jcs::parse(&bytes))
+        .map_err(|error| BodyError::new("body", error.to_string()))
+}
+
+/// Serialises a notice as received when it was received, else its typed fields.
+fn serialize_as_received<S: serde::Serializer>(
+    notice: &HolderNotice,
+    serializer: S,
+) -> Result<S::Ok, S::Error> {
+    match notice.received() {
+        Some(received) => received.serialize(serializer),
+        None => notice.serialize(serializer),
+    }
+}
+
 /// Version 1 of a `notice` body: the holder's notice exactly as received, and the verdict.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct NoticeV1 {
     /// The body version, always 1.
     pub v: u32,
-    /// The holder-signed notice.
+    /// The holder-signed notice, serialised as received.
+    #[serde(serialize_with = "serialize_as_received")]
     pub notice: HolderNotice,
     /// The marketplace's verdict on it.
     pub verdict: Verdict,
 }
 
 impl NoticeV1 {
+    /// Decodes a `notice` body from its JSON value, keeping the notice as received.
+    pub(super) fn decode(value: &Value) -> Result<Self, BodyError> {
+        let mut body: Self = decode::from_value(value)?;
+        if let Some(notice) = value.get("notice") {
+            body.notice.received =
+                canonical_value(notice).map_err(|error| BodyError::new("notice", error.message))?;
+        }
+        Ok(body)
+    }
+
     /// Checks the notice and the verdict.
     pub fn validate(&self) -> Result<(), BodyError> {
         check::version(self.v, "notice")?;

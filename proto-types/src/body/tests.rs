@@ -1206,3 +1206,78 @@ proptest! {
         }
     }
 }
+
+// --- issue 10: notices keep what the holder signed ---
+
+#[test]
+fn issue_10_notice_integers_are_read_from_the_canonical_form() {
+    // 1.0, 25.0 and 2.5e1 are the integers 1 and 25 (§1), as in entries.
+    let text = serde_json::to_string(&examples::holder_notice())
+        .unwrap()
+        .replacen("\"v\":1", "\"v\":1.0", 1)
+        .replacen("\"class\":25", "\"class\":2.5e1", 1);
+    let value = crate::jcs::parse(text.as_bytes()).unwrap();
+    assert!(value["v"].is_f64() && value["listings"][0]["class"].is_f64());
+    let notice = HolderNotice::decode(&value).unwrap();
+    assert_eq!(notice.v, 1);
+    assert_eq!(notice.listings[0].class, Some(25));
+    assert_eq!(notice.received(), Some(&examples::holder_notice()));
+    // A fraction is still refused.
+    let mut fraction = examples::holder_notice();
+    fraction["listings"][0]["class"] = json!(25.5);
+    assert_eq!(
+        HolderNotice::decode(&fraction).unwrap_err().field,
+        "listings[0].class"
+    );
+}
+
+#[test]
+fn issue_10_a_notice_body_is_written_exactly_as_received() {
+    let mut holder_notice = examples::holder_notice();
+    holder_notice["listings"][0]["url"] = Value::Null;
+    holder_notice["evidence"] = json!([]);
+    let notice = HolderNotice::decode(&holder_notice).unwrap();
+    assert_eq!(notice.listings[0].url, None);
+    // Built in code from a decoded notice: the explicit null and [] stay.
+    let body = Body::Notice(NoticeV1 {
+        v: 1,
+        notice,
+        verdict: serde_json::from_value(examples::notice()["verdict"].clone()).unwrap(),
+    });
+    assert_eq!(body.to_value()["notice"], holder_notice);
+    // Decoded from an entry body: the same.
+    let mut value = examples::notice();
+    value["notice"] = holder_notice.clone();
+    let decoded = Body::decode(EntryKind::Notice, &value).unwrap();
+    assert_eq!(decoded.to_value()["notice"], holder_notice);
+    assert_eq!(decoded.to_value(), value);
+}
+
+#[test]
+fn issue_10_the_credential_limit_counts_canonical_bytes() {
+    // `{"p":"…"}` is 8 bytes plus the padding; 1e20 is written as 21 digits canonically.
+    let exact = |padding: usize| json!({ "p": "p".repeat(padding) });
+    let at_limit = exact(MAX_CREDENTIAL_BYTES - 8);
+    assert_eq!(
+        crate::jcs::canonicalize(&at_limit).unwrap().len(),
+        MAX_CREDENTIAL_BYTES
+    );
+    let with = |credential: Value| {
+        let mut notice = examples::holder_notice();
+        notice["credential"] = credential;
+        HolderNotice::decode(&notice)
+    };
+    assert!(with(at_limit).is_ok());
+    assert_eq!(
+        with(exact(MAX_CREDENTIAL_BYTES - 7)).unwrap_err().field,
+        "credential"
+    );
+    // serde_json writes 1e20 as "1e20" (4 bytes), the canonical form as 21 digits: a credential
+    // over the limit only in canonical form is refused.
+    let number = crate::jcs::parse(b"1e20").unwrap();
+    let mut big = json!({ "n": [], "p": "p".repeat(MAX_CREDENTIAL_BYTES - 16 - 20 * 8) });
+    big["n"] = Value::Array(vec![number; 20]);
+    let canonical = crate::jcs::canonicalize(&big).unwrap().len();
+    assert!(canonical > MAX_CREDENTIAL_BYTES, "{canonical}");
+    assert_eq!(with(big).unwrap_err().field, "credential");
+}

@@ -2,6 +2,7 @@
 //! `rightsnet` program (built in this package as `rightsnet-under-test`), real RocksDB in
 //! temporary directories, real HTTP on 127.0.0.1 port 0.
 
+mod adversarial_notices;
 mod bench_smoke;
 mod byzantine;
 mod claims;
