@@ -103,7 +103,25 @@ impl NodeClient {
 
     /// POST `body` to `path`, with the operator token when `operator` is set.
     pub fn post(&self, path: &str, body: &Value, operator: bool) -> Result<Answer, CommandError> {
-        let mut request = self.http.post(format!("{}{path}", self.base)).json(body);
+        self.post_with(path, Some(body), operator)
+    }
+
+    /// POST without a body, to a route that takes none (the node answers a body there with
+    /// 400 `unexpected_body`).
+    pub fn post_empty(&self, path: &str, operator: bool) -> Result<Answer, CommandError> {
+        self.post_with(path, None, operator)
+    }
+
+    fn post_with(
+        &self,
+        path: &str,
+        body: Option<&Value>,
+        operator: bool,
+    ) -> Result<Answer, CommandError> {
+        let mut request = self.http.post(format!("{}{path}", self.base));
+        if let Some(body) = body {
+            request = request.json(body);
+        }
         if operator {
             let token = self.token.as_deref().ok_or_else(|| {
                 CommandError::bad_input("this command needs the operator token: --token, --token-file, RIGHTSNET_TOKEN or RIGHTSNET_TOKEN_FILE")

@@ -808,11 +808,7 @@ impl PeersCommand {
 fn block(peer_id: &str, node: &NodeArgs, action: &str) -> CommandResult {
     let client = NodeClient::new(node)?;
     let answer = client
-        .post(
-            &format!("/v1/peers/{}/{action}", encode(peer_id)),
-            &json!({}),
-            true,
-        )?
+        .post_empty(&format!("/v1/peers/{}/{action}", encode(peer_id)), true)?
         .ok()?;
     if client.json {
         return print_json(&answer);

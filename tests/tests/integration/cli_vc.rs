@@ -86,8 +86,9 @@ fn verify_exit_codes_for_unusable_input() {
         );
         assert!(!out.stderr.is_empty());
     }
+    // A document without a proof is not a secured document: unusable input (issue 10, item 19).
     let out = run(&["vc", "verify"], b"{\"a\":1}");
-    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("no proof"));
 }
 
