@@ -113,13 +113,17 @@ pub fn write_trust(path: &Path, trust: &TrustStore) -> anyhow::Result<()> {
 }
 
 /// Starts a node in this process, retrying while a previous node on the same data directory
-/// still releases its RocksDB lock (a restart in the same process).
+/// still holds it (a restart in the same process: the data directory lock is released when the
+/// last handle on the previous store is dropped).
 pub async fn start_in_process(config: NodeConfig) -> anyhow::Result<RunningNode> {
     let deadline = Instant::now() + Duration::from_secs(20);
     loop {
         match rightsnet_node::start(config.clone()).await {
             Ok(node) => return Ok(node),
-            Err(error) if Instant::now() < deadline && format!("{error:#}").contains("lock") => {
+            Err(error)
+                if Instant::now() < deadline
+                    && format!("{error:#}").contains("in use by another rightsnet process") =>
+            {
                 tokio::time::sleep(Duration::from_millis(100)).await;
             }
             Err(error) => return Err(error),

@@ -3,6 +3,8 @@
 //!
 //! Layers, each with one job and one foreign library:
 //! - [`config`]: the TOML configuration.
+//! - [`files`]: the node's own files: atomic writes, secrets created once, the data
+//!   directory lock.
 //! - [`trust`]: the trust store (which authorities this node accepts, for what).
 //! - [`storage`]: RocksDB — column families, key layouts, atomic batches. Only it names RocksDB.
 //! - [`ingest`]: the single path into storage, with the writer thread that owns all writes.
@@ -19,6 +21,7 @@
 pub mod api;
 pub mod claims;
 pub mod config;
+pub mod files;
 pub mod ingest;
 pub mod metrics;
 pub mod network;
@@ -156,31 +159,27 @@ pub async fn restore_uncontested(state: &NodeState) -> anyhow::Result<usize> {
 pub const SELLER_KEY_FILE: &str = "seller-ref.key";
 
 /// Reads 32 secret bytes (hex) from `path`, creating the file (mode 0600) on first use.
+///
+/// Creation is atomic ([`files::read_or_create`]): a kill during the first start leaves no file
+/// or a whole one, and an empty file (what older builds left) is created anew. Any other content
+/// that is not 64 hex characters is refused, never replaced: the key may be in use.
 pub fn load_or_create_secret(path: &std::path::Path) -> anyhow::Result<[u8; 32]> {
-    let mut secret = [0u8; 32];
-    match std::fs::read_to_string(path) {
-        Ok(text) => {
-            hex::decode_to_slice(text.trim(), &mut secret)
-                .map_err(|_| anyhow::anyhow!("{} is not 64 hex characters", path.display()))?;
-        }
-        Err(error) if error.kind() == std::io::ErrorKind::NotFound => {
+    let text = files::read_or_create(
+        path,
+        files::SECRET_FILE_MODE,
+        MAX_KEY_FILE_BYTES as u64,
+        || {
             use rand::RngCore;
-            rand::rngs::OsRng.fill_bytes(&mut secret);
-            let mut options = std::fs::OpenOptions::new();
-            options.write(true).create_new(true);
-            #[cfg(unix)]
-            {
-                use std::os::unix::fs::OpenOptionsExt;
-                options.mode(0o600);
-            }
-            let mut file = options
-                .open(path)
-                .with_context(|| format!("creating {}", path.display()))?;
-            std::io::Write::write_all(&mut file, hex::encode(secret).as_bytes())?;
-            file.sync_all()?;
-        }
-        Err(error) => return Err(error.into()),
-    }
+            let mut fresh = [0u8; 32];
+            rand::rngs::OsRng.fill_bytes(&mut fresh);
+            hex::encode(fresh).into_bytes()
+        },
+    )?;
+    let mut secret = [0u8; 32];
+    std::str::from_utf8(&text)
+        .ok()
+        .and_then(|text| hex::decode_to_slice(text.trim(), &mut secret).ok())
+        .ok_or_else(|| anyhow::anyhow!("{} is not 64 hex characters", path.display()))?;
     Ok(secret)
 }
 
@@ -256,6 +255,8 @@ pub async fn start(config: NodeConfig) -> anyhow::Result<RunningNode> {
     std::fs::create_dir_all(&config.data_dir)
         .with_context(|| format!("creating data directory {}", config.data_dir.display()))?;
     let data_dir = config.data_dir.clone();
+    // The first thing in the data directory: the store takes its lock before anything else is
+    // read or written there (the identity and seller keys come later).
     let store = Arc::new(
         tokio::task::spawn_blocking(move || Store::open(&data_dir))
             .await

@@ -31,6 +31,7 @@ use rocksdb::{
     WriteBatch, WriteOptions,
 };
 
+use crate::files::{DataDirLock, LockError};
 use crate::rights::RightState;
 use crate::text;
 
@@ -82,6 +83,9 @@ pub mod cf {
 
 const SCHEMA_KEY: &[u8] = b"schema_version";
 
+/// The family RocksDB always has; we store nothing in it.
+const DEFAULT_FAMILY: &str = "default";
+
 /// Storage failures.
 #[derive(Debug, thiserror::Error)]
 pub enum StorageError {
@@ -108,6 +112,9 @@ pub enum StorageError {
         /// What is missing.
         reason: String,
     },
+    /// Another process holds the data directory.
+    #[error(transparent)]
+    Locked(#[from] LockError),
     /// Stored bytes do not decode: the store is corrupt.
     #[error("corrupt record in {cf}: {reason}")]
     Corrupt {
@@ -130,6 +137,28 @@ fn corrupt(cf: &'static str, reason: impl std::fmt::Display) -> StorageError {
 /// The database. Share it behind an `Arc`; only the ingest writer writes.
 pub struct Store {
     db: DB,
+    // Declared after `db`, so released only after the database is closed.
+    _lock: DataDirLock,
+}
+
+/// Whether every column family `families` of the database in `path` is empty, read without
+/// writing anything (a read-only open).
+fn families_are_empty(path: &Path, families: &[String]) -> Result<bool> {
+    let db = DB::open_cf_for_read_only(&Options::default(), path, families, false)?;
+    for family in families {
+        let Some(handle) = db.cf_handle(family) else {
+            return Ok(false);
+        };
+        if db
+            .iterator_cf(handle, IteratorMode::Start)
+            .next()
+            .transpose()?
+            .is_some()
+        {
+            return Ok(false);
+        }
+    }
+    Ok(true)
 }
 
 fn feed_key(author: &PublicKey, seq: u64) -> [u8; 40] {
@@ -195,43 +224,61 @@ fn right_index_keys(state: &RightState) -> Vec<(&'static str, Vec<u8>)> {
 }
 
 impl Store {
-    /// Opens the store in `path`, creating it (with the current schema version) when the
-    /// directory holds no database. Refuses directories of another schema version or that hold
-    /// a database that is not a Rightsnet store.
+    /// Opens the store in `path` (an existing directory), creating it with the current schema
+    /// version when the directory holds no database. Refuses directories of another schema
+    /// version or that hold a database that is not a Rightsnet store.
+    ///
+    /// Takes the data directory lock ([`DataDirLock`]) before RocksDB touches the directory and
+    /// holds it until the store is dropped, so a second process fails with the holder's pid
+    /// instead of reaching RocksDB's own lock.
+    ///
+    /// Creation is resumable. RocksDB creates the column families one at a time and the schema
+    /// version is written after them, so a process killed during its first start leaves a
+    /// database with some or all of our families, all of them empty, and no schema version.
+    /// Such a directory is our own unfinished creation and this finishes it. A directory with a
+    /// family we do not know, or holding any key but no schema version, is refused.
     pub fn open(path: &Path) -> Result<Self> {
+        let lock = DataDirLock::acquire(path)?;
         let display = path.display().to_string();
         let mut options = Options::default();
         options.create_if_missing(true);
-        options.create_missing_column_families(false);
+        // Safe: a directory with a database missing some of our families gets here only when it
+        // is our unfinished creation (checked just below).
+        options.create_missing_column_families(true);
         options.set_max_open_files(512);
         options.increase_parallelism(2);
         options.set_keep_log_file_num(4);
-        let existing = DB::list_cf(&Options::default(), path).ok();
-        let fresh = existing.is_none();
-        if let Some(families) = &existing {
-            for name in cf::ALL {
-                if !families.iter().any(|family| family == name) {
+        if let Ok(families) = DB::list_cf(&Options::default(), path) {
+            if let Some(unknown) = families
+                .iter()
+                .find(|family| *family != DEFAULT_FAMILY && !cf::ALL.contains(&family.as_str()))
+            {
+                return Err(StorageError::Foreign {
+                    path: display,
+                    reason: format!("unknown column family {unknown:?}"),
+                });
+            }
+            if let Some(missing) = cf::ALL
+                .iter()
+                .find(|name| !families.iter().any(|family| family == *name))
+            {
+                if !families_are_empty(path, &families)? {
                     return Err(StorageError::Foreign {
                         path: display,
-                        reason: format!("column family {name:?} missing"),
+                        reason: format!("column family {missing:?} missing"),
                     });
                 }
+                tracing::warn!(
+                    path = %path.display(),
+                    "finishing the creation of a store interrupted during its first start"
+                );
             }
-        } else {
-            options.create_missing_column_families(true);
         }
         let descriptors = cf::ALL
             .iter()
             .map(|name| ColumnFamilyDescriptor::new(*name, Options::default()));
         let db = DB::open_cf_descriptors(&options, path, descriptors)?;
-        let store = Self { db };
-        if fresh {
-            let mut write_options = WriteOptions::default();
-            write_options.set_sync(true);
-            let mut batch = WriteBatch::default();
-            batch.put_cf(store.cf(cf::META), SCHEMA_KEY, SCHEMA_VERSION.to_be_bytes());
-            store.db.write_opt(batch, &write_options)?;
-        }
+        let store = Self { db, _lock: lock };
         match store.db.get_cf(store.cf(cf::META), SCHEMA_KEY)? {
             Some(bytes) if bytes.as_slice() == SCHEMA_VERSION.to_be_bytes() => Ok(store),
             Some(bytes) => Err(StorageError::SchemaMismatch {
@@ -241,11 +288,48 @@ impl Store {
                     .unwrap_or_else(|_| format!("{bytes:02x?}")),
                 expected: SCHEMA_VERSION,
             }),
+            // A new store, or our own creation interrupted before the schema version was written:
+            // nothing has been stored yet, so writing the version now finishes it.
+            None if store.is_empty()? => {
+                let mut write_options = WriteOptions::default();
+                write_options.set_sync(true);
+                store.db.put_cf_opt(
+                    store.cf(cf::META),
+                    SCHEMA_KEY,
+                    SCHEMA_VERSION.to_be_bytes(),
+                    &write_options,
+                )?;
+                Ok(store)
+            }
             None => Err(StorageError::Foreign {
                 path: display,
                 reason: "no schema version recorded".to_owned(),
             }),
         }
+    }
+
+    /// Whether no column family holds any key.
+    fn is_empty(&self) -> Result<bool> {
+        if self
+            .db
+            .iterator(IteratorMode::Start)
+            .next()
+            .transpose()?
+            .is_some()
+        {
+            return Ok(false);
+        }
+        for name in cf::ALL {
+            let first = self
+                .db
+                .iterator_cf(self.cf(name), IteratorMode::Start)
+                .next()
+                .transpose()?;
+            if first.is_some() {
+                return Ok(false);
+            }
+        }
+        Ok(true)
     }
 
     fn cf(&self, name: &'static str) -> &ColumnFamily {
@@ -689,5 +773,106 @@ impl StoreBatch<'_> {
             feed_key(proof.author(), proof.seq()),
             json.as_bytes(),
         );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A RocksDB database in `path` with exactly `families` (and `default`), as a process killed
+    /// part-way through its creation, or another program, leaves it.
+    fn raw_database(path: &Path, families: &[&str]) -> DB {
+        let mut options = Options::default();
+        options.create_if_missing(true);
+        options.create_missing_column_families(true);
+        DB::open_cf(&options, path, families).unwrap()
+    }
+
+    fn families(path: &Path) -> Vec<String> {
+        DB::list_cf(&Options::default(), path).unwrap()
+    }
+
+    fn schema_version(store: &Store) -> Option<Vec<u8>> {
+        store.db.get_cf(store.cf(cf::META), SCHEMA_KEY).unwrap()
+    }
+
+    #[test]
+    fn issue_10_a_creation_killed_before_the_schema_version_is_finished() {
+        let dir = tempfile::tempdir().unwrap();
+        drop(raw_database(dir.path(), &cf::ALL));
+        let store = Store::open(dir.path()).unwrap();
+        assert_eq!(
+            schema_version(&store),
+            Some(SCHEMA_VERSION.to_be_bytes().to_vec())
+        );
+        drop(store);
+        Store::open(dir.path()).unwrap();
+    }
+
+    #[test]
+    fn issue_10_a_creation_killed_between_column_families_is_finished() {
+        let dir = tempfile::tempdir().unwrap();
+        drop(raw_database(dir.path(), &cf::ALL[..3]));
+        let store = Store::open(dir.path()).unwrap();
+        assert_eq!(
+            schema_version(&store),
+            Some(SCHEMA_VERSION.to_be_bytes().to_vec())
+        );
+        drop(store);
+        assert_eq!(families(dir.path()).len(), cf::ALL.len() + 1);
+    }
+
+    #[test]
+    fn a_database_with_data_but_no_schema_version_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        {
+            let db = raw_database(dir.path(), &cf::ALL);
+            db.put_cf(db.cf_handle(cf::ENTRIES).unwrap(), b"id", b"entry")
+                .unwrap();
+        }
+        let error = Store::open(dir.path()).err().unwrap().to_string();
+        assert!(error.contains("no schema version recorded"), "{error}");
+    }
+
+    #[test]
+    fn a_database_missing_our_families_with_data_is_refused_untouched() {
+        let dir = tempfile::tempdir().unwrap();
+        {
+            let db = raw_database(dir.path(), &[cf::META]);
+            db.put(b"someone else's", b"data").unwrap();
+        }
+        let error = Store::open(dir.path()).err().unwrap().to_string();
+        assert!(
+            error.contains("column family \"entries\" missing"),
+            "{error}"
+        );
+        assert_eq!(families(dir.path()), ["default", cf::META]);
+    }
+
+    #[test]
+    fn a_database_with_a_family_of_another_program_is_refused_untouched() {
+        let dir = tempfile::tempdir().unwrap();
+        drop(raw_database(dir.path(), &["users"]));
+        let error = Store::open(dir.path()).err().unwrap().to_string();
+        assert!(error.contains("unknown column family \"users\""), "{error}");
+        assert_eq!(families(dir.path()), ["default", "users"]);
+    }
+
+    #[test]
+    fn issue_10_a_second_open_of_a_directory_in_use_is_refused_before_rocksdb() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        let error = Store::open(dir.path()).err().unwrap();
+        assert!(matches!(error, StorageError::Locked(_)), "{error}");
+        assert!(
+            error.to_string().contains(&format!(
+                "is in use by another rightsnet process (pid {})",
+                std::process::id()
+            )),
+            "{error}"
+        );
+        drop(store);
+        Store::open(dir.path()).unwrap();
     }
 }

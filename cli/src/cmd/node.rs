@@ -161,6 +161,9 @@ fn run(args: RunArgs) -> CommandResult {
         .build()
         .map_err(CommandError::failure)?;
     runtime.block_on(async move {
+        // Before the listening line: a SIGTERM sent as soon as it appears must find the handler
+        // in place, or it kills the node without a clean shutdown.
+        let signals = Signals::install().map_err(CommandError::failure)?;
         let node = rightsnet_node::start(config)
             .await
             .map_err(|error| CommandError::failure(format!("{error:#}")))?;
@@ -175,7 +178,7 @@ fn run(args: RunArgs) -> CommandResult {
                 "p2p": node.p2p_addrs,
             })
         );
-        wait_for_signal().await.map_err(CommandError::failure)?;
+        signals.wait().await;
         tracing::info!("shutting down");
         node.shutdown()
             .await
@@ -184,18 +187,43 @@ fn run(args: RunArgs) -> CommandResult {
     })
 }
 
-async fn wait_for_signal() -> std::io::Result<()> {
+/// SIGINT and SIGTERM, caught from the moment of [`Signals::install`].
+struct Signals {
     #[cfg(unix)]
-    {
-        use tokio::signal::unix::{SignalKind, signal};
-        let mut terminate = signal(SignalKind::terminate())?;
-        tokio::select! {
-            result = tokio::signal::ctrl_c() => result,
-            _ = terminate.recv() => Ok(()),
+    interrupt: tokio::signal::unix::Signal,
+    #[cfg(unix)]
+    terminate: tokio::signal::unix::Signal,
+}
+
+impl Signals {
+    /// Installs the handlers (inside the runtime).
+    fn install() -> std::io::Result<Self> {
+        #[cfg(unix)]
+        {
+            use tokio::signal::unix::{SignalKind, signal};
+            Ok(Self {
+                interrupt: signal(SignalKind::interrupt())?,
+                terminate: signal(SignalKind::terminate())?,
+            })
+        }
+        #[cfg(not(unix))]
+        {
+            Ok(Self {})
         }
     }
-    #[cfg(not(unix))]
-    {
-        tokio::signal::ctrl_c().await
+
+    /// Waits for the first of them.
+    async fn wait(mut self) {
+        #[cfg(unix)]
+        {
+            tokio::select! {
+                _ = self.interrupt.recv() => {}
+                _ = self.terminate.recv() => {}
+            }
+        }
+        #[cfg(not(unix))]
+        {
+            let _ = tokio::signal::ctrl_c().await;
+        }
     }
 }
