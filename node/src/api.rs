@@ -1143,6 +1143,11 @@ async fn judge(
     body: Result<Bytes, BytesRejection>,
 ) -> ApiResult<(proto_types::body::HolderNotice, proto_types::body::Verdict)> {
     let policy = marketplace_policy(state)?;
+    // A marketplace whose key was rotated away cannot record a notice; the dry run says the
+    // same as the submission would.
+    if let Some(rotated_at) = state.ingest.trust().rotated_at(&state.authority) {
+        return Err(IngestError::OwnKeyRotated(rotated_at).into());
+    }
     let object = json_object(&body_bytes(body)?)?;
     let value = Value::Object(object);
     let notice = proto_types::body::HolderNotice::decode(&value)

@@ -567,13 +567,14 @@ pub struct DueRestoration {
     pub removal: proto_types::body::DecisionV1,
 }
 
-/// Removals by `marketplace` that policy restores on `today`: the latest decision on the notice
-/// is a removal whose counter-notice deadline has passed, and the seller filed a counter-notice
+/// Removals by this marketplace (every key for which `is_own` holds: its key and the keys it
+/// rotated from) that policy restores on `today`: the latest decision on the notice is a
+/// removal whose counter-notice deadline has passed, and the seller filed a counter-notice
 /// after it that no later decision answered (a holder who acts, e.g. by going to court, gets a
 /// new decision recorded by the marketplace before the deadline).
 pub fn due_restorations(
     store: &Store,
-    marketplace: &PublicKey,
+    is_own: impl Fn(&PublicKey) -> bool,
     today: &proto_types::timestamp::Date,
 ) -> Result<Vec<DueRestoration>, StorageError> {
     let mut due = Vec::new();
@@ -585,7 +586,7 @@ pub fn due_restorations(
         let proto_types::body::Body::CounterNotice(body) = counter.body() else {
             continue;
         };
-        if counter.author() != marketplace || !seen.insert(body.notice_id) {
+        if !is_own(counter.author()) || !seen.insert(body.notice_id) {
             continue;
         }
         let follow_ups = follow_ups(store, &body.notice_id)?;
@@ -880,7 +881,7 @@ mod tests {
         );
         let before = due_restorations(
             &store,
-            &market.public_key(),
+            |key: &PublicKey| *key == market.public_key(),
             &Date::parse("2026-01-11").unwrap(),
         )
         .unwrap();
@@ -898,14 +899,14 @@ mod tests {
         );
         let early = due_restorations(
             &store,
-            &market.public_key(),
+            |key: &PublicKey| *key == market.public_key(),
             &Date::parse("2026-01-09").unwrap(),
         )
         .unwrap();
         assert!(early.is_empty(), "deadline not passed");
         let due = due_restorations(
             &store,
-            &market.public_key(),
+            |key: &PublicKey| *key == market.public_key(),
             &Date::parse("2026-01-11").unwrap(),
         )
         .unwrap();
@@ -914,7 +915,7 @@ mod tests {
         // Someone else's counter-notices are not this marketplace's to restore.
         let other = due_restorations(
             &store,
-            &SecretKey::generate().public_key(),
+            |key: &PublicKey| *key == SecretKey::generate().public_key(),
             &Date::parse("2026-01-11").unwrap(),
         )
         .unwrap();
@@ -934,7 +935,7 @@ mod tests {
         );
         let after = due_restorations(
             &store,
-            &market.public_key(),
+            |key: &PublicKey| *key == market.public_key(),
             &Date::parse("2026-01-11").unwrap(),
         )
         .unwrap();

@@ -901,7 +901,9 @@ impl Writer {
         let author = self.key.public_key();
         // A rotation of this very key may have arrived from elsewhere (the operator rotated
         // with another copy of the key, or restored an old key file): its feed is closed.
-        if let Some(rotated_at) = self.trust.rotated_at(&author) {
+        // A rotation staged in this very group counts too: it may have arrived in the same group
+        // as this append, and signing after it would fork the feed.
+        if let Some(rotated_at) = self.rotated_at(staged, &author) {
             return Err(IngestError::OwnKeyRotated(rotated_at));
         }
         let head = self.head(&author)?;

@@ -125,10 +125,21 @@ pub const RESTORE_SWEEP_INTERVAL: std::time::Duration = std::time::Duration::fro
 /// Records a `restored` decision for every removal whose counter-notice deadline passed
 /// without the holder acting (see [`claims::due_restorations`]).
 pub async fn restore_uncontested(state: &NodeState) -> anyhow::Result<usize> {
+    if state.ingest.trust().rotated_at(&state.authority).is_some() {
+        // The node cannot sign with a rotated-away key (logged at start and refused with
+        // `key_rotated`); the sweep resumes once the operator configures the new key.
+        return Ok(0);
+    }
     let store = state.store.clone();
-    let marketplace = state.authority;
+    let ingest = state.ingest.clone();
+    // Counter-notices recorded under an earlier key of this marketplace are its own too.
+    let own = state.ingest.trust().root(&state.authority);
     let due = tokio::task::spawn_blocking(move || {
-        claims::due_restorations(&store, &marketplace, &today())
+        claims::due_restorations(
+            &store,
+            |author: &PublicKey| ingest.trust().root(author) == own,
+            &today(),
+        )
     })
     .await??;
     let mut restored = 0;
@@ -272,6 +283,13 @@ pub async fn start(config: NodeConfig) -> anyhow::Result<RunningNode> {
         Arc::try_unwrap(trust).unwrap_or_else(|shared| (*shared).clone()),
         &rotations,
     ));
+    if let Some(seq) = trust.rotated_at(&key.public_key()) {
+        tracing::warn!(
+            authority = %key.public_key(),
+            rotated_at = seq,
+            "this node's key was rotated away; it refuses every write (409 key_rotated) until authority_key names the new key"
+        );
+    }
     let metrics = Arc::new(Metrics::default());
     let (ingest, writer) = Ingest::start(
         store.clone(),

@@ -268,12 +268,13 @@ pub fn apply_registration(
         if body.holder != current.holder {
             return refuse("holder", "an `assigned` status change with the new holder");
         }
-        if body.expiry_date != current.expiry_date {
-            return refuse("expiry_date", "a `renewed` status change");
-        }
-        // Filed → registered has no status change of its own; a correction records it.
+        // Filed → registered has no status change of its own; a correction records it, with
+        // the expiry date of the first term.
         let registers_filed =
             current.status == RightStatus::Filed && body.status == RightStatus::Registered;
+        if body.expiry_date != current.expiry_date && !registers_filed {
+            return refuse("expiry_date", "a `renewed` status change");
+        }
         if body.status != current.status && !registers_filed {
             return refuse(
                 "status",

@@ -580,7 +580,7 @@ impl Store {
     }
 
     /// The store's size, in bytes, over every column family: its table files on disk plus
-    /// what is still only in memtables (and the write-ahead log). RocksDB's
+    /// what is still only in memtables (the write-ahead log is not counted). RocksDB's
     /// `estimate-live-data-size` alone counts table files only, so it reads 0 on a node whose
     /// data has not been flushed yet.
     pub fn estimated_size_bytes(&self) -> u64 {

@@ -57,11 +57,13 @@ fn needs_correction(current: &RightState, record: &RegistrationV1) -> bool {
 }
 
 /// Whether `record` is an application that ended before it was registered (abandoned, refused,
-/// withdrawn: dead, with no registration date). It was never a right: for a right the node does
+/// withdrawn: `cancelled`, with no registration date). It was never a right: for a right the node does
 /// not know it writes nothing; for a known (filed) one it is the status change that ends it.
 pub fn never_registered(record: &RegistrationV1) -> bool {
-    record.registration_date.is_none()
-        && matches!(record.status, RightStatus::Cancelled | RightStatus::Expired)
+    // Only `cancelled`: that is how importers write a dead application (docs/IMPORT.md); an
+    // `expired` record without a registration date may be a registration whose register left
+    // the date out, and is kept.
+    record.registration_date.is_none() && record.status == RightStatus::Cancelled
 }
 
 /// Registers `record` or applies what changed since the office last registered it. Returns
@@ -113,12 +115,21 @@ pub async fn upsert(
     let today = crate::today();
     let effective = status_date.clone().unwrap_or_else(|| today.clone());
     let mut outcomes = Vec::new();
+    // Filed → registered has no status change of its own: the correction that registers an
+    // application also sets the expiry of its first term (protocol §6.3).
+    let registers_filed =
+        current.status == RightStatus::Filed && record.status == RightStatus::Registered;
+    let expiry_after_correction = if registers_filed {
+        record.expiry_date.clone()
+    } else {
+        current.expiry_date.clone()
+    };
     if needs_correction(&current, &record) {
         // Correct the record but keep holder, expiry and status: those follow as status entries.
         let mut correction = record.clone();
         correction.holder = current.holder.clone();
-        correction.expiry_date = current.expiry_date.clone();
-        if !(current.status == RightStatus::Filed && record.status == RightStatus::Registered) {
+        correction.expiry_date = expiry_after_correction.clone();
+        if !registers_filed {
             correction.status = current.status;
         }
         outcomes.push(
@@ -138,7 +149,7 @@ pub async fn upsert(
         )?;
         outcomes.push(state.ingest.append_from(body, Source::Bulk).await?);
     }
-    let later_expiry = match (&record.expiry_date, &current.expiry_date) {
+    let later_expiry = match (&record.expiry_date, &expiry_after_correction) {
         (Some(new), Some(old)) => new > old,
         (Some(_), None) => true,
         _ => false,

@@ -9,6 +9,7 @@
 //!   same value, and canonicalising is idempotent;
 //! - entries: a decoded entry's id is the SHA-256 of its canonical bytes, decoding those bytes
 //!   gives the same entry, and signature verification returns (valid or not) without panicking;
+//! - notices: a notice that decodes keeps exactly the canonical form of what was received;
 //! - notices and credentials: verification of any JSON returns a result.
 
 // A fuzz oracle reports a broken invariant by panicking: that is what the fuzzer detects.
@@ -16,6 +17,7 @@
 
 use sha2::{Digest, Sha256};
 
+use crate::body::HolderNotice;
 use crate::entry::Entry;
 use crate::{claims, data_integrity, jcs};
 
@@ -55,10 +57,23 @@ pub fn entry(data: &[u8]) {
     let _ = entry.verify();
 }
 
-/// Holder notice verification.
+/// Holder notice decoding and verification: a notice that decodes keeps exactly what was
+/// received, in canonical form (what a marketplace records and the holder's signature covers).
 pub fn notice(data: &[u8]) {
-    if let Ok(value) = jcs::parse(data) {
-        let _ = claims::verify_notice(&value);
+    let Ok(value) = jcs::parse(data) else {
+        return;
+    };
+    let _ = claims::verify_notice(&value);
+    let Ok(notice) = HolderNotice::decode(&value) else {
+        return;
+    };
+    let Some(received) = notice.received() else {
+        panic!("a decoded notice does not keep what it was decoded from");
+    };
+    match (jcs::canonicalize(received), jcs::canonicalize(&value)) {
+        (Ok(kept), Ok(input)) if kept == input => {}
+        (Ok(_), Ok(_)) => panic!("the notice kept is not the notice received"),
+        _ => panic!("a decoded notice does not canonicalise"),
     }
 }
 

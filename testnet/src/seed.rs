@@ -4,8 +4,9 @@
 //!
 //! The plan is deterministic for a given set of holder keys and year: a first run that stopped
 //! while seeding is completed by the next one, and the node answers a repeated registration or
-//! renewal with "unchanged". Only a repeated cancellation is refused (409), which a resumed
-//! seeding accepts.
+//! renewal with "unchanged". A repeated cancellation is refused (409), and so is a repeated
+//! registration of a right whose holder, expiry or status the interrupted run already changed
+//! (protocol §6.3); a resumed seeding accepts both.
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -407,7 +408,9 @@ pub struct Target<'a> {
 }
 
 /// Submits the plan: every registration, then every right's changes, [`SEED_WORKERS`] requests
-/// at a time. With `resuming`, a refused (409) status change counts as already applied.
+/// at a time. With `resuming`, a refused (409) request counts as already applied: a status
+/// change applied by the interrupted run, or a registration whose right has changed since (a
+/// second registration may not change the holder, expiry or status, protocol §6.3).
 pub fn submit(
     http: &reqwest::blocking::Client,
     targets: &[Target<'_>],
@@ -416,7 +419,7 @@ pub fn submit(
     resuming: bool,
 ) -> anyhow::Result<()> {
     for_each_parallel(&plan.registrations, stop, |request| {
-        send(http, targets, request, false)
+        send(http, targets, request, resuming)
     })?;
     for_each_parallel(&plan.changes, stop, |changes| {
         for request in changes {

@@ -50,7 +50,9 @@ pub struct ImportArgs {
     concurrency: u8,
     /// Import only the records of these jurisdictions (comma-separated codes, e.g. `FR` or
     /// `US,EM`), leaving the others out: for a file that holds several offices' registers,
-    /// like the samples in `docs/samples/`. Records left out are counted, not errors.
+    /// like the samples in `docs/samples/`. Records left out are counted, not errors; an
+    /// invalid CSV row whose jurisdiction cell names another office is left out too (an invalid
+    /// ST.96 record is always reported, its jurisdiction unknown).
     #[arg(long, value_delimiter = ',', value_name = "CODES", value_parser = jurisdiction_code)]
     jurisdiction: Vec<String>,
     #[command(flatten)]

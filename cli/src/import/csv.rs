@@ -279,8 +279,10 @@ fn record_at(
         .iter()
         .position(|column| *column == Column::Jurisdiction)
         .and_then(|index| record.get(index))
-        .map(|value| value.trim().to_ascii_uppercase())
-        .filter(|value| !value.is_empty());
+        .and_then(|value| {
+            proto_types::body::Jurisdiction::parse(&value.trim().to_ascii_uppercase()).ok()
+        })
+        .map(|code| code.as_str().to_owned());
     let fail = |message: String| RecordError {
         position: position.clone(),
         message,

@@ -20,7 +20,7 @@ pub struct RecordError {
     pub position: String,
     /// What is wrong, naming the field.
     pub message: String,
-    /// The record's jurisdiction code as written, when it could be read: an invalid record of
+    /// The record's jurisdiction, when its cell holds a valid code (CSV): an invalid record of
     /// another office is left out by `rightsnet import --jurisdiction`, not counted as invalid.
     pub jurisdiction: Option<String>,
 }
