@@ -327,10 +327,21 @@ pub fn verdict(
     ));
 
     let right = context.store.right(notice.right_id.as_str())?;
+    // The authority a trusted issuer speaks for (its original key after rotations). An issuer
+    // that is not trusted for the jurisdiction already fails `issuer_trusted`.
+    let issuer_authority = credential
+        .as_ref()
+        .filter(|credential| {
+            context
+                .trust
+                .office_for(&credential.issuer, notice.right_id.jurisdiction())
+        })
+        .map(|credential| context.trust.root(&credential.issuer));
     reasons.push(registry_reason(
         right.as_ref(),
         notice,
         credential.as_ref(),
+        issuer_authority.as_ref(),
         &context.now,
     ));
     let classes: Vec<u8> = right
@@ -440,6 +451,7 @@ fn registry_reason(
     right: Option<&RightState>,
     notice: &HolderNotice,
     credential: Option<&VerifiedCredential>,
+    issuer_authority: Option<&PublicKey>,
     now: &Timestamp,
 ) -> VerdictReason {
     let Some(right) = right else {
@@ -475,6 +487,21 @@ fn registry_reason(
                     .map(|item| item.entry_id)
                     .or(Some(right.last_entry));
                 return assigned;
+            }
+            // Only the office that registered the right attests it: another office trusted
+            // for the same jurisdiction does not speak for this register.
+            if let Some(issuer) = issuer_authority.filter(|issuer| **issuer != right.registered_by)
+            {
+                return reason(
+                    "registry",
+                    false,
+                    format!(
+                        "right {} was registered by {}, but the credential was issued by {}",
+                        right.right_id,
+                        right.registered_by.to_did_key(),
+                        issuer.to_did_key()
+                    ),
+                );
             }
             reason(
                 "registry",
