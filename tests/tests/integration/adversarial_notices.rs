@@ -1114,3 +1114,82 @@ fn adversarial_notices_are_never_accepted() {
     assert!(market.cases >= 60, "{} cases", market.cases);
     assert_eq!(market.accepted.len(), 7);
 }
+
+/// Another office trusted for the same jurisdiction cannot attest a right it did not register:
+/// its credential fails `registry`, naming the registering office, while the registering
+/// office's own credential for the same right is accepted.
+#[test]
+fn an_office_cannot_attest_a_right_another_office_registered() {
+    let federation = Federation::with_roles(&[
+        Role::Office("FR"),
+        Role::Office("FR"),
+        Role::Marketplace(&["FR"]),
+    ]);
+    let clients: Vec<Client> = (0..3).map(|i| federation.client(i)).collect();
+    let second_office =
+        KeyFile::parse(&std::fs::read(federation.node_dir(1).join("authority.json")).unwrap())
+            .unwrap();
+    let market_did = clients[2].get("/v1/status").body["authority"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let holder = SecretKey::generate();
+    register(&clients[0], "FR-TM-300", &holder, &[25]);
+    assert!(wait_converged(&clients, 1, Duration::from_secs(60)));
+    let genuine = clients[0].post(
+        "/v1/credentials",
+        &json!({"right_id": "FR-TM-300", "holder": holder.public_key().to_did_key()}),
+    );
+    assert_eq!(genuine.status, 201, "{}", genuine.body);
+    let spec = Spec {
+        marketplace: market_did,
+        right_id: "FR-TM-300".to_owned(),
+        holder: holder.public_key().to_did_key(),
+        credential: genuine.body.clone(),
+        listings: json!([{"id": "listing-300", "class": 25}]),
+        created: at(0),
+        nonce: fresh_nonce(),
+    };
+    let verify = |notice: &Value| {
+        let reply = clients[2].post_raw("/v1/verify", bytes(notice), None);
+        assert_eq!(reply.status, 200, "{}", reply.body);
+        reply.body["verdict"].clone()
+    };
+    let accepted = verify(&notice(&holder, &spec));
+    assert_eq!(accepted["accepted"], true, "{accepted}");
+
+    let forged = sign_with(
+        &document(
+            &second_office,
+            &holder,
+            "FR-TM-300",
+            &[25],
+            &at(-60_000),
+            None,
+        ),
+        &second_office,
+        &[],
+    );
+    let verdict = verify(&notice(
+        &holder,
+        &Spec {
+            credential: forged,
+            nonce: fresh_nonce(),
+            ..spec.clone()
+        },
+    ));
+    assert_eq!(failed(&verdict), ["registry"], "{verdict}");
+    let registry = verdict["reasons"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|reason| reason["code"] == "registry")
+        .unwrap();
+    assert!(
+        registry["message"]
+            .as_str()
+            .unwrap()
+            .contains("but the credential was issued by"),
+        "{registry}"
+    );
+}
