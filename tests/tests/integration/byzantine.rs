@@ -287,7 +287,8 @@ fn a_byzantine_peer_cannot_get_bad_data_stored_or_relayed() {
     let listed = attacker();
     assert_ne!(listed["blocked"], true, "{listed}");
     assert_eq!(listed["score"].as_f64().unwrap_or(0.0), 0.0, "{listed}");
-    swarm.dial(victim_addr.clone()).unwrap();
+    // The swarm spawns its connection tasks: dial from inside the runtime.
+    runtime.block_on(async { swarm.dial(victim_addr.clone()).unwrap() });
     let drive = |swarm: &mut Swarm<Attacker>| {
         runtime.block_on(async {
             let _ = tokio::time::timeout(Duration::from_millis(200), async {
@@ -307,7 +308,7 @@ fn a_byzantine_peer_cannot_get_bad_data_stored_or_relayed() {
         assert_eq!(listed["score"].as_f64().unwrap_or(0.0), 0.0, "{listed}");
     }
     assert!(connected, "the unblocked peer could not reconnect");
-    drop(swarm);
+    runtime.block_on(async move { drop(swarm) });
 
     // Honest traffic keeps flowing, and everyone agrees on exactly the valid entries: the
     // honest feeds plus the rogue office's first entry (relayed), nothing else.

@@ -773,10 +773,10 @@ fn issue10_batch_writes_at_every_node_reach_every_other_node_through_sync() {
     let federation = Federation::new(NODES, NODES);
     let clients: Vec<Client> = (0..NODES).map(|i| federation.client(i)).collect();
     wait_for_full_mesh(&clients);
-    for a in 1..NODES {
+    for (a, leaf) in clients.iter().enumerate().skip(1) {
         for b in 1..NODES {
             if a != b {
-                block(&clients[a], &federation.peer_ids[b]);
+                block(leaf, &federation.peer_ids[b]);
             }
         }
     }
