@@ -4,22 +4,29 @@
 //! - **Gossip** (gossipsub, topic [`ENTRIES_TOPIC`]): every entry stored from a local source is
 //!   published as an anonymous message whose id is the SHA-256 of its bytes (the entry id, since
 //!   entries travel in canonical form). Validation is manual: a received message goes through
-//!   the node's ingest path and is reported *Accept* (stored: forward it), *Reject* (malformed,
-//!   forged, unknown author: the sender's score drops) or *Ignore* (duplicate, early, forked,
-//!   equivocating). Nothing is forwarded before the ingest path has stored it.
+//!   the node's ingest path and is reported *Accept* (stored: forward it), *Reject* (malformed
+//!   or forged: the sender's score drops) or *Ignore* (duplicate, early, forked, equivocating,
+//!   or of an author this node does not trust, which is no evidence against the sender).
+//!   Nothing is forwarded before the ingest path has stored it.
 //! - **Catch-up sync** (request-response, protocol [`SYNC_PROTOCOL`], CBOR): a node asks a peer
 //!   for its heads, then fetches every feed it is behind on in bounded ranges, verifies them off
 //!   the executor and stores them through the same ingest path. It runs when a peer connects,
-//!   every [`SYNC_INTERVAL`], and when gossip delivers an entry with a gap before it. Gossip is
-//!   the fast path and may drop messages; sync is what guarantees convergence.
+//!   every [`SYNC_INTERVAL`], and when gossip delivers an entry with a gap before it. Sessions
+//!   wait in a first-in first-out queue for one of [`MAX_CONCURRENT_SYNCS`] slots, so every
+//!   connected peer is synced within a bounded time. Gossip is the fast path and may drop
+//!   messages; sync is what guarantees convergence.
 //! - **Peers**: bootstrap addresses (redialled when lost), identify, Kademlia for discovery
-//!   beyond them, optional mDNS, connection limits, a block list the operator controls (and the
-//!   node uses against peers that send invalid data), persisted in the data directory.
+//!   beyond them, optional mDNS, connection limits, a block list. The operator's blocks are
+//!   persisted in the data directory and last until the operator unblocks. The node blocks on
+//!   its own, for [`AUTOMATIC_BLOCK_DURATION`] and without persisting it, a peer whose score
+//!   falls below [`BLOCK_SCORE`]. That score is the node's own bookkeeping, not gossipsub's: it
+//!   drops only for invalid *content* (a gossip message the ingest path rejects, invalid sync
+//!   data) and decays; an operator's unblock resets it.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use libp2p::futures::StreamExt;
 use libp2p::gossipsub::{self, MessageAcceptance};
@@ -64,7 +71,9 @@ pub const SYNC_MAX_DECODED_REQUEST: u64 = 4 * 1024;
 pub const MAX_HEADS: usize = 10_000;
 /// How often every connected peer is asked for its heads.
 pub const SYNC_INTERVAL: Duration = Duration::from_secs(5);
-/// Sync sessions with different peers running at once.
+/// Sync sessions with different peers running at once; the other peers wait their turn in a
+/// queue (each at most once), so a peer waits at most about `peers / MAX_CONCURRENT_SYNCS`
+/// sessions.
 pub const MAX_CONCURRENT_SYNCS: usize = 4;
 /// Inbound sync requests served at once; more get `Busy`.
 pub const MAX_CONCURRENT_SERVES: usize = 16;
@@ -76,15 +85,25 @@ pub const COMMAND_QUEUE_CAPACITY: usize = 4096;
 pub const MAX_CONNECTIONS: u32 = 256;
 /// Established connections per peer.
 pub const MAX_CONNECTIONS_PER_PEER: u32 = 2;
-/// Invalid sync responses tolerated from a peer before it is blocked.
+/// Invalid data (gossip messages the ingest path rejects, invalid sync responses) a peer may
+/// send in quick succession before it is blocked: each costs [`INVALID_DATA_PENALTY`].
 pub const MAX_STRIKES: u32 = 3;
-/// Gossip score below which a peer is blocked (gossipsub's graylist threshold).
+/// Score below which the node blocks a peer on its own. A peer starts at 0.
 pub const BLOCK_SCORE: f64 = -80.0;
+/// Score a peer loses for each gossip message the ingest path rejects (malformed, forged) and
+/// for each invalid sync response: [`MAX_STRIKES`] of them take it below [`BLOCK_SCORE`].
+/// Nothing else lowers a score.
+pub const INVALID_DATA_PENALTY: f64 = 30.0;
+/// Time in which a peer's lost score recovers by half.
+pub const PENALTY_HALF_LIFE: Duration = Duration::from_secs(300);
+/// How long a block the node imposes on its own lasts. Such blocks are never persisted.
+pub const AUTOMATIC_BLOCK_DURATION: Duration = Duration::from_secs(600);
 /// Most peers whose addresses are remembered for redialling.
 pub const MAX_KNOWN_PEERS: usize = 1024;
 /// File in the data directory holding the peer identity (32 random bytes, hex).
 pub const IDENTITY_FILE: &str = "p2p-identity.key";
-/// File in the data directory holding the operator's block list.
+/// File in the data directory holding the operator's block list (only the operator's: the
+/// node's own blocks expire and are not written).
 pub const BLOCKLIST_FILE: &str = "blocked-peers.json";
 
 /// A sync request.
@@ -151,10 +170,89 @@ pub struct PeerInfo {
     pub connected: bool,
     /// Whether the operator or the node blocked it.
     pub blocked: bool,
-    /// Its gossip score, when known.
+    /// Who blocked it: `"operator"` (persisted, until unblocked) or `"node"` (for invalid
+    /// data, expires); absent when not blocked.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub blocked_by: Option<&'static str>,
+    /// Seconds until a block by the node expires; absent for other peers.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub block_expires_in_secs: Option<u64>,
+    /// Its score: 0, or lower by [`INVALID_DATA_PENALTY`] for each invalid message or sync
+    /// response it sent, recovering with [`PENALTY_HALF_LIFE`]; the node blocks it below
+    /// [`BLOCK_SCORE`]. Always present (the field is optional for compatibility).
     pub score: Option<f64>,
     /// Addresses known for it.
     pub addresses: Vec<String>,
+}
+
+/// Why a peer is blocked.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Block {
+    /// By the operator through the API: persisted, lasts until the operator unblocks.
+    Operator,
+    /// By the node, for invalid data: not persisted, lifted at `until`.
+    Automatic { until: Instant },
+}
+
+/// A peer's lost score at one moment; it recovers exponentially from there.
+#[derive(Debug, Clone, Copy)]
+struct Penalty {
+    points: f64,
+    at: Instant,
+}
+
+impl Penalty {
+    fn points_at(&self, now: Instant) -> f64 {
+        let elapsed = now.saturating_duration_since(self.at).as_secs_f64();
+        self.points * 0.5_f64.powf(elapsed / PENALTY_HALF_LIFE.as_secs_f64())
+    }
+}
+
+/// The node's own score of each peer. It counts only what the node itself judged invalid, so
+/// unlike gossipsub's score (which keeps a disconnected peer's counters, and has no way to
+/// reset them) it can be forgotten when the operator unblocks a peer. Bounded by
+/// [`MAX_KNOWN_PEERS`]: penalties that have nearly recovered are dropped first.
+#[derive(Debug, Default)]
+struct PenaltyLedger {
+    peers: HashMap<PeerId, Penalty>,
+}
+
+impl PenaltyLedger {
+    /// Records one piece of invalid data from `peer`; returns its score after it.
+    fn record(&mut self, peer: PeerId, now: Instant) -> f64 {
+        if self.peers.len() >= MAX_KNOWN_PEERS && !self.peers.contains_key(&peer) {
+            self.peers
+                .retain(|_, penalty| penalty.points_at(now) >= INVALID_DATA_PENALTY / 4.0);
+            if self.peers.len() >= MAX_KNOWN_PEERS {
+                let mildest = self
+                    .peers
+                    .iter()
+                    .min_by(|a, b| a.1.points_at(now).total_cmp(&b.1.points_at(now)))
+                    .map(|(peer, _)| *peer);
+                if let Some(mildest) = mildest {
+                    self.peers.remove(&mildest);
+                }
+            }
+        }
+        let points = self
+            .peers
+            .get(&peer)
+            .map_or(0.0, |penalty| penalty.points_at(now))
+            + INVALID_DATA_PENALTY;
+        self.peers.insert(peer, Penalty { points, at: now });
+        -points
+    }
+
+    /// The peer's score: 0 for a peer that never sent invalid data.
+    fn score(&self, peer: &PeerId, now: Instant) -> f64 {
+        self.peers
+            .get(peer)
+            .map_or(0.0, |penalty| -penalty.points_at(now))
+    }
+
+    fn forget(&mut self, peer: &PeerId) {
+        self.peers.remove(peer);
+    }
 }
 
 enum Command {
@@ -229,8 +327,9 @@ impl Network {
         response.await.map_err(|_| NetworkError::Closed)
     }
 
-    /// Blocks a peer: closes its connections and refuses new ones until unblocked. Returns
-    /// whether it was not blocked before.
+    /// Blocks a peer for the operator: closes its connections and refuses new ones until
+    /// unblocked, across restarts. Returns whether it was not blocked by the operator before
+    /// (a block by the node becomes the operator's).
     pub async fn block(&self, peer: &str) -> Result<bool, NetworkError> {
         let peer = parse_peer(peer)?;
         let (reply, response) = oneshot::channel();
@@ -238,8 +337,8 @@ impl Network {
         response.await.map_err(|_| NetworkError::Closed)
     }
 
-    /// Unblocks a peer and redials it when its address is known. Returns whether it was
-    /// blocked.
+    /// Unblocks a peer (whoever blocked it), forgets the invalid data it sent (its score
+    /// returns to 0) and redials it when its address is known. Returns whether it was blocked.
     pub async fn unblock(&self, peer: &str) -> Result<bool, NetworkError> {
         let peer = parse_peer(peer)?;
         let (reply, response) = oneshot::channel();
@@ -295,27 +394,68 @@ fn load_identity(data_dir: &Path) -> anyhow::Result<identity::Keypair> {
     Ok(identity::Keypair::ed25519_from_bytes(secret)?)
 }
 
+/// The operator's blocks, as saved by [`save_blocklist`]. (Files written before automatic
+/// blocks stopped being persisted may also list peers the node blocked on its own; they load
+/// as operator blocks, since the file cannot tell them apart.)
 fn load_blocklist(data_dir: &Path) -> HashSet<PeerId> {
     let path = data_dir.join(BLOCKLIST_FILE);
     let Ok(text) = std::fs::read_to_string(&path) else {
         return HashSet::new();
     };
-    let list: Vec<String> = serde_json::from_str(&text).unwrap_or_default();
+    let list: Vec<String> = serde_json::from_str(&text).unwrap_or_else(|error| {
+        tracing::warn!(%error, path = %path.display(), "the block list is unreadable; ignored");
+        Vec::new()
+    });
     list.iter().filter_map(|peer| peer.parse().ok()).collect()
 }
 
-fn save_blocklist(data_dir: &Path, blocked: &HashSet<PeerId>) {
-    let mut list: Vec<String> = blocked.iter().map(ToString::to_string).collect();
+/// Saves the operator's blocks (never the node's own).
+fn save_blocklist(data_dir: &Path, blocked: &HashMap<PeerId, Block>) {
+    let mut list: Vec<String> = blocked
+        .iter()
+        .filter(|(_, block)| **block == Block::Operator)
+        .map(|(peer, _)| peer.to_string())
+        .collect();
     list.sort();
-    let path = data_dir.join(BLOCKLIST_FILE);
-    let temporary = data_dir.join(format!("{BLOCKLIST_FILE}.tmp"));
     let written = serde_json::to_vec_pretty(&list)
         .map_err(std::io::Error::other)
-        .and_then(|bytes| std::fs::write(&temporary, bytes))
-        .and_then(|()| std::fs::rename(&temporary, &path));
+        .and_then(|bytes| write_file_atomically(&data_dir.join(BLOCKLIST_FILE), &bytes));
     if let Err(error) = written {
         tracing::error!(%error, "saving the block list failed; it holds until restart");
     }
+}
+
+/// Replaces `path` with `bytes` so that a crash or power loss leaves either the old or the new
+/// content: write a temporary file beside it, fsync it, rename it over `path`, fsync the
+/// directory (so the rename itself is durable). Blocking; the callers write small files
+/// rarely (an operator's block or unblock).
+fn write_file_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    use std::io::Write;
+    let directory = match path.parent() {
+        Some(parent) if !parent.as_os_str().is_empty() => parent,
+        _ => Path::new("."),
+    };
+    let name = path
+        .file_name()
+        .ok_or_else(|| std::io::Error::other("no file name"))?;
+    let mut temporary_name = name.to_os_string();
+    temporary_name.push(".tmp");
+    let temporary = directory.join(temporary_name);
+    let write_and_rename = || -> std::io::Result<()> {
+        let mut file = std::fs::File::create(&temporary)?;
+        file.write_all(bytes)?;
+        file.sync_all()?;
+        std::fs::rename(&temporary, path)
+    };
+    if let Err(error) = write_and_rename() {
+        let _ = std::fs::remove_file(&temporary);
+        return Err(error);
+    }
+    // Directories can be opened and fsynced on Unix; elsewhere the rename is as durable as
+    // the platform makes it.
+    #[cfg(unix)]
+    std::fs::File::open(directory)?.sync_all()?;
+    Ok(())
 }
 
 fn build_behaviour(keypair: &identity::Keypair, mdns_enabled: bool) -> anyhow::Result<Behaviour> {
@@ -324,6 +464,15 @@ fn build_behaviour(keypair: &identity::Keypair, mdns_enabled: bool) -> anyhow::R
     let config = gossipsub::ConfigBuilder::default()
         .validation_mode(gossipsub::ValidationMode::Anonymous)
         .validate_messages()
+        // Without this, gossipsub treats every message whose id is in its cache of ids this
+        // node published (10 s) as "claiming to be from self": with anonymous messages it has
+        // no source peer id to compare, so it falls back to that cache. Ids are content hashes,
+        // so a peer forwarding our own entry back (normal mesh behaviour) matched, and the
+        // message was dropped as invalid, *before* the duplicate check, against the honest
+        // forwarder. With it, the echo reaches the duplicate cache (publishing inserts the
+        // id there) and is dropped as a plain duplicate. Anonymous messages carry no source
+        // that could claim to be us, so nothing is lost.
+        .allow_self_origin(true)
         // Entries travel in canonical form, so this is the entry id: duplicates are free.
         .message_id_fn(|message: &gossipsub::Message| {
             gossipsub::MessageId::from(Sha256::digest(&message.data).to_vec())
@@ -335,31 +484,15 @@ fn build_behaviour(keypair: &identity::Keypair, mdns_enabled: bool) -> anyhow::R
         .duplicate_cache_time(Duration::from_secs(120))
         .max_messages_per_rpc(Some(512))
         .build()?;
+    // No gossipsub peer scoring. Its score counted things that are not invalid content: with
+    // the default parameters a behaviour penalty (−10 per broken IWANT promise, squared), slow
+    // peers (full queues under load), IP colocation, mesh delivery deficits; and gossipsub's own
+    // "invalid" verdicts, such as the self-origin echoes above. It keeps a disconnected peer's
+    // counters undecayed for an hour and offers no way to reset them, so an unblocked peer
+    // would be graylisted (or blocked again) with the same score. The node keeps its own
+    // score instead (`PenaltyLedger`): only the ingest path's *Reject* verdicts and invalid
+    // sync data lower it.
     let mut gossip = gossipsub::Behaviour::new(gossipsub::MessageAuthenticity::Anonymous, config)
-        .map_err(anyhow::Error::msg)?;
-    // Score only what matters here: invalid messages. A peer that forwards three forgeries in
-    // quick succession falls below the graylist threshold and is then blocked.
-    let mut params = gossipsub::PeerScoreParams {
-        ip_colocation_factor_weight: 0.0,
-        ..Default::default()
-    };
-    params.topics.insert(
-        topic.hash(),
-        gossipsub::TopicScoreParams {
-            topic_weight: 1.0,
-            time_in_mesh_weight: 0.0,
-            first_message_deliveries_weight: 0.0,
-            mesh_message_deliveries_weight: 0.0,
-            mesh_failure_penalty_weight: 0.0,
-            invalid_message_deliveries_weight: -20.0,
-            invalid_message_deliveries_decay: gossipsub::score_parameter_decay(
-                Duration::from_secs(600),
-            ),
-            ..Default::default()
-        },
-    );
-    gossip
-        .with_peer_score(params, gossipsub::PeerScoreThresholds::default())
         .map_err(anyhow::Error::msg)?;
     gossip.subscribe(&topic)?;
 
@@ -443,8 +576,11 @@ pub async fn start(
         .with_behaviour(|_| behaviour)?
         .with_swarm_config(|config| config.with_idle_connection_timeout(Duration::from_secs(300)))
         .build();
-    let blocked = load_blocklist(&config.data_dir);
-    for peer in &blocked {
+    let blocked: HashMap<PeerId, Block> = load_blocklist(&config.data_dir)
+        .into_iter()
+        .map(|peer| (peer, Block::Operator))
+        .collect();
+    for peer in blocked.keys() {
         swarm.behaviour_mut().blocked.block_peer(*peer);
     }
     swarm.listen_on(listen.clone())?;
@@ -485,15 +621,16 @@ pub async fn start(
         metrics,
         data_dir: config.data_dir,
         blocked,
+        penalties: PenaltyLedger::default(),
         bootstrap,
         known: HashMap::new(),
         pending_requests: HashMap::new(),
         syncing: HashSet::new(),
         resync: HashSet::new(),
+        sync_queue: VecDeque::new(),
         sync_slots: Arc::new(Semaphore::new(MAX_CONCURRENT_SYNCS)),
         serve_slots: Arc::new(Semaphore::new(MAX_CONCURRENT_SERVES)),
         validation_slots: Arc::new(Semaphore::new(MAX_CONCURRENT_VALIDATIONS)),
-        strikes: HashMap::new(),
         discovery_due: false,
         topic: gossipsub::IdentTopic::new(ENTRIES_TOPIC),
         listen_addrs: listen_addrs.clone(),
@@ -527,16 +664,19 @@ struct SwarmTask {
     peers: Arc<Peers>,
     metrics: Arc<Metrics>,
     data_dir: PathBuf,
-    blocked: HashSet<PeerId>,
+    blocked: HashMap<PeerId, Block>,
+    penalties: PenaltyLedger,
     bootstrap: HashMap<PeerId, Multiaddr>,
     known: HashMap<PeerId, Vec<Multiaddr>>,
     pending_requests: HashMap<OutboundRequestId, oneshot::Sender<Result<SyncResponse, String>>>,
     syncing: HashSet<PeerId>,
     resync: HashSet<PeerId>,
+    /// Peers waiting for a sync slot, oldest first, each at most once; only connected peers
+    /// are queued, so it holds at most [`MAX_CONNECTIONS`] peers.
+    sync_queue: VecDeque<PeerId>,
     sync_slots: Arc<Semaphore>,
     serve_slots: Arc<Semaphore>,
     validation_slots: Arc<Semaphore>,
-    strikes: HashMap<PeerId, u32>,
     discovery_due: bool,
     topic: gossipsub::IdentTopic,
     listen_addrs: Vec<Multiaddr>,
@@ -568,6 +708,8 @@ impl SwarmTask {
                     Err(tokio::sync::broadcast::error::RecvError::Closed) => break,
                 },
                 _ = sync_tick.tick() => {
+                    // Every connected peer joins the queue (once); those that could not start
+                    // last round are at its front.
                     let connected: Vec<PeerId> = self.swarm.connected_peers().copied().collect();
                     for peer in connected {
                         self.start_sync(peer);
@@ -624,7 +766,7 @@ impl SwarmTask {
         let targets: Vec<Multiaddr> = self
             .bootstrap
             .iter()
-            .filter(|(peer, _)| !self.blocked.contains(peer) && !self.swarm.is_connected(peer))
+            .filter(|(peer, _)| !self.blocked.contains_key(peer) && !self.swarm.is_connected(peer))
             .map(|(_, address)| address.clone())
             .collect();
         for address in targets {
@@ -648,7 +790,9 @@ impl SwarmTask {
             let targets: Vec<(PeerId, Multiaddr)> = self
                 .known
                 .iter()
-                .filter(|(peer, _)| !self.blocked.contains(peer) && !self.swarm.is_connected(peer))
+                .filter(|(peer, _)| {
+                    !self.blocked.contains_key(peer) && !self.swarm.is_connected(peer)
+                })
                 .filter_map(|(peer, addresses)| addresses.first().map(|a| (*peer, a.clone())))
                 .take(16)
                 .collect();
@@ -659,32 +803,53 @@ impl SwarmTask {
                 let _ = self.swarm.dial(options);
             }
         }
-        let bad: Vec<(PeerId, f64)> = self
-            .swarm
-            .connected_peers()
-            .filter_map(|peer| {
-                let score = self.swarm.behaviour().gossipsub.peer_score(peer)?;
-                (score < BLOCK_SCORE).then_some((*peer, score))
-            })
+        let now = Instant::now();
+        let expired: Vec<PeerId> = self
+            .blocked
+            .iter()
+            .filter(|(_, block)| matches!(block, Block::Automatic { until } if *until <= now))
+            .map(|(peer, _)| *peer)
             .collect();
-        for (peer, score) in bad {
-            tracing::warn!(%peer, score, "blocking a peer whose gossip score fell below the threshold");
-            self.metrics.event("peer_blocked_for_score");
-            self.block(peer);
+        for peer in expired {
+            tracing::info!(%peer, "a block by the node expired");
+            self.blocked.remove(&peer);
+            self.swarm.behaviour_mut().blocked.unblock_peer(peer);
+            self.metrics.event("peer_block_expired");
         }
     }
 
+    /// Blocks a peer for the operator (persisted). Returns whether the operator had not
+    /// blocked it before.
     fn block(&mut self, peer: PeerId) -> bool {
-        let newly = self.blocked.insert(peer);
+        let previous = self.blocked.insert(peer, Block::Operator);
         self.swarm.behaviour_mut().blocked.block_peer(peer);
+        let newly = previous != Some(Block::Operator);
         if newly {
             save_blocklist(&self.data_dir, &self.blocked);
         }
         newly
     }
 
+    /// Records invalid data from `peer` (a gossip message the ingest path rejected, an invalid
+    /// sync response); blocks it for [`AUTOMATIC_BLOCK_DURATION`] when its score falls below
+    /// [`BLOCK_SCORE`]. The only way the node blocks a peer on its own.
+    fn penalise(&mut self, peer: PeerId, reason: &str, event: &'static str) {
+        let score = self.penalties.record(peer, Instant::now());
+        tracing::debug!(%peer, %reason, score, "peer sent invalid data");
+        if score >= BLOCK_SCORE || self.blocked.contains_key(&peer) {
+            return;
+        }
+        tracing::warn!(%peer, %reason, score, "blocking a peer that sent invalid data");
+        let until = Instant::now() + AUTOMATIC_BLOCK_DURATION;
+        self.blocked.insert(peer, Block::Automatic { until });
+        self.swarm.behaviour_mut().blocked.block_peer(peer);
+        self.metrics.event(event);
+    }
+
+    /// Queues a sync session with `peer`, and starts queued sessions while slots are free. A
+    /// peer already queued keeps its place; one being synced runs again when its session ends.
     fn start_sync(&mut self, peer: PeerId) {
-        if self.blocked.contains(&peer) {
+        if self.blocked.contains_key(&peer) {
             return;
         }
         if self.syncing.contains(&peer) {
@@ -692,21 +857,41 @@ impl SwarmTask {
             self.resync.insert(peer);
             return;
         }
-        let Ok(permit) = self.sync_slots.clone().try_acquire_owned() else {
-            return;
-        };
-        self.syncing.insert(peer);
-        let network = self.network.clone();
-        let ingest = self.ingest.clone();
-        let store = self.store.clone();
-        let metrics = self.metrics.clone();
-        tokio::spawn(async move {
-            if let Err(reason) = sync_with(&network, &ingest, &store, &metrics, peer).await {
-                tracing::debug!(%peer, %reason, "sync ended early");
+        if !self.sync_queue.contains(&peer) && self.sync_queue.len() < MAX_CONNECTIONS as usize {
+            self.sync_queue.push_back(peer);
+        }
+        self.start_queued_syncs();
+    }
+
+    fn start_queued_syncs(&mut self) {
+        while let Some(&peer) = self.sync_queue.front() {
+            if self.blocked.contains_key(&peer) || !self.swarm.is_connected(&peer) {
+                self.sync_queue.pop_front();
+                continue;
             }
-            drop(permit);
-            let _ = network.send(Command::SyncDone { peer }).await;
-        });
+            if self.syncing.contains(&peer) {
+                self.sync_queue.pop_front();
+                self.resync.insert(peer);
+                continue;
+            }
+            let Ok(permit) = self.sync_slots.clone().try_acquire_owned() else {
+                // Every slot is busy: the queue waits for the next `SyncDone`.
+                return;
+            };
+            self.sync_queue.pop_front();
+            self.syncing.insert(peer);
+            let network = self.network.clone();
+            let ingest = self.ingest.clone();
+            let store = self.store.clone();
+            let metrics = self.metrics.clone();
+            tokio::spawn(async move {
+                if let Err(reason) = sync_with(&network, &ingest, &store, &metrics, peer).await {
+                    tracing::debug!(%peer, %reason, "sync ended early");
+                }
+                drop(permit);
+                let _ = network.send(Command::SyncDone { peer }).await;
+            });
+        }
     }
 
     fn handle_command(&mut self, command: Command) {
@@ -735,31 +920,32 @@ impl SwarmTask {
                 source,
                 acceptance,
             } => {
+                let rejected = matches!(acceptance, MessageAcceptance::Reject);
                 let _ = self
                     .swarm
                     .behaviour_mut()
                     .gossipsub
                     .report_message_validation_result(&message_id, &source, acceptance);
+                if rejected {
+                    self.penalise(source, "invalid gossip message", "peer_blocked_for_score");
+                }
             }
             Command::Strike { peer, reason } => {
-                let strikes = self.strikes.entry(peer).or_insert(0);
-                *strikes += 1;
-                tracing::warn!(%peer, %reason, strikes = *strikes, "peer sent invalid sync data");
                 self.metrics.event("sync_invalid_data");
-                if *strikes >= MAX_STRIKES {
-                    tracing::warn!(%peer, "blocking a peer that repeatedly sent invalid sync data");
-                    self.block(peer);
-                }
+                self.penalise(peer, &reason, "peer_blocked_for_sync_data");
             }
             Command::Block { peer, reply } => {
                 let newly = self.block(peer);
                 let _ = reply.send(newly);
             }
             Command::Unblock { peer, reply } => {
-                let was = self.blocked.remove(&peer);
+                let previous = self.blocked.remove(&peer);
+                let was = previous.is_some();
                 self.swarm.behaviour_mut().blocked.unblock_peer(peer);
-                self.strikes.remove(&peer);
-                if was {
+                // The operator vouches for the peer: forget the invalid data it sent, or the
+                // next invalid message would block it again at once.
+                self.penalties.forget(&peer);
+                if previous == Some(Block::Operator) {
                     save_blocklist(&self.data_dir, &self.blocked);
                 }
                 let address = self
@@ -776,22 +962,36 @@ impl SwarmTask {
                 let _ = reply.send(was);
             }
             Command::Peers { reply } => {
+                let now = Instant::now();
                 let mut ids: HashSet<PeerId> = self.swarm.connected_peers().copied().collect();
-                ids.extend(self.blocked.iter().copied());
+                ids.extend(self.blocked.keys().copied());
                 ids.extend(self.known.keys().copied());
                 ids.extend(self.bootstrap.keys().copied());
                 let mut list: Vec<PeerInfo> = ids
                     .into_iter()
-                    .map(|peer| PeerInfo {
-                        peer_id: peer.to_string(),
-                        connected: self.swarm.is_connected(&peer),
-                        blocked: self.blocked.contains(&peer),
-                        score: self.swarm.behaviour().gossipsub.peer_score(&peer),
-                        addresses: self
-                            .known
-                            .get(&peer)
-                            .map(|a| a.iter().map(ToString::to_string).collect())
-                            .unwrap_or_default(),
+                    .map(|peer| {
+                        let block = self.blocked.get(&peer);
+                        PeerInfo {
+                            peer_id: peer.to_string(),
+                            connected: self.swarm.is_connected(&peer),
+                            blocked: block.is_some(),
+                            blocked_by: block.map(|block| match block {
+                                Block::Operator => "operator",
+                                Block::Automatic { .. } => "node",
+                            }),
+                            block_expires_in_secs: match block {
+                                Some(Block::Automatic { until }) => {
+                                    Some(until.saturating_duration_since(now).as_secs().max(1))
+                                }
+                                _ => None,
+                            },
+                            score: Some(self.penalties.score(&peer, now)),
+                            addresses: self
+                                .known
+                                .get(&peer)
+                                .map(|a| a.iter().map(ToString::to_string).collect())
+                                .unwrap_or_default(),
+                        }
                     })
                     .collect();
                 list.sort_by(|a, b| a.peer_id.cmp(&b.peer_id));
@@ -800,7 +1000,11 @@ impl SwarmTask {
             Command::SyncDone { peer } => {
                 self.syncing.remove(&peer);
                 if self.resync.remove(&peer) {
+                    // To the back of the queue: a peer that keeps asking must not hold a slot
+                    // while others wait.
                     self.start_sync(peer);
+                } else {
+                    self.start_queued_syncs();
                 }
             }
             Command::SyncWith { peer } => self.start_sync(peer),
@@ -877,7 +1081,7 @@ impl SwarmTask {
                 }
                 let connected = self.swarm.connected_peers().count();
                 if !self.swarm.is_connected(&peer)
-                    && !self.blocked.contains(&peer)
+                    && !self.blocked.contains_key(&peer)
                     && connected < MAX_CONNECTIONS as usize / 2
                 {
                     let options = libp2p::swarm::dial_opts::DialOpts::peer_id(peer)
@@ -888,7 +1092,7 @@ impl SwarmTask {
             }
             SwarmEvent::Behaviour(BehaviourEvent::Mdns(mdns::Event::Discovered(found))) => {
                 for (peer, address) in found {
-                    if self.blocked.contains(&peer) {
+                    if self.blocked.contains_key(&peer) {
                         continue;
                     }
                     self.swarm
@@ -932,8 +1136,12 @@ impl SwarmTask {
                     (MessageAcceptance::Ignore, "gossip_equivocation")
                 }
                 Ok(_) => (MessageAcceptance::Ignore, "gossip_duplicate"),
-                Err(IngestError::Invalid(_) | IngestError::UnknownAuthor(_)) => {
-                    (MessageAcceptance::Reject, "gossip_rejected")
+                Err(IngestError::Invalid(_)) => (MessageAcceptance::Reject, "gossip_rejected"),
+                // Not evidence of a bad peer: another node's trust store may list the author
+                // already, or it is a freshly rotated key whose rotation entry has not arrived.
+                // Not forwarded; sync fetches it once the author is trusted.
+                Err(IngestError::UnknownAuthor(_)) => {
+                    (MessageAcceptance::Ignore, "gossip_unknown_author")
                 }
                 Err(_) => (MessageAcceptance::Ignore, "gossip_not_stored"),
             };
@@ -1182,6 +1390,8 @@ async fn fetch_feed(
                         .await;
                     break;
                 }
+                // Trust changed during the session (the feed's head was trusted): no fault.
+                Err(IngestError::UnknownAuthor(_)) => break,
                 Err(error) => {
                     let _ = network
                         .send(Command::Strike {
@@ -1217,4 +1427,76 @@ async fn fetch_feed(
         from += count;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn max_strikes_pieces_of_invalid_data_in_a_row_block_a_peer_and_fewer_do_not() {
+        let mut ledger = PenaltyLedger::default();
+        let peer = PeerId::random();
+        let now = Instant::now();
+        let mut score = 0.0;
+        for strike in 1..=MAX_STRIKES {
+            score = ledger.record(peer, now);
+            if strike < MAX_STRIKES {
+                assert!(score >= BLOCK_SCORE, "blocked after {strike}: {score}");
+            }
+        }
+        assert!(score < BLOCK_SCORE, "{score}");
+        assert_eq!(ledger.score(&PeerId::random(), now), 0.0);
+    }
+
+    #[test]
+    fn penalties_recover_by_half_each_half_life_and_unblock_forgets_them() {
+        let mut ledger = PenaltyLedger::default();
+        let peer = PeerId::random();
+        let start = Instant::now();
+        ledger.record(peer, start);
+        ledger.record(peer, start);
+        let later = start + PENALTY_HALF_LIFE;
+        let score = ledger.score(&peer, later);
+        assert!((score + INVALID_DATA_PENALTY).abs() < 1e-6, "{score}");
+        // Two old offences and one new do not block; they would have without the decay.
+        assert!(ledger.record(peer, later) >= BLOCK_SCORE);
+        ledger.forget(&peer);
+        assert_eq!(ledger.score(&peer, later), 0.0);
+    }
+
+    #[test]
+    fn the_ledger_is_bounded() {
+        let mut ledger = PenaltyLedger::default();
+        let now = Instant::now();
+        for _ in 0..MAX_KNOWN_PEERS + 10 {
+            ledger.record(PeerId::random(), now);
+        }
+        assert!(ledger.peers.len() <= MAX_KNOWN_PEERS);
+    }
+
+    #[test]
+    fn only_the_operators_blocks_are_saved_and_the_write_replaces_the_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let operator = PeerId::random();
+        let automatic = PeerId::random();
+        let mut blocked = HashMap::new();
+        blocked.insert(operator, Block::Operator);
+        blocked.insert(
+            automatic,
+            Block::Automatic {
+                until: Instant::now() + AUTOMATIC_BLOCK_DURATION,
+            },
+        );
+        std::fs::write(dir.path().join(BLOCKLIST_FILE), b"[\"stale\"]").unwrap();
+        save_blocklist(dir.path(), &blocked);
+        let loaded = load_blocklist(dir.path());
+        assert_eq!(loaded, HashSet::from([operator]));
+        // No temporary file is left behind.
+        let names: Vec<_> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .map(|entry| entry.unwrap().file_name())
+            .collect();
+        assert_eq!(names, vec![std::ffi::OsString::from(BLOCKLIST_FILE)]);
+    }
 }

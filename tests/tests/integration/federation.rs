@@ -15,7 +15,7 @@ use serde_json::{Value, json};
 
 use crate::harness::{Client, TOKEN, wait_until};
 
-const JURISDICTIONS: [&str; 8] = ["FR", "CN", "US", "DE", "JP", "GB", "IT", "ES"];
+const JURISDICTIONS: [&str; 10] = ["FR", "CN", "US", "DE", "JP", "GB", "IT", "ES", "NL", "SE"];
 
 /// A federation of office nodes, one per jurisdiction, all trusting each other.
 pub struct Federation {
@@ -25,6 +25,8 @@ pub struct Federation {
     pub apis: Vec<String>,
     pub peer_ids: Vec<String>,
     pub policies: Vec<Option<Vec<String>>>,
+    /// A trust store of a node's own, instead of the shared one.
+    pub trust_overrides: Vec<Option<PathBuf>>,
 }
 
 /// What a node of a test federation is.
@@ -122,6 +124,7 @@ impl Federation {
             apis: vec![String::new(); count],
             peer_ids: vec![String::new(); count],
             policies,
+            trust_overrides: vec![None; count],
         }
     }
 
@@ -154,7 +157,9 @@ impl Federation {
             },
             mdns: false,
             authority_key: node_dir.join("authority.json"),
-            trust_store: self.trust_path(),
+            trust_store: self.trust_overrides[index]
+                .clone()
+                .unwrap_or_else(|| self.trust_path()),
             operator_token: None,
             operator_token_file: Some(node_dir.join("token")),
             sync_writes: false,
@@ -334,6 +339,7 @@ fn entries_written_at_five_nodes_reach_every_node() {
         let status = client.get("/v1/status");
         assert!(status.body["peer_count"].as_u64().unwrap() >= 1);
     }
+    assert_no_automatic_blocks(&clients);
 }
 
 #[test]
@@ -365,6 +371,45 @@ fn client_get_peers(client: &Client) -> String {
         .send()
         .unwrap();
     response.text().unwrap()
+}
+
+/// `GET /v1/peers` (operator).
+pub fn peer_list(client: &Client) -> Vec<Value> {
+    let reply = client.get_with_token("/v1/peers", TOKEN);
+    assert_eq!(reply.status, 200, "{}", reply.body);
+    reply.body["peers"].as_array().cloned().unwrap_or_default()
+}
+
+/// How many times a node blocked a peer on its own since it started (the
+/// `peer_blocked_for_*` network events).
+pub fn automatic_blocks(client: &Client) -> u64 {
+    let metrics = client.get("/metrics").body;
+    metrics
+        .as_str()
+        .unwrap_or("")
+        .lines()
+        .filter(|line| line.starts_with("rightsnet_network_events_total{event=\"peer_blocked_for_"))
+        .filter_map(|line| line.rsplit(' ').next()?.parse::<u64>().ok())
+        .sum()
+}
+
+/// Issue 10, item 11: honest nodes never block each other on their own. Call it when no
+/// operator block is in force: then no peer may be listed as blocked either.
+pub fn assert_no_automatic_blocks(clients: &[Client]) {
+    for client in clients {
+        assert_eq!(
+            automatic_blocks(client),
+            0,
+            "{} blocked an honest peer on its own:\n{}",
+            client.base,
+            describe(clients)
+        );
+        let blocked: Vec<Value> = peer_list(client)
+            .into_iter()
+            .filter(|peer| peer["blocked"] == true)
+            .collect();
+        assert!(blocked.is_empty(), "{}: {blocked:?}", client.base);
+    }
 }
 
 fn block(client: &Client, peer: &str) {
@@ -453,6 +498,7 @@ fn a_partition_heals_and_every_node_converges() {
         assert_eq!(client.get("/v1/rights/JP-TM-C39").status, 200);
         assert_eq!(client.get("/v1/rights/CN-TM-B29").status, 200);
     }
+    assert_no_automatic_blocks(&clients);
 }
 
 #[test]
@@ -500,6 +546,7 @@ fn a_node_killed_mid_traffic_catches_up_after_restart() {
     );
     let status: Value = clients[3].get("/v1/status").body;
     assert!(status["peer_count"].as_u64().unwrap() >= 1);
+    assert_no_automatic_blocks(&clients);
 }
 
 fn sign_entry(
@@ -587,5 +634,303 @@ fn a_key_rotation_moves_an_authority_to_its_new_key_everywhere() {
     assert_eq!(
         node.get("/v1/rights/FR-TM-55").body["liveness"]["state"],
         "alive"
+    );
+}
+
+fn wait_for_full_mesh(clients: &[Client]) {
+    let others = clients.len() as u64 - 1;
+    assert!(
+        wait_until(Duration::from_secs(90), || {
+            clients
+                .iter()
+                .all(|client| client.get("/v1/status").body["peer_count"] == others)
+        }),
+        "the mesh did not become complete:\n{}",
+        describe(clients)
+    );
+}
+
+/// Issue 10, item 11: ten nodes writing 300 entries/s between them, through a partition, its
+/// heal and a restart. Peers echo a node's own gossip back to it; gossipsub used to count each
+/// echo as an invalid message against the honest forwarder, and the node blocked it (and kept
+/// it blocked across an unblock). No node may block an honest peer on its own.
+#[test]
+fn issue10_no_honest_peer_is_blocked_at_300_entries_per_second_through_partition_and_restart() {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::sync::{Arc, Mutex};
+
+    use rightsnet_node::ingest::{Ingest, IngestOutcome};
+
+    const NODES: usize = 10;
+    const TICK: Duration = Duration::from_millis(100);
+    const ENTRIES_PER_TICK: usize = 30;
+    let mut federation = Federation::new(NODES, NODES);
+    let mut clients: Vec<Client> = (0..NODES).map(|i| federation.client(i)).collect();
+    wait_for_full_mesh(&clients);
+
+    let ingest_of = |federation: &Federation, index: usize| {
+        federation.nodes[index]
+            .as_ref()
+            .and_then(|node| node.state())
+            .map(|state| state.ingest.clone())
+    };
+    let writers: Arc<Mutex<Vec<Option<Ingest>>>> = Arc::new(Mutex::new(
+        (0..NODES)
+            .map(|index| ingest_of(&federation, index))
+            .collect(),
+    ));
+    let stop = Arc::new(AtomicBool::new(false));
+    let load = {
+        let writers = writers.clone();
+        let stop = stop.clone();
+        let runtime = federation.runtime.handle().clone();
+        std::thread::spawn(move || {
+            let started = std::time::Instant::now();
+            let mut number = 0usize;
+            let mut stored = 0u64;
+            let mut tick = 0u32;
+            while !stop.load(Ordering::Relaxed) {
+                let batch: Vec<(usize, Ingest)> = {
+                    let writers = writers.lock().unwrap();
+                    (0..ENTRIES_PER_TICK)
+                        .filter_map(|offset| {
+                            let index = (number + offset) % NODES;
+                            writers[index].clone().map(|ingest| (index, ingest))
+                        })
+                        .collect()
+                };
+                let tasks: Vec<_> = batch
+                    .into_iter()
+                    .map(|(index, ingest)| {
+                        number += 1;
+                        let body = registration_body(JURISDICTIONS[index], &format!("W{number}"));
+                        runtime.spawn(async move { ingest.append(body).await })
+                    })
+                    .collect();
+                for task in tasks {
+                    if let Ok(Ok(IngestOutcome::Stored { .. })) = runtime.block_on(task) {
+                        stored += 1;
+                    }
+                }
+                tick += 1;
+                let next = started + TICK * tick;
+                std::thread::sleep(next.saturating_duration_since(std::time::Instant::now()));
+            }
+            (stored, started.elapsed())
+        })
+    };
+
+    let phase = Duration::from_secs(8);
+    std::thread::sleep(phase);
+    // Partition {0..4} | {5..9} while the load goes on, then heal.
+    let (left, right) = ((0..NODES / 2), (NODES / 2..NODES));
+    for a in left.clone() {
+        for b in right.clone() {
+            block(&clients[a], &federation.peer_ids[b]);
+            block(&clients[b], &federation.peer_ids[a]);
+        }
+    }
+    std::thread::sleep(phase);
+    for a in left {
+        for b in right.clone() {
+            unblock(&clients[a], &federation.peer_ids[b]);
+            unblock(&clients[b], &federation.peer_ids[a]);
+        }
+    }
+    std::thread::sleep(phase);
+    // Restart a writing node while the load goes on.
+    let restarted = NODES - 1;
+    writers.lock().unwrap()[restarted] = None;
+    federation.stop(restarted);
+    federation.start(restarted);
+    clients[restarted] = federation.client(restarted);
+    writers.lock().unwrap()[restarted] = ingest_of(&federation, restarted);
+    std::thread::sleep(phase);
+    stop.store(true, Ordering::Relaxed);
+    let (stored, elapsed) = load.join().unwrap();
+    eprintln!(
+        "stored {stored} entries in {elapsed:?}: {:.0} entries/s",
+        stored as f64 / elapsed.as_secs_f64()
+    );
+    assert!(
+        wait_converged(&clients, stored, Duration::from_secs(180)),
+        "not converged:\n{}",
+        describe(&clients)
+    );
+    assert_no_automatic_blocks(&clients);
+}
+
+/// Issue 10, item 16: the periodic sync started at most `MAX_CONCURRENT_SYNCS` (4) sessions and
+/// silently skipped the other peers, every round: a hub with five peers never synced one of
+/// them, so that office's batch imports (not gossiped) never left it. Here the five leaves see
+/// only the hub (they block each other), and every node imports a batch.
+#[test]
+fn issue10_batch_writes_at_every_node_reach_every_other_node_through_sync() {
+    use rightsnet_node::network::SYNC_INTERVAL;
+
+    const NODES: usize = 6;
+    const ITEMS: usize = 40;
+    let federation = Federation::new(NODES, NODES);
+    let clients: Vec<Client> = (0..NODES).map(|i| federation.client(i)).collect();
+    wait_for_full_mesh(&clients);
+    for (a, leaf) in clients.iter().enumerate().skip(1) {
+        for b in 1..NODES {
+            if a != b {
+                block(leaf, &federation.peer_ids[b]);
+            }
+        }
+    }
+    assert!(
+        wait_until(Duration::from_secs(30), || {
+            clients[0].get("/v1/status").body["peer_count"] == NODES as u64 - 1
+                && clients[1..]
+                    .iter()
+                    .all(|client| client.get("/v1/status").body["peer_count"] == 1)
+        }),
+        "no star:\n{}",
+        describe(&clients)
+    );
+
+    let mut expected = 0;
+    for (index, client) in clients.iter().enumerate() {
+        let items: Vec<Value> = (0..ITEMS)
+            .map(|item| {
+                json!({
+                    "right_type": "trademark",
+                    "jurisdiction": JURISDICTIONS[index],
+                    "number": format!("77{item}"),
+                    "mark_text": format!("Imported {index} {item}"),
+                    "nice_classes": [12],
+                    "holder": {"name": "Importer", "country": JURISDICTIONS[index]},
+                    "filing_date": "2024-01-01",
+                    "status": "filed",
+                })
+            })
+            .collect();
+        let reply = client.post("/v1/registrations/batch", &json!({ "items": items }));
+        assert_eq!(reply.status, 200, "{}", reply.body);
+        for result in reply.body["results"].as_array().unwrap() {
+            let outcomes = result["outcomes"].as_array().expect("outcomes");
+            expected += outcomes
+                .iter()
+                .filter(|outcome| outcome["outcome"] == "stored")
+                .count() as u64;
+        }
+    }
+    assert_eq!(expected, (NODES * ITEMS) as u64);
+
+    // The hub fetches every leaf's batch within a sync interval plus transfer time, then every
+    // leaf fetches the rest from the hub within the next. The deadlines are generous.
+    let transfer = Duration::from_secs(20);
+    let started = std::time::Instant::now();
+    let hub_total = || {
+        heads(&clients[0])
+            .values()
+            .map(|(seq, _)| *seq)
+            .sum::<u64>()
+    };
+    assert!(
+        wait_until(SYNC_INTERVAL + transfer, || hub_total() == expected),
+        "the hub holds {} of {expected} entries after {:?}:\n{}",
+        hub_total(),
+        started.elapsed(),
+        describe(&clients)
+    );
+    let hub_done = started.elapsed();
+    assert!(
+        wait_converged(&clients, expected, SYNC_INTERVAL + transfer),
+        "not converged:\n{}",
+        describe(&clients)
+    );
+    eprintln!(
+        "batch imports: at the hub after {hub_done:?}, everywhere after {:?}",
+        started.elapsed()
+    );
+    for client in &clients {
+        assert_eq!(automatic_blocks(client), 0, "{}", client.base);
+    }
+}
+
+/// Issue 10, item 17: an office whose node joins before the others list it in their trust
+/// store. Its entries are not evidence of a bad peer: they are ignored, the node that relays
+/// them is never blocked, and once the others trust the office they fetch its feed by sync.
+#[test]
+fn issue10_a_relayer_of_unknown_author_entries_is_never_blocked() {
+    let mut federation = Federation::new(3, 0);
+    let newcomer =
+        KeyFile::parse(&std::fs::read(federation.node_dir(2).join("authority.json")).unwrap())
+            .unwrap()
+            .public_key()
+            .to_did_key();
+    let shared = std::fs::read_to_string(federation.trust_path()).unwrap();
+    let without_newcomer: String = shared
+        .split("[[authority]]")
+        .filter(|block| !block.trim().is_empty() && !block.contains(&newcomer))
+        .map(|block| format!("[[authority]]{block}"))
+        .collect();
+    let partial_trust = federation.dir.path().join("trust-without-newcomer.toml");
+    std::fs::write(&partial_trust, without_newcomer).unwrap();
+    federation.trust_overrides[0] = Some(partial_trust.clone());
+    federation.trust_overrides[1] = Some(partial_trust);
+    for index in 0..3 {
+        federation.start(index);
+    }
+    let clients: Vec<Client> = (0..3).map(|i| federation.client(i)).collect();
+    wait_for_full_mesh(&clients);
+
+    // The newcomer writes; its gossip reaches nodes that cannot place the author.
+    federation.write(2, 60, "U");
+    federation.write(0, 5, "V");
+    let unknown = |client: &Client| {
+        client
+            .get("/metrics")
+            .body
+            .as_str()
+            .unwrap_or("")
+            .lines()
+            .find(|line| {
+                line.starts_with("rightsnet_entries_rejected_total{reason=\"unknown_author\"}")
+            })
+            .and_then(|line| line.rsplit(' ').next()?.parse::<u64>().ok())
+            .unwrap_or(0)
+    };
+    assert!(
+        wait_until(Duration::from_secs(30), || unknown(&clients[0]) >= 10
+            && unknown(&clients[1]) >= 10),
+        "the newcomer's gossip did not arrive:\n{}",
+        describe(&clients)
+    );
+    // Gossip the others can check still flows.
+    let trusting = [federation.client(0), federation.client(1)];
+    assert!(wait_converged(&trusting, 5, Duration::from_secs(30)));
+    // The node used to block the relayer on its next maintenance round (every 2 s): give it
+    // a few, then look.
+    let blocked = |client: &Client| {
+        peer_list(client).iter().any(|peer| {
+            peer["peer_id"] == federation.peer_ids[2].as_str() && peer["blocked"] == true
+        })
+    };
+    assert!(!wait_until(Duration::from_secs(6), || blocked(&clients[0])
+        || blocked(&clients[1])));
+    for client in &clients[..2] {
+        let listed = peer_list(client);
+        let relayer = listed
+            .iter()
+            .find(|peer| peer["peer_id"] == federation.peer_ids[2].as_str())
+            .expect("the relayer is listed");
+        assert_eq!(relayer["connected"], true, "{relayer}");
+        assert!(relayer["score"].as_f64().unwrap_or(0.0) >= 0.0, "{relayer}");
+    }
+    assert_no_automatic_blocks(&clients);
+
+    // Node 1 learns of the office (its trust store now lists it) and fetches the feed by sync.
+    federation.stop(1);
+    federation.trust_overrides[1] = None;
+    federation.start(1);
+    let pair = [federation.client(1), federation.client(2)];
+    assert!(
+        wait_converged(&pair, 65, Duration::from_secs(60)),
+        "{}",
+        describe(&pair)
     );
 }

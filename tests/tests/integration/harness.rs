@@ -248,6 +248,17 @@ impl Client {
         )
     }
 
+    /// GET a path with a bearer token.
+    pub fn get_with_token(&self, path: &str, token: &str) -> Reply {
+        Self::reply(
+            self.http
+                .get(format!("{}{path}", self.base))
+                .bearer_auth(token)
+                .send()
+                .expect("GET"),
+        )
+    }
+
     /// POST raw bytes with an optional bearer token.
     pub fn post_raw(&self, path: &str, body: Vec<u8>, token: Option<&str>) -> Reply {
         let mut request = self
