@@ -418,44 +418,13 @@ fn save_blocklist(data_dir: &Path, blocked: &HashMap<PeerId, Block>) {
         .collect();
     list.sort();
     let written = serde_json::to_vec_pretty(&list)
-        .map_err(std::io::Error::other)
-        .and_then(|bytes| write_file_atomically(&data_dir.join(BLOCKLIST_FILE), &bytes));
+        .map_err(anyhow::Error::from)
+        .and_then(|bytes| {
+            crate::files::write_file_atomically(&data_dir.join(BLOCKLIST_FILE), &bytes, 0o644)
+        });
     if let Err(error) = written {
-        tracing::error!(%error, "saving the block list failed; it holds until restart");
+        tracing::error!(error = %format!("{error:#}"), "saving the block list failed; it holds until restart");
     }
-}
-
-/// Replaces `path` with `bytes` so that a crash or power loss leaves either the old or the new
-/// content: write a temporary file beside it, fsync it, rename it over `path`, fsync the
-/// directory (so the rename itself is durable). Blocking; the callers write small files
-/// rarely (an operator's block or unblock).
-fn write_file_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    use std::io::Write;
-    let directory = match path.parent() {
-        Some(parent) if !parent.as_os_str().is_empty() => parent,
-        _ => Path::new("."),
-    };
-    let name = path
-        .file_name()
-        .ok_or_else(|| std::io::Error::other("no file name"))?;
-    let mut temporary_name = name.to_os_string();
-    temporary_name.push(".tmp");
-    let temporary = directory.join(temporary_name);
-    let write_and_rename = || -> std::io::Result<()> {
-        let mut file = std::fs::File::create(&temporary)?;
-        file.write_all(bytes)?;
-        file.sync_all()?;
-        std::fs::rename(&temporary, path)
-    };
-    if let Err(error) = write_and_rename() {
-        let _ = std::fs::remove_file(&temporary);
-        return Err(error);
-    }
-    // Directories can be opened and fsynced on Unix; elsewhere the rename is as durable as
-    // the platform makes it.
-    #[cfg(unix)]
-    std::fs::File::open(directory)?.sync_all()?;
-    Ok(())
 }
 
 fn build_behaviour(keypair: &identity::Keypair, mdns_enabled: bool) -> anyhow::Result<Behaviour> {
