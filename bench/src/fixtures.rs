@@ -102,12 +102,15 @@ pub fn holder_key(index: usize) -> SecretKey {
     SecretKey::from_seed(&seed("holder", index as u64))
 }
 
-/// The `did:key` of every holder of the pool, computed once, on every core.
+/// The `did:key` of every holder of the pool, computed once.
+///
+/// Sequentially, on purpose: the first caller may be a rayon worker (fixtures are built in
+/// parallel), and a `OnceLock` initialiser that waits for rayon work deadlocks when the other
+/// workers are blocked on the same `OnceLock` (seen with two scenarios starting at once).
 pub fn holder_dids() -> &'static [String] {
     static DIDS: OnceLock<Vec<String>> = OnceLock::new();
     DIDS.get_or_init(|| {
         (0..HOLDER_POOL)
-            .into_par_iter()
             .map(|index| holder_key(index).public_key().to_did_key())
             .collect()
     })

@@ -586,16 +586,19 @@ fn shell_quote(text: &str) -> String {
 #[test]
 fn testnet_env_refuses_unknown_nodes_and_missing_testnets() {
     let dir = tempfile::tempdir().unwrap();
-    let out = run(
-        &[
-            "testnet",
-            "env",
-            "office-fr",
-            "--dir",
-            dir.path().to_str().unwrap(),
-        ],
-        b"",
-    );
+    let env = |name: &str| {
+        run(
+            &[
+                "testnet",
+                "env",
+                name,
+                "--dir",
+                dir.path().to_str().unwrap(),
+            ],
+            b"",
+        )
+    };
+    let out = env("office-fr");
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("testnet up"));
     std::fs::write(
@@ -603,28 +606,10 @@ fn testnet_env_refuses_unknown_nodes_and_missing_testnets() {
         r#"{"nodes": [{"name": "office-fr", "api": "http://127.0.0.1:1", "operator_token_file": "/tmp/a b/token"}]}"#,
     )
     .unwrap();
-    let out = run(
-        &[
-            "testnet",
-            "env",
-            "office-xx",
-            "--dir",
-            dir.path().to_str().unwrap(),
-        ],
-        b"",
-    );
+    let out = env("office-xx");
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("office-fr"));
-    let out = run(
-        &[
-            "testnet",
-            "env",
-            "office-fr",
-            "--dir",
-            dir.path().to_str().unwrap(),
-        ],
-        b"",
-    );
+    let out = env("office-fr");
     assert_eq!(out.status.code(), Some(0));
     assert_eq!(
         String::from_utf8(out.stdout).unwrap(),
