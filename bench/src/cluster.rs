@@ -248,7 +248,8 @@ impl ChildNode {
             .with_context(|| format!("starting {}", program.display()))?;
         let stdin = child.stdin.take();
         let stdout = child.stdout.take().context("child stdout")?;
-        let (sender, receiver) = std::sync::mpsc::channel();
+        // One line travels; a bound of one is all it needs.
+        let (sender, receiver) = std::sync::mpsc::sync_channel(1);
         std::thread::spawn(move || {
             let mut lines = BufReader::new(stdout).lines();
             let first = lines.next();
@@ -290,7 +291,7 @@ impl ChildNode {
                 self.child.kill()?;
                 bail!("the node process did not stop in time and was killed");
             }
-            std::thread::sleep(Duration::from_millis(50));
+            crate::pause(Duration::from_millis(50));
         }
     }
 }

@@ -15,6 +15,16 @@
 //! The `rightsnet-bench` binary only parses arguments and calls [`scenarios`]; the smoke test in
 //! `tests/tests/integration/bench_smoke.rs` calls the same functions at tiny sizes.
 
+/// Waits `duration` between two polls of a loop that has its own deadline. The only place this
+/// crate sleeps: clippy refuses `std::thread::sleep` elsewhere (`clippy.toml`).
+#[allow(
+    clippy::disallowed_methods,
+    reason = "the one pause of the benchmark's deadline-poll loops"
+)]
+pub fn pause(duration: std::time::Duration) {
+    std::thread::sleep(duration);
+}
+
 pub mod cluster;
 pub mod cpu;
 pub mod fixtures;

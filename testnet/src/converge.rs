@@ -161,6 +161,6 @@ pub fn wait_converged(
                 problems.join("; ")
             );
         }
-        std::thread::sleep(POLL_INTERVAL);
+        crate::pause(POLL_INTERVAL);
     }
 }

@@ -163,7 +163,7 @@ fn wait_for(
             );
             return Ok(());
         }
-        std::thread::sleep(Duration::from_millis(100));
+        crate::pause(Duration::from_millis(100));
     }
     bail!("timed out waiting: {description}")
 }

@@ -57,6 +57,17 @@ pub const SHUTDOWN_TIMEOUT: Duration = Duration::from_secs(20);
 /// Timeout of one HTTP request to a node.
 pub const HTTP_TIMEOUT: Duration = Duration::from_secs(15);
 
+/// Waits `duration` between two polls of a loop that has its own deadline (a node's exit, its
+/// listening line, convergence, a retry's back-off). The only place this crate sleeps: clippy
+/// refuses `std::thread::sleep` elsewhere (`clippy.toml`).
+#[allow(
+    clippy::disallowed_methods,
+    reason = "the one pause of the testnet's deadline-poll loops"
+)]
+pub fn pause(duration: Duration) {
+    std::thread::sleep(duration);
+}
+
 /// An error caused by the caller's input (bad flags, a directory that is not a testnet).
 #[derive(Debug)]
 pub struct BadInput(pub String);

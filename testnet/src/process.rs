@@ -261,7 +261,7 @@ impl Network {
                 if let Some(status) = node.poll_exit() {
                     let grace_until = Instant::now() + EXIT_GRACE;
                     while Instant::now() < grace_until && !stop.is_requested() {
-                        std::thread::sleep(Duration::from_millis(20));
+                        crate::pause(Duration::from_millis(20));
                     }
                     if stop.is_requested() {
                         return Watch::Stop(stop.reason().unwrap_or_default());
@@ -273,7 +273,7 @@ impl Network {
                     };
                 }
             }
-            std::thread::sleep(POLL_INTERVAL);
+            crate::pause(POLL_INTERVAL);
         }
     }
 
@@ -296,7 +296,7 @@ impl Network {
                     let _ = node.child.wait();
                     break Ended::Killed;
                 }
-                std::thread::sleep(Duration::from_millis(20));
+                crate::pause(Duration::from_millis(20));
             };
             ended.push((node.name, outcome));
         }
@@ -343,7 +343,7 @@ fn read_listening(
         // Without its listening line the node is of no use: it is exiting, or is stopped.
         let waited_until = Instant::now() + Duration::from_secs(2);
         while node.poll_exit().is_none() && Instant::now() < waited_until {
-            std::thread::sleep(Duration::from_millis(20));
+            crate::pause(Duration::from_millis(20));
         }
         let status = match node.poll_exit() {
             Some(status) => status.to_string(),

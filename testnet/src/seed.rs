@@ -524,7 +524,7 @@ fn send(
                 target.name
             );
         }
-        std::thread::sleep(Duration::from_millis(100 << attempt));
+        crate::pause(Duration::from_millis(100 << attempt));
     }
 }
 

@@ -30,7 +30,7 @@ pub struct RunArgs {
     /// libp2p listen multiaddr, e.g. /ip4/127.0.0.1/tcp/7071.
     #[arg(long)]
     p2p_listen: Option<String>,
-    /// A peer to connect to (multiaddr ending in /p2p/<peer id>); repeat for several. Adds to
+    /// A peer to connect to (multiaddr ending in /p2p/PEER_ID); repeat for several. Adds to
     /// the config file's list.
     #[arg(long)]
     bootstrap: Vec<String>,
