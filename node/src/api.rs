@@ -1096,13 +1096,10 @@ async fn issue_credential(
         (Some(requested), None) => Some(requested),
         (None, end) => end,
     };
-    let Some(registration_entry) = right
-        .history
-        .iter()
-        .rev()
-        .find(|item| item.change == "registration" || item.change == "correction")
-        .map(|item| item.entry_id)
-    else {
+    let Some(registration_entry) = right.last_of(&[
+        crate::rights::HistoryChange::Registration,
+        crate::rights::HistoryChange::Correction,
+    ]) else {
         return Err(ApiError::internal(
             "right without a registration in its history",
         ));

@@ -479,13 +479,8 @@ fn registry_reason(
                         right.holder.name, right.right_id
                     ),
                 );
-                assigned.entry_id = right
-                    .history
-                    .iter()
-                    .rev()
-                    .find(|item| item.change == "assigned")
-                    .map(|item| item.entry_id)
-                    .or(Some(right.last_entry));
+                assigned.entry_id =
+                    Some(right.last_change_of(crate::rights::HistoryChange::Assigned));
                 return assigned;
             }
             // Only the office that registered the right attests it: another office trusted

@@ -24,12 +24,46 @@ pub struct HistoryItem {
     pub entry_id: EntryId,
     /// Its `seq` in the registering authority's feed.
     pub seq: u64,
-    /// `registration` or the status change (`renewed`, `assigned`, …).
-    pub change: String,
+    /// What the entry did to the right.
+    pub change: HistoryChange,
     /// The date the change takes effect (the filing date for a registration).
     pub effective_date: Date,
     /// When the authority wrote the entry.
     pub timestamp: Timestamp,
+}
+
+/// What one entry of a right's history did. Written (in the API and in the stored state) as
+/// the lowercase word: `registration`, `correction`, or the status change (`renewed`,
+/// `assigned`, `cancelled`, `expired`, `restored`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum HistoryChange {
+    /// The first registration entry of the right.
+    Registration,
+    /// A later registration entry by the same authority (protocol §6.3).
+    Correction,
+    /// A `renewed` status entry.
+    Renewed,
+    /// An `assigned` status entry.
+    Assigned,
+    /// A `cancelled` status entry.
+    Cancelled,
+    /// An `expired` status entry.
+    Expired,
+    /// A `restored` status entry.
+    Restored,
+}
+
+impl From<StatusChange> for HistoryChange {
+    fn from(change: StatusChange) -> Self {
+        match change {
+            StatusChange::Renewed => Self::Renewed,
+            StatusChange::Assigned => Self::Assigned,
+            StatusChange::Cancelled => Self::Cancelled,
+            StatusChange::Expired => Self::Expired,
+            StatusChange::Restored => Self::Restored,
+        }
+    }
 }
 
 /// The current state of a right.
@@ -106,10 +140,10 @@ impl RightState {
     pub fn liveness(&self, today: &Date) -> Liveness {
         match self.status {
             RightStatus::Cancelled => Liveness::Cancelled {
-                entry_id: self.last_change_of(&["cancelled"]),
+                entry_id: self.last_change_of(HistoryChange::Cancelled),
             },
             RightStatus::Expired => Liveness::Expired {
-                entry_id: self.last_change_of(&["expired"]),
+                entry_id: self.last_change_of(HistoryChange::Expired),
                 expiry_date: self.expiry_date.clone(),
             },
             RightStatus::Filed => Liveness::NotRegistered,
@@ -123,20 +157,26 @@ impl RightState {
         }
     }
 
-    fn last_change_of(&self, changes: &[&str]) -> EntryId {
+    /// The latest entry of the history that made `change`, or the right's last entry.
+    pub fn last_change_of(&self, change: HistoryChange) -> EntryId {
+        self.last_of(&[change]).unwrap_or(self.last_entry)
+    }
+
+    /// The latest entry of the history that made one of `changes`, if any is kept.
+    pub fn last_of(&self, changes: &[HistoryChange]) -> Option<EntryId> {
         self.history
             .iter()
             .rev()
-            .find(|item| changes.contains(&item.change.as_str()))
-            .map_or(self.last_entry, |item| item.entry_id)
+            .find(|item| changes.contains(&item.change))
+            .map(|item| item.entry_id)
     }
 
-    fn record(&mut self, entry: &EntryMeta, change: &str, effective_date: Date) {
+    fn record(&mut self, entry: &EntryMeta, change: HistoryChange, effective_date: Date) {
         self.last_entry = entry.id;
         self.history.push(HistoryItem {
             entry_id: entry.id,
             seq: entry.seq,
-            change: change.to_owned(),
+            change,
             effective_date,
             timestamp: entry.timestamp.clone(),
         });
@@ -284,9 +324,9 @@ pub fn apply_registration(
         history = current.history.clone();
     }
     let change = if current.is_some() {
-        "correction"
+        HistoryChange::Correction
     } else {
-        "registration"
+        HistoryChange::Registration
     };
     let mut state = RightState {
         right_id: body.right_id.as_str().to_owned(),
@@ -373,10 +413,40 @@ pub fn apply_status(
             }
         }
     }
-    state.record(
-        entry,
-        &change_name(&body.change),
-        body.effective_date.clone(),
-    );
+    state.record(entry, body.change.into(), body.effective_date.clone());
     Ok(state)
+}
+
+#[cfg(test)]
+mod history_tests {
+    use super::*;
+
+    /// The words are part of the API and of the stored state: pinned here.
+    #[test]
+    fn history_changes_are_written_as_the_protocols_words() {
+        let words = [
+            (HistoryChange::Registration, "registration"),
+            (HistoryChange::Correction, "correction"),
+            (HistoryChange::Renewed, "renewed"),
+            (HistoryChange::Assigned, "assigned"),
+            (HistoryChange::Cancelled, "cancelled"),
+            (HistoryChange::Expired, "expired"),
+            (HistoryChange::Restored, "restored"),
+        ];
+        for (change, word) in words {
+            assert_eq!(serde_json::to_value(change).unwrap(), word);
+            let back: HistoryChange = serde_json::from_value(serde_json::json!(word)).unwrap();
+            assert_eq!(back, change);
+        }
+        for status in [
+            StatusChange::Renewed,
+            StatusChange::Assigned,
+            StatusChange::Cancelled,
+            StatusChange::Expired,
+            StatusChange::Restored,
+        ] {
+            let change: HistoryChange = status.into();
+            assert_eq!(serde_json::to_value(change).unwrap(), status.as_str());
+        }
+    }
 }
