@@ -120,15 +120,28 @@ pub async fn start_in_process(config: NodeConfig) -> anyhow::Result<RunningNode>
     loop {
         match rightsnet_node::start(config.clone()).await {
             Ok(node) => return Ok(node),
-            Err(error)
-                if Instant::now() < deadline
-                    && format!("{error:#}").contains("in use by another rightsnet process") =>
-            {
+            Err(error) if Instant::now() < deadline && data_dir_in_use(&error) => {
                 tokio::time::sleep(Duration::from_millis(100)).await;
             }
             Err(error) => return Err(error),
         }
     }
+}
+
+/// Whether starting failed because the data directory is locked by another store: read from
+/// the error's type, not its text.
+fn data_dir_in_use(error: &anyhow::Error) -> bool {
+    use rightsnet_node::files::LockError;
+    use rightsnet_node::storage::StorageError;
+    error.chain().any(|cause| {
+        matches!(
+            cause.downcast_ref::<StorageError>(),
+            Some(StorageError::Locked(LockError::InUse { .. }))
+        ) || matches!(
+            cause.downcast_ref::<LockError>(),
+            Some(LockError::InUse { .. })
+        )
+    })
 }
 
 /// Where a scenario runs the node it measures over HTTP.
@@ -373,4 +386,23 @@ pub fn dir_size(path: &Path) -> u64 {
 /// Megabytes, for display.
 pub fn mib(bytes: u64) -> f64 {
     bytes as f64 / (1024.0 * 1024.0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rightsnet_node::files::LockError;
+    use rightsnet_node::storage::StorageError;
+
+    #[test]
+    fn a_locked_data_directory_is_recognised_by_type_through_context() {
+        let locked = StorageError::Locked(LockError::InUse {
+            path: "/data".to_owned(),
+            holder: "pid 7".to_owned(),
+        });
+        let error = anyhow::Error::from(locked).context("opening the store");
+        assert!(data_dir_in_use(&error));
+        let other = anyhow::anyhow!("data directory /data is in use by another rightsnet process");
+        assert!(!data_dir_in_use(&other), "text alone is not the type");
+    }
 }
