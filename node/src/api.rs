@@ -1040,6 +1040,15 @@ struct CredentialRequest {
     valid_until: Option<String>,
 }
 
+/// Refuses (409 `key_rotated`) work that would sign with this node's key once a rotation of it
+/// is stored; own feed appends are refused by the writer itself.
+fn refuse_if_own_key_rotated(state: &NodeState) -> ApiResult<()> {
+    match state.ingest.trust().rotated_at(&state.authority) {
+        Some(rotated_at) => Err(IngestError::OwnKeyRotated(rotated_at).into()),
+        None => Ok(()),
+    }
+}
+
 async fn issue_credential(
     State(state): State<NodeState>,
     body: Result<Bytes, BytesRejection>,
@@ -1059,9 +1068,7 @@ async fn issue_credential(
         .map_err(|error| {
             ApiError::unprocessable("invalid_field", format!("valid_until: {error}"))
         })?;
-    if let Some(rotated_at) = state.ingest.trust().rotated_at(&state.authority) {
-        return Err(IngestError::OwnKeyRotated(rotated_at).into());
-    }
+    refuse_if_own_key_rotated(&state)?;
     let right = load_right(&state, &right_id).await?;
     let refuse = |message: String| ApiError::new(StatusCode::CONFLICT, "refused", message);
     if right.registered_by != state.ingest.trust().root(&state.authority) {
@@ -1142,9 +1149,7 @@ async fn judge(
     let policy = marketplace_policy(state)?;
     // A marketplace whose key was rotated away cannot record a notice; the dry run says the
     // same as the submission would.
-    if let Some(rotated_at) = state.ingest.trust().rotated_at(&state.authority) {
-        return Err(IngestError::OwnKeyRotated(rotated_at).into());
-    }
+    refuse_if_own_key_rotated(state)?;
     let object = json_object(&body_bytes(body)?)?;
     let value = Value::Object(object);
     let notice = proto_types::body::HolderNotice::decode(&value)

@@ -249,14 +249,44 @@ impl RunningNode {
 
 /// Opens the store, starts the writer and the HTTP API.
 pub async fn start(config: NodeConfig) -> anyhow::Result<RunningNode> {
-    config.validate()?;
-    let operator_token: Arc<str> = config.load_operator_token()?.into();
-    let key = Arc::new(load_key(&config.authority_key)?);
-    let trust_text = config::read_bounded(&config.trust_store, trust::MAX_TRUST_FILE_BYTES)?;
-    let trust = Arc::new(
-        TrustStore::from_toml(&trust_text)
-            .with_context(|| format!("loading trust store {}", config.trust_store.display()))?,
-    );
+    let inputs = Inputs::load(&config)?;
+    start_with(config, inputs).await
+}
+
+/// The files a node's configuration names, read and checked before anything starts: the
+/// operator token, the authority key and the trust store. A failure here is unusable input
+/// (the CLI exits 2 for it); [`start_with`] takes them so they are read once.
+pub struct Inputs {
+    operator_token: Arc<str>,
+    key: SecretKey,
+    trust: TrustStore,
+}
+
+impl Inputs {
+    /// Validates `config` and reads the files it names.
+    pub fn load(config: &NodeConfig) -> anyhow::Result<Self> {
+        config.validate()?;
+        let operator_token: Arc<str> = config.load_operator_token()?.into();
+        let key = load_key(&config.authority_key)?;
+        let trust_text = config::read_bounded(&config.trust_store, trust::MAX_TRUST_FILE_BYTES)?;
+        let trust = TrustStore::from_toml(&trust_text)
+            .with_context(|| format!("loading trust store {}", config.trust_store.display()))?;
+        Ok(Self {
+            operator_token,
+            key,
+            trust,
+        })
+    }
+}
+
+/// [`start`] with its inputs already loaded ([`Inputs::load`]).
+pub async fn start_with(config: NodeConfig, inputs: Inputs) -> anyhow::Result<RunningNode> {
+    let Inputs {
+        operator_token,
+        key,
+        trust,
+    } = inputs;
+    let key = Arc::new(key);
     if trust.get(&key.public_key()).is_none() {
         tracing::warn!(
             authority = %key.public_key(),
@@ -279,10 +309,7 @@ pub async fn start(config: NodeConfig) -> anyhow::Result<RunningNode> {
             .await
             .context("reading key rotations")??
     };
-    let trust = Arc::new(Trust::new(
-        Arc::try_unwrap(trust).unwrap_or_else(|shared| (*shared).clone()),
-        &rotations,
-    ));
+    let trust = Arc::new(Trust::new(trust, &rotations));
     if let Some(seq) = trust.rotated_at(&key.public_key()) {
         tracing::warn!(
             authority = %key.public_key(),

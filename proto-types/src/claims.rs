@@ -154,24 +154,21 @@ pub fn sign_credential(
 /// dates are for the caller to judge against its clock.
 #[derive(Debug, Clone)]
 pub struct VerifiedCredential {
-    /// The issuing office's key.
-    pub issuer: PublicKey,
-    /// The holder's key (`credentialSubject.id`).
-    pub subject: PublicKey,
-    /// The right attested.
-    pub right_id: RightId,
-    /// Nice classes attested.
-    pub nice_classes: Vec<u8>,
-    /// `validFrom`, a checked date-time stamp ([`check_date_time_stamp`]).
-    pub valid_from: Option<String>,
-    /// `validUntil`, a checked date-time stamp ([`check_date_time_stamp`]).
-    pub valid_until: Option<String>,
-    /// The registration entry named as evidence.
-    pub registration_entry: Option<EntryId>,
+    /// What the credential states, its shape checked by [`read_credential`]; read through
+    /// `Deref` (`credential.issuer`, `credential.right_id`, …).
+    content: CredentialContent,
     /// The proof's `created`, an RFC 3339 date-time, if any.
     pub proof_created: Option<String>,
     /// The proof's `expires`, an RFC 3339 date-time, if any.
     pub proof_expires: Option<String>,
+}
+
+impl std::ops::Deref for VerifiedCredential {
+    type Target = CredentialContent;
+
+    fn deref(&self) -> &CredentialContent {
+        &self.content
+    }
 }
 
 /// What a credential states, read without checking its proof: the shape [`read_credential`]
@@ -390,13 +387,7 @@ pub fn verify_credential(document: &Value) -> Result<VerifiedCredential, ClaimEr
         return Err(shape("issuer", "is not the key that signed the proof"));
     }
     Ok(VerifiedCredential {
-        issuer: content.issuer,
-        subject: content.subject,
-        right_id: content.right_id,
-        nice_classes: content.nice_classes,
-        valid_from: content.valid_from,
-        valid_until: content.valid_until,
-        registration_entry: content.registration_entry,
+        content,
         proof_created: verified.created().map(str::to_owned),
         proof_expires: verified.expires().map(str::to_owned),
     })

@@ -64,16 +64,7 @@ fn valid_documents() -> Vec<(&'static str, Vec<u8>)> {
     let holder = SecretKey::from_seed(&examples::HOLDER_SEED);
     let now = Timestamp::parse("2026-11-28T10:00:00Z").unwrap();
     let mut documents = Vec::new();
-    let kinds = [
-        EntryKind::Registration,
-        EntryKind::Status,
-        EntryKind::Notice,
-        EntryKind::Decision,
-        EntryKind::CounterNotice,
-        EntryKind::Authority,
-        EntryKind::KeyRotation,
-    ];
-    for (index, kind) in kinds.into_iter().enumerate() {
+    for (index, kind) in EntryKind::ALL.into_iter().enumerate() {
         let entry = UnsignedEntry {
             seq: index as u64 + 1,
             prev: (index > 0).then_some(EntryId([7; 32])),

@@ -121,32 +121,12 @@ fn build_config(args: RunArgs) -> Result<NodeConfig, CommandError> {
     Ok(config)
 }
 
-/// Reads every file the configuration names (operator token, authority key, trust store)
-/// before anything starts, so that unusable input exits 2 like an unusable configuration, and
-/// a node that fails later (store, ports) exits 3.
-fn check_inputs(config: &NodeConfig) -> Result<(), CommandError> {
-    config
-        .load_operator_token()
-        .map_err(|error| CommandError::bad_input(format!("{error:#}")))?;
-    rightsnet_node::load_key(&config.authority_key)
-        .map_err(|error| CommandError::bad_input(format!("{error:#}")))?;
-    let text = rightsnet_node::config::read_bounded(
-        &config.trust_store,
-        rightsnet_node::trust::MAX_TRUST_FILE_BYTES,
-    )
-    .map_err(|error| CommandError::bad_input(format!("{error:#}")))?;
-    rightsnet_node::trust::TrustStore::from_toml(&text).map_err(|error| {
-        CommandError::bad_input(format!(
-            "loading trust store {}: {error}",
-            config.trust_store.display()
-        ))
-    })?;
-    Ok(())
-}
-
 fn run(args: RunArgs) -> CommandResult {
     let config = build_config(args)?;
-    check_inputs(&config)?;
+    // Every file the configuration names is read before anything starts, so unusable input
+    // exits 2 like an unusable configuration, and a node that fails later exits 3.
+    let inputs = rightsnet_node::Inputs::load(&config)
+        .map_err(|error| CommandError::bad_input(format!("{error:#}")))?;
     let _ = tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env()
@@ -164,7 +144,7 @@ fn run(args: RunArgs) -> CommandResult {
         // Before the listening line: a SIGTERM sent as soon as it appears must find the handler
         // in place, or it kills the node without a clean shutdown.
         let signals = Signals::install().map_err(CommandError::failure)?;
-        let node = rightsnet_node::start(config)
+        let node = rightsnet_node::start_with(config, inputs)
             .await
             .map_err(|error| CommandError::failure(format!("{error:#}")))?;
         // One machine-readable line so that scripts and tests can find the bound address.
