@@ -305,7 +305,7 @@ pub struct Feed {
 impl Feed {
     /// An empty feed whose entries are dated from 30 days ago, one millisecond apart.
     pub fn new(office: Office) -> Self {
-        let now = rightsnet_node::now().unix_millis();
+        let now = rightsnet_node::clock::now().unix_millis();
         Self {
             office,
             seq: 0,

@@ -39,7 +39,7 @@ impl<'a> Reporter<'a> {
     ) -> std::io::Result<()> {
         let line = json!({
             "scenario": scenario,
-            "date": rightsnet_node::now().as_str(),
+            "date": rightsnet_node::clock::now().as_str(),
             "machine": machine(),
             "build": if cfg!(debug_assertions) { "debug" } else { "release" },
             "version": env!("CARGO_PKG_VERSION"),

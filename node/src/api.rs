@@ -24,9 +24,11 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
+use crate::NodeState;
+use crate::clock::today;
 use crate::ingest::{IngestError, IngestOutcome};
 use crate::query::{self, SearchQuery};
-use crate::{NodeState, today};
+use crate::storage::ClaimIndex;
 
 /// Most client addresses tracked by the rate limiter; beyond it, idle ones are evicted.
 pub const MAX_RATE_LIMITED_CLIENTS: usize = 65_536;
@@ -796,7 +798,7 @@ async fn register_batch(
                 return Err(ApiError::internal("registration body of another kind"));
             };
             let right_id = record.right_id.as_str().to_owned();
-            let outcomes = crate::upsert::upsert(&state, record, status_date).await?;
+            let outcomes = crate::upsert::upsert(&state.ingest, record, status_date).await?;
             if outcomes.is_empty() {
                 return Ok(json!({
                     "index": index, "right_id": right_id, "outcomes": outcomes,
@@ -1077,7 +1079,7 @@ async fn issue_credential(
             right.right_id, right.registered_by
         )));
     }
-    let now = crate::now();
+    let now = crate::clock::now();
     match right.liveness(&now.date()) {
         crate::rights::Liveness::Alive => {}
         other => {
@@ -1164,7 +1166,7 @@ async fn judge(
             trust: ingest.trust(),
             marketplace: &marketplace,
             policy: &policy,
-            now: crate::now(),
+            now: crate::clock::now(),
         };
         let verdict = crate::claims::verdict(&value, &for_verdict, &context)?;
         // Only an accepted notice is recorded; canonicalising it is CPU work, done here.
@@ -1309,7 +1311,7 @@ async fn record_decision(
         .ok_or_else(|| ApiError::internal("marketplace without a seller key"))?;
     let deadline = match request.outcome {
         proto_types::body::DecisionOutcome::Removed => Some(
-            crate::today()
+            crate::clock::today()
                 .add_days(i32::try_from(policy.counter_notice_days).unwrap_or(i32::MAX))
                 .map_err(ApiError::internal)?,
         ),
@@ -1399,16 +1401,16 @@ async fn list_claims(
         .unwrap_or(100)
         .clamp(1, state.config.limits.max_page_size);
     let filters = [
-        (b'l', params.listing),
-        (b'h', params.holder),
-        (b's', params.seller_ref),
-        (b'n', params.notice),
-        (b'r', params.right),
+        (ClaimIndex::Listing, params.listing),
+        (ClaimIndex::Holder, params.holder),
+        (ClaimIndex::SellerRef, params.seller_ref),
+        (ClaimIndex::Notice, params.notice),
+        (ClaimIndex::Right, params.right),
     ];
     let mut given = filters
         .into_iter()
-        .filter_map(|(tag, value)| value.map(|v| (tag, v)));
-    let (Some((tag, value)), None) = (given.next(), given.next()) else {
+        .filter_map(|(index, value)| value.map(|v| (index, v)));
+    let (Some((index, value)), None) = (given.next(), given.next()) else {
         return Err(ApiError::bad_request(
             "bad_query",
             "give exactly one of listing, holder, seller_ref, notice, right",
@@ -1422,7 +1424,7 @@ async fn list_claims(
     }
     let store = state.store.clone();
     let entries = tokio::task::spawn_blocking(move || {
-        let ids = store.claim_ids(tag, &value, limit)?;
+        let ids = store.claim_ids(index, &value, limit)?;
         let mut entries = Vec::with_capacity(ids.len());
         for id in ids {
             if let Some(entry) = store.entry(&id)? {
@@ -1442,7 +1444,7 @@ async fn holder_accuracy(State(state): State<NodeState>, Path(did): Path<String>
         .map_err(|error| ApiError::bad_request("bad_holder", error.to_string()))?;
     let store = state.store.clone();
     let view = tokio::task::spawn_blocking(move || {
-        crate::claims::holder_accuracy(&store, &holder, &policy, &crate::now())
+        crate::claims::holder_accuracy(&store, &holder, &policy, &crate::clock::now())
     })
     .await
     .map_err(ApiError::internal)??;
@@ -1466,7 +1468,7 @@ async fn seller_strikes(
     }
     let store = state.store.clone();
     let view = tokio::task::spawn_blocking(move || {
-        crate::claims::seller_strikes(&store, &seller_ref, &policy, &crate::now())
+        crate::claims::seller_strikes(&store, &seller_ref, &policy, &crate::clock::now())
     })
     .await
     .map_err(ApiError::internal)??;

@@ -20,7 +20,7 @@ use sha2::Sha256;
 
 use crate::config::MarketplacePolicy;
 use crate::rights::{Liveness, RightState};
-use crate::storage::{StorageError, Store};
+use crate::storage::{ClaimIndex, StorageError, Store};
 use crate::trust::Trust;
 
 /// Most claim entries read for one accountability view.
@@ -372,7 +372,9 @@ pub fn verdict(
         },
     ));
     reasons.push(listing_class_reason(notice, policy));
-    let seen = context.store.claim_ids(b'o', &notice.nonce, 1)?;
+    let seen = context
+        .store
+        .claim_ids(ClaimIndex::Nonce, &notice.nonce, 1)?;
     let mut nonce = reason(
         "nonce",
         seen.is_empty(),
@@ -574,7 +576,7 @@ fn load(store: &Store, ids: &[EntryId]) -> Result<Vec<ClaimEntry>, StorageError>
 
 /// The decisions and counter-notices recorded for a notice, oldest first.
 fn follow_ups(store: &Store, notice_id: &EntryId) -> Result<Vec<Entry>, StorageError> {
-    let ids = store.claim_ids(b'n', &notice_id.to_hex(), MAX_VIEW_ENTRIES)?;
+    let ids = store.claim_ids(ClaimIndex::Notice, &notice_id.to_hex(), MAX_VIEW_ENTRIES)?;
     let mut entries: Vec<Entry> = load(store, &ids)?.into_iter().map(|c| c.entry).collect();
     entries.sort_by(|a, b| a.timestamp().cmp(b.timestamp()).then(a.seq().cmp(&b.seq())));
     Ok(entries)
@@ -601,7 +603,7 @@ pub fn due_restorations(
 ) -> Result<Vec<DueRestoration>, StorageError> {
     let mut due = Vec::new();
     let mut seen = std::collections::HashSet::new();
-    for id in store.claim_ids(b'k', "counter_notice", MAX_VIEW_ENTRIES)? {
+    for id in store.claim_ids(ClaimIndex::Kind, "counter_notice", MAX_VIEW_ENTRIES)? {
         let Some(counter) = store.entry(&id)? else {
             continue;
         };
@@ -679,7 +681,7 @@ pub fn holder_accuracy(
     policy: &MarketplacePolicy,
     now: &Timestamp,
 ) -> Result<Value, StorageError> {
-    let ids = store.claim_ids(b'h', &holder.to_did_key(), MAX_VIEW_ENTRIES)?;
+    let ids = store.claim_ids(ClaimIndex::Holder, &holder.to_did_key(), MAX_VIEW_ENTRIES)?;
     let window_start = now.unix_millis() - i64::from(policy.accuracy_window_days) * 86_400_000;
     let (mut filed, mut removed, mut rejected, mut reversed, mut pending) =
         (0u64, 0u64, 0u64, 0u64, 0u64);
@@ -772,7 +774,7 @@ pub fn seller_strikes(
     policy: &MarketplacePolicy,
     now: &Timestamp,
 ) -> Result<Value, StorageError> {
-    let ids = store.claim_ids(b's', seller_ref, MAX_VIEW_ENTRIES)?;
+    let ids = store.claim_ids(ClaimIndex::SellerRef, seller_ref, MAX_VIEW_ENTRIES)?;
     let expiry_millis = i64::from(policy.strike_expiry_days) * 86_400_000;
     let mut active = 0u32;
     let mut strikes = Vec::new();

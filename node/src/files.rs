@@ -10,6 +10,7 @@ use std::io::{Read, Seek, Write};
 use std::path::{Path, PathBuf};
 
 use anyhow::Context;
+use proto_types::keys::{KeyFile, SecretKey};
 
 /// File in the data directory that a running node holds locked (and that names its pid).
 pub const LOCK_FILE: &str = "node.lock";
@@ -222,6 +223,38 @@ fn read_pid(file: &mut File) -> Option<u32> {
         .read_to_string(&mut text)
         .ok()?;
     text.trim().parse().ok()
+}
+
+/// Largest key file read, in bytes.
+pub const MAX_KEY_FILE_BYTES: usize = 16 * 1024;
+
+/// File in the data directory holding the key of seller references.
+pub const SELLER_KEY_FILE: &str = "seller-ref.key";
+
+/// Reads 32 secret bytes (hex) from `path`, creating the file (mode 0600) on first use.
+///
+/// Creation is atomic ([`files::read_or_create`]): a kill during the first start leaves no file
+/// or a whole one, and an empty file (what older builds left) is created anew. Any other content
+/// that is not 64 hex characters is refused, never replaced: the key may be in use.
+pub fn load_or_create_secret(path: &std::path::Path) -> anyhow::Result<[u8; 32]> {
+    let text = read_or_create(path, SECRET_FILE_MODE, MAX_KEY_FILE_BYTES as u64, || {
+        use rand::RngCore;
+        let mut fresh = [0u8; 32];
+        rand::rngs::OsRng.fill_bytes(&mut fresh);
+        hex::encode(fresh).into_bytes()
+    })?;
+    let mut secret = [0u8; 32];
+    std::str::from_utf8(&text)
+        .ok()
+        .and_then(|text| hex::decode_to_slice(text.trim(), &mut secret).ok())
+        .ok_or_else(|| anyhow::anyhow!("{} is not 64 hex characters", path.display()))?;
+    Ok(secret)
+}
+
+/// Reads a Multikey key file.
+pub fn load_key(path: &std::path::Path) -> anyhow::Result<SecretKey> {
+    let text = crate::config::read_bounded(path, MAX_KEY_FILE_BYTES)?;
+    KeyFile::parse(text.as_bytes()).with_context(|| format!("reading key file {}", path.display()))
 }
 
 #[cfg(test)]

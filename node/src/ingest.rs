@@ -20,7 +20,6 @@
 
 use std::collections::HashMap;
 use std::sync::Arc;
-use std::time::{SystemTime, UNIX_EPOCH};
 
 use proto_types::body::{Body, Jurisdiction};
 use proto_types::entry::{
@@ -34,7 +33,7 @@ use tokio::sync::{broadcast, mpsc, oneshot};
 
 use crate::metrics::Metrics;
 use crate::rights::{self, EntryMeta, RightState};
-use crate::storage::{StorageError, Store, StoreBatch};
+use crate::storage::{ClaimIndex, StorageError, Store, StoreBatch};
 use crate::trust::Trust;
 
 /// Commands queued for the writer before senders wait.
@@ -202,6 +201,8 @@ pub struct Ingest {
     stored: broadcast::Sender<StoredEntry>,
     trust: Arc<Trust>,
     metrics: Arc<Metrics>,
+    store: Arc<Store>,
+    authority: PublicKey,
 }
 
 impl Ingest {
@@ -216,9 +217,10 @@ impl Ingest {
     ) -> std::io::Result<(Self, std::thread::JoinHandle<()>)> {
         let (commands, receiver) = mpsc::channel(WRITE_QUEUE_CAPACITY);
         let (stored, _) = broadcast::channel(STORED_BROADCAST_CAPACITY);
+        let authority = key.public_key();
         let writer = Writer {
             stored: stored.clone(),
-            store,
+            store: store.clone(),
             trust: trust.clone(),
             key,
             sync_writes,
@@ -239,6 +241,8 @@ impl Ingest {
                 stored,
                 trust,
                 metrics,
+                store,
+                authority,
             },
             thread,
         ))
@@ -247,6 +251,16 @@ impl Ingest {
     /// The trust this node enforces: its trust store and the key rotations it has stored.
     pub fn trust(&self) -> &Trust {
         &self.trust
+    }
+
+    /// The store the writer writes, for reads.
+    pub fn store(&self) -> &Arc<Store> {
+        &self.store
+    }
+
+    /// The authority the writer signs this node's own entries as.
+    pub fn authority(&self) -> &PublicKey {
+        &self.authority
     }
 
     /// Notices of every entry committed from now on.
@@ -468,13 +482,6 @@ fn check_trusted(trust: &Trust, entry: &Entry) -> Result<(), IngestError> {
         return Err(IngestError::UnknownAuthor(entry.author().to_did_key()));
     }
     Ok(())
-}
-
-fn now_millis() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|elapsed| i64::try_from(elapsed.as_millis()).unwrap_or(i64::MAX))
-        .unwrap_or(0)
 }
 
 struct Writer {
@@ -918,7 +925,7 @@ impl Writer {
             },
         };
         // Timestamps of one feed never go backwards, even when the clock does.
-        let millis = now_millis().max(last_millis.unwrap_or(0));
+        let millis = crate::clock::now_millis().max(last_millis.unwrap_or(0));
         let timestamp = Timestamp::from_unix_millis(millis)
             .map_err(|error| IngestError::Refused(error.to_string()))?;
         // Refuse own entries that could not change anything, and skip exact repeats, so that
@@ -951,7 +958,10 @@ impl Writer {
                 // submitted at once cannot both be recorded.
                 let nonce = &notice.notice.nonce;
                 if staged.nonces.contains(nonce)
-                    || !self.store.claim_ids(b'o', nonce, 1)?.is_empty()
+                    || !self
+                        .store
+                        .claim_ids(ClaimIndex::Nonce, nonce, 1)?
+                        .is_empty()
                 {
                     return Err(IngestError::Refused(
                         "replayed: a notice with this nonce was already recorded".to_owned(),

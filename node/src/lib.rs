@@ -3,14 +3,16 @@
 //!
 //! Layers, each with one job and one foreign library:
 //! - [`config`]: the TOML configuration.
-//! - [`files`]: the node's own files: atomic writes, secrets created once, the data
-//!   directory lock.
+//! - [`clock`]: the one clock (now, today).
+//! - [`files`]: the node's own files: atomic writes, secrets and keys read or created once,
+//!   the data directory lock.
 //! - [`trust`]: the trust store (which authorities this node accepts, for what).
 //! - [`storage`]: RocksDB — column families, key layouts, atomic batches. Only it names RocksDB.
 //! - [`ingest`]: the single path into storage, with the writer thread that owns all writes.
 //! - [`rights`]: the fold of registration and status entries into a right's state (pure).
 //! - [`upsert`]: register-or-update, how a replayed register becomes entries.
 //! - [`claims`]: verdicts on notices, seller references, holder accuracy and seller strikes.
+//! - [`restore`]: the marketplace's restoration sweep.
 //! - [`text`], [`query`]: search folding, index-driven search, JSON views.
 //! - [`network`]: libp2p — gossip, catch-up sync, peers. Only it names libp2p.
 //! - [`api`]: axum — routes, errors, limits, auth, OpenAPI. Only it names axum.
@@ -20,12 +22,14 @@
 
 pub mod api;
 pub mod claims;
+pub mod clock;
 pub mod config;
 pub mod files;
 pub mod ingest;
 pub mod metrics;
 pub mod network;
 pub mod query;
+pub mod restore;
 pub mod rights;
 pub mod storage;
 pub mod text;
@@ -33,50 +37,20 @@ pub mod trust;
 pub mod upsert;
 
 use std::net::SocketAddr;
-use std::sync::{Arc, RwLock};
+use std::sync::Arc;
 
 use anyhow::Context;
-use proto_types::keys::{KeyFile, PublicKey, SecretKey};
-use proto_types::timestamp::{Date, Timestamp};
-use serde::Serialize;
+use proto_types::keys::{PublicKey, SecretKey};
 use tokio::sync::watch;
 
 use crate::config::NodeConfig;
+use crate::files::{SELLER_KEY_FILE, load_key, load_or_create_secret};
 use crate::ingest::Ingest;
 use crate::metrics::Metrics;
+use crate::network::Peers;
+use crate::restore::{RESTORE_SWEEP_INTERVAL, restore_uncontested};
 use crate::storage::Store;
 use crate::trust::{Trust, TrustStore};
-
-/// Largest key file read, in bytes.
-pub const MAX_KEY_FILE_BYTES: usize = 16 * 1024;
-
-/// What the node knows of its peers; the federation layer keeps it current.
-#[derive(Debug, Clone, Default, Serialize)]
-pub struct PeerSnapshot {
-    /// This node's libp2p peer id, once the swarm runs.
-    pub peer_id: Option<String>,
-    /// Connected peers.
-    pub connected: Vec<String>,
-    /// This node's federation addresses, each ending in `/p2p/<peer id>`.
-    pub listen_addrs: Vec<String>,
-}
-
-/// Shared, cheap-to-read peer information.
-#[derive(Debug, Default)]
-pub struct Peers(RwLock<PeerSnapshot>);
-
-impl Peers {
-    /// A copy of the current peer information.
-    pub fn snapshot(&self) -> PeerSnapshot {
-        self.0.read().map(|peers| peers.clone()).unwrap_or_default()
-    }
-    /// Replaces the peer information.
-    pub fn set(&self, snapshot: PeerSnapshot) {
-        if let Ok(mut peers) = self.0.write() {
-            *peers = snapshot;
-        }
-    }
-}
 
 /// Everything request handlers share.
 #[derive(Clone)]
@@ -101,103 +75,6 @@ pub struct NodeState {
     pub peers: Arc<Peers>,
     /// The federation.
     pub network: network::Network,
-}
-
-/// Today's date (UTC) by the system clock.
-pub fn today() -> Date {
-    now().date()
-}
-
-/// Now, by the system clock, with millisecond precision.
-pub fn now() -> Timestamp {
-    let millis = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|elapsed| i64::try_from(elapsed.as_millis()).unwrap_or(0))
-        .unwrap_or(0);
-    Timestamp::from_unix_millis(millis)
-        .or_else(|_| Timestamp::parse("1970-01-01T00:00:00Z"))
-        .unwrap_or_else(|_| unreachable!("the epoch is a valid timestamp"))
-}
-
-/// How often a marketplace restores removals whose counter-notice went uncontested.
-pub const RESTORE_SWEEP_INTERVAL: std::time::Duration = std::time::Duration::from_secs(60);
-
-/// Records a `restored` decision for every removal whose counter-notice deadline passed
-/// without the holder acting (see [`claims::due_restorations`]).
-pub async fn restore_uncontested(state: &NodeState) -> anyhow::Result<usize> {
-    if state.ingest.trust().rotated_at(&state.authority).is_some() {
-        // The node cannot sign with a rotated-away key (logged at start and refused with
-        // `key_rotated`); the sweep resumes once the operator configures the new key.
-        return Ok(0);
-    }
-    let store = state.store.clone();
-    let ingest = state.ingest.clone();
-    // Counter-notices recorded under an earlier key of this marketplace are its own too.
-    let own = state.ingest.trust().root(&state.authority);
-    let due = tokio::task::spawn_blocking(move || {
-        claims::due_restorations(
-            &store,
-            |author: &PublicKey| ingest.trust().root(author) == own,
-            &today(),
-        )
-    })
-    .await??;
-    let mut restored = 0;
-    for item in due {
-        let deadline = item
-            .removal
-            .counter_notice_deadline
-            .as_ref()
-            .map_or_else(String::new, |date| date.to_string());
-        let body = proto_types::body::Body::Decision(proto_types::body::DecisionV1 {
-            v: 1,
-            notice_id: item.notice_id,
-            listing_ids: item.removal.listing_ids.clone(),
-            outcome: proto_types::body::DecisionOutcome::Restored,
-            reason: format!(
-                "restored by policy: the seller's counter-notice was not contested before {deadline}"
-            ),
-            seller_ref: item.removal.seller_ref.clone(),
-            counter_notice_deadline: None,
-        });
-        state.ingest.append(body).await?;
-        restored += 1;
-    }
-    Ok(restored)
-}
-
-/// File in the data directory holding the key of seller references.
-pub const SELLER_KEY_FILE: &str = "seller-ref.key";
-
-/// Reads 32 secret bytes (hex) from `path`, creating the file (mode 0600) on first use.
-///
-/// Creation is atomic ([`files::read_or_create`]): a kill during the first start leaves no file
-/// or a whole one, and an empty file (what older builds left) is created anew. Any other content
-/// that is not 64 hex characters is refused, never replaced: the key may be in use.
-pub fn load_or_create_secret(path: &std::path::Path) -> anyhow::Result<[u8; 32]> {
-    let text = files::read_or_create(
-        path,
-        files::SECRET_FILE_MODE,
-        MAX_KEY_FILE_BYTES as u64,
-        || {
-            use rand::RngCore;
-            let mut fresh = [0u8; 32];
-            rand::rngs::OsRng.fill_bytes(&mut fresh);
-            hex::encode(fresh).into_bytes()
-        },
-    )?;
-    let mut secret = [0u8; 32];
-    std::str::from_utf8(&text)
-        .ok()
-        .and_then(|text| hex::decode_to_slice(text.trim(), &mut secret).ok())
-        .ok_or_else(|| anyhow::anyhow!("{} is not 64 hex characters", path.display()))?;
-    Ok(secret)
-}
-
-/// Reads a Multikey key file.
-pub fn load_key(path: &std::path::Path) -> anyhow::Result<SecretKey> {
-    let text = config::read_bounded(path, MAX_KEY_FILE_BYTES)?;
-    KeyFile::parse(text.as_bytes()).with_context(|| format!("reading key file {}", path.display()))
 }
 
 /// A node running in this process.
@@ -390,7 +267,7 @@ pub async fn start_with(config: NodeConfig, inputs: Inputs) -> anyhow::Result<Ru
             loop {
                 tokio::select! {
                     _ = tick.tick() => {
-                        if let Err(error) = restore_uncontested(&state).await {
+                        if let Err(error) = restore_uncontested(&state.ingest).await {
                             tracing::error!(error = %format!("{error:#}"), "restoration sweep failed");
                         }
                     }

@@ -47,7 +47,6 @@ use tokio::sync::{Semaphore, mpsc, oneshot, watch};
 use crate::ingest::{Ingest, IngestError, IngestOutcome, Source};
 use crate::metrics::Metrics;
 use crate::storage::Store;
-use crate::{PeerSnapshot, Peers};
 
 /// The gossip topic for entries; versioned with the envelope.
 pub const ENTRIES_TOPIC: &str = "/rightsnet/entries/1";
@@ -390,7 +389,7 @@ pub struct RunningNetwork {
 
 /// Loads the peer identity from the data directory, creating it on first start.
 fn load_identity(data_dir: &Path) -> anyhow::Result<identity::Keypair> {
-    let secret = crate::load_or_create_secret(&data_dir.join(IDENTITY_FILE))?;
+    let secret = crate::files::load_or_create_secret(&data_dir.join(IDENTITY_FILE))?;
     Ok(identity::Keypair::ed25519_from_bytes(secret)?)
 }
 
@@ -1396,6 +1395,34 @@ async fn fetch_feed(
         from += count;
     }
     Ok(())
+}
+
+/// What the node knows of its peers; the federation layer keeps it current.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct PeerSnapshot {
+    /// This node's libp2p peer id, once the swarm runs.
+    pub peer_id: Option<String>,
+    /// Connected peers.
+    pub connected: Vec<String>,
+    /// This node's federation addresses, each ending in `/p2p/<peer id>`.
+    pub listen_addrs: Vec<String>,
+}
+
+/// Shared, cheap-to-read peer information.
+#[derive(Debug, Default)]
+pub struct Peers(std::sync::RwLock<PeerSnapshot>);
+
+impl Peers {
+    /// A copy of the current peer information.
+    pub fn snapshot(&self) -> PeerSnapshot {
+        self.0.read().map(|peers| peers.clone()).unwrap_or_default()
+    }
+    /// Replaces the peer information.
+    pub fn set(&self, snapshot: PeerSnapshot) {
+        if let Ok(mut peers) = self.0.write() {
+            *peers = snapshot;
+        }
+    }
 }
 
 #[cfg(test)]

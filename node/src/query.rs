@@ -11,7 +11,7 @@ use proto_types::timestamp::Date;
 use serde_json::{Value, json};
 
 use crate::rights::RightState;
-use crate::storage::{IndexFamily, StorageError, Store, key_tail, search_key};
+use crate::storage::{IndexScan, StorageError, Store, keys};
 use crate::text;
 
 /// Most index keys examined to answer one search request.
@@ -153,79 +153,53 @@ impl SearchQuery {
 pub fn search(store: &Store, query: &SearchQuery) -> Result<SearchPage, StorageError> {
     // Pick the driving index: the key prefix to scan, and how to tell from a key whether this is
     // the one occurrence of the right to consider (a right appears under several tokens).
-    let (family, prefix): (Option<IndexFamily>, Vec<u8>) =
-        if let Some(first) = query.mark_tokens.first() {
-            if query.exact {
-                (
-                    Some(IndexFamily::Mark),
-                    search_key(b'm', &[query.mark_folded.as_bytes()], &[]),
-                )
-            } else if query.mark_tokens.len() == 1 {
-                // A prefix scan over tokens: "caf" matches "cafe\0…" and "cafes\0…".
-                (
-                    Some(IndexFamily::Mark),
-                    [&[b't'][..], first.as_bytes()].concat(),
-                )
-            } else {
-                (
-                    Some(IndexFamily::Mark),
-                    search_key(b't', &[first.as_bytes()], &[]),
-                )
-            }
-        } else if let Some(holder) = &query.holder {
-            match holder {
-                HolderFilter::Key(key) => (
-                    Some(IndexFamily::Holder),
-                    search_key(b'k', &[key.to_did_key().as_bytes()], &[]),
-                ),
-                HolderFilter::Name(name) => (
-                    Some(IndexFamily::Holder),
-                    [&[b'n'][..], name.as_bytes()].concat(),
-                ),
-            }
-        } else if let Some(class) = query.class {
-            let mut prefix = vec![b'c', class];
-            if let Some(jurisdiction) = &query.jurisdiction {
-                prefix.extend_from_slice(jurisdiction.as_str().as_bytes());
-                prefix.push(0);
-            }
-            (Some(IndexFamily::Class), prefix)
-        } else if let Some(jurisdiction) = &query.jurisdiction {
-            (
-                Some(IndexFamily::Class),
-                search_key(b'j', &[jurisdiction.as_str().as_bytes()], &[]),
-            )
+    let scan: Option<IndexScan<'_>> = if let Some(first) = query.mark_tokens.first() {
+        Some(if query.exact {
+            IndexScan::MarkExact(&query.mark_folded)
+        } else if query.mark_tokens.len() == 1 {
+            IndexScan::MarkTokenPrefix(first)
         } else {
-            (None, Vec::new())
-        };
+            IndexScan::MarkToken(first)
+        })
+    } else if let Some(holder) = &query.holder {
+        Some(match holder {
+            HolderFilter::Key(key) => IndexScan::HolderKey(key),
+            HolderFilter::Name(name) => IndexScan::HolderNamePrefix(name),
+        })
+    } else if let Some(class) = query.class {
+        Some(IndexScan::Class {
+            class,
+            jurisdiction: query.jurisdiction.as_ref().map(|code| code.as_str()),
+        })
+    } else {
+        query
+            .jurisdiction
+            .as_ref()
+            .map(|code| IndexScan::Jurisdiction(code.as_str()))
+    };
 
     let mut rights: Vec<RightState> = Vec::new();
     let mut scanned = 0usize;
     let mut last_key: Option<Vec<u8>> = None;
     let mut exhausted = true;
     let start = query.cursor.clone().unwrap_or_default();
-    match family {
-        Some(family) => {
-            let single_token_prefix =
-                family == IndexFamily::Mark && !query.exact && query.mark_tokens.len() == 1;
-            let holder_prefix = matches!(query.holder, Some(HolderFilter::Name(_)))
-                && family == IndexFamily::Holder;
-            store.scan_index(family, &prefix, &start, query.cursor.is_some(), |key| {
+    match scan {
+        Some(scan) => {
+            let single_token_prefix = matches!(scan, IndexScan::MarkTokenPrefix(_));
+            store.scan_index(&scan, &start, query.cursor.is_some(), |key| {
                 scanned += 1;
                 if rights.len() >= query.limit || scanned > MAX_SCAN {
                     exhausted = false;
                     return Ok(false);
                 }
                 last_key = Some(key.to_vec());
-                let right_id = String::from_utf8_lossy(key_tail(key)).into_owned();
+                let right_id = String::from_utf8_lossy(keys::tail(key)).into_owned();
                 let Some(right) = store.right(&right_id)? else {
                     return Ok(true);
                 };
                 if single_token_prefix {
                     // Count a right once: under the first of its tokens that has the prefix.
-                    let indexed = key
-                        .get(1..key.len() - key_tail(key).len() - 1)
-                        .unwrap_or_default();
+                    let indexed = keys::indexed_value(key);
                     let first = right
                         .mark_text
                         .as_deref()
@@ -237,7 +211,6 @@ pub fn search(store: &Store, query: &SearchQuery) -> Result<SearchPage, StorageE
                         return Ok(true);
                     }
                 }
-                let _ = holder_prefix;
                 if query.matches(&right) {
                     rights.push(right);
                 }

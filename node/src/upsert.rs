@@ -13,8 +13,7 @@ use proto_types::body::{
 };
 use proto_types::timestamp::Date;
 
-use crate::NodeState;
-use crate::ingest::{IngestError, IngestOutcome, Source};
+use crate::ingest::{Ingest, IngestError, IngestOutcome, Source};
 use crate::rights::RightState;
 
 /// Most records in one batch request.
@@ -71,11 +70,11 @@ pub fn never_registered(record: &RegistrationV1) -> bool {
 /// ([`never_registered`]).
 /// `status_date` is when the record's status took effect, if the register says.
 pub async fn upsert(
-    state: &NodeState,
+    ingest: &Ingest,
     record: RegistrationV1,
     status_date: Option<Date>,
 ) -> Result<Vec<IngestOutcome>, IngestError> {
-    let store = state.store.clone();
+    let store = ingest.store().clone();
     let right_id = record.right_id.as_str().to_owned();
     let current = tokio::task::spawn_blocking(move || store.right(&right_id))
         .await
@@ -85,13 +84,12 @@ pub async fn upsert(
             return Ok(Vec::new());
         }
         return Ok(vec![
-            state
-                .ingest
+            ingest
                 .append_from(Body::Registration(record), Source::Bulk)
                 .await?,
         ]);
     };
-    let own = state.ingest.trust().root(&state.authority);
+    let own = ingest.trust().root(ingest.authority());
     if current.registered_by != own {
         return Err(IngestError::Refused(format!(
             "right {} was registered by {}, not by this office",
@@ -112,7 +110,7 @@ pub async fn upsert(
             }]);
         }
     }
-    let today = crate::today();
+    let today = crate::clock::today();
     let effective = status_date.clone().unwrap_or_else(|| today.clone());
     let mut outcomes = Vec::new();
     // Filed → registered has no status change of its own: the correction that registers an
@@ -133,8 +131,7 @@ pub async fn upsert(
             correction.status = current.status;
         }
         outcomes.push(
-            state
-                .ingest
+            ingest
                 .append_from(Body::Registration(correction), Source::Bulk)
                 .await?,
         );
@@ -147,7 +144,7 @@ pub async fn upsert(
             None,
             Some(record.holder.clone()),
         )?;
-        outcomes.push(state.ingest.append_from(body, Source::Bulk).await?);
+        outcomes.push(ingest.append_from(body, Source::Bulk).await?);
     }
     let later_expiry = match (&record.expiry_date, &expiry_after_correction) {
         (Some(new), Some(old)) => new > old,
@@ -174,7 +171,7 @@ pub async fn upsert(
             record.expiry_date.clone(),
             None,
         )?;
-        outcomes.push(state.ingest.append_from(body, Source::Bulk).await?);
+        outcomes.push(ingest.append_from(body, Source::Bulk).await?);
     }
     let change = match (current.status, record.status) {
         (RightStatus::Registered | RightStatus::Filed, RightStatus::Cancelled) => {
@@ -195,7 +192,7 @@ pub async fn upsert(
             None
         };
         let body = status_body(&record, change, effective, new_expiry, None)?;
-        outcomes.push(state.ingest.append_from(body, Source::Bulk).await?);
+        outcomes.push(ingest.append_from(body, Source::Bulk).await?);
     }
     if outcomes.is_empty() {
         outcomes.push(IngestOutcome::Unchanged {

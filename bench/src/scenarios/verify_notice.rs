@@ -164,7 +164,7 @@ pub fn run(params: &Params, mode: &NodeMode, reporter: &mut Reporter<'_>) -> any
     loader.close()?;
 
     // The notices.
-    let now = rightsnet_node::now();
+    let now = rightsnet_node::clock::now();
     let today = now.date();
     let marketplace_did = marketplace_key.public_key().to_did_key();
     let rights = ids.len() as u64;

@@ -21,6 +21,10 @@
 //! **Invariant:** every entry is written with all of its index changes in one `WriteBatch`, so
 //! a crash leaves either all of them or none.
 
+pub mod keys;
+
+pub use keys::{ClaimIndex, IndexScan};
+
 use std::path::Path;
 
 use proto_types::body::Body;
@@ -33,7 +37,6 @@ use rocksdb::{
 
 use crate::files::{DataDirLock, LockError};
 use crate::rights::RightState;
-use crate::text;
 
 /// The on-disk schema version this build reads and writes.
 pub const SCHEMA_VERSION: u32 = 1;
@@ -159,68 +162,6 @@ fn families_are_empty(path: &Path, families: &[String]) -> Result<bool> {
         }
     }
     Ok(true)
-}
-
-fn feed_key(author: &PublicKey, seq: u64) -> [u8; 40] {
-    let mut key = [0u8; 40];
-    key[..32].copy_from_slice(&author.to_bytes());
-    key[32..].copy_from_slice(&seq.to_be_bytes());
-    key
-}
-
-fn index_key(tag: u8, parts: &[&[u8]], tail: &[u8]) -> Vec<u8> {
-    let mut key =
-        Vec::with_capacity(1 + tail.len() + parts.iter().map(|p| p.len() + 1).sum::<usize>());
-    key.push(tag);
-    for part in parts {
-        key.extend_from_slice(part);
-    }
-    key.push(0);
-    key.extend_from_slice(tail);
-    key
-}
-
-/// The key-value pairs a right contributes to the search indexes.
-fn right_index_keys(state: &RightState) -> Vec<(&'static str, Vec<u8>)> {
-    let right_id = state.right_id.as_bytes();
-    let mut keys = Vec::new();
-    if let Some(mark) = &state.mark_text {
-        for token in text::tokens(mark) {
-            keys.push((
-                cf::INDEX_MARK,
-                index_key(b't', &[token.as_bytes()], right_id),
-            ));
-        }
-        let folded = text::fold(mark);
-        if !folded.is_empty() {
-            keys.push((
-                cf::INDEX_MARK,
-                index_key(b'm', &[folded.as_bytes()], right_id),
-            ));
-        }
-    }
-    if let Some(key) = &state.holder.key {
-        keys.push((
-            cf::INDEX_HOLDER,
-            index_key(b'k', &[key.to_did_key().as_bytes()], right_id),
-        ));
-    }
-    let name = text::fold(&state.holder.name);
-    if !name.is_empty() {
-        keys.push((
-            cf::INDEX_HOLDER,
-            index_key(b'n', &[name.as_bytes()], right_id),
-        ));
-    }
-    let jurisdiction = state.jurisdiction.as_str().as_bytes();
-    for class in &state.nice_classes {
-        keys.push((
-            cf::INDEX_CLASS,
-            index_key(b'c', &[&[*class], jurisdiction], right_id),
-        ));
-    }
-    keys.push((cf::INDEX_CLASS, index_key(b'j', &[jurisdiction], right_id)));
-    keys
 }
 
 impl Store {
@@ -404,7 +345,7 @@ impl Store {
     /// The id of `author`'s entry at `seq`.
     pub fn entry_id_at(&self, author: &PublicKey, seq: u64) -> Result<Option<EntryId>> {
         self.db
-            .get_cf(self.cf(cf::FEEDS), feed_key(author, seq))?
+            .get_cf(self.cf(cf::FEEDS), keys::feed(author, seq))?
             .map(|bytes| decode_id(cf::FEEDS, &bytes))
             .transpose()
     }
@@ -418,9 +359,9 @@ impl Store {
         limit: usize,
         max_bytes: usize,
     ) -> Result<Vec<Vec<u8>>> {
-        let start = feed_key(author, from_seq.max(1));
+        let start = keys::feed(author, from_seq.max(1));
         let mut read_options = ReadOptions::default();
-        let upper = feed_key(author, u64::MAX);
+        let upper = keys::feed(author, u64::MAX);
         read_options.set_iterate_upper_bound(upper.to_vec());
         let mut entries = Vec::new();
         let mut total = 0usize;
@@ -480,13 +421,23 @@ impl Store {
     pub fn has_equivocation(&self, author: &PublicKey, seq: u64) -> Result<bool> {
         Ok(self
             .db
-            .get_pinned_cf(self.cf(cf::EQUIVOCATIONS), feed_key(author, seq))?
+            .get_pinned_cf(self.cf(cf::EQUIVOCATIONS), keys::feed(author, seq))?
             .is_some())
     }
 
     /// Scans index `family` from `start` (exclusive when `after` is true) over keys beginning
     /// with `prefix`, calling `visit` with each key until it returns false.
     pub fn scan_index(
+        &self,
+        scan: &IndexScan<'_>,
+        start: &[u8],
+        after: bool,
+        visit: impl FnMut(&[u8]) -> Result<bool>,
+    ) -> Result<()> {
+        self.scan_prefix(scan.family(), &scan.prefix(), start, after, visit)
+    }
+
+    fn scan_prefix(
         &self,
         family: IndexFamily,
         prefix: &[u8],
@@ -535,15 +486,13 @@ impl Store {
         Ok(())
     }
 
-    /// Ids of the notices, decisions and counter-notices indexed under `tag` (`l` listing,
-    /// `h` holder, `s` seller reference, `n` notice id, `o` nonce, `r` right id) and `value`,
-    /// at most `limit`, in index order.
-    pub fn claim_ids(&self, tag: u8, value: &str, limit: usize) -> Result<Vec<EntryId>> {
-        let prefix = index_key(tag, &[value.as_bytes()], &[]);
+    /// Ids of the notices, decisions and counter-notices indexed under `index` = `value`, at
+    /// most `limit`, in index order.
+    pub fn claim_ids(&self, index: ClaimIndex, value: &str, limit: usize) -> Result<Vec<EntryId>> {
+        let prefix = keys::claim_prefix(index, value.as_bytes());
         let mut ids = Vec::new();
-        self.scan_index(IndexFamily::Claims, &prefix, &[], false, |key| {
-            let tail = key_tail(key);
-            ids.push(decode_id(cf::INDEX_CLAIMS, tail)?);
+        self.scan_prefix(IndexFamily::Claims, &prefix, &[], false, |key| {
+            ids.push(decode_id(cf::INDEX_CLAIMS, keys::tail(key))?);
             Ok(ids.len() < limit)
         })?;
         Ok(ids)
@@ -634,19 +583,6 @@ impl IndexFamily {
     }
 }
 
-/// Builds a search-index key: `tag` ‖ parts ‖ 0 ‖ tail.
-pub fn search_key(tag: u8, parts: &[&[u8]], tail: &[u8]) -> Vec<u8> {
-    index_key(tag, parts, tail)
-}
-
-/// The part of an index key after its 0 separator (the right id or entry id).
-pub fn key_tail(key: &[u8]) -> &[u8] {
-    match key.iter().position(|&byte| byte == 0) {
-        Some(position) => key.get(position + 1..).unwrap_or_default(),
-        None => &[],
-    }
-}
-
 fn decode_id(family: &'static str, bytes: &[u8]) -> Result<EntryId> {
     let array: [u8; 32] = bytes
         .try_into()
@@ -687,14 +623,14 @@ impl StoreBatch<'_> {
             .put_cf(store.cf(cf::ENTRIES), id.0, entry.canonical_bytes());
         self.batch.put_cf(
             store.cf(cf::FEEDS),
-            feed_key(entry.author(), entry.seq()),
+            keys::feed(entry.author(), entry.seq()),
             id.0,
         );
-        let mut head = Vec::with_capacity(40);
-        head.extend_from_slice(&entry.seq().to_be_bytes());
-        head.extend_from_slice(&id.0);
-        self.batch
-            .put_cf(store.cf(cf::HEADS), entry.author().to_bytes(), head);
+        self.batch.put_cf(
+            store.cf(cf::HEADS),
+            entry.author().to_bytes(),
+            keys::head_value(entry.seq(), &id),
+        );
         self.entries += 1;
     }
 
@@ -702,30 +638,37 @@ impl StoreBatch<'_> {
     /// notice.
     pub fn put_claim_indexes(&mut self, entry: &VerifiedEntry) {
         let family = self.store.cf(cf::INDEX_CLAIMS);
-        let id = entry.id().0;
-        let mut put = |tag: u8, part: &[u8]| {
-            self.batch.put_cf(family, index_key(tag, &[part], &id), []);
+        let id = entry.id();
+        let mut put = |index: ClaimIndex, value: &[u8]| {
+            self.batch
+                .put_cf(family, keys::claim(index, value, &id), []);
         };
         match entry.body() {
             Body::Notice(notice) => {
                 for listing in &notice.notice.listings {
-                    put(b'l', listing.id.as_bytes());
+                    put(ClaimIndex::Listing, listing.id.as_bytes());
                 }
-                put(b'h', notice.notice.holder.to_did_key().as_bytes());
-                put(b'o', notice.notice.nonce.as_bytes());
-                put(b'r', notice.notice.right_id.as_str().as_bytes());
+                put(
+                    ClaimIndex::Holder,
+                    notice.notice.holder.to_did_key().as_bytes(),
+                );
+                put(ClaimIndex::Nonce, notice.notice.nonce.as_bytes());
+                put(
+                    ClaimIndex::Right,
+                    notice.notice.right_id.as_str().as_bytes(),
+                );
             }
             Body::Decision(decision) => {
                 for listing in &decision.listing_ids {
-                    put(b'l', listing.as_bytes());
+                    put(ClaimIndex::Listing, listing.as_bytes());
                 }
-                put(b's', decision.seller_ref.as_bytes());
-                put(b'n', decision.notice_id.to_hex().as_bytes());
+                put(ClaimIndex::SellerRef, decision.seller_ref.as_bytes());
+                put(ClaimIndex::Notice, decision.notice_id.to_hex().as_bytes());
             }
             Body::CounterNotice(counter) => {
-                put(b'k', b"counter_notice");
-                put(b's', counter.seller_ref.as_bytes());
-                put(b'n', counter.notice_id.to_hex().as_bytes());
+                put(ClaimIndex::Kind, b"counter_notice");
+                put(ClaimIndex::SellerRef, counter.seller_ref.as_bytes());
+                put(ClaimIndex::Notice, counter.notice_id.to_hex().as_bytes());
             }
             _ => {}
         }
@@ -734,15 +677,15 @@ impl StoreBatch<'_> {
     /// Writes a right's new state and moves its index keys from `previous` to `state`.
     pub fn put_right(&mut self, previous: Option<&RightState>, state: &RightState) -> Result<()> {
         let store = self.store;
-        let old_keys = previous.map(right_index_keys).unwrap_or_default();
-        let new_keys = right_index_keys(state);
+        let old_keys = previous.map(keys::right_index).unwrap_or_default();
+        let new_keys = keys::right_index(state);
         for (family, key) in &old_keys {
-            if !new_keys.contains(&(family, key.clone())) {
-                self.batch.delete_cf(store.cf(family), key);
+            if !new_keys.contains(&(*family, key.clone())) {
+                self.batch.delete_cf(store.cf(family.name()), key);
             }
         }
         for (family, key) in &new_keys {
-            self.batch.put_cf(store.cf(family), key, []);
+            self.batch.put_cf(store.cf(family.name()), key, []);
         }
         let json = serde_json::to_vec(state).map_err(|e| corrupt(cf::RIGHTS, e))?;
         self.batch
@@ -758,11 +701,11 @@ impl StoreBatch<'_> {
 
     /// Records that `old` rotated to `new` with its entry at `seq`.
     pub fn put_rotation(&mut self, old: &PublicKey, new: &PublicKey, seq: u64) {
-        let mut value = Vec::with_capacity(40);
-        value.extend_from_slice(&new.to_bytes());
-        value.extend_from_slice(&seq.to_be_bytes());
-        self.batch
-            .put_cf(self.store.cf(cf::ROTATIONS), old.to_bytes(), value);
+        self.batch.put_cf(
+            self.store.cf(cf::ROTATIONS),
+            old.to_bytes(),
+            keys::rotation_value(new, seq),
+        );
     }
 
     /// Stores an equivocation proof (once per author and seq).
@@ -770,7 +713,7 @@ impl StoreBatch<'_> {
         let json = proof.to_value().to_string();
         self.batch.put_cf(
             self.store.cf(cf::EQUIVOCATIONS),
-            feed_key(proof.author(), proof.seq()),
+            keys::feed(proof.author(), proof.seq()),
             json.as_bytes(),
         );
     }

@@ -1,0 +1,347 @@
+//! Every key layout of the store, as typed constructors. Nothing outside this module builds,
+//! concatenates or takes apart a key; callers name *what* they look up ([`ClaimIndex`],
+//! [`IndexScan`]) and storage turns it into bytes.
+//!
+//! Layouts (all integers big-endian, so that byte order is numeric order):
+//!
+//! | family | key | value |
+//! |---|---|---|
+//! | `entries` | entry id (32) | canonical entry bytes |
+//! | `feeds`, `equivocations` | author key (32) ‖ seq (8) | entry id / proof JSON |
+//! | `heads`, `rotations` | author key (32) | seq ‖ id / new key ‖ seq |
+//! | `rights` | right id (UTF-8) | right state ([`crate::rights::RightState::encode`]) |
+//! | `index_*` | tag (1) ‖ indexed value ‖ 0 ‖ right id or entry id | empty |
+//!
+//! Index tags: `t` mark token, `m` whole folded mark, `k` holder key, `n` folded holder name,
+//! `c` Nice class (1 byte) ‖ jurisdiction, `j` jurisdiction; in `index_claims`: `l` listing,
+//! `h` holder, `o` notice nonce, `r` right id, `s` seller reference, `n` notice id, `k` kind.
+
+use proto_types::entry::EntryId;
+use proto_types::keys::PublicKey;
+
+use super::IndexFamily;
+use crate::rights::RightState;
+use crate::text;
+
+/// Byte that ends the indexed value of an index key.
+const SEPARATOR: u8 = 0;
+
+/// `author ‖ seq`: the key of a feed position and of an equivocation proof.
+pub(super) fn feed(author: &PublicKey, seq: u64) -> [u8; 40] {
+    let mut key = [0u8; 40];
+    key[..32].copy_from_slice(&author.to_bytes());
+    key[32..].copy_from_slice(&seq.to_be_bytes());
+    key
+}
+
+/// `seq ‖ id`: the value of a feed head.
+pub(super) fn head_value(seq: u64, id: &EntryId) -> [u8; 40] {
+    let mut value = [0u8; 40];
+    value[..8].copy_from_slice(&seq.to_be_bytes());
+    value[8..].copy_from_slice(&id.0);
+    value
+}
+
+/// `new key ‖ seq`: the value of a key rotation.
+pub(super) fn rotation_value(new: &PublicKey, seq: u64) -> [u8; 40] {
+    let mut value = [0u8; 40];
+    value[..32].copy_from_slice(&new.to_bytes());
+    value[32..].copy_from_slice(&seq.to_be_bytes());
+    value
+}
+
+/// `tag ‖ parts ‖ 0 ‖ tail`.
+fn index(tag: u8, parts: &[&[u8]], tail: &[u8]) -> Vec<u8> {
+    let mut key =
+        Vec::with_capacity(2 + tail.len() + parts.iter().map(|part| part.len()).sum::<usize>());
+    key.push(tag);
+    for part in parts {
+        key.extend_from_slice(part);
+    }
+    key.push(SEPARATOR);
+    key.extend_from_slice(tail);
+    key
+}
+
+/// The part of an index key after its separator: the right id or entry id it points to.
+pub fn tail(key: &[u8]) -> &[u8] {
+    match key.iter().position(|&byte| byte == SEPARATOR) {
+        Some(position) => key.get(position + 1..).unwrap_or_default(),
+        None => &[],
+    }
+}
+
+/// The indexed value of an index key: between its tag and its separator.
+pub fn indexed_value(key: &[u8]) -> &[u8] {
+    match key.iter().position(|&byte| byte == SEPARATOR) {
+        Some(position) => key.get(1..position).unwrap_or_default(),
+        None => &[],
+    }
+}
+
+/// The key-value pairs a right contributes to the search indexes.
+pub(super) fn right_index(state: &RightState) -> Vec<(IndexFamily, Vec<u8>)> {
+    let right_id = state.right_id.as_bytes();
+    let mut keys = Vec::new();
+    if let Some(mark) = &state.mark_text {
+        for token in text::tokens(mark) {
+            keys.push((
+                IndexFamily::Mark,
+                index(b't', &[token.as_bytes()], right_id),
+            ));
+        }
+        let folded = text::fold(mark);
+        if !folded.is_empty() {
+            keys.push((
+                IndexFamily::Mark,
+                index(b'm', &[folded.as_bytes()], right_id),
+            ));
+        }
+    }
+    if let Some(key) = &state.holder.key {
+        keys.push((
+            IndexFamily::Holder,
+            index(b'k', &[key.to_did_key().as_bytes()], right_id),
+        ));
+    }
+    let name = text::fold(&state.holder.name);
+    if !name.is_empty() {
+        keys.push((
+            IndexFamily::Holder,
+            index(b'n', &[name.as_bytes()], right_id),
+        ));
+    }
+    let jurisdiction = state.jurisdiction.as_str().as_bytes();
+    for class in &state.nice_classes {
+        keys.push((
+            IndexFamily::Class,
+            index(b'c', &[&[*class], jurisdiction], right_id),
+        ));
+    }
+    keys.push((IndexFamily::Class, index(b'j', &[jurisdiction], right_id)));
+    keys
+}
+
+/// What a notice, decision or counter-notice is indexed by in `index_claims`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ClaimIndex {
+    /// A listing id named by a notice or decision.
+    Listing,
+    /// The holder of a notice (`did:key`).
+    Holder,
+    /// A notice's nonce (replay detection).
+    Nonce,
+    /// The right a notice invokes.
+    Right,
+    /// The seller reference of a decision or counter-notice.
+    SellerRef,
+    /// The notice a decision or counter-notice answers (hex id).
+    Notice,
+    /// The entry kind (only `counter_notice` is indexed).
+    Kind,
+}
+
+impl ClaimIndex {
+    fn tag(self) -> u8 {
+        match self {
+            ClaimIndex::Listing => b'l',
+            ClaimIndex::Holder => b'h',
+            ClaimIndex::Nonce => b'o',
+            ClaimIndex::Right => b'r',
+            ClaimIndex::SellerRef => b's',
+            ClaimIndex::Notice => b'n',
+            ClaimIndex::Kind => b'k',
+        }
+    }
+}
+
+/// The key of claim entry `id` under `index` = `value`.
+pub(super) fn claim(index_by: ClaimIndex, value: &[u8], id: &EntryId) -> Vec<u8> {
+    index(index_by.tag(), &[value], &id.0)
+}
+
+/// The prefix of every claim key under `index` = `value`.
+pub(super) fn claim_prefix(index_by: ClaimIndex, value: &[u8]) -> Vec<u8> {
+    index(index_by.tag(), &[value], &[])
+}
+
+/// A range of a search index to scan, by what it holds.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum IndexScan<'a> {
+    /// Rights whose whole folded mark is this.
+    MarkExact(&'a str),
+    /// Rights with a mark token equal to this.
+    MarkToken(&'a str),
+    /// Rights with a mark token that begins with this (a right can appear once per token).
+    MarkTokenPrefix(&'a str),
+    /// Rights whose holder has this key.
+    HolderKey(&'a PublicKey),
+    /// Rights whose folded holder name begins with this.
+    HolderNamePrefix(&'a str),
+    /// Rights in a Nice class, optionally in one jurisdiction.
+    Class {
+        /// The class, 1 to 45.
+        class: u8,
+        /// The jurisdiction code.
+        jurisdiction: Option<&'a str>,
+    },
+    /// Rights in a jurisdiction.
+    Jurisdiction(&'a str),
+}
+
+impl IndexScan<'_> {
+    /// The family the range lies in.
+    pub fn family(&self) -> IndexFamily {
+        match self {
+            IndexScan::MarkExact(_) | IndexScan::MarkToken(_) | IndexScan::MarkTokenPrefix(_) => {
+                IndexFamily::Mark
+            }
+            IndexScan::HolderKey(_) | IndexScan::HolderNamePrefix(_) => IndexFamily::Holder,
+            IndexScan::Class { .. } | IndexScan::Jurisdiction(_) => IndexFamily::Class,
+        }
+    }
+
+    /// The prefix every key of the range begins with.
+    pub(super) fn prefix(&self) -> Vec<u8> {
+        match self {
+            IndexScan::MarkExact(folded) => index(b'm', &[folded.as_bytes()], &[]),
+            IndexScan::MarkToken(token) => index(b't', &[token.as_bytes()], &[]),
+            // A prefix scan over tokens: "caf" matches "cafe\0…" and "cafes\0…".
+            IndexScan::MarkTokenPrefix(prefix) => [&[b't'][..], prefix.as_bytes()].concat(),
+            IndexScan::HolderKey(key) => index(b'k', &[key.to_did_key().as_bytes()], &[]),
+            IndexScan::HolderNamePrefix(name) => [&[b'n'][..], name.as_bytes()].concat(),
+            IndexScan::Class {
+                class,
+                jurisdiction,
+            } => match jurisdiction {
+                Some(jurisdiction) => index(b'c', &[&[*class], jurisdiction.as_bytes()], &[]),
+                None => vec![b'c', *class],
+            },
+            IndexScan::Jurisdiction(jurisdiction) => index(b'j', &[jurisdiction.as_bytes()], &[]),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn author() -> PublicKey {
+        proto_types::keys::SecretKey::from_seed(&[7; 32]).public_key()
+    }
+
+    #[test]
+    fn feed_keys_sort_by_author_then_numeric_seq() {
+        let key = feed(&author(), 258);
+        assert_eq!(&key[..32], &author().to_bytes());
+        assert_eq!(&key[32..], &[0, 0, 0, 0, 0, 0, 1, 2]);
+        assert!(feed(&author(), 9) < feed(&author(), 10));
+        assert!(feed(&author(), 255) < feed(&author(), 256));
+    }
+
+    #[test]
+    fn head_and_rotation_values_are_pinned() {
+        let id = EntryId([9; 32]);
+        let head = head_value(3, &id);
+        assert_eq!(&head[..8], &3u64.to_be_bytes());
+        assert_eq!(&head[8..], &[9; 32]);
+        let rotation = rotation_value(&author(), 5);
+        assert_eq!(&rotation[..32], &author().to_bytes());
+        assert_eq!(&rotation[32..], &5u64.to_be_bytes());
+    }
+
+    #[test]
+    fn claim_keys_are_tag_value_separator_id() {
+        let id = EntryId([1; 32]);
+        let key = claim(ClaimIndex::Listing, b"L-1", &id);
+        let mut expected = b"lL-1\0".to_vec();
+        expected.extend_from_slice(&[1; 32]);
+        assert_eq!(key, expected);
+        assert!(key.starts_with(&claim_prefix(ClaimIndex::Listing, b"L-1")));
+        // "L-1" is not a prefix match for "L-10": the separator ends the value.
+        assert!(
+            !claim(ClaimIndex::Listing, b"L-10", &id)
+                .starts_with(&claim_prefix(ClaimIndex::Listing, b"L-1"))
+        );
+        assert_eq!(tail(&key), &[1; 32]);
+        assert_eq!(indexed_value(&key), b"L-1");
+    }
+
+    #[test]
+    fn every_claim_index_has_its_own_tag() {
+        let all = [
+            ClaimIndex::Listing,
+            ClaimIndex::Holder,
+            ClaimIndex::Nonce,
+            ClaimIndex::Right,
+            ClaimIndex::SellerRef,
+            ClaimIndex::Notice,
+            ClaimIndex::Kind,
+        ];
+        let mut tags: Vec<u8> = all.iter().map(|index| index.tag()).collect();
+        tags.sort_unstable();
+        tags.dedup();
+        assert_eq!(tags.len(), all.len());
+        assert_eq!(
+            String::from_utf8(all.iter().map(|index| index.tag()).collect()).unwrap(),
+            "lhorsnk",
+            "the on-disk tags changed: that is a schema change"
+        );
+    }
+
+    #[test]
+    fn scans_cover_exactly_the_keys_a_right_writes() {
+        let state: RightState = serde_json::from_value(serde_json::json!({
+            "right_id": "FR-INPI:123",
+            "right_type": "trademark",
+            "jurisdiction": "FR",
+            "number": "123",
+            "holder": {"name": "Café Noir SA", "country": "FR"},
+            "mark_text": "Café Noir",
+            "nice_classes": [25, 3],
+            "filing_date": "2020-01-02",
+            "status": "registered",
+            "registered_by": author(),
+            "last_entry": EntryId([3; 32]),
+            "history": [],
+        }))
+        .expect("a right state");
+        let keys = right_index(&state);
+        let covered = |scan: IndexScan<'_>| {
+            keys.iter()
+                .filter(|(family, key)| *family == scan.family() && key.starts_with(&scan.prefix()))
+                .count()
+        };
+        assert_eq!(covered(IndexScan::MarkExact("cafe noir")), 1);
+        assert_eq!(covered(IndexScan::MarkToken("cafe")), 1);
+        assert_eq!(covered(IndexScan::MarkToken("caf")), 0);
+        assert_eq!(covered(IndexScan::MarkTokenPrefix("caf")), 1);
+        assert_eq!(covered(IndexScan::MarkTokenPrefix("no")), 1);
+        assert_eq!(covered(IndexScan::HolderNamePrefix("cafe n")), 1);
+        assert_eq!(
+            covered(IndexScan::Class {
+                class: 25,
+                jurisdiction: Some("FR")
+            }),
+            1
+        );
+        assert_eq!(
+            covered(IndexScan::Class {
+                class: 25,
+                jurisdiction: Some("F")
+            }),
+            0
+        );
+        assert_eq!(
+            covered(IndexScan::Class {
+                class: 3,
+                jurisdiction: None
+            }),
+            1
+        );
+        assert_eq!(covered(IndexScan::Jurisdiction("FR")), 1);
+        for (_, key) in &keys {
+            assert_eq!(tail(key), b"FR-INPI:123");
+        }
+    }
+}
