@@ -22,8 +22,10 @@
 //! a crash leaves either all of them or none.
 
 pub mod keys;
+mod read;
 
 pub use keys::{ClaimIndex, IndexScan};
+pub use read::StoreReader;
 
 use std::path::Path;
 
@@ -118,6 +120,10 @@ pub enum StorageError {
     /// Another process holds the data directory.
     #[error(transparent)]
     Locked(#[from] LockError),
+    /// A read on the blocking pool did not finish (it panicked or the runtime is shutting
+    /// down).
+    #[error("a store read failed: {0}")]
+    ReadFailed(String),
     /// Stored bytes do not decode: the store is corrupt.
     #[error("corrupt record in {cf}: {reason}")]
     Corrupt {
