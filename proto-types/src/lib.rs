@@ -22,4 +22,5 @@ pub mod entry;
 pub mod fuzzing;
 pub mod jcs;
 pub mod keys;
+pub mod schema;
 pub mod timestamp;

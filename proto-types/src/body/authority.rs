@@ -3,6 +3,7 @@
 
 use std::collections::HashSet;
 
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use super::BodyError;
@@ -23,7 +24,7 @@ pub const MAX_KEY_ROTATION_REASON_CHARS: usize = 500;
 pub const KEY_ROTATION_PROOF_TAG: &[u8] = b"rightsnet/key-rotation/v1\n";
 
 /// What kind of authority a feed belongs to.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum AuthorityRole {
     /// An intellectual-property office: registers rights and issues credentials.
@@ -36,12 +37,14 @@ pub enum AuthorityRole {
 ///
 /// What it claims is not what others grant: each node's trust store decides which authorities it
 /// accepts and for which jurisdictions.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct AuthorityV1 {
     /// The body version, always 1.
+    #[schemars(schema_with = "crate::schema::version")]
     pub v: u32,
     /// The authority's name, 1 to [`MAX_AUTHORITY_NAME_CHARS`] characters.
+    #[schemars(length(min = 1, max = MAX_AUTHORITY_NAME_CHARS), regex(pattern = crate::schema::SINGLE_LINE))]
     pub name: String,
     /// Office or marketplace.
     pub role: AuthorityRole,
@@ -49,9 +52,11 @@ pub struct AuthorityV1 {
     /// territories whose rights it accepts (possibly none). Distinct, at most
     /// [`MAX_AUTHORITY_JURISDICTIONS`].
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schemars(length(max = MAX_AUTHORITY_JURISDICTIONS))]
     pub jurisdictions: Vec<Jurisdiction>,
     /// How to reach the authority, at most [`MAX_CONTACT_CHARS`] characters.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(min = 1, max = MAX_CONTACT_CHARS), regex(pattern = crate::schema::SINGLE_LINE))]
     pub contact: Option<String>,
 }
 
@@ -94,17 +99,20 @@ impl AuthorityV1 {
 /// The caller verifies `new_key_proof` as a signature by `new_key` over
 /// [`key_rotation_proof_message`]`(old, new)`, so a rotation cannot hand a feed to a key whose
 /// holder did not agree.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct KeyRotationV1 {
     /// The body version, always 1.
+    #[schemars(schema_with = "crate::schema::version")]
     pub v: u32,
     /// The key that signs the authority's entries from now on.
     pub new_key: PublicKey,
     /// Why, at most [`MAX_KEY_ROTATION_REASON_CHARS`] characters.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(min = 1, max = MAX_KEY_ROTATION_REASON_CHARS), regex(pattern = crate::schema::MULTI_LINE))]
     pub reason: Option<String>,
     /// The new key's signature over [`key_rotation_proof_message`], multibase base58-btc (`z…`).
+    #[schemars(schema_with = "crate::schema::signature")]
     pub new_key_proof: String,
 }
 

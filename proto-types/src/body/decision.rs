@@ -3,6 +3,7 @@
 
 use std::collections::HashSet;
 
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use super::BodyError;
@@ -21,7 +22,7 @@ pub const MAX_COUNTER_STATEMENT_CHARS: usize = 5000;
 pub const SELLER_REF_HEX_CHARS: usize = 64;
 
 /// What a marketplace did with the listings of a notice.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum DecisionOutcome {
     /// The listings were taken down; the seller may file a counter-notice until the deadline.
@@ -33,21 +34,25 @@ pub enum DecisionOutcome {
 }
 
 /// Version 1 of a `decision` body: a marketplace's takedown outcome for a notice.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct DecisionV1 {
     /// The body version, always 1.
+    #[schemars(schema_with = "crate::schema::version")]
     pub v: u32,
     /// The `notice` entry decided on.
     pub notice_id: EntryId,
     /// The listings the decision covers, 1 to [`MAX_DECISION_LISTINGS`], distinct.
+    #[schemars(length(min = 1, max = MAX_DECISION_LISTINGS), inner(length(min = 1, max = super::MAX_LISTING_ID_CHARS), regex(pattern = crate::schema::SINGLE_LINE)))]
     pub listing_ids: Vec<String>,
     /// What was done.
     pub outcome: DecisionOutcome,
     /// Why, 1 to [`MAX_DECISION_REASON_CHARS`] characters.
+    #[schemars(length(min = 1, max = MAX_DECISION_REASON_CHARS), regex(pattern = crate::schema::MULTI_LINE))]
     pub reason: String,
     /// The seller, pseudonymously: a keyed hash scoped to the marketplace, 64 lowercase hex
     /// characters. Never a raw seller id.
+    #[schemars(regex(pattern = crate::schema::HEX_64))]
     pub seller_ref: String,
     /// Until when the seller may file a counter-notice; required when removed, absent otherwise.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -105,21 +110,25 @@ impl DecisionV1 {
 
 /// Version 1 of a `counter_notice` body: a seller's response to a decision, recorded by the
 /// marketplace.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CounterNoticeV1 {
     /// The body version, always 1.
+    #[schemars(schema_with = "crate::schema::version")]
     pub v: u32,
     /// The `decision` entry answered.
     pub decision_id: EntryId,
     /// The `notice` entry that decision was about.
     pub notice_id: EntryId,
     /// The seller, as in the decision: 64 lowercase hex characters.
+    #[schemars(regex(pattern = crate::schema::HEX_64))]
     pub seller_ref: String,
     /// The seller's statement, 1 to [`MAX_COUNTER_STATEMENT_CHARS`] characters.
+    #[schemars(length(min = 1, max = MAX_COUNTER_STATEMENT_CHARS), regex(pattern = crate::schema::MULTI_LINE))]
     pub statement: String,
     /// Evidence, at most [`MAX_EVIDENCE_ITEMS`](super::MAX_EVIDENCE_ITEMS) items.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schemars(length(max = super::MAX_EVIDENCE_ITEMS))]
     pub evidence: Vec<Evidence>,
 }
 

@@ -3,6 +3,7 @@
 
 use std::collections::HashSet;
 
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
@@ -41,10 +42,11 @@ pub const MAX_VERDICT_MESSAGE_CHARS: usize = 500;
 /// was decoded from, in canonical form ([`HolderNotice::received`]); a [`NoticeV1`] serialises
 /// that JSON, not the typed fields, so a recorded notice is exactly the notice the holder
 /// signed (an explicit `null` or `[]` included).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct HolderNotice {
     /// The notice format version, always 1.
+    #[schemars(schema_with = "crate::schema::version")]
     pub v: u32,
     /// The marketplace the notice is addressed to.
     pub marketplace: PublicKey,
@@ -53,23 +55,29 @@ pub struct HolderNotice {
     /// The holder's key, which signs the notice.
     pub holder: PublicKey,
     /// The listings to take down, 1 to [`MAX_NOTICE_LISTINGS`], with distinct ids.
+    #[schemars(length(min = 1, max = MAX_NOTICE_LISTINGS))]
     pub listings: Vec<Listing>,
     /// Why.
     pub reason: ReasonCode,
     /// Evidence, at most [`MAX_EVIDENCE_ITEMS`](super::MAX_EVIDENCE_ITEMS) items.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schemars(length(max = super::MAX_EVIDENCE_ITEMS))]
     pub evidence: Vec<Evidence>,
     /// The holder's statement of good faith, 1 to [`MAX_GOOD_FAITH_STATEMENT_CHARS`] characters.
+    #[schemars(length(min = 1, max = MAX_GOOD_FAITH_STATEMENT_CHARS), regex(pattern = crate::schema::MULTI_LINE))]
     pub good_faith_statement: String,
     /// A random value making the notice unique, [`MIN_NONCE_HEX_CHARS`] to
     /// [`MAX_NONCE_HEX_CHARS`] lowercase hex characters.
+    #[schemars(regex(pattern = crate::schema::NONCE))]
     pub nonce: String,
     /// When the holder created the notice.
     pub created: Timestamp,
     /// The verifiable credential the holder presents; a JSON object of at most
     /// [`MAX_CREDENTIAL_BYTES`] bytes.
+    #[schemars(schema_with = "crate::schema::credential")]
     pub credential: Value,
     /// The holder's Ed25519 signature, multibase base58-btc (`z…`).
+    #[schemars(schema_with = "crate::schema::signature")]
     pub signature: String,
     /// The notice as received, parsed back from its canonical form; `Null` for a notice built
     /// in code.
@@ -144,15 +152,17 @@ impl HolderNotice {
 }
 
 /// One reason of a verdict: a check the marketplace's node made, and its outcome.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct VerdictReason {
     /// A stable machine code, snake_case ASCII, at most [`MAX_REASON_CODE_CHARS`] characters,
     /// e.g. `credential_proof` or `right_cancelled`.
+    #[schemars(length(min = 1, max = MAX_REASON_CODE_CHARS), regex(pattern = crate::schema::REASON_CODE))]
     pub code: String,
     /// Whether the check passed.
     pub ok: bool,
     /// A human explanation, at most [`MAX_VERDICT_MESSAGE_CHARS`] characters.
+    #[schemars(length(max = MAX_VERDICT_MESSAGE_CHARS), regex(pattern = crate::schema::MULTI_LINE_MAY_BE_EMPTY))]
     pub message: String,
     /// The entry the check relied on, when there is one (e.g. the status entry that cancelled
     /// the right).
@@ -191,7 +201,7 @@ impl VerdictReason {
 }
 
 /// The structured result of checking a notice: accepted only when every reason is ok.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Verdict {
     /// Whether the notice was accepted; equals "every reason is ok".
@@ -199,6 +209,7 @@ pub struct Verdict {
     /// When the marketplace's node checked the notice.
     pub checked_at: Timestamp,
     /// Every check made, 1 to [`MAX_VERDICT_REASONS`].
+    #[schemars(length(min = 1, max = MAX_VERDICT_REASONS))]
     pub reasons: Vec<VerdictReason>,
 }
 
@@ -244,10 +255,11 @@ fn serialize_as_received<S: serde::Serializer>(
 }
 
 /// Version 1 of a `notice` body: the holder's notice exactly as received, and the verdict.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NoticeV1 {
     /// The body version, always 1.
+    #[schemars(schema_with = "crate::schema::version")]
     pub v: u32,
     /// The holder-signed notice, serialised as received.
     #[serde(serialize_with = "serialize_as_received")]

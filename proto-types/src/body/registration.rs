@@ -1,5 +1,6 @@
 //! The `registration` body: a right as an office's register records it.
 
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use super::BodyError;
@@ -17,10 +18,11 @@ pub const MAX_APPLICATION_NUMBER_CHARS: usize = 64;
 pub const MAX_NICE_CLASSES: usize = 45;
 
 /// Version 1 of a `registration` body: a right as the office that registered it records it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RegistrationV1 {
     /// The body version, always 1.
+    #[schemars(schema_with = "crate::schema::version")]
     pub v: u32,
     /// The right's id; must equal the id built from `jurisdiction`, `right_type` and `number`.
     pub right_id: RightId,
@@ -30,23 +32,28 @@ pub struct RegistrationV1 {
     pub jurisdiction: Jurisdiction,
     /// The registration number, 1 to 32 ASCII letters and digits (see
     /// [`normalize_number`](super::normalize_number)).
+    #[schemars(length(min = 1, max = super::MAX_RIGHT_NUMBER_CHARS), regex(pattern = "^[A-Za-z0-9]+$"))]
     pub number: String,
     /// The application number, when it differs from the registration number or none exists yet.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(min = 1, max = MAX_APPLICATION_NUMBER_CHARS), regex(pattern = crate::schema::SINGLE_LINE))]
     pub application_number: Option<String>,
     /// The words of a trademark, at most [`MAX_MARK_TEXT_CHARS`] characters. Trademarks only;
     /// a trademark has this, an image, or both.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(min = 1, max = MAX_MARK_TEXT_CHARS), regex(pattern = crate::schema::SINGLE_LINE))]
     pub mark_text: Option<String>,
     /// The title of a design, patent or work, at most [`MAX_TITLE_CHARS`] characters; required
     /// for everything but trademarks.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(min = 1, max = MAX_TITLE_CHARS), regex(pattern = crate::schema::MULTI_LINE))]
     pub title: Option<String>,
     /// The digest of the mark's or design's image.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub image_digest: Option<Digest>,
     /// The Nice classes a trademark covers, strictly ascending; trademarks only, at least one.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schemars(schema_with = "crate::schema::nice_classes")]
     pub nice_classes: Vec<u8>,
     /// Who holds the right.
     pub holder: Holder,

@@ -1,5 +1,6 @@
 //! The `status` body: a later change of a registered right.
 
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use super::BodyError;
@@ -13,7 +14,7 @@ pub const MAX_STATUS_REASON_CHARS: usize = 1000;
 pub const MAX_REFERENCE_CHARS: usize = 200;
 
 /// What happened to a right.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum StatusChange {
     /// Renewed for a new term; `new_expiry_date` is required.
@@ -43,10 +44,11 @@ impl StatusChange {
 
 /// Version 1 of a `status` body: a change of a right, effective on a date. The current state of
 /// a right is the fold of its registration and status entries.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct StatusV1 {
     /// The body version, always 1.
+    #[schemars(schema_with = "crate::schema::version")]
     pub v: u32,
     /// The right that changed.
     pub right_id: RightId,
@@ -63,9 +65,11 @@ pub struct StatusV1 {
     pub new_holder: Option<Holder>,
     /// Why, in words, at most [`MAX_STATUS_REASON_CHARS`] characters.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(min = 1, max = MAX_STATUS_REASON_CHARS), regex(pattern = crate::schema::MULTI_LINE))]
     pub reason: Option<String>,
     /// The office's reference for the change, at most [`MAX_REFERENCE_CHARS`] characters.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(min = 1, max = MAX_REFERENCE_CHARS), regex(pattern = crate::schema::SINGLE_LINE))]
     pub reference: Option<String>,
 }
 

@@ -3,6 +3,7 @@
 
 use std::fmt;
 
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use super::BodyError;
@@ -122,7 +123,9 @@ impl CountryCode {
 string_newtype_serde!(CountryCode);
 
 /// The type of an intellectual-property right.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, JsonSchema,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum RightType {
     /// A trademark (word, figurative or combined mark), classified by Nice classes.
@@ -387,10 +390,11 @@ impl fmt::Display for NiceClass {
 }
 
 /// The holder (owner) of a right.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Holder {
     /// The holder's name as registered, 1 to [`MAX_HOLDER_NAME_CHARS`] characters, one line.
+    #[schemars(length(min = 1, max = MAX_HOLDER_NAME_CHARS), regex(pattern = crate::schema::SINGLE_LINE))]
     pub name: String,
     /// The holder's country.
     pub country: CountryCode,
@@ -407,7 +411,7 @@ impl Holder {
 }
 
 /// The registered status of a right at the time of its registration entry.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum RightStatus {
     /// Applied for, not (yet) registered.
@@ -421,17 +425,20 @@ pub enum RightStatus {
 }
 
 /// A listing on a marketplace that a notice complains about.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Listing {
     /// The marketplace's id of the listing, 1 to [`MAX_LISTING_ID_CHARS`] characters, one line.
+    #[schemars(length(min = 1, max = MAX_LISTING_ID_CHARS), regex(pattern = crate::schema::SINGLE_LINE))]
     pub id: String,
     /// The Nice class of the goods or services offered, when the holder states it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(schema_with = "crate::schema::listing_class")]
     pub class: Option<u8>,
     /// The listing's address, `http://` or `https://`, at most [`MAX_LISTING_URL_CHARS`]
     /// characters.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(min = 1, max = MAX_LISTING_URL_CHARS), regex(pattern = crate::schema::URL))]
     pub url: Option<String>,
 }
 
@@ -456,7 +463,7 @@ impl Listing {
 }
 
 /// What a piece of evidence is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum EvidenceKind {
     /// A test purchase of the listed goods; its inspection result is required.
@@ -474,7 +481,7 @@ pub enum EvidenceKind {
 }
 
 /// A piece of evidence, referenced by the digest of a file kept outside the feed.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Evidence {
     /// What the evidence is.
@@ -483,10 +490,12 @@ pub struct Evidence {
     pub digest: Digest,
     /// What the file shows, at most [`MAX_EVIDENCE_TEXT_CHARS`] characters.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(min = 1, max = MAX_EVIDENCE_TEXT_CHARS), regex(pattern = crate::schema::MULTI_LINE))]
     pub description: Option<String>,
     /// The result of the inspection, at most [`MAX_EVIDENCE_TEXT_CHARS`] characters; required
     /// for a test purchase.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(min = 1, max = MAX_EVIDENCE_TEXT_CHARS), regex(pattern = crate::schema::MULTI_LINE))]
     pub result: Option<String>,
 }
 
@@ -528,7 +537,7 @@ impl Evidence {
 }
 
 /// Why a holder asks for listings to be taken down.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum ReasonCode {
     /// The goods are counterfeit.
