@@ -1,5 +1,6 @@
 //! Bulk import of an office's register: streaming parsers and the command that sends records to a node.
 pub mod csv;
+pub mod fuzzing;
 pub mod st96;
 /// One record read from a register file.
 #[derive(Debug, Clone, PartialEq)]
