@@ -16,8 +16,9 @@ use libp2p::{Multiaddr, PeerId, Swarm, gossipsub, noise, tcp, yamux};
 use proto_types::body::examples;
 use proto_types::entry::{EntryId, UnsignedEntry};
 use proto_types::keys::{KeyFile, SecretKey};
+use proto_types::sync::{SyncRequest, SyncResponse, WireHead};
 use proto_types::timestamp::Timestamp;
-use rightsnet_node::network::{ENTRIES_TOPIC, SYNC_PROTOCOL, SyncRequest, SyncResponse, WireHead};
+use rightsnet_node::network::{ENTRIES_TOPIC, SYNC_PROTOCOL};
 use serde_json::{Value, json};
 use sha2::Digest;
 
@@ -153,9 +154,9 @@ fn a_byzantine_peer_cannot_get_bad_data_stored_or_relayed() {
                     // Claim a long rogue feed, then serve forged entries for it.
                     let response = match request {
                         SyncRequest::Heads => SyncResponse::Heads(vec![WireHead {
-                            author: rogue.public_key().to_bytes().to_vec(),
+                            author: rogue.public_key().to_bytes(),
                             seq: 50,
-                            id: vec![9; 32],
+                            id: [9; 32],
                         }]),
                         SyncRequest::Range { .. } => {
                             let mut entry =
