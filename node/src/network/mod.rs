@@ -74,6 +74,8 @@ pub const PROTOCOL_VERSION: &str = "/rightsnet/1";
 pub const COMMAND_QUEUE_CAPACITY: usize = 4096;
 /// File in the data directory holding the peer identity (32 random bytes, hex).
 pub const IDENTITY_FILE: &str = "p2p-identity.key";
+/// Most characters of an invalid peer id quoted back in an error (it came from outside).
+const MAX_QUOTED_PEER_ID_CHARS: usize = 80;
 /// How long [`start`] waits for the swarm to report its listen address.
 pub const LISTEN_TIMEOUT: Duration = Duration::from_secs(10);
 
@@ -225,7 +227,7 @@ impl Network {
 
 fn parse_peer(peer: &str) -> Result<PeerId, NetworkError> {
     peer.parse()
-        .map_err(|_| NetworkError::BadPeerId(peer.chars().take(80).collect()))
+        .map_err(|_| NetworkError::BadPeerId(peer.chars().take(MAX_QUOTED_PEER_ID_CHARS).collect()))
 }
 
 /// What [`start`] needs.

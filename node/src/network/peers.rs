@@ -239,7 +239,7 @@ pub enum BlockListError {
     BadPeerId {
         /// The file.
         path: PathBuf,
-        /// The item (at most 80 characters of it).
+        /// The item (its first characters).
         peer: String,
     },
 }
@@ -373,7 +373,7 @@ fn load_blocklist(data_dir: &Path) -> Result<HashSet<PeerId>, BlockListError> {
         .map(|peer| {
             peer.parse().map_err(|_| BlockListError::BadPeerId {
                 path: path.clone(),
-                peer: peer.chars().take(80).collect(),
+                peer: peer.chars().take(super::MAX_QUOTED_PEER_ID_CHARS).collect(),
             })
         })
         .collect()
