@@ -233,7 +233,7 @@ pub const SELLER_KEY_FILE: &str = "seller-ref.key";
 
 /// Reads 32 secret bytes (hex) from `path`, creating the file (mode 0600) on first use.
 ///
-/// Creation is atomic ([`files::read_or_create`]): a kill during the first start leaves no file
+/// Creation is atomic ([`read_or_create`]): a kill during the first start leaves no file
 /// or a whole one, and an empty file (what older builds left) is created anew. Any other content
 /// that is not 64 hex characters is refused, never replaced: the key may be in use.
 pub fn load_or_create_secret(path: &std::path::Path) -> anyhow::Result<[u8; 32]> {

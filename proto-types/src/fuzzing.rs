@@ -10,7 +10,9 @@
 //! - entries: a decoded entry's id is the SHA-256 of its canonical bytes, decoding those bytes
 //!   gives the same entry, and signature verification returns (valid or not) without panicking;
 //! - notices: a notice that decodes keeps exactly the canonical form of what was received;
-//! - notices and credentials: verification of any JSON returns a result.
+//! - notices and credentials: verification of any JSON returns a result;
+//! - sync messages: a request or response that decodes re-encodes to bytes that decode to the
+//!   same message (and encoding is deterministic), and checking a response against any request returns a result.
 
 // A fuzz oracle reports a broken invariant by panicking: that is what the fuzzer detects.
 #![allow(clippy::panic)]
@@ -19,6 +21,7 @@ use sha2::{Digest, Sha256};
 
 use crate::body::HolderNotice;
 use crate::entry::Entry;
+use crate::sync::{self, SyncRequest, SyncResponse};
 use crate::{claims, data_integrity, jcs};
 
 /// Strict JSON parsing and RFC 8785 canonicalisation.
@@ -82,5 +85,50 @@ pub fn credential(data: &[u8]) {
     if let Ok(value) = jcs::parse(data) {
         let _ = claims::verify_credential(&value);
         let _ = data_integrity::verify(&value);
+    }
+}
+
+/// Sync message decoding (`/rightsnet/sync/1`): the same bytes are tried as a request and as a
+/// response, as a node receives them.
+pub fn sync(data: &[u8]) {
+    if let Ok(request) = sync::decode_request(data) {
+        let encoded = match sync::encode_request(&request) {
+            Ok(encoded) => encoded,
+            Err(error) => panic!("a decoded request does not encode: {error}"),
+        };
+        match sync::decode_request(&encoded) {
+            Ok(again) if again == request => {}
+            Ok(_) => panic!("a re-encoded request decodes to another request"),
+            Err(error) => panic!("a re-encoded request does not decode: {error}"),
+        }
+        if sync::encode_request(&request).ok().as_ref() != Some(&encoded) {
+            panic!("encoding a request is not deterministic");
+        }
+    }
+    if let Ok(response) = sync::decode_response(data) {
+        let encoded = match sync::encode_response(&response) {
+            Ok(encoded) => encoded,
+            Err(error) => panic!("a decoded response does not encode: {error}"),
+        };
+        match sync::decode_response(&encoded) {
+            Ok(again) if again == response => {}
+            Ok(_) => panic!("a re-encoded response decodes to another response"),
+            Err(error) => panic!("a re-encoded response does not decode: {error}"),
+        }
+        for request in [
+            SyncRequest::Heads,
+            SyncRequest::Range {
+                author: [0; 32],
+                from_seq: 1,
+                limit: sync::MAX_RANGE_ENTRIES,
+            },
+        ] {
+            let _ = response.check_answers(&request);
+        }
+        if let SyncResponse::Heads(heads) = &response {
+            for head in heads {
+                let _ = head.entry_id();
+            }
+        }
     }
 }

@@ -9,6 +9,7 @@
 //!   equivocation proofs.
 //! - [`data_integrity`]: W3C Data Integrity proofs with the `eddsa-jcs-2022` cryptosuite.
 //! - [`claims`]: `IPRightCredential`s and holder-signed takedown notices.
+//! - [`sync`]: the catch-up sync protocol's messages, their CBOR encoding and bounds.
 //! - [`fuzzing`]: the invariants the fuzz targets check on arbitrary input.
 //!
 //! Anything signed is hashed and signed over the canonical form of the JSON *as received*,
@@ -23,4 +24,5 @@ pub mod fuzzing;
 pub mod jcs;
 pub mod keys;
 pub mod schema;
+pub mod sync;
 pub mod timestamp;

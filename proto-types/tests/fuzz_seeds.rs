@@ -1,7 +1,7 @@
 //! Replays the fuzz seeds (`fuzz/seeds/<target>/*`, inputs a fuzz run found interesting or
 //! that once broke an invariant) through the same invariant checks the `cargo fuzz` targets run
 //! (`proto_types::fuzzing`), and runs those checks on valid signed documents of every kind and on
-//! every truncation and many byte flips of them. With `RIGHTSNET_WRITE_SEEDS=DIR` it also writes
+//! every truncation and many byte flips of them (sync messages in CBOR included). With `RIGHTSNET_WRITE_SEEDS=DIR` it also writes
 //! the valid documents to `DIR/<target>/`, to start a fuzz corpus (see fuzz/README.md).
 
 #![allow(
@@ -18,16 +18,19 @@ use proto_types::claims::{self, RightClaims};
 use proto_types::entry::{EntryId, UnsignedEntry};
 use proto_types::fuzzing;
 use proto_types::keys::SecretKey;
+use proto_types::sync::{self, SyncRequest, SyncResponse, WireHead};
 use proto_types::timestamp::Timestamp;
+use serde_bytes::ByteBuf;
 use serde_json::json;
 
 type Oracle = fn(&[u8]);
 
-const TARGETS: [(&str, Oracle); 4] = [
+const TARGETS: [(&str, Oracle); 5] = [
     ("json", fuzzing::json),
     ("entry", fuzzing::entry),
     ("notice", fuzzing::notice),
     ("credential", fuzzing::credential),
+    ("sync", fuzzing::sync),
 ];
 
 fn seeds_dir() -> PathBuf {
@@ -58,12 +61,14 @@ fn every_kept_seed_passes_its_target() {
 }
 
 /// Valid documents for each target: an entry of every kind, a signed holder notice, a signed
-/// credential, and the W3C test vector.
+/// credential, the W3C test vector, and sync requests and responses carrying real heads and
+/// entries.
 fn valid_documents() -> Vec<(&'static str, Vec<u8>)> {
     let office = SecretKey::from_seed(&examples::OFFICE_SEED);
     let holder = SecretKey::from_seed(&examples::HOLDER_SEED);
     let now = Timestamp::parse("2026-11-28T10:00:00Z").unwrap();
     let mut documents = Vec::new();
+    let mut entries = Vec::new();
     for (index, kind) in EntryKind::ALL.into_iter().enumerate() {
         let entry = UnsignedEntry {
             seq: index as u64 + 1,
@@ -74,6 +79,37 @@ fn valid_documents() -> Vec<(&'static str, Vec<u8>)> {
         .sign(&office)
         .unwrap();
         documents.push(("entry", entry.canonical_bytes().to_vec()));
+        entries.push(entry);
+    }
+    let last = entries.last().unwrap();
+    let requests = [
+        SyncRequest::Heads,
+        SyncRequest::Range {
+            author: office.public_key().to_bytes(),
+            from_seq: 1,
+            limit: sync::MAX_RANGE_ENTRIES,
+        },
+    ];
+    for request in &requests {
+        documents.push(("sync", sync::encode_request(request).unwrap()));
+    }
+    let responses = [
+        SyncResponse::Heads(vec![WireHead {
+            author: office.public_key().to_bytes(),
+            seq: last.seq(),
+            id: last.id().0,
+        }]),
+        SyncResponse::Entries(
+            entries
+                .iter()
+                .map(|entry| ByteBuf::from(entry.canonical_bytes().to_vec()))
+                .collect(),
+        ),
+        SyncResponse::Busy,
+        SyncResponse::Refused("internal error".to_owned()),
+    ];
+    for response in &responses {
+        documents.push(("sync", sync::encode_response(response).unwrap()));
     }
     let notice = claims::sign_notice(&examples::holder_notice(), &holder).unwrap();
     documents.push(("notice", serde_json::to_vec(&notice).unwrap()));
@@ -118,7 +154,8 @@ fn valid_documents_and_their_damaged_copies_keep_every_invariant() {
         if let Some(dir) = &write_to {
             let dir = dir.join(target);
             std::fs::create_dir_all(&dir).unwrap();
-            std::fs::write(dir.join(format!("valid-{index}.json")), &bytes).unwrap();
+            let extension = if target == "sync" { "cbor" } else { "json" };
+            std::fs::write(dir.join(format!("valid-{index}.{extension}")), &bytes).unwrap();
         }
         // Every truncation, and a byte flip at every 7th position (each a different bit).
         for end in 0..bytes.len() {

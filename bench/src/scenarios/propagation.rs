@@ -2,10 +2,12 @@
 //! RocksDB), every node an office; registrations are published at random nodes at a steady
 //! rate through each node's own feed (`Ingest::append`, the path of `POST /v1/registrations`),
 //! and every node's stored-entry broadcast is timestamped, so that publish-to-stored latency is
-//! measured at every node, for every entry, on one clock.
+//! measured at every node, for every entry, on one clock. Timing starts once every feed exists
+//! everywhere and the gossip mesh has formed at every node (polled, with a deadline).
 
 use std::collections::HashMap;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
@@ -62,6 +64,12 @@ const EVENTS: [&str; 9] = [
     "sync_entry_stored",
     "peer_blocked_for_score",
 ];
+
+/// How long the gossip mesh may take to form after the warm-up.
+const MESH_TIMEOUT: Duration = Duration::from_secs(30);
+/// How long the collectors may take to receive the stored-entry notices of what the stores
+/// already hold (a commit is visible in the store a moment before its notice is received).
+const NOTICES_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// When each entry was stored at one node, and from where it came.
 type Arrivals = HashMap<EntryId, (Instant, Source)>;
@@ -124,7 +132,9 @@ pub fn run(params: &Params, reporter: &mut Reporter<'_>) -> anyhow::Result<()> {
         .map(|state| {
             let mut stored = state.ingest.subscribe_stored();
             let mut stopped = stopped.clone();
-            runtime.spawn(async move {
+            let received = Arc::new(AtomicU64::new(0));
+            let counter = received.clone();
+            let task = runtime.spawn(async move {
                 let mut arrivals = Arrivals::new();
                 let mut lagged = 0u64;
                 loop {
@@ -132,6 +142,7 @@ pub fn run(params: &Params, reporter: &mut Reporter<'_>) -> anyhow::Result<()> {
                         notice = stored.recv() => match notice {
                             Ok(notice) => {
                                 arrivals.insert(notice.entry.id(), (Instant::now(), notice.source));
+                                counter.fetch_add(1, Ordering::Relaxed);
                             }
                             Err(tokio::sync::broadcast::error::RecvError::Lagged(skipped)) => lagged += skipped,
                             Err(tokio::sync::broadcast::error::RecvError::Closed) => break,
@@ -152,7 +163,8 @@ pub fn run(params: &Params, reporter: &mut Reporter<'_>) -> anyhow::Result<()> {
                     }
                 }
                 (arrivals, lagged)
-            })
+            });
+            (received, task)
         })
         .collect();
 
@@ -172,9 +184,29 @@ pub fn run(params: &Params, reporter: &mut Reporter<'_>) -> anyhow::Result<()> {
     if !warm {
         bail!("the warm-up entries did not reach every node within 60 s");
     }
-    // A fixed settle time for the mesh after the warm-up: a readiness signal would be better
-    // (issue 11 names it); until then it is the one sleep that is not a poll.
-    crate::pause(Duration::from_millis(1500));
+    // Nothing is timed before the gossip mesh has formed at every node: each holds as many
+    // mesh peers as gossipsub aims for (or all its peers, in a smaller federation).
+    let networks: Vec<_> = states.iter().map(|state| state.network.clone()).collect();
+    let meshed = wait_until(MESH_TIMEOUT, || {
+        runtime.block_on(async {
+            for network in &networks {
+                if !network
+                    .gossip_mesh()
+                    .await
+                    .is_ok_and(|mesh| mesh.is_formed())
+                {
+                    return false;
+                }
+            }
+            true
+        })
+    });
+    if !meshed {
+        bail!(
+            "the gossip mesh did not form at every node within {} s",
+            MESH_TIMEOUT.as_secs()
+        );
+    }
     let setup = started.elapsed();
 
     // Publish at a steady rate at random nodes.
@@ -230,12 +262,21 @@ pub fn run(params: &Params, reporter: &mut Reporter<'_>) -> anyhow::Result<()> {
     });
     let converge_elapsed = publishing.elapsed();
     let cpu = cpu_sample.elapsed();
-    // A commit is visible in the store a moment before its notice reaches the collectors.
-    crate::pause(Duration::from_millis(200));
+    // A commit is visible in the store a moment before its notice reaches the collectors: wait
+    // (bounded) until every collector has received as many notices as its store holds entries.
+    // Notices a collector skipped (lagged) never come; the entries they missed are reported
+    // as not timed.
+    if converged {
+        wait_until(NOTICES_TIMEOUT, || {
+            collectors
+                .iter()
+                .all(|(received, _)| received.load(Ordering::Relaxed) >= expected)
+        });
+    }
     let _ = stop.send(true);
     let mut arrivals = Vec::with_capacity(count);
     let mut lagged = 0;
-    for collector in collectors {
+    for (_, collector) in collectors {
         let (node_arrivals, node_lagged) = runtime.block_on(collector)?;
         lagged += node_lagged;
         arrivals.push(node_arrivals);

@@ -9,7 +9,7 @@
 //! | `entries` | entry id (32) | canonical entry bytes |
 //! | `feeds`, `equivocations` | author key (32) ‖ seq (8) | entry id / proof JSON |
 //! | `heads`, `rotations` | author key (32) | seq ‖ id / new key ‖ seq |
-//! | `rights` | right id (UTF-8) | right state ([`crate::rights::RightState::encode`]) |
+//! | `rights` | right id (UTF-8) | right state (versioned, see `crate::rights`) |
 //! | `index_*` | tag (1) ‖ indexed value ‖ 0 ‖ right id or entry id | empty |
 //!
 //! Index tags: `t` mark token, `m` whole folded mark, `k` holder key, `n` folded holder name,

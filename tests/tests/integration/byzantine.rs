@@ -1,5 +1,6 @@
 //! A malicious peer that speaks the real protocols (gossipsub on the entries topic, the sync
-//! request-response protocol) — written here, independently of the node's network module —
+//! request-response protocol through libp2p's own CBOR codec, not the node's: the bytes must be
+//! the same) — written here, independently of the node's network module —
 //! and sends forged signatures, entries of unknown authors, an equivocating pair, garbage,
 //! oversized messages and floods. Nothing invalid may be stored or forwarded, the equivocation
 //! must be recorded, honest traffic must keep flowing, and the peer must end up blocked for
@@ -16,8 +17,9 @@ use libp2p::{Multiaddr, PeerId, Swarm, gossipsub, noise, tcp, yamux};
 use proto_types::body::examples;
 use proto_types::entry::{EntryId, UnsignedEntry};
 use proto_types::keys::{KeyFile, SecretKey};
+use proto_types::sync::{SyncRequest, SyncResponse, WireHead};
 use proto_types::timestamp::Timestamp;
-use rightsnet_node::network::{ENTRIES_TOPIC, SYNC_PROTOCOL, SyncRequest, SyncResponse, WireHead};
+use rightsnet_node::network::{ENTRIES_TOPIC, SYNC_PROTOCOL};
 use serde_json::{Value, json};
 use sha2::Digest;
 
@@ -126,11 +128,18 @@ fn a_byzantine_peer_cannot_get_bad_data_stored_or_relayed() {
         swarm.dial(victim_addr.clone()).unwrap();
         let topic = gossipsub::IdentTopic::new(ENTRIES_TOPIC);
         let attacker_peer = *swarm.local_peer_id();
-        // Wait for the victim's subscription, answering its sync requests with forgeries.
+        // The attack runs in three acts, each started once the one before has visibly
+        // happened, so that the evidence asserted below cannot be lost to a race with the
+        // block it earns: (1) answer the victim's sync requests with a long forged feed and a
+        // forged range, (2) flood it with sync requests and collect its answers, (3) the gossip
+        // attack, which gets the attacker blocked.
         let mut subscribed = false;
-        let mut sent = false;
-        let mut sync_answers = 0;
+        let mut forged_ranges_served = 0;
         let mut flood_requests = 0;
+        let mut flood_answered = 0;
+        let mut flood_failed = 0;
+        let mut flood_unexpected = Vec::new();
+        let mut sent = false;
         let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
         while tokio::time::Instant::now() < deadline {
             let event =
@@ -153,23 +162,47 @@ fn a_byzantine_peer_cannot_get_bad_data_stored_or_relayed() {
                     // Claim a long rogue feed, then serve forged entries for it.
                     let response = match request {
                         SyncRequest::Heads => SyncResponse::Heads(vec![WireHead {
-                            author: rogue.public_key().to_bytes().to_vec(),
+                            author: rogue.public_key().to_bytes(),
                             seq: 50,
-                            id: vec![9; 32],
+                            id: [9; 32],
                         }]),
                         SyncRequest::Range { .. } => {
                             let mut entry =
                                 signed(&rogue, 2, Some(EntryId([1; 32])), "Sync forgery");
                             entry["signature"] = forged["signature"].clone();
+                            forged_ranges_served += 1;
                             SyncResponse::Entries(vec![serde_bytes::ByteBuf::from(bytes(&entry))])
                         }
                     };
-                    sync_answers += 1;
                     let _ = swarm.behaviour_mut().sync.send_response(channel, response);
                 }
+                Ok(SwarmEvent::Behaviour(AttackerEvent::Sync(
+                    request_response::Event::Message {
+                        message: request_response::Message::Response { response, .. },
+                        ..
+                    },
+                ))) => match response {
+                    SyncResponse::Heads(_) | SyncResponse::Busy => flood_answered += 1,
+                    other => flood_unexpected.push(other),
+                },
+                Ok(SwarmEvent::Behaviour(AttackerEvent::Sync(
+                    request_response::Event::OutboundFailure { .. },
+                ))) => flood_failed += 1,
                 _ => {}
             }
-            if subscribed && !sent {
+            if forged_ranges_served > 0 && flood_requests == 0 {
+                // A flood of sync requests.
+                for _ in 0..200 {
+                    swarm
+                        .behaviour_mut()
+                        .sync
+                        .send_request(&victim_peer, SyncRequest::Heads);
+                    flood_requests += 1;
+                }
+            }
+            let flood_over = flood_requests > 0
+                && flood_answered + flood_failed + flood_unexpected.len() == flood_requests;
+            if subscribed && flood_over && !sent {
                 sent = true;
                 let gossip = &mut swarm.behaviour_mut().gossipsub;
                 // Entries of an author the victim does not trust first: they alone must not
@@ -194,24 +227,50 @@ fn a_byzantine_peer_cannot_get_bad_data_stored_or_relayed() {
                         gossip.publish(topic.clone(), format!("{{\"junk\":{index}}}").into_bytes());
                 }
                 let _ = gossip.publish(topic.clone(), oversized.clone());
-                // A flood of sync requests.
-                for _ in 0..200 {
-                    swarm
-                        .behaviour_mut()
-                        .sync
-                        .send_request(&victim_peer, SyncRequest::Heads);
-                    flood_requests += 1;
-                }
             }
             if sent && !swarm.is_connected(&victim_peer) {
                 break;
             }
         }
         assert!(subscribed, "the victim never subscribed");
-        assert!(flood_requests > 0);
-        let _ = sync_answers;
+        assert!(
+            forged_ranges_served > 0,
+            "the victim never asked for a range of the forged feed"
+        );
+        // The victim answered the flood (heads, or Busy past its serving slots) and nothing
+        // else; requests past its stream limit may fail, but not all of them.
+        assert!(flood_unexpected.is_empty(), "{flood_unexpected:?}");
+        assert!(
+            flood_answered > 0,
+            "the victim answered none of {flood_requests} sync requests ({flood_failed} failed)"
+        );
+        assert!(
+            sent,
+            "the flood never ended: {flood_answered} answered, {flood_failed} failed"
+        );
         (attacker_peer, swarm)
     });
+
+    // The forged range was judged invalid data (the forged entry's signature is refused by
+    // the ingest path), not stored.
+    let sync_invalid_data = || {
+        victim
+            .get("/metrics")
+            .body
+            .as_str()
+            .unwrap_or("")
+            .lines()
+            .find_map(|line| {
+                line.strip_prefix("rightsnet_network_events_total{event=\"sync_invalid_data\"} ")
+                    .and_then(|count| count.parse::<u64>().ok())
+            })
+    };
+    assert!(
+        wait_until(Duration::from_secs(20), || sync_invalid_data().unwrap_or(0)
+            >= 1),
+        "no invalid sync data counted; metrics {}",
+        victim.get("/metrics").body
+    );
 
     // Of the equivocating pair, the entry the victim saw first is stored and relayed; the
     // other becomes a proof.

@@ -1,0 +1,560 @@
+//! Catch-up sync (`/rightsnet/sync/1`, messages in [`proto_types::sync`]): serving peers'
+//! requests from the store, scheduling sessions (a first-in first-out queue of peers waiting
+//! for one of [`MAX_CONCURRENT_SYNCS`] slots), and running a session: compare heads, fetch the
+//! ranges this node is behind on, and hand their raw bytes to the ingest path's bulk door
+//! ([`Ingest::submit_many_bytes`]), which decodes, verifies and stores them. Nothing here
+//! verifies an entry; a peer's invalid data is recognised from the ingest path's per-entry
+//! outcomes ([`judge_range`]) and struck.
+
+use libp2p::PeerId;
+use libp2p::request_response::{self, OutboundFailure, ResponseChannel};
+use proto_types::entry::FeedHead;
+use proto_types::keys::PublicKey;
+use proto_types::sync::{
+    self as wire, MAX_HEADS, MAX_RANGE_BYTES, MAX_RANGE_ENTRIES, SyncRequest, SyncResponse,
+    WireHead,
+};
+use serde_bytes::ByteBuf;
+use std::time::Duration;
+use tokio::sync::oneshot;
+
+use super::peers::Offence;
+use super::swarm::SwarmTask;
+use super::{Command, Network, NetworkError};
+use crate::ingest::{Ingest, IngestError, IngestOutcome, Source};
+use crate::metrics::Metrics;
+use crate::storage::{StorageError, Store, StoreReader};
+
+/// How often every connected peer is asked for its heads.
+pub const SYNC_INTERVAL: Duration = Duration::from_secs(5);
+/// Sync sessions with different peers running at once; the other peers wait their turn in a
+/// queue (each at most once), so a peer waits at most about `peers / MAX_CONCURRENT_SYNCS`
+/// sessions.
+pub const MAX_CONCURRENT_SYNCS: usize = 4;
+/// Inbound sync requests served at once; more get `Busy`.
+pub const MAX_CONCURRENT_SERVES: usize = 16;
+/// What a peer is told when reading the store for its request failed (details stay in our log).
+const INTERNAL_ERROR: &str = "internal error";
+
+/// Why a sync session with a peer ended early.
+#[derive(Debug, thiserror::Error)]
+pub enum SessionError {
+    /// The request got no response (timeout, connection closed, a response that did not
+    /// decode).
+    #[error("sync request failed: {0}")]
+    Request(#[from] OutboundFailure),
+    /// The response broke the protocol (struck when it is invalid data: too many heads or
+    /// entries).
+    #[error("the peer broke the sync protocol: {0}")]
+    Protocol(#[from] wire::SyncError),
+    /// The peer is serving too many requests.
+    #[error("the peer is busy")]
+    Busy,
+    /// The peer refused the request.
+    #[error("the peer refused the request: {0}")]
+    Refused(String),
+    /// A range held invalid data (struck).
+    #[error("the peer sent invalid data: {}", .0.reason())]
+    InvalidData(Offence),
+    /// Reading this node's store failed.
+    #[error("reading the store failed: {0}")]
+    Storage(#[from] StorageError),
+    /// The network task stopped.
+    #[error(transparent)]
+    Network(#[from] NetworkError),
+}
+
+impl SwarmTask {
+    /// Every connected peer joins the sync queue (once); those that could not start last round
+    /// are at its front.
+    pub(super) fn sync_with_everyone(&mut self) {
+        let connected: Vec<PeerId> = self.swarm.connected_peers().copied().collect();
+        for peer in connected {
+            self.start_sync(peer);
+        }
+    }
+
+    /// Queues a sync session with `peer`, and starts queued sessions while slots are free. A
+    /// peer already queued keeps its place; one being synced runs again when its session ends.
+    pub(super) fn start_sync(&mut self, peer: PeerId) {
+        if self.scoring.is_blocked(&peer) {
+            return;
+        }
+        if self.syncing.contains(&peer) {
+            // Run again when the current session ends: it may have read the heads too early.
+            self.resync.insert(peer);
+            return;
+        }
+        if !self.sync_queue.contains(&peer)
+            && self.sync_queue.len() < super::behaviour::MAX_CONNECTIONS as usize
+        {
+            self.sync_queue.push_back(peer);
+        }
+        self.start_queued_syncs();
+    }
+
+    fn start_queued_syncs(&mut self) {
+        while let Some(&peer) = self.sync_queue.front() {
+            if self.scoring.is_blocked(&peer) || !self.swarm.is_connected(&peer) {
+                self.sync_queue.pop_front();
+                continue;
+            }
+            if self.syncing.contains(&peer) {
+                self.sync_queue.pop_front();
+                self.resync.insert(peer);
+                continue;
+            }
+            let Ok(permit) = self.sync_slots.clone().try_acquire_owned() else {
+                // Every slot is busy: the queue waits for the next `SyncDone`.
+                return;
+            };
+            self.sync_queue.pop_front();
+            self.syncing.insert(peer);
+            let session = Session {
+                network: self.network.clone(),
+                ingest: self.ingest.clone(),
+                reader: self.reader.clone(),
+                metrics: self.metrics.clone(),
+                peer,
+            };
+            tokio::spawn(async move {
+                if let Err(error) = session.run().await {
+                    tracing::debug!(%peer, %error, "sync ended early");
+                }
+                drop(permit);
+                let _ = session.network.send(Command::SyncDone { peer }).await;
+            });
+        }
+    }
+
+    pub(super) fn sync_done(&mut self, peer: PeerId) {
+        self.syncing.remove(&peer);
+        if self.resync.remove(&peer) {
+            // To the back of the queue: a peer that keeps asking must not hold a slot while
+            // others wait.
+            self.start_sync(peer);
+        } else {
+            self.start_queued_syncs();
+        }
+    }
+
+    pub(super) fn send_request(
+        &mut self,
+        peer: PeerId,
+        request: SyncRequest,
+        reply: oneshot::Sender<Result<SyncResponse, OutboundFailure>>,
+    ) {
+        let id = self.swarm.behaviour_mut().sync.send_request(&peer, request);
+        self.pending_requests.insert(id, reply);
+    }
+
+    pub(super) fn send_response(
+        &mut self,
+        channel: ResponseChannel<SyncResponse>,
+        response: SyncResponse,
+    ) {
+        if self
+            .swarm
+            .behaviour_mut()
+            .sync
+            .send_response(channel, response)
+            .is_err()
+        {
+            tracing::debug!("sync response channel closed before the response");
+        }
+    }
+
+    pub(super) fn on_sync_event(
+        &mut self,
+        event: request_response::Event<SyncRequest, SyncResponse>,
+    ) {
+        match event {
+            request_response::Event::Message { peer, message, .. } => match message {
+                request_response::Message::Request {
+                    request, channel, ..
+                } => self.serve(peer, request, channel),
+                request_response::Message::Response {
+                    request_id,
+                    response,
+                } => {
+                    if let Some(reply) = self.pending_requests.remove(&request_id) {
+                        let _ = reply.send(Ok(response));
+                    }
+                }
+            },
+            request_response::Event::OutboundFailure {
+                request_id, error, ..
+            } => {
+                if let Some(reply) = self.pending_requests.remove(&request_id) {
+                    let _ = reply.send(Err(error));
+                }
+            }
+            request_response::Event::InboundFailure { peer, error, .. } => {
+                tracing::debug!(%peer, %error, "inbound sync request failed");
+            }
+            request_response::Event::ResponseSent { .. } => {}
+        }
+    }
+
+    /// Answers a peer's request from the store, off the event loop; `Busy` when
+    /// [`MAX_CONCURRENT_SERVES`] requests are being served already.
+    fn serve(
+        &mut self,
+        peer: PeerId,
+        request: SyncRequest,
+        channel: ResponseChannel<SyncResponse>,
+    ) {
+        let Ok(permit) = self.serve_slots.clone().try_acquire_owned() else {
+            self.send_response(channel, SyncResponse::Busy);
+            return;
+        };
+        let reader = self.reader.clone();
+        let network = self.network.clone();
+        tokio::spawn(async move {
+            let response = reader
+                .run(move |store| Ok::<_, StorageError>(answer(store, request)))
+                .await
+                .unwrap_or_else(|error| {
+                    tracing::error!(%error, "answering a sync request failed");
+                    SyncResponse::Refused(INTERNAL_ERROR.to_owned())
+                });
+            drop(permit);
+            tracing::trace!(%peer, "sync request served");
+            let _ = network.send(Command::Respond { channel, response }).await;
+        });
+    }
+}
+
+/// Answers a sync request from the store (blocking).
+fn answer(store: &Store, request: SyncRequest) -> SyncResponse {
+    match request {
+        SyncRequest::Heads => match store.heads() {
+            Ok(heads) => SyncResponse::Heads(
+                heads
+                    .into_iter()
+                    .take(MAX_HEADS)
+                    .map(|(author, head)| WireHead {
+                        author: author.to_bytes(),
+                        seq: head.seq,
+                        id: head.id.0,
+                    })
+                    .collect(),
+            ),
+            Err(error) => {
+                tracing::error!(%error, "reading heads for a peer failed");
+                SyncResponse::Refused(INTERNAL_ERROR.to_owned())
+            }
+        },
+        SyncRequest::Range {
+            author,
+            from_seq,
+            limit,
+        } => {
+            let Ok(author) = PublicKey::from_bytes(&author) else {
+                return SyncResponse::Refused("author is not a valid key".to_owned());
+            };
+            let limit = wire::range_entries(limit) as usize;
+            match store.feed(&author, from_seq, limit, MAX_RANGE_BYTES) {
+                Ok(entries) => {
+                    SyncResponse::Entries(entries.into_iter().map(ByteBuf::from).collect())
+                }
+                Err(error) => {
+                    tracing::error!(%error, "reading a feed for a peer failed");
+                    SyncResponse::Refused(INTERNAL_ERROR.to_owned())
+                }
+            }
+        }
+    }
+}
+
+/// One sync session with one peer.
+struct Session {
+    network: Network,
+    ingest: Ingest,
+    reader: StoreReader,
+    metrics: std::sync::Arc<Metrics>,
+    peer: PeerId,
+}
+
+impl Session {
+    /// Compares heads and fetches every trusted feed this node is behind on, or holds another
+    /// entry at the same seq of (so that the equivocation is recorded).
+    async fn run(&self) -> Result<(), SessionError> {
+        let SyncResponse::Heads(heads) = self.request(SyncRequest::Heads).await? else {
+            return Err(SessionError::Protocol(wire::SyncError::Unexpected {
+                request: "Heads",
+                response: "other",
+            }));
+        };
+        for head in heads {
+            let Ok(author) = PublicKey::from_bytes(&head.author) else {
+                continue;
+            };
+            if self.ingest.trust().get(&author).is_none() {
+                continue;
+            }
+            let local = self.local_head(author).await?;
+            let local_seq = local.map_or(0, |head| head.seq);
+            if head.seq > local_seq {
+                self.fetch_feed(author, local_seq + 1, head.seq).await?;
+            } else if head.seq == local_seq
+                && local.is_some_and(|local| local.id != head.entry_id())
+            {
+                self.fetch_feed(author, head.seq, head.seq).await?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Sends `request` and checks that the response answers it: Busy and Refused end the
+    /// session, and a response that breaks the protocol with invalid data (more heads or
+    /// entries than allowed) is a strike.
+    async fn request(&self, request: SyncRequest) -> Result<SyncResponse, SessionError> {
+        let response = self.network.request(self.peer, request.clone()).await?;
+        if let Err(error) = response.check_answers(&request) {
+            if matches!(
+                error,
+                wire::SyncError::TooManyHeads(_) | wire::SyncError::TooManyEntries { .. }
+            ) {
+                self.network.strike(self.peer, Offence::SyncProtocol).await;
+            }
+            return Err(error.into());
+        }
+        match response {
+            SyncResponse::Busy => Err(SessionError::Busy),
+            SyncResponse::Refused(reason) => Err(SessionError::Refused(reason)),
+            answer => Ok(answer),
+        }
+    }
+
+    async fn local_head(&self, author: PublicKey) -> Result<Option<FeedHead>, SessionError> {
+        Ok(self.reader.run(move |store| store.head(&author)).await?)
+    }
+
+    /// Fetches `author`'s entries `from..=to` in bounded ranges and hands each range to the
+    /// ingest path's bulk door. Stops at an empty range, at a range that moved this node's
+    /// head no further, and at invalid data (struck).
+    async fn fetch_feed(
+        &self,
+        author: PublicKey,
+        mut from: u64,
+        to: u64,
+    ) -> Result<(), SessionError> {
+        let did = author.to_did_key();
+        while from <= to {
+            let limit = u32::try_from((to - from + 1).min(u64::from(MAX_RANGE_ENTRIES)))
+                .unwrap_or(MAX_RANGE_ENTRIES);
+            let request = SyncRequest::Range {
+                author: author.to_bytes(),
+                from_seq: from,
+                limit,
+            };
+            let SyncResponse::Entries(entries) = self.request(request).await? else {
+                return Err(SessionError::Protocol(wire::SyncError::Unexpected {
+                    request: "Range",
+                    response: "other",
+                }));
+            };
+            if entries.is_empty() {
+                return Ok(());
+            }
+            let bytes = entries.into_iter().map(ByteBuf::into_vec).collect();
+            let results = self.ingest.submit_many_bytes(bytes, Source::Sync).await;
+            let verdict = judge_range(&did, from, &results);
+            for _ in 0..verdict.stored {
+                self.metrics.event("sync_entry_stored");
+            }
+            for _ in 0..verdict.equivocations {
+                self.metrics.event("sync_equivocation");
+            }
+            if let Some(offence) = verdict.offence {
+                self.network.strike(self.peer, offence).await;
+                return Err(SessionError::InvalidData(offence));
+            }
+            // Where this feed now stands here, whatever the range held (entries stored now,
+            // or already by gossip meanwhile).
+            let head = self.local_head(author).await?.map_or(0, |head| head.seq);
+            if head < from {
+                return Ok(());
+            }
+            from = head + 1;
+        }
+        Ok(())
+    }
+}
+
+/// What the ingest path's outcomes for one range say about the peer that sent it.
+#[derive(Debug, Default, PartialEq, Eq)]
+struct RangeVerdict {
+    /// Entries stored.
+    stored: u64,
+    /// Equivocations recorded.
+    equivocations: u64,
+    /// The first piece of invalid data, if any: one strike per range at most.
+    offence: Option<Offence>,
+}
+
+/// Maps the ingest path's per-entry outcomes for a range of `author` (its did:key) asked from
+/// `from` back to the peer: an entry the ingest path found invalid (malformed, forged) is an
+/// [`Offence::InvalidSyncEntry`]; one stored or found equivocating under another author or at
+/// another seq than its place in the range, or held back for a gap the range itself left, is
+/// an [`Offence::MisplacedSyncEntry`]. Not held against the peer: duplicates (gossip was
+/// faster), entries of a branch of a forked feed, entries of an author this node does not
+/// trust (its trust may have changed), and whatever failed here (a full queue, storage, a
+/// closed feed) — nor entries held back after such a failure left the gap.
+fn judge_range(
+    author: &str,
+    from: u64,
+    results: &[Result<IngestOutcome, IngestError>],
+) -> RangeVerdict {
+    let mut verdict = RangeVerdict::default();
+    let mut gap_is_ours = false;
+    for (offset, result) in (0u64..).zip(results) {
+        let place = from.saturating_add(offset);
+        let offence = match result {
+            Ok(IngestOutcome::Stored {
+                author: stored_author,
+                seq,
+                ..
+            }) => {
+                verdict.stored += 1;
+                (stored_author != author || *seq != place).then_some(Offence::MisplacedSyncEntry)
+            }
+            Ok(IngestOutcome::Equivocation {
+                author: stored_author,
+                seq,
+                ..
+            }) => {
+                verdict.equivocations += 1;
+                (stored_author != author || *seq != place).then_some(Offence::MisplacedSyncEntry)
+            }
+            Ok(IngestOutcome::HeldBack { .. }) => {
+                (!gap_is_ours).then_some(Offence::MisplacedSyncEntry)
+            }
+            Ok(
+                IngestOutcome::Duplicate { .. }
+                | IngestOutcome::ForkedBranch { .. }
+                | IngestOutcome::Unchanged { .. },
+            ) => None,
+            Err(IngestError::Invalid(_)) => Some(Offence::InvalidSyncEntry),
+            Err(IngestError::UnknownAuthor(_)) => None,
+            Err(_) => {
+                gap_is_ours = true;
+                None
+            }
+        };
+        if verdict.offence.is_none() {
+            verdict.offence = offence;
+        }
+    }
+    verdict
+}
+
+#[cfg(test)]
+mod tests {
+    use proto_types::entry::{EntryError, EntryId};
+
+    use super::*;
+
+    const AUTHOR: &str = "did:key:z6MkAuthor";
+
+    fn stored(author: &str, seq: u64) -> Result<IngestOutcome, IngestError> {
+        Ok(IngestOutcome::Stored {
+            id: EntryId([seq as u8; 32]),
+            author: author.to_owned(),
+            seq,
+            ineffective: None,
+        })
+    }
+
+    fn held_back() -> Result<IngestOutcome, IngestError> {
+        Ok(IngestOutcome::HeldBack {
+            id: EntryId([0; 32]),
+            missing_from: 1,
+        })
+    }
+
+    #[test]
+    fn a_clean_range_is_no_offence() {
+        let results = [
+            stored(AUTHOR, 5),
+            Ok(IngestOutcome::Duplicate {
+                id: EntryId([6; 32]),
+            }),
+            stored(AUTHOR, 7),
+        ];
+        let verdict = judge_range(AUTHOR, 5, &results);
+        assert_eq!(
+            verdict,
+            RangeVerdict {
+                stored: 2,
+                equivocations: 0,
+                offence: None
+            }
+        );
+    }
+
+    #[test]
+    fn invalid_and_misplaced_entries_are_offences_once_per_range() {
+        let forged = Err(IngestError::Invalid(EntryError::BadSignature));
+        let verdict = judge_range(AUTHOR, 1, &[stored(AUTHOR, 1), forged, held_back()]);
+        assert_eq!(verdict.offence, Some(Offence::InvalidSyncEntry));
+        assert_eq!(verdict.stored, 1);
+        // Another author's entry, an entry out of its place, a gap the range left.
+        for results in [
+            vec![stored("did:key:z6MkOther", 1)],
+            vec![stored(AUTHOR, 2)],
+            vec![held_back()],
+            vec![stored(AUTHOR, 1), held_back()],
+        ] {
+            assert_eq!(
+                judge_range(AUTHOR, 1, &results).offence,
+                Some(Offence::MisplacedSyncEntry),
+                "{results:?}"
+            );
+        }
+        let equivocation = Ok(IngestOutcome::Equivocation {
+            author: AUTHOR.to_owned(),
+            seq: 4,
+            kept: EntryId([1; 32]),
+            refused: EntryId([2; 32]),
+        });
+        let verdict = judge_range(AUTHOR, 4, std::slice::from_ref(&equivocation));
+        assert_eq!(
+            verdict.offence, None,
+            "an equivocation is the author's doing"
+        );
+        assert_eq!(verdict.equivocations, 1);
+        assert_eq!(
+            judge_range(AUTHOR, 3, &[equivocation]).offence,
+            Some(Offence::MisplacedSyncEntry)
+        );
+    }
+
+    #[test]
+    fn what_failed_here_is_not_held_against_the_peer() {
+        for failure in [
+            Err(IngestError::PendingFull),
+            Err(IngestError::Closed),
+            Err(IngestError::UnknownAuthor(AUTHOR.to_owned())),
+        ] {
+            let gap_follows = !matches!(failure, Err(IngestError::UnknownAuthor(_)));
+            let results = [failure, held_back()];
+            let verdict = judge_range(AUTHOR, 1, &results);
+            if gap_follows {
+                assert_eq!(verdict.offence, None, "{results:?}");
+            } else {
+                // An untrusted entry leaves no gap of ours: what follows it must not be early.
+                assert_eq!(
+                    verdict.offence,
+                    Some(Offence::MisplacedSyncEntry),
+                    "{results:?}"
+                );
+            }
+        }
+        let forked = Ok(IngestOutcome::ForkedBranch {
+            id: EntryId([3; 32]),
+        });
+        assert_eq!(judge_range(AUTHOR, 1, &[forked]).offence, None);
+    }
+}
