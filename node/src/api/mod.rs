@@ -25,6 +25,8 @@ mod peers;
 mod rights;
 mod state;
 mod status;
+#[cfg(test)]
+mod tests;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
