@@ -55,6 +55,7 @@ pub(super) async fn refuse_unexpected_body(request: Request, next: Next) -> Resp
     }
 }
 
+/// 405 `method_not_allowed`: the path exists, not with this method.
 pub(super) async fn method_not_allowed() -> ApiError {
     ApiError::new(
         StatusCode::METHOD_NOT_ALLOWED,
@@ -63,10 +64,13 @@ pub(super) async fn method_not_allowed() -> ApiError {
     )
 }
 
+/// 404 `not_found`: no route has this path.
 pub(super) async fn not_found_route() -> ApiError {
     ApiError::not_found("no such endpoint; see GET /v1/openapi.json")
 }
 
+/// Counts the request and its latency by route template (`unmatched` for unknown paths) and
+/// status.
 pub(super) async fn record_metrics(
     State(state): State<NodeState>,
     request: Request,
@@ -97,6 +101,7 @@ pub(super) async fn close_after_unread_body(request: Request, next: Next) -> Res
     response
 }
 
+/// Whether two byte strings are equal, in time independent of where they differ.
 fn constant_time_equal(left: &[u8], right: &[u8]) -> bool {
     // Compare digests so that neither length nor content leaks through timing.
     let left = Sha256::digest(left);
@@ -107,6 +112,8 @@ fn constant_time_equal(left: &[u8], right: &[u8]) -> bool {
         == 0
 }
 
+/// Operator routes: 401 `unauthorized` without an `Authorization` header, 403 `forbidden` with a
+/// token that is not the operator's.
 pub(super) async fn require_operator(
     State(state): State<NodeState>,
     request: Request,
@@ -180,6 +187,8 @@ impl RateLimiter {
     }
 }
 
+/// Public routes: 429 `rate_limited` (with `Retry-After: 1`) when the client address's bucket is
+/// empty.
 pub(super) async fn rate_limit(
     State(limiter): State<Arc<RateLimiter>>,
     request: Request,

@@ -24,6 +24,8 @@ enum Fate {
     Reversed,
 }
 
+/// The fate of a notice from its follow-ups, oldest first: the latest decision decides, and a
+/// restoration counts as a reversal only after a removal that a counter-notice answered.
 fn fate(follow_ups: &[Entry]) -> Fate {
     let mut fate = Fate::Pending;
     let mut countered = false;
@@ -215,4 +217,78 @@ pub fn seller_strikes(
         "strike_expiry_days": policy.strike_expiry_days,
         "strikes": strikes,
     }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proto_types::body::{Body, EntryKind, examples};
+    use proto_types::entry::UnsignedEntry;
+    use proto_types::keys::SecretKey;
+    use serde_json::json;
+
+    fn entry(kind: EntryKind, body: Value) -> Entry {
+        UnsignedEntry {
+            seq: 1,
+            prev: None,
+            timestamp: Timestamp::from_unix_millis(1_700_000_000_000).expect("a timestamp"),
+            body: Body::decode(kind, &body).expect("an example body"),
+        }
+        .sign(&SecretKey::from_seed(&examples::MARKETPLACE_SEED))
+        .expect("signs")
+        .into_entry()
+    }
+
+    fn decision(outcome: &str) -> Entry {
+        let mut body = examples::decision();
+        body["outcome"] = json!(outcome);
+        if outcome != "removed" {
+            body.as_object_mut()
+                .expect("an object")
+                .remove("counter_notice_deadline");
+        }
+        entry(EntryKind::Decision, body)
+    }
+
+    #[test]
+    fn the_latest_decision_decides_and_only_a_contested_removal_is_reversed() {
+        let counter = entry(EntryKind::CounterNotice, examples::counter_notice());
+        let (removed, rejected, restored) = (
+            decision("removed"),
+            decision("rejected"),
+            decision("restored"),
+        );
+        assert_eq!(fate(&[]), Fate::Pending);
+        assert_eq!(fate(std::slice::from_ref(&counter)), Fate::Pending);
+        assert_eq!(fate(std::slice::from_ref(&removed)), Fate::Removed);
+        assert_eq!(fate(std::slice::from_ref(&rejected)), Fate::Rejected);
+        assert_eq!(fate(&[removed.clone(), rejected]), Fate::Rejected);
+        assert_eq!(
+            fate(&[removed.clone(), counter.clone(), restored.clone()]),
+            Fate::Reversed
+        );
+        // A restoration nobody asked for by a counter-notice is the marketplace changing its
+        // mind: the notice did not lead to a lasting removal, but was not reversed either.
+        assert_eq!(fate(&[removed.clone(), restored.clone()]), Fate::Rejected);
+        assert_eq!(fate(&[restored]), Fate::Rejected);
+        assert_eq!(fate(&[removed.clone(), counter, removed]), Fate::Removed);
+    }
+
+    #[test]
+    fn a_counterfeit_weighs_two_strike_points_and_anything_else_one() {
+        let Body::Notice(recorded) = entry(EntryKind::Notice, examples::notice()).body().clone()
+        else {
+            unreachable!("a notice body")
+        };
+        let mut notice = recorded.notice;
+        assert_eq!(notice.reason, proto_types::body::ReasonCode::Counterfeit);
+        assert_eq!(strike_points(Some(&notice)), 2);
+        notice.reason = proto_types::body::ReasonCode::TrademarkInfringement;
+        assert_eq!(strike_points(Some(&notice)), 1);
+        assert_eq!(
+            strike_points(None),
+            1,
+            "a removal whose notice is gone still counts"
+        );
+    }
 }

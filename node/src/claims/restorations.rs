@@ -247,4 +247,31 @@ mod tests {
             "a decision after the counter-notice answers it"
         );
     }
+
+    #[test]
+    fn a_restoration_restores_the_removals_listings_for_the_same_seller_and_says_why() {
+        let Body::Decision(removal) =
+            Body::decode(EntryKind::Decision, &examples::decision()).expect("the example")
+        else {
+            unreachable!("a decision body")
+        };
+        let notice_id = EntryId([5; 32]);
+        let body = restoration(&DueRestoration {
+            notice_id,
+            removal: removal.clone(),
+        });
+        body.validate().expect("a valid decision");
+        let Body::Decision(restored) = body else {
+            unreachable!("a decision body")
+        };
+        assert_eq!(restored.notice_id, notice_id);
+        assert_eq!(restored.outcome, DecisionOutcome::Restored);
+        assert_eq!(restored.listing_ids, removal.listing_ids);
+        assert_eq!(restored.seller_ref, removal.seller_ref);
+        assert_eq!(restored.counter_notice_deadline, None);
+        assert_eq!(
+            restored.reason,
+            "restored by policy: the seller's counter-notice was not contested before 2026-12-12"
+        );
+    }
 }
