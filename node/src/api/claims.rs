@@ -237,7 +237,7 @@ pub(super) async fn list_claims(
     if value.is_empty() || value.len() > MAX_FILTER_BYTES || value.contains('\0') {
         return Err(ApiError::bad_request(
             "bad_query",
-            "filter value must be 1 to 256 bytes",
+            format!("filter value must be 1 to {MAX_FILTER_BYTES} bytes"),
         ));
     }
     let entries = state

@@ -63,14 +63,6 @@ impl ApiError {
             "internal error; see the node's log",
         )
     }
-    /// The machine code.
-    pub fn code(&self) -> &'static str {
-        self.code
-    }
-    /// The HTTP status.
-    pub fn status(&self) -> StatusCode {
-        self.status
-    }
 }
 
 impl IntoResponse for ApiError {

@@ -39,6 +39,7 @@ use crate::storage::{ClaimIndex, StorageError, Store};
 /// Most claim entries read for one accountability view.
 pub const MAX_VIEW_ENTRIES: usize = 10_000;
 
+/// One verdict reason; a message over 500 characters is cut (the protocol's bound).
 fn reason(code: &str, ok: bool, message: impl Into<String>) -> VerdictReason {
     let mut message: String = message.into();
     if message.chars().count() > 500 {

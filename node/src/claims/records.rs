@@ -21,7 +21,7 @@ pub const MAX_SELLER_ID_BYTES: usize = 256;
 #[derive(Debug, thiserror::Error)]
 pub enum ClaimError {
     /// The seller id is blank or longer than [`MAX_SELLER_ID_BYTES`].
-    #[error("seller_id: 1 to 256 bytes")]
+    #[error("seller_id: 1 to {} bytes", MAX_SELLER_ID_BYTES)]
     SellerId,
     /// No entry with this id is stored here.
     #[error("no {kind} {id} is known to this node")]
