@@ -11,8 +11,9 @@
 //! - [`ingest`]: the single path into storage, with the writer thread that owns all writes.
 //! - [`rights`]: the fold of registration and status entries into a right's state (pure).
 //! - [`upsert`]: register-or-update, how a replayed register becomes entries.
-//! - [`claims`]: verdicts on notices, seller references, holder accuracy and seller strikes.
-//! - [`restore`]: the marketplace's restoration sweep.
+//! - [`claims`]: verdicts on notices, what a marketplace records (decisions, deadlines, seller
+//!   references), restorations by policy and their sweep, holder accuracy and seller strikes.
+//! - [`credentials`]: what an office attests in a credential, and its signing.
 //! - [`text`], [`query`]: search folding, index-driven search, JSON views.
 //! - [`network`]: libp2p — gossip, catch-up sync, peers. Only it names libp2p.
 //! - [`api`]: axum — routes, errors, limits, auth, OpenAPI. Only it names axum.
@@ -24,12 +25,12 @@ pub mod api;
 pub mod claims;
 pub mod clock;
 pub mod config;
+pub mod credentials;
 pub mod files;
 pub mod ingest;
 pub mod metrics;
 pub mod network;
 pub mod query;
-pub mod restore;
 pub mod rights;
 pub mod storage;
 pub mod text;
@@ -43,39 +44,16 @@ use anyhow::Context;
 use proto_types::keys::{PublicKey, SecretKey};
 use tokio::sync::watch;
 
+use crate::claims::{RESTORE_SWEEP_INTERVAL, restore_uncontested};
 use crate::config::NodeConfig;
 use crate::files::{SELLER_KEY_FILE, load_key, load_or_create_secret};
 use crate::ingest::Ingest;
 use crate::metrics::Metrics;
 use crate::network::Peers;
-use crate::restore::{RESTORE_SWEEP_INTERVAL, restore_uncontested};
 use crate::storage::Store;
 use crate::trust::{Trust, TrustStore};
 
-/// Everything request handlers share.
-#[derive(Clone)]
-pub struct NodeState {
-    /// The node's configuration.
-    pub config: Arc<NodeConfig>,
-    /// The store, for reads.
-    pub store: Arc<Store>,
-    /// The ingest path, for writes.
-    pub ingest: Ingest,
-    /// The authority this node signs as.
-    pub authority: PublicKey,
-    /// The authority's key, for credentials this node issues.
-    pub key: Arc<SecretKey>,
-    /// The key of seller references (marketplaces only).
-    pub seller_key: Option<Arc<[u8; 32]>>,
-    /// The operator's bearer token.
-    pub operator_token: Arc<str>,
-    /// Metrics.
-    pub metrics: Arc<Metrics>,
-    /// Peers.
-    pub peers: Arc<Peers>,
-    /// The federation.
-    pub network: network::Network,
-}
+pub use crate::api::NodeState;
 
 /// A node running in this process.
 pub struct RunningNode {
@@ -247,18 +225,7 @@ pub async fn start_with(config: NodeConfig, inputs: Inputs) -> anyhow::Result<Ru
         peers,
         network: running_network.network,
     };
-    let router = api::router(state.clone());
-    let mut signal = signal;
-    let server = tokio::spawn(async move {
-        axum::serve(
-            listener,
-            router.into_make_service_with_connect_info::<SocketAddr>(),
-        )
-        .with_graceful_shutdown(async move {
-            let _ = signal.wait_for(|stop| *stop).await;
-        })
-        .await
-    });
+    let server = tokio::spawn(api::serve(listener, state.clone(), signal));
     let restorer = state.config.marketplace.is_some().then(|| {
         let state = state.clone();
         let mut stop = shutdown.subscribe();

@@ -1281,3 +1281,33 @@ fn issue_10_the_credential_limit_counts_canonical_bytes() {
     assert!(canonical > MAX_CREDENTIAL_BYTES, "{canonical}");
     assert_eq!(with(big).unwrap_err().field, "credential");
 }
+
+#[test]
+fn evidence_decoded_outside_a_body_fails_as_inside_one() {
+    let digest = format!("sha256:{}", "ab".repeat(32));
+    let cases = [
+        json!([{"kind": "invoice?", "digest": digest}]),
+        json!([{"kind": "other"}]),
+        json!([{"kind": "other", "digest": "sha256:zz"}]),
+        json!([{"kind": "other", "digest": digest}, "not an object"]),
+        json!([{"kind": "other", "digest": digest, "extra": 1}]),
+    ];
+    for items in cases {
+        let mut body = examples::counter_notice();
+        body["evidence"] = items.clone();
+        let inside = Body::decode(EntryKind::CounterNotice, &body)
+            .expect_err("the body's evidence is malformed");
+        let Value::Array(items) = items else {
+            unreachable!("every case is an array")
+        };
+        let outside = Evidence::decode_list("evidence", items).expect_err("malformed evidence");
+        assert_eq!(outside, inside);
+        assert!(outside.field.starts_with("evidence["), "{outside}");
+    }
+    let Value::Array(good) = examples::counter_notice()["evidence"].clone() else {
+        unreachable!("the example has evidence")
+    };
+    let decoded = Evidence::decode_list("evidence", good).expect("the example's evidence");
+    assert_eq!(decoded.len(), 1);
+    assert_eq!(decoded[0].kind, EvidenceKind::Other);
+}

@@ -524,6 +524,18 @@ impl Evidence {
         Ok(())
     }
 
+    /// Decodes evidence items received as JSON values outside a body (an API request carries
+    /// them), so that a failure names its place as decoding the enclosing body would:
+    /// `evidence[0].kind` for `field` = `evidence`. The items are decoded, not validated: the
+    /// body they go into checks them with the rest of its fields.
+    pub fn decode_list(
+        field: &str,
+        items: Vec<serde_json::Value>,
+    ) -> Result<Vec<Evidence>, BodyError> {
+        super::decode::from_value(&serde_json::Value::Array(items))
+            .map_err(|error| error.within(field))
+    }
+
     /// Checks a list of evidence items found at `field`: at most [`MAX_EVIDENCE_ITEMS`], each
     /// valid.
     pub(super) fn validate_list(field: &str, items: &[Evidence]) -> Result<(), BodyError> {

@@ -1,0 +1,295 @@
+//! Claims on a marketplace: judge a holder's notice (dry run) and submit it, record a decision
+//! and a counter-notice, list claims by index, and the accountability views. The verdict, the
+//! bodies recorded and their deadlines are [`crate::claims`]'s; these handlers parse, load,
+//! call it and render.
+
+use axum::Json;
+use axum::body::Bytes;
+use axum::extract::rejection::{BytesRejection, QueryRejection};
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::IntoResponse;
+use proto_types::body::{DecisionOutcome, EntryKind, Evidence, HolderNotice, Verdict};
+use proto_types::entry::{Entry, EntryId};
+use proto_types::keys::PublicKey;
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use super::credentials::refuse_if_own_key_rotated;
+use super::error::{ApiError, ApiResult};
+use super::extract::{json_body, query_params, request};
+use super::outcome::outcome_response;
+use super::state::NodeState;
+use crate::claims::{self, DecisionInput, VerdictContext};
+use crate::config::MarketplacePolicy;
+use crate::ingest::IngestOutcome;
+use crate::storage::{ClaimIndex, StorageError};
+
+/// Default and most entries of `GET /v1/claims` below the node's page size.
+const DEFAULT_CLAIMS: usize = 100;
+/// Longest filter value of `GET /v1/claims`, in bytes.
+const MAX_FILTER_BYTES: usize = 256;
+
+/// The node's marketplace policy, or 409 `not_a_marketplace`.
+fn marketplace_policy(state: &NodeState) -> ApiResult<MarketplacePolicy> {
+    state.config.marketplace.clone().ok_or_else(|| {
+        ApiError::new(
+            StatusCode::CONFLICT,
+            "not_a_marketplace",
+            "this node has no [marketplace] policy; notices go to marketplace nodes",
+        )
+    })
+}
+
+/// Decodes a notice and computes its verdict on the blocking pool. An accepted notice that
+/// could not be recorded because its `notice` entry would be too large is refused with 413, by
+/// the dry run and the submission alike.
+async fn judge(
+    state: &NodeState,
+    body: Result<Bytes, BytesRejection>,
+) -> ApiResult<(HolderNotice, Verdict)> {
+    let policy = marketplace_policy(state)?;
+    // A marketplace whose key was rotated away cannot record a notice; the dry run says the
+    // same as the submission would.
+    refuse_if_own_key_rotated(state)?;
+    let value = Value::Object(json_body(body)?);
+    let notice = HolderNotice::decode(&value)
+        .map_err(|error| ApiError::unprocessable("invalid_notice", error.to_string()))?;
+    let ingest = state.ingest.clone();
+    let marketplace = state.authority;
+    let for_verdict = notice.clone();
+    let (verdict, recordable) = state
+        .reader()
+        .run(move |store| {
+            let context = VerdictContext {
+                store,
+                trust: ingest.trust(),
+                marketplace: &marketplace,
+                policy: &policy,
+                now: crate::clock::now(),
+            };
+            let verdict = claims::verdict(&value, &for_verdict, &context)?;
+            let recordable = claims::recordable(&marketplace, &for_verdict, &verdict);
+            Ok::<_, StorageError>((verdict, recordable))
+        })
+        .await?;
+    recordable?;
+    Ok((notice, verdict))
+}
+
+/// Dry run: the verdict a notice would get here.
+pub(super) async fn verify_notice(
+    State(state): State<NodeState>,
+    body: Result<Bytes, BytesRejection>,
+) -> ApiResult {
+    let (_, verdict) = judge(&state, body).await?;
+    Ok(Json(json!({"verdict": verdict})).into_response())
+}
+
+/// Submits a notice: 201 with its entry id when accepted and recorded, 422 with the verdict
+/// when rejected.
+pub(super) async fn submit_notice(
+    State(state): State<NodeState>,
+    body: Result<Bytes, BytesRejection>,
+) -> ApiResult {
+    let (notice, verdict) = judge(&state, body).await?;
+    if !verdict.accepted {
+        let failed: Vec<String> = verdict
+            .reasons
+            .iter()
+            .filter(|reason| !reason.ok)
+            .map(|reason| format!("{}: {}", reason.code, reason.message))
+            .collect();
+        return Ok((
+            StatusCode::UNPROCESSABLE_ENTITY,
+            Json(json!({
+                "code": "notice_rejected",
+                "message": failed.join("; "),
+                "verdict": verdict,
+            })),
+        )
+            .into_response());
+    }
+    match state
+        .ingest
+        .append(claims::notice_body(&notice, &verdict))
+        .await?
+    {
+        IngestOutcome::Stored { id, .. } => Ok((
+            StatusCode::CREATED,
+            Json(json!({"notice_id": id, "verdict": verdict})),
+        )
+            .into_response()),
+        other => Err(ApiError::internal(format!("unexpected outcome {other:?}"))),
+    }
+}
+
+/// Loads this marketplace's own entry `id` of `kind` (named by the request field `kind`).
+async fn own_entry(state: &NodeState, id: &str, kind: EntryKind) -> ApiResult<Entry> {
+    let id = EntryId::from_hex(id)
+        .map_err(|error| ApiError::invalid_field(format!("{kind}: {error}")))?;
+    let stored = state.reader().run(move |store| store.entry(&id)).await?;
+    Ok(claims::recorded_here(stored, id, kind, &state.authority)?)
+}
+
+/// The body of `POST /v1/decisions`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct DecisionRequest {
+    notice_id: String,
+    outcome: DecisionOutcome,
+    reason: String,
+    seller_id: String,
+    listing_ids: Option<Vec<String>>,
+}
+
+/// Records a takedown decision on a notice recorded here; the seller id becomes a keyed hash.
+pub(super) async fn record_decision(
+    State(state): State<NodeState>,
+    body: Result<Bytes, BytesRejection>,
+) -> ApiResult {
+    let policy = marketplace_policy(&state)?;
+    let request: DecisionRequest = request(json_body(body)?)?;
+    claims::check_seller_id(&request.seller_id)?;
+    let notice = own_entry(&state, &request.notice_id, EntryKind::Notice).await?;
+    let seller_key = state
+        .seller_key
+        .as_ref()
+        .ok_or_else(|| ApiError::internal("marketplace without a seller key"))?;
+    let input = DecisionInput {
+        outcome: request.outcome,
+        reason: request.reason,
+        seller_ref: claims::seller_ref(seller_key, &request.seller_id),
+        listing_ids: request.listing_ids,
+    };
+    let body = claims::decision_body(
+        &notice,
+        input,
+        policy.counter_notice_days,
+        &crate::clock::today(),
+    )?;
+    Ok(outcome_response(state.ingest.append(body).await?))
+}
+
+/// The body of `POST /v1/counter-notices`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CounterNoticeRequest {
+    decision_id: String,
+    statement: String,
+    #[serde(default)]
+    evidence: Vec<Value>,
+}
+
+/// Records a seller's counter-notice against a removal recorded here.
+pub(super) async fn record_counter_notice(
+    State(state): State<NodeState>,
+    body: Result<Bytes, BytesRejection>,
+) -> ApiResult {
+    marketplace_policy(&state)?;
+    let request: CounterNoticeRequest = request(json_body(body)?)?;
+    let decision = own_entry(&state, &request.decision_id, EntryKind::Decision).await?;
+    let removal = claims::removal(&decision)?;
+    let evidence = Evidence::decode_list("evidence", request.evidence)
+        .map_err(|error| ApiError::invalid_field(error.to_string()))?;
+    let body = claims::counter_notice_body(decision.id(), removal, request.statement, evidence)?;
+    Ok(outcome_response(state.ingest.append(body).await?))
+}
+
+/// The query of `GET /v1/claims`: exactly one filter, and a limit.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct ClaimParams {
+    listing: Option<String>,
+    holder: Option<String>,
+    seller_ref: Option<String>,
+    notice: Option<String>,
+    right: Option<String>,
+    limit: Option<usize>,
+}
+
+/// Notices, decisions and counter-notices under one claims index value.
+pub(super) async fn list_claims(
+    State(state): State<NodeState>,
+    params: Result<Query<ClaimParams>, QueryRejection>,
+) -> ApiResult {
+    let params = query_params(params)?;
+    let limit = params
+        .limit
+        .unwrap_or(DEFAULT_CLAIMS)
+        .clamp(1, state.config.limits.max_page_size);
+    let filters = [
+        (ClaimIndex::Listing, params.listing),
+        (ClaimIndex::Holder, params.holder),
+        (ClaimIndex::SellerRef, params.seller_ref),
+        (ClaimIndex::Notice, params.notice),
+        (ClaimIndex::Right, params.right),
+    ];
+    let mut given = filters
+        .into_iter()
+        .filter_map(|(index, value)| value.map(|v| (index, v)));
+    let (Some((index, value)), None) = (given.next(), given.next()) else {
+        return Err(ApiError::bad_request(
+            "bad_query",
+            "give exactly one of listing, holder, seller_ref, notice, right",
+        ));
+    };
+    if value.is_empty() || value.len() > MAX_FILTER_BYTES || value.contains('\0') {
+        return Err(ApiError::bad_request(
+            "bad_query",
+            format!("filter value must be 1 to {MAX_FILTER_BYTES} bytes"),
+        ));
+    }
+    let entries = state
+        .reader()
+        .run(move |store| {
+            let ids = store.claim_ids(index, &value, limit)?;
+            let mut entries = Vec::with_capacity(ids.len());
+            for id in ids {
+                if let Some(entry) = store.entry(&id)? {
+                    entries.push(json!({"id": id, "kind": entry.kind(), "entry": entry.value()}));
+                }
+            }
+            Ok::<_, StorageError>(entries)
+        })
+        .await?;
+    Ok(Json(json!({"claims": entries})).into_response())
+}
+
+/// A holder's notice accuracy against the good-faith policy.
+pub(super) async fn holder_accuracy(
+    State(state): State<NodeState>,
+    Path(did): Path<String>,
+) -> ApiResult {
+    let policy = marketplace_policy(&state)?;
+    let holder = PublicKey::from_did_key(&did)
+        .map_err(|error| ApiError::bad_request("bad_holder", error.to_string()))?;
+    let view = state
+        .reader()
+        .run(move |store| claims::holder_accuracy(store, &holder, &policy, &crate::clock::now()))
+        .await?;
+    Ok(Json(view).into_response())
+}
+
+/// A seller reference's strike points and sanction tier.
+pub(super) async fn seller_strikes(
+    State(state): State<NodeState>,
+    Path(seller_ref): Path<String>,
+) -> ApiResult {
+    let policy = marketplace_policy(&state)?;
+    if seller_ref.len() != proto_types::body::SELLER_REF_HEX_CHARS
+        || !seller_ref
+            .bytes()
+            .all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
+    {
+        return Err(ApiError::bad_request(
+            "bad_seller_ref",
+            "a seller reference is 64 lowercase hex characters",
+        ));
+    }
+    let view = state
+        .reader()
+        .run(move |store| claims::seller_strikes(store, &seller_ref, &policy, &crate::clock::now()))
+        .await?;
+    Ok(Json(view).into_response())
+}

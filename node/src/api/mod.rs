@@ -1,0 +1,400 @@
+//! The HTTP API: the only module that names axum. JSON under `/v1`, errors as
+//! `{"code", "message"}`, bodies size-limited, public routes rate-limited per client address,
+//! operator routes behind a bearer token. Every route is declared once in [`routes`], which
+//! builds both the router and the OpenAPI document, so the two cannot drift apart.
+//!
+//! Rooms: this file (the route table, [`router`], [`serve`]), `error` ([`ApiError`] and the
+//! conversions from every domain error), `middleware` (auth, rate limit, metrics, body
+//! refusals), `state` ([`NodeState`]), `extract` and `outcome` (reading requests, answering
+//! ingest outcomes), `openapi`, and one file per area: `status`, `rights`, `feeds`,
+//! `credentials`, `claims`, `peers`, `metrics`. Handlers parse, call the domain
+//! ([`crate::claims`], [`crate::credentials`], [`crate::upsert`], [`crate::query`], the ingest
+//! path) and render; they hold no policy, and read the store only through
+//! [`crate::storage::StoreReader`].
+
+mod claims;
+mod credentials;
+mod error;
+mod extract;
+mod feeds;
+mod metrics;
+mod middleware;
+mod openapi;
+mod outcome;
+mod peers;
+mod rights;
+mod state;
+mod status;
+#[cfg(test)]
+mod tests;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::http::StatusCode;
+use axum::middleware::from_fn;
+use axum::middleware::from_fn_with_state;
+use axum::routing::{MethodRouter, get, post};
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+
+pub use self::error::{ApiError, ApiResult};
+pub use self::middleware::{MAX_RATE_LIMITED_CLIENTS, RateLimiter};
+pub use self::openapi::openapi_document;
+pub use self::state::NodeState;
+
+use self::claims::{
+    holder_accuracy, list_claims, record_counter_notice, record_decision, seller_strikes,
+    submit_notice, verify_notice,
+};
+use self::credentials::issue_credential;
+use self::feeds::{equivocations, feed, feeds, get_entry, submit_entry};
+use self::metrics::metrics;
+use self::middleware::{
+    close_after_unread_body, method_not_allowed, not_found_route, rate_limit, record_metrics,
+    refuse_unexpected_body, require_operator,
+};
+use self::openapi::openapi;
+use self::peers::{block_peer, list_peers, unblock_peer};
+use self::rights::{change_status, get_right, register, register_batch, search_rights};
+use self::status::status;
+
+/// Time a request may take before the node answers 408.
+pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// Who may call a route.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Access {
+    /// Anyone; rate-limited per client address.
+    Public,
+    /// The operator, with the bearer token.
+    Operator,
+}
+
+/// One route: what the OpenAPI document says about it, and its handler.
+pub struct RouteSpec {
+    /// HTTP method, lower case.
+    pub method: &'static str,
+    /// Path in OpenAPI form (`/v1/rights/{id}`), which axum 0.8 shares.
+    pub path: &'static str,
+    /// One-line summary.
+    pub summary: &'static str,
+    /// Who may call it.
+    pub access: Access,
+    /// Query parameters: name and description.
+    pub query: &'static [(&'static str, &'static str)],
+    /// Responses: status and description.
+    pub responses: &'static [(u16, &'static str)],
+    handler: MethodRouter<NodeState>,
+}
+
+/// POST routes that take no request body: the path and the method say everything.
+const POSTS_WITHOUT_BODY: [&str; 2] = ["/v1/peers/{peer_id}/block", "/v1/peers/{peer_id}/unblock"];
+
+impl RouteSpec {
+    /// Whether the route reads a JSON request body. Every other route answers a non-empty body
+    /// with 400 `unexpected_body`, as the OpenAPI document says.
+    pub fn takes_body(&self) -> bool {
+        self.method == "post" && !POSTS_WITHOUT_BODY.contains(&self.path)
+    }
+}
+
+/// Every route of the API.
+pub fn routes() -> Vec<RouteSpec> {
+    vec![
+        RouteSpec {
+            method: "get",
+            path: "/v1/status",
+            summary: "The node's authority, peers, and every feed's head (author, latest seq and entry id)",
+            access: Access::Public,
+            query: &[],
+            responses: &[(200, "node status")],
+            handler: get(status),
+        },
+        RouteSpec {
+            method: "post",
+            path: "/v1/registrations",
+            summary: "Register a right: the node signs a registration entry as its authority. `v` and `right_id` may be omitted",
+            access: Access::Operator,
+            query: &[],
+            responses: &[(201, "stored"), (200, "identical registration already stored"), (401, "no token"), (403, "wrong token"), (409, "refused"), (422, "invalid fields")],
+            handler: post(register),
+        },
+        RouteSpec {
+            method: "post",
+            path: "/v1/registrations/batch",
+            summary: "Register or update up to 1000 rights at once (importers): new rights become registrations; changes to known ones become corrections and status entries; identical records write nothing",
+            access: Access::Operator,
+            query: &[],
+            responses: &[(200, "one result per item, in order"), (401, "no token"), (403, "wrong token"), (413, "too large"), (422, "not a batch")],
+            handler: post(register_batch),
+        },
+        RouteSpec {
+            method: "post",
+            path: "/v1/rights/{id}/status",
+            summary: "Record a status change of a right (renewed, assigned, cancelled, expired, restored)",
+            access: Access::Operator,
+            query: &[],
+            responses: &[(201, "stored"), (200, "no change"), (401, "no token"), (403, "wrong token"), (409, "refused"), (422, "invalid fields")],
+            handler: post(change_status),
+        },
+        RouteSpec {
+            method: "get",
+            path: "/v1/rights/{id}",
+            summary: "A right's current state, liveness today, and history with entry ids",
+            access: Access::Public,
+            query: &[],
+            responses: &[(200, "the right"), (404, "unknown right")],
+            handler: get(get_right),
+        },
+        RouteSpec {
+            method: "get",
+            path: "/v1/rights",
+            summary: "Search rights by mark text (folded token prefix), class, jurisdiction and holder; paged",
+            access: Access::Public,
+            query: &[
+                ("mark", "mark text; every word must match a word of the mark, the last one as a prefix"),
+                ("exact", "true: the whole folded mark must equal `mark`"),
+                ("class", "Nice class 1-45"),
+                ("jurisdiction", "ISO 3166-1 alpha-2 or regional code (EM, WO, …)"),
+                ("holder", "holder did:key, or holder name (folded prefix)"),
+                ("limit", "page size, at most the node's max_page_size"),
+                ("cursor", "the next_cursor of the previous page"),
+            ],
+            responses: &[(200, "a page of rights")],
+            handler: get(search_rights),
+        },
+        RouteSpec {
+            method: "get",
+            path: "/v1/feeds",
+            summary: "Every feed this node holds: author, name, latest seq and entry id",
+            access: Access::Public,
+            query: &[],
+            responses: &[(200, "feeds")],
+            handler: get(feeds),
+        },
+        RouteSpec {
+            method: "get",
+            path: "/v1/feeds/{author}",
+            summary: "Entries of one feed in seq order",
+            access: Access::Public,
+            query: &[("from", "first seq (default 1)"), ("limit", "most entries")],
+            responses: &[(200, "entries")],
+            handler: get(feed),
+        },
+        RouteSpec {
+            method: "get",
+            path: "/v1/entries/{id}",
+            summary: "One entry by id, with whether it changed any state",
+            access: Access::Public,
+            query: &[],
+            responses: &[(200, "the entry"), (404, "unknown entry")],
+            handler: get(get_entry),
+        },
+        RouteSpec {
+            method: "post",
+            path: "/v1/entries",
+            summary: "Submit an entry already signed by a trusted authority",
+            access: Access::Public,
+            query: &[],
+            responses: &[(201, "stored"), (200, "duplicate"), (202, "held back until earlier entries arrive"), (403, "author not trusted"), (409, "equivocation or forked branch"), (413, "too large"), (422, "invalid entry or signature")],
+            handler: post(submit_entry),
+        },
+        RouteSpec {
+            method: "get",
+            path: "/v1/equivocations",
+            summary: "Equivocation proofs: pairs of entries an author signed at the same seq",
+            access: Access::Public,
+            query: &[("limit", "most proofs")],
+            responses: &[(200, "proofs")],
+            handler: get(equivocations),
+        },
+        RouteSpec {
+            method: "post",
+            path: "/v1/credentials",
+            summary: "Issue an IPRightCredential (eddsa-jcs-2022) for a live right of this office to its holder's key",
+            access: Access::Operator,
+            query: &[],
+            responses: &[(201, "the signed credential"), (404, "unknown right"), (409, "right not this office's, not alive, or holder key differs"), (422, "invalid fields")],
+            handler: post(issue_credential),
+        },
+        RouteSpec {
+            method: "post",
+            path: "/v1/verify",
+            summary: "Dry run: the verdict a holder-signed notice would get here, with every reason",
+            access: Access::Public,
+            query: &[],
+            responses: &[(200, "the verdict"), (400, "malformed JSON"), (409, "this node is not a marketplace"), (413, "accepted, but too large to record as a notice entry"), (422, "not a notice")],
+            handler: post(verify_notice),
+        },
+        RouteSpec {
+            method: "post",
+            path: "/v1/notices",
+            summary: "Submit a holder-signed notice; accepted notices are recorded as notice entries and gossiped",
+            access: Access::Public,
+            query: &[],
+            responses: &[(201, "accepted and recorded, with the verdict"), (400, "malformed JSON"), (409, "this node is not a marketplace"), (413, "accepted, but too large to record as a notice entry"), (422, "rejected, with the verdict; or not a notice")],
+            handler: post(submit_notice),
+        },
+        RouteSpec {
+            method: "post",
+            path: "/v1/decisions",
+            summary: "Record a takedown decision (removed, rejected, restored) for a notice recorded here; the seller id is replaced by a keyed hash",
+            access: Access::Operator,
+            query: &[],
+            responses: &[(201, "recorded"), (404, "unknown notice"), (409, "refused"), (422, "invalid fields")],
+            handler: post(record_decision),
+        },
+        RouteSpec {
+            method: "post",
+            path: "/v1/counter-notices",
+            summary: "Record a seller's counter-notice against a removal decision",
+            access: Access::Operator,
+            query: &[],
+            responses: &[(201, "recorded"), (404, "unknown decision"), (409, "refused"), (422, "invalid fields")],
+            handler: post(record_counter_notice),
+        },
+        RouteSpec {
+            method: "get",
+            path: "/v1/claims",
+            summary: "Notices, decisions and counter-notices by listing, holder, seller reference, notice or right (exactly one filter)",
+            access: Access::Public,
+            query: &[
+                ("listing", "listing id"),
+                ("holder", "holder did:key"),
+                ("seller_ref", "seller reference (64 hex)"),
+                ("notice", "notice entry id: its decisions and counter-notices"),
+                ("right", "right id"),
+                ("limit", "most entries"),
+            ],
+            responses: &[(200, "entries")],
+            handler: get(list_claims),
+        },
+        RouteSpec {
+            method: "get",
+            path: "/v1/holders/{did}/accuracy",
+            summary: "A holder's notices over the policy window: filed, removed, rejected, reversed, and whether it meets the good-faith policy",
+            access: Access::Public,
+            query: &[],
+            responses: &[(200, "accuracy"), (409, "this node is not a marketplace")],
+            handler: get(holder_accuracy),
+        },
+        RouteSpec {
+            method: "get",
+            path: "/v1/sellers/{seller_ref}/strikes",
+            summary: "A seller reference's strike points, their expiry, and the sanction tier reached, with reasons",
+            access: Access::Public,
+            query: &[],
+            responses: &[(200, "strikes"), (409, "this node is not a marketplace")],
+            handler: get(seller_strikes),
+        },
+        RouteSpec {
+            method: "get",
+            path: "/v1/peers",
+            summary: "Known peers: connected, blocked, gossip score, addresses",
+            access: Access::Operator,
+            query: &[],
+            responses: &[(200, "peers"), (401, "no token"), (403, "wrong token")],
+            handler: get(list_peers),
+        },
+        RouteSpec {
+            method: "post",
+            path: "/v1/peers/{peer_id}/block",
+            summary: "Block a peer: close its connections and refuse new ones (persisted)",
+            access: Access::Operator,
+            query: &[],
+            responses: &[(200, "blocked"), (400, "bad peer id"), (401, "no token"), (403, "wrong token")],
+            handler: post(block_peer),
+        },
+        RouteSpec {
+            method: "post",
+            path: "/v1/peers/{peer_id}/unblock",
+            summary: "Unblock a peer and redial it when its address is known",
+            access: Access::Operator,
+            query: &[],
+            responses: &[(200, "unblocked"), (400, "bad peer id"), (401, "no token"), (403, "wrong token")],
+            handler: post(unblock_peer),
+        },
+        RouteSpec {
+            method: "get",
+            path: "/v1/openapi.json",
+            summary: "This document",
+            access: Access::Public,
+            query: &[],
+            responses: &[(200, "OpenAPI 3.1 document")],
+            handler: get(openapi),
+        },
+        RouteSpec {
+            method: "get",
+            path: "/metrics",
+            summary: "Prometheus metrics",
+            access: Access::Public,
+            query: &[],
+            responses: &[(200, "text exposition format")],
+            handler: get(metrics),
+        },
+    ]
+    .into_iter()
+    .map(|mut spec| {
+        spec.handler = spec.handler.fallback(method_not_allowed);
+        if !spec.takes_body() {
+            spec.handler = spec
+                .handler
+                .route_layer(from_fn(refuse_unexpected_body));
+        }
+        spec
+    })
+    .collect()
+}
+
+/// Builds the router with every layer: limits, auth, rate limiting, metrics.
+pub fn router(state: NodeState) -> Router {
+    let mut public = Router::new();
+    let mut operator = Router::new();
+    for spec in routes() {
+        match spec.access {
+            Access::Public => public = public.route(spec.path, spec.handler),
+            Access::Operator => operator = operator.route(spec.path, spec.handler),
+        }
+    }
+    let limiter = Arc::new(RateLimiter::new(
+        state.config.limits.rate_limit_per_second,
+        state.config.limits.rate_limit_burst,
+    ));
+    let public = public.layer(from_fn_with_state(limiter, rate_limit));
+    let operator = operator.layer(from_fn_with_state(state.clone(), require_operator));
+    public
+        .merge(operator)
+        .fallback(not_found_route)
+        .layer(DefaultBodyLimit::max(state.config.limits.max_body_bytes))
+        .layer(from_fn(close_after_unread_body))
+        .layer(from_fn_with_state(state.clone(), record_metrics))
+        .layer(tower::limit::GlobalConcurrencyLimitLayer::new(
+            state.config.limits.max_concurrent_requests,
+        ))
+        .layer(tower_http::timeout::TimeoutLayer::with_status_code(
+            StatusCode::REQUEST_TIMEOUT,
+            REQUEST_TIMEOUT,
+        ))
+        .with_state(state)
+}
+
+/// Serves the API on `listener` until `stop` turns true, then lets in-flight requests finish.
+/// Client addresses reach the rate limiter through the connection info.
+pub async fn serve(
+    listener: TcpListener,
+    state: NodeState,
+    mut stop: watch::Receiver<bool>,
+) -> std::io::Result<()> {
+    axum::serve(
+        listener,
+        router(state).into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(async move {
+        let _ = stop.wait_for(|stop| *stop).await;
+    })
+    .await
+}

@@ -1,0 +1,221 @@
+//! Rights: register one (operator), register or update a batch (importers), record a status
+//! change, read one, search.
+
+use axum::Json;
+use axum::body::Bytes;
+use axum::extract::rejection::{BytesRejection, QueryRejection};
+use axum::extract::{Path, Query, State};
+use axum::response::IntoResponse;
+use proto_types::body::{Body, EntryKind, Jurisdiction, RightId, RightType};
+use proto_types::timestamp::Date;
+use serde::Deserialize;
+use serde_json::{Map, Value, json};
+
+use super::error::{ApiError, ApiResult};
+use super::extract::{json_body, page_size, query_params};
+use super::outcome::outcome_response;
+use super::state::NodeState;
+use crate::clock::today;
+use crate::query::{self, SearchQuery};
+use crate::rights::RightState;
+use crate::upsert::{MAX_BATCH_ITEMS, upsert};
+
+/// Default page size of a search.
+const DEFAULT_SEARCH_PAGE: usize = 50;
+
+/// A right id from the path, or 400 `bad_right_id`.
+fn path_right_id(text: &str) -> ApiResult<RightId> {
+    RightId::parse(text).map_err(|error| ApiError::bad_request("bad_right_id", error.to_string()))
+}
+
+/// A registration request as a body: `v` defaults to 1, and a missing `right_id` is derived from
+/// the jurisdiction, right type and number when all three are usable (otherwise decoding names
+/// the field that is wrong).
+fn registration_body(mut object: Map<String, Value>) -> ApiResult<Body> {
+    object.entry("v").or_insert(Value::from(1));
+    if !object.contains_key("right_id") {
+        let jurisdiction = object.get("jurisdiction").and_then(Value::as_str);
+        let right_type = object
+            .get("right_type")
+            .cloned()
+            .and_then(|value| serde_json::from_value::<RightType>(value).ok());
+        let number = object.get("number").and_then(Value::as_str);
+        if let (Some(jurisdiction), Some(right_type), Some(number)) =
+            (jurisdiction, right_type, number)
+        {
+            if let Ok(jurisdiction) = Jurisdiction::parse(jurisdiction) {
+                if let Ok(right_id) = RightId::new(&jurisdiction, right_type, number) {
+                    object.insert("right_id".to_owned(), Value::from(right_id.as_str()));
+                }
+            }
+        }
+    }
+    Body::decode(EntryKind::Registration, &Value::Object(object))
+        .map_err(|error| ApiError::invalid_field(error.to_string()))
+}
+
+/// Registers a right: the node signs a registration entry as its authority.
+pub(super) async fn register(
+    State(state): State<NodeState>,
+    body: Result<Bytes, BytesRejection>,
+) -> ApiResult {
+    let body = registration_body(json_body(body)?)?;
+    Ok(outcome_response(state.ingest.append(body).await?))
+}
+
+/// Registers or updates up to [`MAX_BATCH_ITEMS`] rights; one result per item, in order. An
+/// item's error is its result, not the request's.
+pub(super) async fn register_batch(
+    State(state): State<NodeState>,
+    body: Result<Bytes, BytesRejection>,
+) -> ApiResult {
+    let mut object = json_body(body)?;
+    let Some(Value::Array(items)) = object.remove("items") else {
+        return Err(ApiError::invalid_field(
+            "items: an array of registrations is required",
+        ));
+    };
+    if let Some(unknown) = object.keys().next() {
+        return Err(ApiError::invalid_field(format!(
+            "unknown field {unknown:?}"
+        )));
+    }
+    if items.len() > MAX_BATCH_ITEMS {
+        return Err(ApiError::invalid_field(format!(
+            "items: at most {MAX_BATCH_ITEMS} per batch"
+        )));
+    }
+    let mut results = Vec::with_capacity(items.len());
+    for (index, item) in items.into_iter().enumerate() {
+        results.push(match batch_item(&state, index, item).await {
+            Ok(value) => value,
+            Err(error) => {
+                json!({"index": index, "error": {"code": error.code, "message": error.message}})
+            }
+        });
+    }
+    Ok(Json(json!({"results": results})).into_response())
+}
+
+/// One item of a batch: a registration with an optional `status_date`.
+async fn batch_item(state: &NodeState, index: usize, item: Value) -> ApiResult<Value> {
+    let Value::Object(mut item) = item else {
+        return Err(ApiError::invalid_field("item must be an object"));
+    };
+    let status_date = match item.remove("status_date") {
+        None | Some(Value::Null) => None,
+        Some(Value::String(text)) => Some(
+            Date::parse(&text)
+                .map_err(|error| ApiError::invalid_field(format!("status_date: {error}")))?,
+        ),
+        Some(_) => return Err(ApiError::invalid_field("status_date must be a date")),
+    };
+    let Body::Registration(record) = registration_body(item)? else {
+        return Err(ApiError::internal("registration body of another kind"));
+    };
+    let right_id = record.right_id.as_str().to_owned();
+    let outcomes = upsert(&state.ingest, record, status_date).await?;
+    if outcomes.is_empty() {
+        return Ok(json!({
+            "index": index, "right_id": right_id, "outcomes": outcomes,
+            "skipped": "an application that ended before registration (abandoned, refused, withdrawn) is not a right; nothing written",
+        }));
+    }
+    Ok(json!({"index": index, "right_id": right_id, "outcomes": outcomes}))
+}
+
+/// Records a status change of the right in the path; a `right_id` in the body must match it.
+pub(super) async fn change_status(
+    State(state): State<NodeState>,
+    Path(right_id): Path<String>,
+    body: Result<Bytes, BytesRejection>,
+) -> ApiResult {
+    let right_id = path_right_id(&right_id)?;
+    let mut object = json_body(body)?;
+    object.entry("v").or_insert(Value::from(1));
+    match object.get("right_id") {
+        None => {
+            object.insert("right_id".to_owned(), Value::from(right_id.as_str()));
+        }
+        Some(value) if value.as_str() == Some(right_id.as_str()) => {}
+        Some(_) => {
+            return Err(ApiError::invalid_field(
+                "right_id: differs from the right in the path",
+            ));
+        }
+    }
+    let body = Body::decode(EntryKind::Status, &Value::Object(object))
+        .map_err(|error| ApiError::invalid_field(error.to_string()))?;
+    Ok(outcome_response(state.ingest.append(body).await?))
+}
+
+/// A right's current state, read off the executor; 404 when this node does not know it.
+pub(super) async fn load_right(state: &NodeState, right_id: &RightId) -> ApiResult<RightState> {
+    let id = right_id.as_str().to_owned();
+    state
+        .reader()
+        .run(move |store| store.right(&id))
+        .await?
+        .ok_or_else(|| {
+            ApiError::not_found(format!(
+                "no right {} is known to this node",
+                right_id.as_str()
+            ))
+        })
+}
+
+/// A right's current state, liveness today, and history.
+pub(super) async fn get_right(
+    State(state): State<NodeState>,
+    Path(right_id): Path<String>,
+) -> ApiResult {
+    let right_id = path_right_id(&right_id)?;
+    let right = load_right(&state, &right_id).await?;
+    Ok(Json(query::right_json(&right, &today())).into_response())
+}
+
+/// The query of `GET /v1/rights`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct SearchParams {
+    mark: Option<String>,
+    exact: Option<bool>,
+    class: Option<u8>,
+    jurisdiction: Option<String>,
+    holder: Option<String>,
+    limit: Option<usize>,
+    cursor: Option<String>,
+}
+
+/// Searches rights; paged by an opaque cursor.
+pub(super) async fn search_rights(
+    State(state): State<NodeState>,
+    params: Result<Query<SearchParams>, QueryRejection>,
+) -> ApiResult {
+    let params = query_params(params)?;
+    let limit = page_size(
+        params.limit,
+        DEFAULT_SEARCH_PAGE,
+        state.config.limits.max_page_size,
+    )?;
+    let search = SearchQuery::new(
+        params.mark.as_deref(),
+        params.exact.unwrap_or(false),
+        params.class,
+        params.jurisdiction.as_deref(),
+        params.holder.as_deref(),
+        limit,
+        params.cursor.as_deref(),
+    )
+    .map_err(|error| ApiError::bad_request("bad_query", error))?;
+    let page = state
+        .reader()
+        .run(move |store| query::search(store, &search))
+        .await?;
+    let today = today();
+    Ok(Json(json!({
+        "rights": page.rights.iter().map(|right| query::right_summary(right, &today)).collect::<Vec<_>>(),
+        "next_cursor": page.next_cursor,
+    }))
+    .into_response())
+}

@@ -1,0 +1,44 @@
+//! What every request handler shares: the node's configuration, its store (read through
+//! [`StoreReader`]), the ingest path, its keys, metrics and the federation handle.
+
+use std::sync::Arc;
+
+use proto_types::keys::{PublicKey, SecretKey};
+
+use crate::config::NodeConfig;
+use crate::ingest::Ingest;
+use crate::metrics::Metrics;
+use crate::network::{Network, Peers};
+use crate::storage::{Store, StoreReader};
+
+/// Everything request handlers share.
+#[derive(Clone)]
+pub struct NodeState {
+    /// The node's configuration.
+    pub config: Arc<NodeConfig>,
+    /// The store, for reads.
+    pub store: Arc<Store>,
+    /// The ingest path, for writes.
+    pub ingest: Ingest,
+    /// The authority this node signs as.
+    pub authority: PublicKey,
+    /// The authority's key, for credentials this node issues.
+    pub key: Arc<SecretKey>,
+    /// The key of seller references (marketplaces only).
+    pub seller_key: Option<Arc<[u8; 32]>>,
+    /// The operator's bearer token.
+    pub operator_token: Arc<str>,
+    /// Metrics.
+    pub metrics: Arc<Metrics>,
+    /// Peers.
+    pub peers: Arc<Peers>,
+    /// The federation.
+    pub network: Network,
+}
+
+impl NodeState {
+    /// A read handle on the store: how handlers read, off the async executor.
+    pub fn reader(&self) -> StoreReader {
+        StoreReader::new(self.store.clone())
+    }
+}
