@@ -771,51 +771,65 @@ async fn register_batch(
             ),
         ));
     }
-    let mut results = Vec::with_capacity(items.len());
-    for (index, item) in items.into_iter().enumerate() {
-        let result = async {
-            let Value::Object(mut item) = item else {
-                return Err(ApiError::unprocessable(
-                    "invalid_field",
-                    "item must be an object",
-                ));
-            };
-            let status_date = match item.remove("status_date") {
-                None | Some(Value::Null) => None,
-                Some(Value::String(text)) => {
-                    Some(proto_types::timestamp::Date::parse(&text).map_err(|error| {
-                        ApiError::unprocessable("invalid_field", format!("status_date: {error}"))
-                    })?)
-                }
-                Some(_) => {
-                    return Err(ApiError::unprocessable(
-                        "invalid_field",
-                        "status_date must be a date",
-                    ));
-                }
-            };
-            let Body::Registration(record) = registration_body(item)? else {
-                return Err(ApiError::internal("registration body of another kind"));
-            };
-            let right_id = record.right_id.as_str().to_owned();
-            let outcomes = crate::upsert::upsert(&state.ingest, record, status_date).await?;
-            if outcomes.is_empty() {
-                return Ok(json!({
-                    "index": index, "right_id": right_id, "outcomes": outcomes,
-                    "skipped": "an application that ended before registration (abandoned, refused, withdrawn) is not a right; nothing written",
-                }));
-            }
-            Ok(json!({"index": index, "right_id": right_id, "outcomes": outcomes}))
-        }
-        .await;
+    // Parsed first, then upserted together: the records' entries go through the bulk door
+    // for own entries, committed in groups.
+    let records: Vec<ApiResult<crate::upsert::RegisterRecord>> =
+        items.into_iter().map(batch_record).collect();
+    let right_ids: Vec<Option<String>> = records
+        .iter()
+        .map(|record| {
+            record
+                .as_ref()
+                .ok()
+                .map(|record| record.registration.right_id.as_str().to_owned())
+        })
+        .collect();
+    let outcomes = crate::upsert::upsert_many(&state.ingest, records).await;
+    let mut results = Vec::with_capacity(outcomes.len());
+    for (index, (result, right_id)) in outcomes.into_iter().zip(right_ids).enumerate() {
         results.push(match result {
-            Ok(value) => value,
+            Ok(outcomes) if outcomes.is_empty() => json!({
+                "index": index, "right_id": right_id, "outcomes": outcomes,
+                "skipped": "an application that ended before registration (abandoned, refused, withdrawn) is not a right; nothing written",
+            }),
+            Ok(outcomes) => json!({"index": index, "right_id": right_id, "outcomes": outcomes}),
             Err(error) => {
                 json!({"index": index, "error": {"code": error.code, "message": error.message}})
             }
         });
     }
     Ok(Json(json!({"results": results})).into_response())
+}
+
+/// One item of a registration batch: a registration and its optional `status_date`.
+fn batch_record(item: Value) -> ApiResult<crate::upsert::RegisterRecord> {
+    let Value::Object(mut item) = item else {
+        return Err(ApiError::unprocessable(
+            "invalid_field",
+            "item must be an object",
+        ));
+    };
+    let status_date = match item.remove("status_date") {
+        None | Some(Value::Null) => None,
+        Some(Value::String(text)) => {
+            Some(proto_types::timestamp::Date::parse(&text).map_err(|error| {
+                ApiError::unprocessable("invalid_field", format!("status_date: {error}"))
+            })?)
+        }
+        Some(_) => {
+            return Err(ApiError::unprocessable(
+                "invalid_field",
+                "status_date must be a date",
+            ));
+        }
+    };
+    let Body::Registration(registration) = registration_body(item)? else {
+        return Err(ApiError::internal("registration body of another kind"));
+    };
+    Ok(crate::upsert::RegisterRecord {
+        registration,
+        status_date,
+    })
 }
 
 async fn change_status(
@@ -1114,7 +1128,7 @@ async fn issue_credential(
         ));
     };
     let claims = proto_types::claims::RightClaims {
-        right_id: RightId::parse(&right.right_id).map_err(ApiError::internal)?,
+        right_id: RightId::parse(right.right_id.as_str()).map_err(ApiError::internal)?,
         right_type: right.right_type.as_str().to_owned(),
         mark: right.mark_text.clone().or_else(|| right.title.clone()),
         nice_classes: right.nice_classes.clone(),

@@ -856,7 +856,7 @@ mod tests {
     use serde_json::json;
 
     fn append(
-        store: &Store,
+        store: &crate::storage::StoreWriter,
         key: &SecretKey,
         seq: u64,
         prev: Option<EntryId>,
@@ -881,7 +881,7 @@ mod tests {
     #[test]
     fn uncontested_counter_notices_are_due_for_restoration_after_the_deadline() {
         let dir = tempfile::tempdir().unwrap();
-        let store = Store::open(dir.path()).unwrap();
+        let (_, store) = Store::open(dir.path()).unwrap();
         let market = SecretKey::from_seed(&examples::MARKETPLACE_SEED);
         let notice = append(
             &store,
