@@ -187,8 +187,8 @@ impl Store {
     /// version or that hold a database that is not a Rightsnet store.
     ///
     /// Takes the data directory lock ([`DataDirLock`]) before RocksDB touches the directory and
-    /// holds it until the store is dropped, so a second process fails with the holder's pid
-    /// instead of reaching RocksDB's own lock.
+    /// holds it until the store is dropped (the last `Arc`, the writer's included), so a second
+    /// process fails with the holder's pid instead of reaching RocksDB's own lock.
     ///
     /// Creation is resumable. RocksDB creates the column families one at a time and the schema
     /// version is written after them, so a process killed during its first start leaves a
