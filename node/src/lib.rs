@@ -153,11 +153,9 @@ pub async fn start_with(config: NodeConfig, inputs: Inputs) -> anyhow::Result<Ru
     let data_dir = config.data_dir.clone();
     // The first thing in the data directory: the store takes its lock before anything else is
     // read or written there (the identity and seller keys come later).
-    let store = Arc::new(
-        tokio::task::spawn_blocking(move || Store::open(&data_dir))
-            .await
-            .context("opening the store")??,
-    );
+    let (store, store_writer) = tokio::task::spawn_blocking(move || Store::open(&data_dir))
+        .await
+        .context("opening the store")??;
     let rotations = {
         let store = store.clone();
         tokio::task::spawn_blocking(move || store.rotations())
@@ -174,7 +172,7 @@ pub async fn start_with(config: NodeConfig, inputs: Inputs) -> anyhow::Result<Ru
     }
     let metrics = Arc::new(Metrics::default());
     let (ingest, writer) = Ingest::start(
-        store.clone(),
+        store_writer,
         trust,
         key.clone(),
         config.sync_writes,

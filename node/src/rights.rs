@@ -7,7 +7,8 @@
 //! like any other but is *ineffective*: the fold returns the reason and the state is unchanged.
 
 use proto_types::body::{
-    Digest, Holder, Jurisdiction, RegistrationV1, RightStatus, RightType, StatusChange, StatusV1,
+    Digest, Holder, Jurisdiction, RegistrationV1, RightId, RightStatus, RightType, StatusChange,
+    StatusV1,
 };
 use proto_types::entry::{Entry, EntryId};
 use proto_types::keys::PublicKey;
@@ -69,8 +70,8 @@ impl From<StatusChange> for HistoryChange {
 /// The current state of a right.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RightState {
-    /// The right's id, `FR-TM-4123456`.
-    pub right_id: String,
+    /// The right's id, `FR-TM-4123456` (written as that text).
+    pub right_id: RightId,
     /// Trademark, design, patent or copyright.
     pub right_type: RightType,
     /// Where the right is registered.
@@ -234,13 +235,13 @@ pub enum Ineffective {
     #[error("right {right_id} is already registered by {registered_by}")]
     RegisteredByOther {
         /// The right.
-        right_id: String,
+        right_id: RightId,
         /// Who registered it.
         registered_by: String,
     },
     /// A status change for a right this node has no registration of.
     #[error("no registration of right {0} is known")]
-    UnknownRight(String),
+    UnknownRight(RightId),
     /// A status change by an authority that did not register the right.
     #[error("only the registering authority {0} may change this right")]
     NotRegistrant(String),
@@ -251,7 +252,7 @@ pub enum Ineffective {
     )]
     CorrectionChanges {
         /// The right.
-        right_id: String,
+        right_id: RightId,
         /// `holder`, `expiry_date` or `status`.
         field: &'static str,
         /// The status change that expresses it.
@@ -329,7 +330,7 @@ pub fn apply_registration(
         HistoryChange::Registration
     };
     let mut state = RightState {
-        right_id: body.right_id.as_str().to_owned(),
+        right_id: body.right_id.clone(),
         right_type: body.right_type,
         jurisdiction: body.jurisdiction.clone(),
         number: body.number.clone(),
@@ -357,8 +358,7 @@ pub fn apply_status(
     entry: &EntryMeta,
     body: &StatusV1,
 ) -> Result<RightState, Ineffective> {
-    let current =
-        current.ok_or_else(|| Ineffective::UnknownRight(body.right_id.as_str().to_owned()))?;
+    let current = current.ok_or_else(|| Ineffective::UnknownRight(body.right_id.clone()))?;
     if current.registered_by != entry.authority {
         return Err(Ineffective::NotRegistrant(
             current.registered_by.to_did_key(),

@@ -97,13 +97,13 @@ impl Loader {
     /// Opens (or creates) the store in `data_dir` and starts its writer.
     pub fn open(data_dir: &Path, trust: TrustStore, sync_writes: bool) -> anyhow::Result<Self> {
         std::fs::create_dir_all(data_dir)?;
-        let store = Arc::new(Store::open(data_dir).context("opening the store")?);
+        let (store, store_writer) = Store::open(data_dir).context("opening the store")?;
         let rotations = store.rotations()?;
         let trust = Arc::new(Trust::new(trust, &rotations));
         // The loader never signs: its own key is throwaway.
         let key = Arc::new(SecretKey::generate());
         let (ingest, writer) = Ingest::start(
-            store.clone(),
+            store_writer,
             trust,
             key,
             sync_writes,

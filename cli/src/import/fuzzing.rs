@@ -38,7 +38,7 @@ fn check(records: impl Iterator<Item = Result<ImportRecord, RecordError>>, input
     }
 }
 
-/// Checks one registration as [`csv`] and [`st96`] check every record read (for the tests that
+/// Checks one registration as [`csv()`] and [`st96()`] check every record read (for the tests that
 /// show the check can fail).
 pub fn check_record_for_test(registration: &Value) {
     check_record(&ImportRecord {

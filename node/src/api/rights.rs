@@ -18,7 +18,7 @@ use super::state::NodeState;
 use crate::clock::today;
 use crate::query::{self, SearchQuery};
 use crate::rights::RightState;
-use crate::upsert::{MAX_BATCH_ITEMS, upsert};
+use crate::upsert::{MAX_BATCH_ITEMS, RegisterRecord, upsert_many};
 
 /// Default page size of a search.
 const DEFAULT_SEARCH_PAGE: usize = 50;
@@ -85,10 +85,27 @@ pub(super) async fn register_batch(
             "items: at most {MAX_BATCH_ITEMS} per batch"
         )));
     }
-    let mut results = Vec::with_capacity(items.len());
-    for (index, item) in items.into_iter().enumerate() {
-        results.push(match batch_item(&state, index, item).await {
-            Ok(value) => value,
+    // Parsed first, then upserted together: the records' entries go through the bulk door for
+    // own entries, committed in groups.
+    let records: Vec<ApiResult<RegisterRecord>> = items.into_iter().map(batch_record).collect();
+    let right_ids: Vec<Option<String>> = records
+        .iter()
+        .map(|record| {
+            record
+                .as_ref()
+                .ok()
+                .map(|record| record.registration.right_id.as_str().to_owned())
+        })
+        .collect();
+    let outcomes = upsert_many(&state.ingest, records).await;
+    let mut results = Vec::with_capacity(outcomes.len());
+    for (index, (result, right_id)) in outcomes.into_iter().zip(right_ids).enumerate() {
+        results.push(match result {
+            Ok(outcomes) if outcomes.is_empty() => json!({
+                "index": index, "right_id": right_id, "outcomes": outcomes,
+                "skipped": "an application that ended before registration (abandoned, refused, withdrawn) is not a right; nothing written",
+            }),
+            Ok(outcomes) => json!({"index": index, "right_id": right_id, "outcomes": outcomes}),
             Err(error) => {
                 json!({"index": index, "error": {"code": error.code, "message": error.message}})
             }
@@ -98,7 +115,7 @@ pub(super) async fn register_batch(
 }
 
 /// One item of a batch: a registration with an optional `status_date`.
-async fn batch_item(state: &NodeState, index: usize, item: Value) -> ApiResult<Value> {
+fn batch_record(item: Value) -> ApiResult<RegisterRecord> {
     let Value::Object(mut item) = item else {
         return Err(ApiError::invalid_field("item must be an object"));
     };
@@ -110,18 +127,13 @@ async fn batch_item(state: &NodeState, index: usize, item: Value) -> ApiResult<V
         ),
         Some(_) => return Err(ApiError::invalid_field("status_date must be a date")),
     };
-    let Body::Registration(record) = registration_body(item)? else {
+    let Body::Registration(registration) = registration_body(item)? else {
         return Err(ApiError::internal("registration body of another kind"));
     };
-    let right_id = record.right_id.as_str().to_owned();
-    let outcomes = upsert(&state.ingest, record, status_date).await?;
-    if outcomes.is_empty() {
-        return Ok(json!({
-            "index": index, "right_id": right_id, "outcomes": outcomes,
-            "skipped": "an application that ended before registration (abandoned, refused, withdrawn) is not a right; nothing written",
-        }));
-    }
-    Ok(json!({"index": index, "right_id": right_id, "outcomes": outcomes}))
+    Ok(RegisterRecord {
+        registration,
+        status_date,
+    })
 }
 
 /// Records a status change of the right in the path; a `right_id` in the body must match it.

@@ -135,7 +135,7 @@ mod tests {
     use serde_json::{Value, json};
 
     fn append(
-        store: &Store,
+        store: &crate::storage::StoreWriter,
         key: &SecretKey,
         seq: u64,
         prev: Option<EntryId>,
@@ -160,7 +160,7 @@ mod tests {
     #[test]
     fn uncontested_counter_notices_are_due_for_restoration_after_the_deadline() {
         let dir = tempfile::tempdir().unwrap();
-        let store = Store::open(dir.path()).unwrap();
+        let (_, store) = Store::open(dir.path()).unwrap();
         let market = SecretKey::from_seed(&examples::MARKETPLACE_SEED);
         let notice = append(
             &store,

@@ -9,7 +9,7 @@
 //! | `entries` | entry id (32) | canonical entry bytes |
 //! | `feeds`, `equivocations` | author key (32) ‖ seq (8) | entry id / proof JSON |
 //! | `heads`, `rotations` | author key (32) | seq ‖ id / new key ‖ seq |
-//! | `rights` | right id (UTF-8) | right state (versioned, see `crate::rights`) |
+//! | `rights` | right id (UTF-8) | right state (version byte ‖ encoding, see `right_state.rs`) |
 //! | `index_*` | tag (1) ‖ indexed value ‖ 0 ‖ right id or entry id | empty |
 //!
 //! Index tags: `t` mark token, `m` whole folded mark, `k` holder key, `n` folded holder name,
@@ -32,6 +32,11 @@ pub(super) fn feed(author: &PublicKey, seq: u64) -> [u8; 40] {
     key[..32].copy_from_slice(&author.to_bytes());
     key[32..].copy_from_slice(&seq.to_be_bytes());
     key
+}
+
+/// The key of a right's state: its id, as UTF-8.
+pub(super) fn right(right_id: &str) -> &[u8] {
+    right_id.as_bytes()
 }
 
 /// `seq ‖ id`: the value of a feed head.
@@ -81,7 +86,7 @@ pub fn indexed_value(key: &[u8]) -> &[u8] {
 
 /// The key-value pairs a right contributes to the search indexes.
 pub(super) fn right_index(state: &RightState) -> Vec<(IndexFamily, Vec<u8>)> {
-    let right_id = state.right_id.as_bytes();
+    let right_id = right(state.right_id.as_str());
     let mut keys = Vec::new();
     if let Some(mark) = &state.mark_text {
         for token in text::tokens(mark) {
@@ -292,7 +297,7 @@ mod tests {
     #[test]
     fn scans_cover_exactly_the_keys_a_right_writes() {
         let state: RightState = serde_json::from_value(serde_json::json!({
-            "right_id": "FR-INPI:123",
+            "right_id": "FR-TM-123",
             "right_type": "trademark",
             "jurisdiction": "FR",
             "number": "123",
@@ -341,7 +346,7 @@ mod tests {
         );
         assert_eq!(covered(IndexScan::Jurisdiction("FR")), 1);
         for (_, key) in &keys {
-            assert_eq!(tail(key), b"FR-INPI:123");
+            assert_eq!(tail(key), b"FR-TM-123");
         }
     }
 }

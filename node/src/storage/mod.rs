@@ -9,7 +9,7 @@
 //! | `entries` | entry id (32) | canonical entry bytes |
 //! | `feeds` | author key (32) ‖ seq (u64 BE) | entry id |
 //! | `heads` | author key (32) | seq (u64 BE) ‖ entry id |
-//! | `rights` | right id (UTF-8) | current state, JSON |
+//! | `rights` | right id (UTF-8) | current state: version byte ‖ JSON ([`right_state`]) |
 //! | `index_mark` | `t` ‖ token ‖ 0 ‖ right id; `m` ‖ folded mark ‖ 0 ‖ right id | empty |
 //! | `index_holder` | `k` ‖ holder did ‖ 0 ‖ right id; `n` ‖ folded name ‖ 0 ‖ right id | empty |
 //! | `index_class` | `c` ‖ class (u8) ‖ jurisdiction ‖ 0 ‖ right id; `j` ‖ jurisdiction ‖ 0 ‖ right id | empty |
@@ -20,21 +20,28 @@
 //!
 //! **Invariant:** every entry is written with all of its index changes in one `WriteBatch`, so
 //! a crash leaves either all of them or none.
+//!
+//! **Architecture Invariant:** [`Store::open`] hands out one [`StoreWriter`], the only value
+//! that can build and commit a batch; everyone else holds the read-only [`Store`] (or a
+//! [`StoreReader`] on the async side).
 
+mod batch;
 pub mod keys;
 mod read;
+pub mod right_state;
 
+pub use batch::{StoreBatch, StoreWriter};
 pub use keys::{ClaimIndex, IndexScan};
 pub use read::StoreReader;
 
 use std::path::Path;
+use std::sync::Arc;
 
-use proto_types::body::Body;
-use proto_types::entry::{Entry, EntryId, EquivocationProof, FeedHead, VerifiedEntry};
+use proto_types::entry::{Entry, EntryId, FeedHead};
 use proto_types::keys::PublicKey;
 use rocksdb::{
     ColumnFamily, ColumnFamilyDescriptor, DB, Direction, IteratorMode, Options, ReadOptions,
-    WriteBatch, WriteOptions,
+    WriteOptions,
 };
 
 use crate::files::{DataDirLock, LockError};
@@ -124,6 +131,10 @@ pub enum StorageError {
     /// down).
     #[error("a store read failed: {0}")]
     ReadFailed(String),
+    /// A write batch was not committed (RocksDB refused the write: disk full, I/O error…);
+    /// nothing of it is stored.
+    #[error("committing a write batch failed: {0}")]
+    CommitFailed(String),
     /// Stored bytes do not decode: the store is corrupt.
     #[error("corrupt record in {cf}: {reason}")]
     Corrupt {
@@ -143,7 +154,7 @@ fn corrupt(cf: &'static str, reason: impl std::fmt::Display) -> StorageError {
     }
 }
 
-/// The database. Share it behind an `Arc`; only the ingest writer writes.
+/// The database, for reads. Shared behind an `Arc`; writes go through the one [`StoreWriter`].
 pub struct Store {
     db: DB,
     // Declared after `db`, so released only after the database is closed.
@@ -176,15 +187,24 @@ impl Store {
     /// version or that hold a database that is not a Rightsnet store.
     ///
     /// Takes the data directory lock ([`DataDirLock`]) before RocksDB touches the directory and
-    /// holds it until the store is dropped, so a second process fails with the holder's pid
-    /// instead of reaching RocksDB's own lock.
+    /// holds it until the store is dropped (the last `Arc`, the writer's included), so a second
+    /// process fails with the holder's pid instead of reaching RocksDB's own lock.
     ///
     /// Creation is resumable. RocksDB creates the column families one at a time and the schema
     /// version is written after them, so a process killed during its first start leaves a
     /// database with some or all of our families, all of them empty, and no schema version.
     /// Such a directory is our own unfinished creation and this finishes it. A directory with a
     /// family we do not know, or holding any key but no schema version, is refused.
-    pub fn open(path: &Path) -> Result<Self> {
+    ///
+    /// Returns the store, to share for reads, and its one writer, to hand to the ingest writer
+    /// thread.
+    pub fn open(path: &Path) -> Result<(Arc<Self>, StoreWriter)> {
+        let store = Arc::new(Self::open_store(path)?);
+        let writer = StoreWriter::new(store.clone());
+        Ok((store, writer))
+    }
+
+    fn open_store(path: &Path) -> Result<Self> {
         let lock = DataDirLock::acquire(path)?;
         let display = path.display().to_string();
         let mut options = Options::default();
@@ -287,32 +307,6 @@ impl Store {
         }
     }
 
-    /// Starts a write batch. Nothing is written until [`Store::commit`].
-    pub fn batch(&self) -> StoreBatch<'_> {
-        StoreBatch {
-            store: self,
-            batch: WriteBatch::default(),
-            entries: 0,
-        }
-    }
-
-    /// Writes a batch atomically. With `sync`, the write-ahead log is on disk before this returns.
-    pub fn commit(&self, batch: StoreBatch<'_>, sync: bool) -> Result<()> {
-        let mut options = WriteOptions::default();
-        options.set_sync(sync);
-        self.db.write_opt(batch.batch, &options)?;
-        Ok(())
-    }
-
-    /// Flushes memtables and syncs the write-ahead log (for clean shutdown).
-    pub fn flush(&self) -> Result<()> {
-        self.db.flush_wal(true)?;
-        for name in cf::ALL {
-            self.db.flush_cf(self.cf(name))?;
-        }
-        Ok(())
-    }
-
     /// The head of `author`'s feed.
     pub fn head(&self, author: &PublicKey) -> Result<Option<FeedHead>> {
         self.db
@@ -396,8 +390,8 @@ impl Store {
     /// The current state of a right.
     pub fn right(&self, right_id: &str) -> Result<Option<RightState>> {
         self.db
-            .get_cf(self.cf(cf::RIGHTS), right_id.as_bytes())?
-            .map(|bytes| serde_json::from_slice(&bytes).map_err(|e| corrupt(cf::RIGHTS, e)))
+            .get_cf(self.cf(cf::RIGHTS), keys::right(right_id))?
+            .map(|bytes| right_state::decode(&bytes))
             .transpose()
     }
 
@@ -484,7 +478,7 @@ impl Store {
             if key.as_ref() == start_after {
                 continue;
             }
-            let state = serde_json::from_slice(&value).map_err(|e| corrupt(cf::RIGHTS, e))?;
+            let state = right_state::decode(&value)?;
             if !visit(&key, state)? {
                 break;
             }
@@ -608,220 +602,5 @@ fn decode_head(bytes: &[u8]) -> Result<FeedHead> {
     })
 }
 
-/// The writes of one or more entries, committed atomically by [`Store::commit`].
-pub struct StoreBatch<'a> {
-    store: &'a Store,
-    batch: WriteBatch,
-    entries: usize,
-}
-
-impl StoreBatch<'_> {
-    /// How many entries the batch holds.
-    pub fn entry_count(&self) -> usize {
-        self.entries
-    }
-
-    /// Stores a verified entry: by id, in its feed, as the new head of its author.
-    pub fn put_entry(&mut self, entry: &VerifiedEntry) {
-        let store = self.store;
-        let id = entry.id();
-        self.batch
-            .put_cf(store.cf(cf::ENTRIES), id.0, entry.canonical_bytes());
-        self.batch.put_cf(
-            store.cf(cf::FEEDS),
-            keys::feed(entry.author(), entry.seq()),
-            id.0,
-        );
-        self.batch.put_cf(
-            store.cf(cf::HEADS),
-            entry.author().to_bytes(),
-            keys::head_value(entry.seq(), &id),
-        );
-        self.entries += 1;
-    }
-
-    /// Indexes a notice, decision or counter-notice by listing, holder, seller reference and
-    /// notice.
-    pub fn put_claim_indexes(&mut self, entry: &VerifiedEntry) {
-        let family = self.store.cf(cf::INDEX_CLAIMS);
-        let id = entry.id();
-        let mut put = |index: ClaimIndex, value: &[u8]| {
-            self.batch
-                .put_cf(family, keys::claim(index, value, &id), []);
-        };
-        match entry.body() {
-            Body::Notice(notice) => {
-                for listing in &notice.notice.listings {
-                    put(ClaimIndex::Listing, listing.id.as_bytes());
-                }
-                put(
-                    ClaimIndex::Holder,
-                    notice.notice.holder.to_did_key().as_bytes(),
-                );
-                put(ClaimIndex::Nonce, notice.notice.nonce.as_bytes());
-                put(
-                    ClaimIndex::Right,
-                    notice.notice.right_id.as_str().as_bytes(),
-                );
-            }
-            Body::Decision(decision) => {
-                for listing in &decision.listing_ids {
-                    put(ClaimIndex::Listing, listing.as_bytes());
-                }
-                put(ClaimIndex::SellerRef, decision.seller_ref.as_bytes());
-                put(ClaimIndex::Notice, decision.notice_id.to_hex().as_bytes());
-            }
-            Body::CounterNotice(counter) => {
-                put(ClaimIndex::Kind, b"counter_notice");
-                put(ClaimIndex::SellerRef, counter.seller_ref.as_bytes());
-                put(ClaimIndex::Notice, counter.notice_id.to_hex().as_bytes());
-            }
-            _ => {}
-        }
-    }
-
-    /// Writes a right's new state and moves its index keys from `previous` to `state`.
-    pub fn put_right(&mut self, previous: Option<&RightState>, state: &RightState) -> Result<()> {
-        let store = self.store;
-        let old_keys = previous.map(keys::right_index).unwrap_or_default();
-        let new_keys = keys::right_index(state);
-        for (family, key) in &old_keys {
-            if !new_keys.contains(&(*family, key.clone())) {
-                self.batch.delete_cf(store.cf(family.name()), key);
-            }
-        }
-        for (family, key) in &new_keys {
-            self.batch.put_cf(store.cf(family.name()), key, []);
-        }
-        let json = serde_json::to_vec(state).map_err(|e| corrupt(cf::RIGHTS, e))?;
-        self.batch
-            .put_cf(store.cf(cf::RIGHTS), state.right_id.as_bytes(), json);
-        Ok(())
-    }
-
-    /// Records that a stored entry changed nothing, and why.
-    pub fn put_ineffective(&mut self, id: &EntryId, reason: &str) {
-        self.batch
-            .put_cf(self.store.cf(cf::INEFFECTIVE), id.0, reason.as_bytes());
-    }
-
-    /// Records that `old` rotated to `new` with its entry at `seq`.
-    pub fn put_rotation(&mut self, old: &PublicKey, new: &PublicKey, seq: u64) {
-        self.batch.put_cf(
-            self.store.cf(cf::ROTATIONS),
-            old.to_bytes(),
-            keys::rotation_value(new, seq),
-        );
-    }
-
-    /// Stores an equivocation proof (once per author and seq).
-    pub fn put_equivocation(&mut self, proof: &EquivocationProof) {
-        let json = proof.to_value().to_string();
-        self.batch.put_cf(
-            self.store.cf(cf::EQUIVOCATIONS),
-            keys::feed(proof.author(), proof.seq()),
-            json.as_bytes(),
-        );
-    }
-}
-
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    /// A RocksDB database in `path` with exactly `families` (and `default`), as a process killed
-    /// part-way through its creation, or another program, leaves it.
-    fn raw_database(path: &Path, families: &[&str]) -> DB {
-        let mut options = Options::default();
-        options.create_if_missing(true);
-        options.create_missing_column_families(true);
-        DB::open_cf(&options, path, families).unwrap()
-    }
-
-    fn families(path: &Path) -> Vec<String> {
-        DB::list_cf(&Options::default(), path).unwrap()
-    }
-
-    fn schema_version(store: &Store) -> Option<Vec<u8>> {
-        store.db.get_cf(store.cf(cf::META), SCHEMA_KEY).unwrap()
-    }
-
-    #[test]
-    fn issue_10_a_creation_killed_before_the_schema_version_is_finished() {
-        let dir = tempfile::tempdir().unwrap();
-        drop(raw_database(dir.path(), &cf::ALL));
-        let store = Store::open(dir.path()).unwrap();
-        assert_eq!(
-            schema_version(&store),
-            Some(SCHEMA_VERSION.to_be_bytes().to_vec())
-        );
-        drop(store);
-        Store::open(dir.path()).unwrap();
-    }
-
-    #[test]
-    fn issue_10_a_creation_killed_between_column_families_is_finished() {
-        let dir = tempfile::tempdir().unwrap();
-        drop(raw_database(dir.path(), &cf::ALL[..3]));
-        let store = Store::open(dir.path()).unwrap();
-        assert_eq!(
-            schema_version(&store),
-            Some(SCHEMA_VERSION.to_be_bytes().to_vec())
-        );
-        drop(store);
-        assert_eq!(families(dir.path()).len(), cf::ALL.len() + 1);
-    }
-
-    #[test]
-    fn a_database_with_data_but_no_schema_version_is_refused() {
-        let dir = tempfile::tempdir().unwrap();
-        {
-            let db = raw_database(dir.path(), &cf::ALL);
-            db.put_cf(db.cf_handle(cf::ENTRIES).unwrap(), b"id", b"entry")
-                .unwrap();
-        }
-        let error = Store::open(dir.path()).err().unwrap().to_string();
-        assert!(error.contains("no schema version recorded"), "{error}");
-    }
-
-    #[test]
-    fn a_database_missing_our_families_with_data_is_refused_untouched() {
-        let dir = tempfile::tempdir().unwrap();
-        {
-            let db = raw_database(dir.path(), &[cf::META]);
-            db.put(b"someone else's", b"data").unwrap();
-        }
-        let error = Store::open(dir.path()).err().unwrap().to_string();
-        assert!(
-            error.contains("column family \"entries\" missing"),
-            "{error}"
-        );
-        assert_eq!(families(dir.path()), ["default", cf::META]);
-    }
-
-    #[test]
-    fn a_database_with_a_family_of_another_program_is_refused_untouched() {
-        let dir = tempfile::tempdir().unwrap();
-        drop(raw_database(dir.path(), &["users"]));
-        let error = Store::open(dir.path()).err().unwrap().to_string();
-        assert!(error.contains("unknown column family \"users\""), "{error}");
-        assert_eq!(families(dir.path()), ["default", "users"]);
-    }
-
-    #[test]
-    fn issue_10_a_second_open_of_a_directory_in_use_is_refused_before_rocksdb() {
-        let dir = tempfile::tempdir().unwrap();
-        let store = Store::open(dir.path()).unwrap();
-        let error = Store::open(dir.path()).err().unwrap();
-        assert!(matches!(error, StorageError::Locked(_)), "{error}");
-        assert!(
-            error.to_string().contains(&format!(
-                "is in use by another rightsnet process (pid {})",
-                std::process::id()
-            )),
-            "{error}"
-        );
-        drop(store);
-        Store::open(dir.path()).unwrap();
-    }
-}
+mod tests;

@@ -49,7 +49,8 @@ mod tests {
     #[tokio::test]
     async fn reads_run_off_the_executor_and_a_panicking_read_is_an_error() {
         let dir = tempfile::tempdir().expect("a temp dir");
-        let reader = StoreReader::new(Arc::new(Store::open(dir.path()).expect("a store")));
+        let (store, _writer) = Store::open(dir.path()).expect("a store");
+        let reader = StoreReader::new(store);
         let heads = reader
             .run(|store| store.heads())
             .await

@@ -1,0 +1,258 @@
+//! The writer's half of the store: [`StoreWriter`], the only value that can start a write batch
+//! and commit it, and [`StoreBatch`], the writes of one group of entries.
+//!
+//! [`Store::open`] returns exactly one `StoreWriter` next to the shared, read-only store, and
+//! the ingest writer thread consumes it ([`crate::ingest::Ingest::start`]). Nothing else in the
+//! node can reach a commit, so every write goes through the writer's chain checks.
+//!
+//! **Architecture Invariant:** a [`StoreBatch`] can only be made by [`StoreWriter::batch`] and
+//! only be written by [`StoreWriter::commit`]; there is no other write path to the database.
+
+use std::ops::Deref;
+use std::sync::Arc;
+
+use proto_types::body::Body;
+use proto_types::entry::{EntryId, EquivocationProof, VerifiedEntry};
+use proto_types::keys::PublicKey;
+use rocksdb::{WriteBatch, WriteOptions};
+
+use super::{ClaimIndex, Result, StorageError, Store, cf, keys, right_state};
+use crate::rights::RightState;
+
+/// The writer's handle on the store: reads (through [`Deref`]) plus the only way to write.
+/// There is one per opened store; it is not `Clone`.
+pub struct StoreWriter {
+    store: Arc<Store>,
+    #[cfg(test)]
+    probe: test_probe::CommitProbe,
+}
+
+impl StoreWriter {
+    pub(super) fn new(store: Arc<Store>) -> Self {
+        Self {
+            store,
+            #[cfg(test)]
+            probe: test_probe::CommitProbe::default(),
+        }
+    }
+
+    /// The shared store, for handing out read access.
+    pub fn store(&self) -> &Arc<Store> {
+        &self.store
+    }
+
+    /// Starts a write batch. Nothing is written until [`StoreWriter::commit`].
+    pub fn batch(&self) -> StoreBatch {
+        StoreBatch {
+            store: self.store.clone(),
+            batch: WriteBatch::default(),
+            entries: 0,
+        }
+    }
+
+    /// Writes a batch atomically: all of it or, on [`StorageError::CommitFailed`], none of it.
+    /// With `sync`, the write-ahead log is on disk before this returns.
+    pub fn commit(&self, batch: StoreBatch, sync: bool) -> Result<()> {
+        #[cfg(test)]
+        self.probe.before_commit()?;
+        let mut options = WriteOptions::default();
+        options.set_sync(sync);
+        self.store
+            .db
+            .write_opt(batch.batch, &options)
+            .map_err(|error| StorageError::CommitFailed(error.to_string()))
+    }
+
+    /// Flushes memtables and syncs the write-ahead log (for clean shutdown).
+    pub fn flush(&self) -> Result<()> {
+        self.store.db.flush_wal(true)?;
+        for name in cf::ALL {
+            self.store.db.flush_cf(self.store.cf(name))?;
+        }
+        Ok(())
+    }
+
+    /// Makes the next `count` commits fail with [`StorageError::CommitFailed`], writing nothing.
+    #[cfg(test)]
+    pub(crate) fn fail_next_commits(&self, count: usize) {
+        self.probe.fail_next(count);
+    }
+
+    /// How many commits were attempted (failed ones included).
+    #[cfg(test)]
+    pub(crate) fn commits_attempted(&self) -> usize {
+        self.probe.attempted()
+    }
+}
+
+impl Deref for StoreWriter {
+    type Target = Store;
+
+    /// Reads go straight to the store.
+    fn deref(&self) -> &Store {
+        &self.store
+    }
+}
+
+/// The writes of one or more entries, committed atomically by [`StoreWriter::commit`].
+pub struct StoreBatch {
+    store: Arc<Store>,
+    batch: WriteBatch,
+    entries: usize,
+}
+
+impl StoreBatch {
+    /// How many entries the batch holds.
+    pub fn entry_count(&self) -> usize {
+        self.entries
+    }
+
+    /// Whether the batch writes nothing.
+    pub fn is_empty(&self) -> bool {
+        self.batch.is_empty()
+    }
+
+    /// Stores a verified entry: by id, in its feed, as the new head of its author.
+    pub fn put_entry(&mut self, entry: &VerifiedEntry) {
+        let store = &self.store;
+        let id = entry.id();
+        self.batch
+            .put_cf(store.cf(cf::ENTRIES), id.0, entry.canonical_bytes());
+        self.batch.put_cf(
+            store.cf(cf::FEEDS),
+            keys::feed(entry.author(), entry.seq()),
+            id.0,
+        );
+        self.batch.put_cf(
+            store.cf(cf::HEADS),
+            entry.author().to_bytes(),
+            keys::head_value(entry.seq(), &id),
+        );
+        self.entries += 1;
+    }
+
+    /// Indexes a notice, decision or counter-notice by listing, holder, seller reference and
+    /// notice.
+    pub fn put_claim_indexes(&mut self, entry: &VerifiedEntry) {
+        let family = self.store.cf(cf::INDEX_CLAIMS);
+        let id = entry.id();
+        let mut put = |index: ClaimIndex, value: &[u8]| {
+            self.batch
+                .put_cf(family, keys::claim(index, value, &id), []);
+        };
+        match entry.body() {
+            Body::Notice(notice) => {
+                for listing in &notice.notice.listings {
+                    put(ClaimIndex::Listing, listing.id.as_bytes());
+                }
+                put(
+                    ClaimIndex::Holder,
+                    notice.notice.holder.to_did_key().as_bytes(),
+                );
+                put(ClaimIndex::Nonce, notice.notice.nonce.as_bytes());
+                put(
+                    ClaimIndex::Right,
+                    notice.notice.right_id.as_str().as_bytes(),
+                );
+            }
+            Body::Decision(decision) => {
+                for listing in &decision.listing_ids {
+                    put(ClaimIndex::Listing, listing.as_bytes());
+                }
+                put(ClaimIndex::SellerRef, decision.seller_ref.as_bytes());
+                put(ClaimIndex::Notice, decision.notice_id.to_hex().as_bytes());
+            }
+            Body::CounterNotice(counter) => {
+                put(ClaimIndex::Kind, b"counter_notice");
+                put(ClaimIndex::SellerRef, counter.seller_ref.as_bytes());
+                put(ClaimIndex::Notice, counter.notice_id.to_hex().as_bytes());
+            }
+            _ => {}
+        }
+    }
+
+    /// Writes a right's new state and moves its index keys from `previous` to `state`: keys
+    /// only the previous state had are deleted, the new state's keys are written.
+    pub fn put_right(&mut self, previous: Option<&RightState>, state: &RightState) -> Result<()> {
+        let store = &self.store;
+        let old_keys = previous.map(keys::right_index).unwrap_or_default();
+        let new_keys = keys::right_index(state);
+        for (family, key) in &old_keys {
+            if !new_keys.contains(&(*family, key.clone())) {
+                self.batch.delete_cf(store.cf(family.name()), key);
+            }
+        }
+        for (family, key) in &new_keys {
+            self.batch.put_cf(store.cf(family.name()), key, []);
+        }
+        self.batch.put_cf(
+            store.cf(cf::RIGHTS),
+            keys::right(state.right_id.as_str()),
+            right_state::encode(state)?,
+        );
+        Ok(())
+    }
+
+    /// Records that a stored entry changed nothing, and why.
+    pub fn put_ineffective(&mut self, id: &EntryId, reason: &str) {
+        self.batch
+            .put_cf(self.store.cf(cf::INEFFECTIVE), id.0, reason.as_bytes());
+    }
+
+    /// Records that `old` rotated to `new` with its entry at `seq`.
+    pub fn put_rotation(&mut self, old: &PublicKey, new: &PublicKey, seq: u64) {
+        self.batch.put_cf(
+            self.store.cf(cf::ROTATIONS),
+            old.to_bytes(),
+            keys::rotation_value(new, seq),
+        );
+    }
+
+    /// Stores an equivocation proof (once per author and seq).
+    pub fn put_equivocation(&mut self, proof: &EquivocationProof) {
+        let json = proof.to_value().to_string();
+        self.batch.put_cf(
+            self.store.cf(cf::EQUIVOCATIONS),
+            keys::feed(proof.author(), proof.seq()),
+            json.as_bytes(),
+        );
+    }
+}
+
+#[cfg(test)]
+mod test_probe {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    use super::StorageError;
+
+    /// A fault hook for tests: counts commits and fails the next ones on request.
+    #[derive(Default)]
+    pub(super) struct CommitProbe {
+        attempted: AtomicUsize,
+        to_fail: AtomicUsize,
+    }
+
+    impl CommitProbe {
+        pub(super) fn fail_next(&self, count: usize) {
+            self.to_fail.store(count, Ordering::SeqCst);
+        }
+
+        pub(super) fn attempted(&self) -> usize {
+            self.attempted.load(Ordering::SeqCst)
+        }
+
+        pub(super) fn before_commit(&self) -> Result<(), StorageError> {
+            self.attempted.fetch_add(1, Ordering::SeqCst);
+            let failing = self
+                .to_fail
+                .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |left| {
+                    left.checked_sub(1)
+                })
+                .is_ok();
+            if failing {
+                return Err(StorageError::CommitFailed("injected by a test".to_owned()));
+            }
+            Ok(())
+        }
+    }
+}

@@ -1,0 +1,492 @@
+//! Storage tests: open and reopen, the schema, each family's round trip, index moves.
+
+use super::*;
+
+/// A RocksDB database in `path` with exactly `families` (and `default`), as a process killed
+/// part-way through its creation, or another program, leaves it.
+fn raw_database(path: &Path, families: &[&str]) -> DB {
+    let mut options = Options::default();
+    options.create_if_missing(true);
+    options.create_missing_column_families(true);
+    DB::open_cf(&options, path, families).unwrap()
+}
+
+fn families(path: &Path) -> Vec<String> {
+    DB::list_cf(&Options::default(), path).unwrap()
+}
+
+fn schema_version(store: &Store) -> Option<Vec<u8>> {
+    store.db.get_cf(store.cf(cf::META), SCHEMA_KEY).unwrap()
+}
+
+#[test]
+fn issue_10_a_creation_killed_before_the_schema_version_is_finished() {
+    let dir = tempfile::tempdir().unwrap();
+    drop(raw_database(dir.path(), &cf::ALL));
+    let (store, writer) = Store::open(dir.path()).unwrap();
+    assert_eq!(
+        schema_version(&store),
+        Some(SCHEMA_VERSION.to_be_bytes().to_vec())
+    );
+    drop((store, writer));
+    Store::open(dir.path()).unwrap();
+}
+
+#[test]
+fn issue_10_a_creation_killed_between_column_families_is_finished() {
+    let dir = tempfile::tempdir().unwrap();
+    drop(raw_database(dir.path(), &cf::ALL[..3]));
+    let (store, writer) = Store::open(dir.path()).unwrap();
+    assert_eq!(
+        schema_version(&store),
+        Some(SCHEMA_VERSION.to_be_bytes().to_vec())
+    );
+    drop((store, writer));
+    assert_eq!(families(dir.path()).len(), cf::ALL.len() + 1);
+}
+
+#[test]
+fn a_database_with_data_but_no_schema_version_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    {
+        let db = raw_database(dir.path(), &cf::ALL);
+        db.put_cf(db.cf_handle(cf::ENTRIES).unwrap(), b"id", b"entry")
+            .unwrap();
+    }
+    let error = Store::open(dir.path()).err().unwrap().to_string();
+    assert!(error.contains("no schema version recorded"), "{error}");
+}
+
+#[test]
+fn a_database_missing_our_families_with_data_is_refused_untouched() {
+    let dir = tempfile::tempdir().unwrap();
+    {
+        let db = raw_database(dir.path(), &[cf::META]);
+        db.put(b"someone else's", b"data").unwrap();
+    }
+    let error = Store::open(dir.path()).err().unwrap().to_string();
+    assert!(
+        error.contains("column family \"entries\" missing"),
+        "{error}"
+    );
+    assert_eq!(families(dir.path()), ["default", cf::META]);
+}
+
+#[test]
+fn a_database_with_a_family_of_another_program_is_refused_untouched() {
+    let dir = tempfile::tempdir().unwrap();
+    drop(raw_database(dir.path(), &["users"]));
+    let error = Store::open(dir.path()).err().unwrap().to_string();
+    assert!(error.contains("unknown column family \"users\""), "{error}");
+    assert_eq!(families(dir.path()), ["default", "users"]);
+}
+
+#[test]
+fn issue_10_a_second_open_of_a_directory_in_use_is_refused_before_rocksdb() {
+    let dir = tempfile::tempdir().unwrap();
+    let (store, writer) = Store::open(dir.path()).unwrap();
+    let error = Store::open(dir.path()).err().unwrap();
+    assert!(matches!(error, StorageError::Locked(_)), "{error}");
+    assert!(
+        error.to_string().contains(&format!(
+            "is in use by another rightsnet process (pid {})",
+            std::process::id()
+        )),
+        "{error}"
+    );
+    drop((store, writer));
+    Store::open(dir.path()).unwrap();
+}
+
+mod families {
+    //! Each family written through the writer and read back; index moves; claim order.
+
+    use proto_types::body::{Body, EntryKind, examples};
+    use proto_types::entry::{EquivocationProof, UnsignedEntry, VerifiedEntry};
+    use proto_types::keys::SecretKey;
+    use proto_types::timestamp::Timestamp;
+    use serde_json::{Value, json};
+
+    use super::*;
+    use crate::rights::{self, EntryMeta, RightState};
+    use crate::storage::keys::tail;
+
+    fn office() -> SecretKey {
+        SecretKey::from_seed(&examples::OFFICE_SEED)
+    }
+
+    fn sign(
+        key: &SecretKey,
+        seq: u64,
+        prev: Option<EntryId>,
+        kind: EntryKind,
+        body: &Value,
+    ) -> VerifiedEntry {
+        UnsignedEntry {
+            seq,
+            prev,
+            timestamp: Timestamp::from_unix_millis(1_700_000_000_000 + seq as i64 * 1000)
+                .expect("a timestamp"),
+            body: Body::decode(kind, body).expect("a body"),
+        }
+        .sign(key)
+        .expect("signs")
+    }
+
+    /// The state a registration entry with `mark` and `holder` gives right FR-TM-1, and the
+    /// entry.
+    fn registered(
+        seq: u64,
+        prev: Option<&RightState>,
+        mark: &str,
+        holder: &str,
+    ) -> (VerifiedEntry, RightState) {
+        let mut body = examples::registration();
+        body["right_id"] = json!("FR-TM-1");
+        body["number"] = json!("1");
+        body["mark_text"] = json!(mark);
+        body["holder"]["name"] = json!(holder);
+        let entry = sign(
+            &office(),
+            seq,
+            prev.map(|state| state.last_entry),
+            EntryKind::Registration,
+            &body,
+        );
+        let Body::Registration(registration) = entry.body() else {
+            unreachable!("a registration was signed")
+        };
+        let meta = EntryMeta::of(&entry, office().public_key());
+        // A holder change is a status entry in the protocol; the index move is what is tested
+        // here, so the previous state is taken as "unknown" to the fold.
+        let state = rights::apply_registration(None, &meta, registration).expect("applies");
+        (entry, state)
+    }
+
+    fn commit(writer: &StoreWriter, fill: impl FnOnce(&mut StoreBatch)) {
+        let mut batch = writer.batch();
+        fill(&mut batch);
+        writer.commit(batch, true).expect("commits");
+    }
+
+    fn scan(store: &Store, scan: IndexScan<'_>) -> Vec<Vec<u8>> {
+        let mut tails = Vec::new();
+        store
+            .scan_index(&scan, &[], false, |key| {
+                tails.push(tail(key).to_vec());
+                Ok(true)
+            })
+            .expect("scans");
+        tails
+    }
+
+    #[test]
+    fn entries_feeds_and_heads_round_trip_and_survive_a_reopen() {
+        let dir = tempfile::tempdir().expect("a temporary directory");
+        let author = office().public_key();
+        let (store, writer) = Store::open(dir.path()).expect("opens");
+        let mut entries: Vec<VerifiedEntry> = Vec::new();
+        for seq in 1..=3u64 {
+            let prev = entries.last().map(|entry| entry.id());
+            entries.push(sign(
+                &office(),
+                seq,
+                prev,
+                EntryKind::Authority,
+                &examples::authority(),
+            ));
+        }
+        commit(&writer, |batch| {
+            for entry in &entries {
+                batch.put_entry(entry);
+            }
+            assert_eq!(batch.entry_count(), 3);
+        });
+        drop((store, writer));
+        let (store, _writer) = Store::open(dir.path()).expect("opens again");
+        for entry in &entries {
+            assert_eq!(
+                store.entry_bytes(&entry.id()).expect("reads").as_deref(),
+                Some(entry.canonical_bytes())
+            );
+            assert_eq!(
+                store.entry(&entry.id()).expect("reads").map(|e| e.id()),
+                Some(entry.id())
+            );
+            assert_eq!(
+                store.entry_id_at(&author, entry.seq()).expect("reads"),
+                Some(entry.id())
+            );
+        }
+        let head = store.head(&author).expect("reads").expect("a head");
+        assert_eq!((head.seq, head.id), (3, entries[2].id()));
+        assert_eq!(store.heads().expect("reads"), vec![(author, head)]);
+        assert_eq!(store.entry_id_at(&author, 4).expect("reads"), None);
+        // From seq 2, at most 5 entries: 2 and 3; a byte budget stops early but never
+        // returns nothing when an entry exists.
+        let from_two = store.feed(&author, 2, 5, usize::MAX).expect("reads");
+        assert_eq!(from_two.len(), 2);
+        assert_eq!(from_two[0], entries[1].canonical_bytes());
+        assert_eq!(
+            store.feed(&author, 1, 2, usize::MAX).expect("reads").len(),
+            2
+        );
+        assert_eq!(store.feed(&author, 1, 5, 1).expect("reads").len(), 1);
+        assert!(
+            store
+                .feed(&author, 4, 5, usize::MAX)
+                .expect("reads")
+                .is_empty()
+        );
+    }
+
+    #[test]
+    fn a_schema_of_another_version_is_refused() {
+        let dir = tempfile::tempdir().expect("a temporary directory");
+        drop(Store::open(dir.path()).expect("creates"));
+        {
+            let db = DB::open_cf(&Options::default(), dir.path(), cf::ALL).expect("raw open");
+            db.put_cf(
+                db.cf_handle(cf::META).expect("meta"),
+                SCHEMA_KEY,
+                2u32.to_be_bytes(),
+            )
+            .expect("writes");
+        }
+        let error = Store::open(dir.path()).err().expect("refused");
+        assert!(
+            matches!(&error, StorageError::SchemaMismatch { found, expected: SCHEMA_VERSION, .. } if found == "2"),
+            "{error}"
+        );
+    }
+
+    #[test]
+    fn a_right_moves_its_index_keys_when_it_changes() {
+        let dir = tempfile::tempdir().expect("a temporary directory");
+        let (store, writer) = Store::open(dir.path()).expect("opens");
+        let (_, first) = registered(1, None, "Étoile du Nord", "Maison Étoile");
+        commit(&writer, |batch| {
+            batch.put_right(None, &first).expect("encodes")
+        });
+        assert_eq!(
+            scan(&store, IndexScan::MarkToken("etoile")),
+            vec![b"FR-TM-1".to_vec()]
+        );
+        assert_eq!(scan(&store, IndexScan::HolderNamePrefix("maison")).len(), 1);
+
+        let (_, second) = registered(2, Some(&first), "Soleil du Nord", "Atelier Soleil");
+        commit(&writer, |batch| {
+            batch.put_right(Some(&first), &second).expect("encodes")
+        });
+        assert!(
+            scan(&store, IndexScan::MarkToken("etoile")).is_empty(),
+            "old token deleted"
+        );
+        assert!(scan(&store, IndexScan::MarkExact("etoile du nord")).is_empty());
+        assert!(scan(&store, IndexScan::HolderNamePrefix("maison")).is_empty());
+        assert_eq!(
+            scan(&store, IndexScan::MarkToken("soleil")).len(),
+            1,
+            "new token written"
+        );
+        assert_eq!(
+            scan(&store, IndexScan::MarkToken("nord")).len(),
+            1,
+            "a shared token stays"
+        );
+        assert_eq!(
+            scan(&store, IndexScan::HolderNamePrefix("atelier")).len(),
+            1
+        );
+        assert_eq!(scan(&store, IndexScan::Jurisdiction("FR")).len(), 1);
+        for class in &second.nice_classes {
+            let in_class = scan(
+                &store,
+                IndexScan::Class {
+                    class: *class,
+                    jurisdiction: Some("FR"),
+                },
+            );
+            assert_eq!(in_class.len(), 1);
+        }
+        assert_eq!(store.right("FR-TM-1").expect("reads"), Some(second.clone()));
+        let mut scanned = Vec::new();
+        store
+            .scan_rights(&[], |key, state| {
+                scanned.push((key.to_vec(), state));
+                Ok(true)
+            })
+            .expect("scans");
+        assert_eq!(scanned, vec![(b"FR-TM-1".to_vec(), second)]);
+    }
+
+    #[test]
+    fn right_states_are_written_with_a_version_byte_and_legacy_ones_still_read() {
+        let dir = tempfile::tempdir().expect("a temporary directory");
+        let (store, writer) = Store::open(dir.path()).expect("opens");
+        let (_, state) = registered(1, None, "Étoile", "Maison Étoile");
+        commit(&writer, |batch| {
+            batch.put_right(None, &state).expect("encodes")
+        });
+        let raw = store
+            .db
+            .get_cf(store.cf(cf::RIGHTS), b"FR-TM-1")
+            .expect("reads")
+            .expect("stored");
+        assert_eq!(raw.first(), Some(&right_state::RIGHT_STATE_V1));
+        // What a build before the version byte wrote: the state's plain JSON.
+        let mut legacy = state.clone();
+        legacy.right_id = proto_types::body::RightId::parse("FR-TM-2").expect("an id");
+        let legacy_json = serde_json::to_vec(&legacy).expect("JSON");
+        assert_eq!(legacy_json.first(), Some(&b'{'));
+        store
+            .db
+            .put_cf(store.cf(cf::RIGHTS), b"FR-TM-2", &legacy_json)
+            .expect("writes");
+        assert_eq!(
+            store.right("FR-TM-2").expect("a legacy value reads"),
+            Some(legacy.clone())
+        );
+        let mut count = 0;
+        store
+            .scan_rights(&[], |_, _| {
+                count += 1;
+                Ok(true)
+            })
+            .expect("both versions scan");
+        assert_eq!(count, 2);
+        store
+            .db
+            .put_cf(store.cf(cf::RIGHTS), b"FR-TM-3", [0x7f, b'{', b'}'])
+            .expect("writes");
+        assert!(matches!(
+            store.right("FR-TM-3"),
+            Err(StorageError::Corrupt { cf: "rights", .. })
+        ));
+    }
+
+    #[test]
+    fn claim_ids_come_in_index_order_up_to_the_limit() {
+        let dir = tempfile::tempdir().expect("a temporary directory");
+        let (store, writer) = Store::open(dir.path()).expect("opens");
+        let market = SecretKey::from_seed(&examples::MARKETPLACE_SEED);
+        let mut decisions = Vec::new();
+        let mut prev = None;
+        for seq in 1..=4u64 {
+            let mut body = examples::decision();
+            body["seller_ref"] = json!(format!("{:064x}", seq));
+            let decision = sign(&market, seq, prev, EntryKind::Decision, &body);
+            prev = Some(decision.id());
+            decisions.push(decision);
+        }
+        commit(&writer, |batch| {
+            for decision in &decisions {
+                batch.put_entry(decision);
+                batch.put_claim_indexes(decision);
+            }
+        });
+        let mut expected: Vec<EntryId> = decisions.iter().map(|entry| entry.id()).collect();
+        expected.sort_by_key(|id| id.0);
+        assert_eq!(
+            store
+                .claim_ids(ClaimIndex::Listing, "listing-889201", 10)
+                .expect("reads"),
+            expected
+        );
+        assert_eq!(
+            store
+                .claim_ids(ClaimIndex::Listing, "listing-889201", 2)
+                .expect("reads"),
+            expected[..2].to_vec()
+        );
+        assert_eq!(
+            store
+                .claim_ids(ClaimIndex::Notice, examples::NOTICE_ID, 10)
+                .expect("reads")
+                .len(),
+            4
+        );
+        let one = format!("{:064x}", 1);
+        assert_eq!(
+            store
+                .claim_ids(ClaimIndex::SellerRef, &one, 10)
+                .expect("reads"),
+            vec![decisions[0].id()]
+        );
+        // A value that is a prefix of an indexed one matches nothing.
+        assert!(
+            store
+                .claim_ids(ClaimIndex::Listing, "listing-88920", 10)
+                .expect("reads")
+                .is_empty()
+        );
+    }
+
+    #[test]
+    fn equivocations_ineffective_reasons_and_rotations_round_trip() {
+        let dir = tempfile::tempdir().expect("a temporary directory");
+        let (store, writer) = Store::open(dir.path()).expect("opens");
+        let author = office().public_key();
+        let first = sign(
+            &office(),
+            1,
+            None,
+            EntryKind::Authority,
+            &examples::authority(),
+        );
+        let mut other = examples::authority();
+        other["contact"] = json!("other@office.example");
+        let second = sign(&office(), 1, None, EntryKind::Authority, &other);
+        let proof = EquivocationProof::new(first.clone(), second).expect("a proof");
+        let new = SecretKey::from_seed(&examples::NEW_OFFICE_SEED).public_key();
+        commit(&writer, |batch| {
+            batch.put_equivocation(&proof);
+            batch.put_ineffective(&first.id(), "why it changed nothing");
+            batch.put_rotation(&author, &new, 7);
+        });
+        assert!(store.has_equivocation(&author, 1).expect("reads"));
+        assert!(!store.has_equivocation(&author, 2).expect("reads"));
+        let proofs = store.equivocations(10).expect("reads");
+        assert_eq!(proofs, vec![proof.to_value()]);
+        assert_eq!(
+            store
+                .ineffective_reason(&first.id())
+                .expect("reads")
+                .as_deref(),
+            Some("why it changed nothing")
+        );
+        assert_eq!(
+            store.ineffective_reason(&EntryId([0; 32])).expect("reads"),
+            None
+        );
+        assert_eq!(store.rotations().expect("reads"), vec![(author, new, 7)]);
+    }
+
+    #[test]
+    fn a_failed_commit_writes_nothing_and_the_next_one_goes_in() {
+        let dir = tempfile::tempdir().expect("a temporary directory");
+        let (store, writer) = Store::open(dir.path()).expect("opens");
+        let entry = sign(
+            &office(),
+            1,
+            None,
+            EntryKind::Authority,
+            &examples::authority(),
+        );
+        writer.fail_next_commits(1);
+        let mut batch = writer.batch();
+        batch.put_entry(&entry);
+        let error = writer.commit(batch, true).expect_err("injected");
+        assert!(matches!(error, StorageError::CommitFailed(_)), "{error}");
+        assert!(
+            error
+                .to_string()
+                .starts_with("committing a write batch failed")
+        );
+        assert_eq!(store.entry_bytes(&entry.id()).expect("reads"), None);
+        assert_eq!(store.head(entry.author()).expect("reads"), None);
+        commit(&writer, |batch| batch.put_entry(&entry));
+        assert!(store.entry_bytes(&entry.id()).expect("reads").is_some());
+        assert_eq!(writer.commits_attempted(), 2);
+    }
+}
