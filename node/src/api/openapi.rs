@@ -248,22 +248,80 @@ pub(super) fn holder_notice(generator: &mut SchemaGenerator) -> schemars::Schema
     generator.subschema_for::<HolderNotice>()
 }
 
-/// `GET /v1/openapi.json`: the document with this node's page size and, when it holds one, its
-/// own first entry as the example of `POST /v1/entries` (re-submitting it answers 200
-/// `duplicate`).
+/// Examples a fuzzer cannot make up, taken from what this node holds: its own first entry, and
+/// one right it knows.
+struct HeldExamples {
+    entry: Option<Value>,
+    right: Option<crate::rights::RightState>,
+}
+
+/// Sets `value` at the JSON pointer `pointer` of `document` when that place exists.
+fn set_example(document: &mut Value, pointer: &str, value: Value) {
+    if let Some(place) = document.pointer_mut(pointer) {
+        if let Value::Object(object) = place {
+            object.insert("example".to_owned(), value);
+        }
+    }
+}
+
+/// `GET /v1/openapi.json`: the document with this node's page size and, when it holds them,
+/// examples of what a schema cannot generate: its own first entry for `POST /v1/entries`
+/// (re-submitting it answers 200 `duplicate`) and `GET /v1/entries/{id}`, a right it knows for
+/// `GET /v1/rights/{id}` and, with its holder key, for `POST /v1/credentials`.
 pub(super) async fn openapi(State(state): State<NodeState>) -> Json<Value> {
     let mut document = openapi_document(state.config.limits.max_page_size);
     let authority = state.authority;
-    let example = state
+    let held = state
         .reader()
-        .run(move |store| store.feed(&authority, 1, 1, proto_types::entry::MAX_ENTRY_BYTES))
+        .run(move |store| {
+            let entry = store
+                .feed(&authority, 1, 1, proto_types::entry::MAX_ENTRY_BYTES)?
+                .into_iter()
+                .next()
+                .and_then(|bytes| serde_json::from_slice::<Value>(&bytes).ok());
+            let right = crate::query::SearchQuery::new(None, false, None, None, None, 1, None)
+                .ok()
+                .map(|search| crate::query::search(store, &search))
+                .transpose()?
+                .and_then(|page| page.rights.into_iter().next());
+            Ok::<_, crate::storage::StorageError>(HeldExamples { entry, right })
+        })
         .await
-        .ok()
-        .and_then(|entries| entries.into_iter().next())
-        .and_then(|bytes| serde_json::from_slice::<Value>(&bytes).ok());
-    if let Some(example) = example {
-        document["paths"]["/v1/entries"]["post"]["requestBody"]["content"]["application/json"]["example"] =
-            example;
+        .unwrap_or(HeldExamples {
+            entry: None,
+            right: None,
+        });
+    let body = "/requestBody/content/application~1json";
+    if let Some(entry) = held.entry {
+        let id = proto_types::entry::Entry::from_value(entry.clone())
+            .map(|decoded| decoded.id().to_string())
+            .ok();
+        set_example(
+            &mut document,
+            &format!("/paths/~1v1~1entries/post{body}"),
+            entry,
+        );
+        if let Some(id) = id {
+            set_example(
+                &mut document,
+                "/paths/~1v1~1entries~1{id}/get/parameters/0",
+                Value::from(id),
+            );
+        }
+    }
+    if let Some(right) = held.right {
+        set_example(
+            &mut document,
+            "/paths/~1v1~1rights~1{id}/get/parameters/0",
+            Value::from(right.right_id.clone()),
+        );
+        if let Some(holder) = right.holder.key {
+            set_example(
+                &mut document,
+                &format!("/paths/~1v1~1credentials/post{body}"),
+                json!({"right_id": right.right_id, "holder": holder.to_did_key()}),
+            );
+        }
     }
     Json(document)
 }
