@@ -50,7 +50,7 @@ pub(super) async fn feeds(State(state): State<NodeState>) -> ApiResult {
 #[serde(deny_unknown_fields)]
 pub(super) struct FeedParams {
     /// First seq (default 1).
-    #[schemars(range(max = proto_types::entry::MAX_SEQ))]
+    #[schemars(range(max = u64::MAX))]
     from: Option<u64>,
     /// Most entries (default 100); also bounded by a byte budget.
     limit: Option<usize>,

@@ -45,7 +45,7 @@ fn path_parameter(path: &str, name: &str, generator: &mut SchemaGenerator) -> Va
 
 /// A query parameter's schema as a query string carries it: an optional field's `null` is the
 /// absent parameter, and `limit` is bounded by this node's page size.
-fn query_schema(name: &str, mut schema: Value, max_page_size: usize) -> Value {
+fn query_schema(path: &str, name: &str, mut schema: Value, max_page_size: usize) -> Value {
     if let Some(Value::Array(types)) = schema.get_mut("type") {
         types.retain(|kind| kind != "null");
         if types.len() == 1 {
@@ -64,8 +64,15 @@ fn query_schema(name: &str, mut schema: Value, max_page_size: usize) -> Value {
         }
     }
     if name == "limit" {
-        schema["minimum"] = json!(1);
-        schema["maximum"] = json!(max_page_size);
+        // Two routes clamp `limit` into 1..=max_page_size rather than refuse it.
+        let clamped = matches!(path, "/v1/equivocations" | "/v1/claims");
+        if clamped {
+            schema["minimum"] = json!(0);
+            schema["maximum"] = json!(proto_types::entry::MAX_SEQ);
+        } else {
+            schema["minimum"] = json!(1);
+            schema["maximum"] = json!(max_page_size);
+        }
         if let Value::Object(object) = &mut schema {
             object.remove("format");
         }
@@ -106,7 +113,8 @@ pub(super) fn batch_request(generator: &mut SchemaGenerator) -> schemars::Schema
         "properties": {"items": {
             "type": "array",
             "maxItems": crate::upsert::MAX_BATCH_ITEMS,
-            "items": item,
+            "description": "Registrations, each with an optional status_date. An item that is not one is answered in its own result with an error, not refused with the request; hence any object is an item.",
+            "items": {"anyOf": [item, {"type": "object"}]},
         }},
         "additionalProperties": false,
     })
@@ -153,7 +161,8 @@ pub fn openapi_document(max_page_size: usize) -> Value {
             let schema = query(&mut generator).to_value();
             if let Some(Value::Object(properties)) = schema.get("properties") {
                 for (name, property) in properties {
-                    let mut property = query_schema(name, property.clone(), max_page_size);
+                    let mut property =
+                        query_schema(spec.path, name, property.clone(), max_page_size);
                     let description = property
                         .as_object_mut()
                         .and_then(|object| object.remove("description"))
