@@ -266,10 +266,8 @@ struct HeldExamples {
 
 /// Sets `value` at the JSON pointer `pointer` of `document` when that place exists.
 fn set_example(document: &mut Value, pointer: &str, value: Value) {
-    if let Some(place) = document.pointer_mut(pointer) {
-        if let Value::Object(object) = place {
-            object.insert("example".to_owned(), value);
-        }
+    if let Some(Value::Object(object)) = document.pointer_mut(pointer) {
+        object.insert("example".to_owned(), value);
     }
 }
 
