@@ -102,7 +102,7 @@ fixed_schema!(
     json_schema!({
         "type": "string",
         "description": "An Ed25519 public key as a did:key identifier",
-        "pattern": "^did:key:z6Mk[1-9A-HJ-NP-Za-km-z]{44,45}$",
+        "pattern": "^did:key:z6Mk[e-km-w][1-9A-HJ-NP-Za-km-z]{43}$",
         "examples": ["did:key:z6MkiTBz1ymuepAQ4HEHYSF1H8quG5GLVVQR3djdX3mDooWp"],
     })
 );
@@ -216,7 +216,10 @@ pub fn nice_classes(_generator: &mut SchemaGenerator) -> Schema {
 
 /// An optional Nice class of a listing.
 pub fn listing_class(_generator: &mut SchemaGenerator) -> Schema {
-    json_schema!({"type": "integer", "minimum": NiceClass::MIN, "maximum": NiceClass::MAX})
+    json_schema!({"anyOf": [
+        {"type": "integer", "minimum": NiceClass::MIN, "maximum": NiceClass::MAX},
+        {"type": "null"},
+    ]})
 }
 
 #[cfg(test)]

@@ -12,13 +12,15 @@ use axum::response::IntoResponse;
 use proto_types::body::{DecisionOutcome, EntryKind, Evidence, HolderNotice, Verdict};
 use proto_types::entry::{Entry, EntryId};
 use proto_types::keys::PublicKey;
+use schemars::JsonSchema;
 use serde::Deserialize;
-use serde_json::{Value, json};
+use serde_json::Value;
 
 use super::credentials::refuse_if_own_key_rotated;
 use super::error::{ApiError, ApiResult};
 use super::extract::{json_body, query_params, request};
 use super::outcome::outcome_response;
+use super::schemas::{Claim, ClaimsResponse, NoticeAccepted, NoticeRejected, VerifyResponse};
 use super::state::NodeState;
 use crate::claims::{self, DecisionInput, VerdictContext};
 use crate::config::MarketplacePolicy;
@@ -83,7 +85,7 @@ pub(super) async fn verify_notice(
     body: Result<Bytes, BytesRejection>,
 ) -> ApiResult {
     let (_, verdict) = judge(&state, body).await?;
-    Ok(Json(json!({"verdict": verdict})).into_response())
+    Ok(Json(VerifyResponse { verdict }).into_response())
 }
 
 /// Submits a notice: 201 with its entry id when accepted and recorded, 422 with the verdict
@@ -102,11 +104,11 @@ pub(super) async fn submit_notice(
             .collect();
         return Ok((
             StatusCode::UNPROCESSABLE_ENTITY,
-            Json(json!({
-                "code": "notice_rejected",
-                "message": failed.join("; "),
-                "verdict": verdict,
-            })),
+            Json(NoticeRejected {
+                code: "notice_rejected",
+                message: failed.join("; "),
+                verdict,
+            }),
         )
             .into_response());
     }
@@ -117,7 +119,10 @@ pub(super) async fn submit_notice(
     {
         IngestOutcome::Stored { id, .. } => Ok((
             StatusCode::CREATED,
-            Json(json!({"notice_id": id, "verdict": verdict})),
+            Json(NoticeAccepted {
+                notice_id: id,
+                verdict,
+            }),
         )
             .into_response()),
         other => Err(ApiError::internal(format!("unexpected outcome {other:?}"))),
@@ -133,13 +138,23 @@ async fn own_entry(state: &NodeState, id: &str, kind: EntryKind) -> ApiResult<En
 }
 
 /// The body of `POST /v1/decisions`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
-struct DecisionRequest {
+pub(super) struct DecisionRequest {
+    /// The notice decided on: a notice entry recorded by this marketplace.
+    #[schemars(with = "EntryId")]
     notice_id: String,
+    /// What was done.
     outcome: DecisionOutcome,
+    /// Why, 1 to 1000 characters.
+    #[schemars(length(min = 1, max = proto_types::body::MAX_DECISION_REASON_CHARS), regex(pattern = proto_types::schema::MULTI_LINE))]
     reason: String,
+    /// The seller's id on the marketplace, not blank, at most 256 bytes; only its keyed hash is
+    /// recorded.
+    #[schemars(length(min = 1, max = 64), regex(pattern = proto_types::schema::SINGLE_LINE))]
     seller_id: String,
+    /// The listings the decision covers (default: the notice's), 1 to 100, distinct.
+    #[schemars(length(min = 1, max = proto_types::body::MAX_DECISION_LISTINGS), inner(length(min = 1, max = proto_types::body::MAX_LISTING_ID_CHARS), regex(pattern = proto_types::schema::SINGLE_LINE)))]
     listing_ids: Option<Vec<String>>,
 }
 
@@ -172,12 +187,18 @@ pub(super) async fn record_decision(
 }
 
 /// The body of `POST /v1/counter-notices`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
-struct CounterNoticeRequest {
+pub(super) struct CounterNoticeRequest {
+    /// The removal decision answered: a decision entry recorded by this marketplace.
+    #[schemars(with = "EntryId")]
     decision_id: String,
+    /// The seller's statement, 1 to 5000 characters.
+    #[schemars(length(min = 1, max = proto_types::body::MAX_COUNTER_STATEMENT_CHARS), regex(pattern = proto_types::schema::MULTI_LINE))]
     statement: String,
+    /// Evidence, at most the protocol's number of items.
     #[serde(default)]
+    #[schemars(with = "Vec<Evidence>", length(max = proto_types::body::MAX_EVIDENCE_ITEMS))]
     evidence: Vec<Value>,
 }
 
@@ -197,14 +218,25 @@ pub(super) async fn record_counter_notice(
 }
 
 /// The query of `GET /v1/claims`: exactly one filter, and a limit.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub(super) struct ClaimParams {
+    /// Listing id (give exactly one of listing, holder, seller_ref, notice, right).
+    #[schemars(length(min = 1, max = proto_types::body::MAX_LISTING_ID_CHARS), regex(pattern = proto_types::schema::SINGLE_LINE))]
     listing: Option<String>,
+    /// Holder did:key.
+    #[schemars(with = "Option<PublicKey>")]
     holder: Option<String>,
+    /// Seller reference (64 hex).
+    #[schemars(regex(pattern = proto_types::schema::HEX_64))]
     seller_ref: Option<String>,
+    /// Notice entry id: its decisions and counter-notices.
+    #[schemars(with = "Option<EntryId>")]
     notice: Option<String>,
+    /// Right id.
+    #[schemars(with = "Option<proto_types::body::RightId>")]
     right: Option<String>,
+    /// Most entries (default 100).
     limit: Option<usize>,
 }
 
@@ -247,13 +279,17 @@ pub(super) async fn list_claims(
             let mut entries = Vec::with_capacity(ids.len());
             for id in ids {
                 if let Some(entry) = store.entry(&id)? {
-                    entries.push(json!({"id": id, "kind": entry.kind(), "entry": entry.value()}));
+                    entries.push(Claim {
+                        id,
+                        kind: entry.kind(),
+                        entry: entry.value().clone(),
+                    });
                 }
             }
             Ok::<_, StorageError>(entries)
         })
         .await?;
-    Ok(Json(json!({"claims": entries})).into_response())
+    Ok(Json(ClaimsResponse { claims: entries }).into_response())
 }
 
 /// A holder's notice accuracy against the good-faith policy.

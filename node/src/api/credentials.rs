@@ -11,6 +11,7 @@ use axum::response::IntoResponse;
 use proto_types::body::RightId;
 use proto_types::keys::PublicKey;
 use proto_types::timestamp::Timestamp;
+use schemars::JsonSchema;
 use serde::Deserialize;
 
 use super::error::{ApiError, ApiResult};
@@ -21,11 +22,17 @@ use crate::credentials::{attest, issue, new_credential_id};
 use crate::ingest::IngestError;
 
 /// The body of `POST /v1/credentials`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
-struct CredentialRequest {
+pub(super) struct CredentialRequest {
+    /// The right to attest: a live right this office registered.
+    #[schemars(with = "RightId")]
     right_id: String,
+    /// The key to issue to: the holder key the register names.
+    #[schemars(with = "PublicKey")]
     holder: String,
+    /// Until when the credential is valid (at most the right's expiry; default: the expiry).
+    #[schemars(with = "Option<Timestamp>")]
     valid_until: Option<String>,
 }
 

@@ -6,8 +6,8 @@ use axum::Json;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use proto_types::entry::EntryError;
-use serde_json::json;
 
+use super::schemas::ErrorBody;
 use crate::claims::{ClaimError, NoticeTooLarge};
 use crate::credentials::Refusal;
 use crate::ingest::IngestError;
@@ -69,7 +69,10 @@ impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         (
             self.status,
-            Json(json!({"code": self.code, "message": self.message})),
+            Json(ErrorBody {
+                code: self.code,
+                message: &self.message,
+            }),
         )
             .into_response()
     }

@@ -8,12 +8,14 @@ use axum::extract::{Path, Query, State};
 use axum::response::IntoResponse;
 use proto_types::entry::EntryId;
 use proto_types::keys::PublicKey;
+use schemars::JsonSchema;
 use serde::Deserialize;
-use serde_json::{Value, json};
+use serde_json::Value;
 
 use super::error::{ApiError, ApiResult};
 use super::extract::{body_bytes, page_size, query_params};
 use super::outcome::outcome_response;
+use super::schemas::{EntryResponse, EquivocationsResponse, FeedPage, FeedView, FeedsResponse};
 use super::state::NodeState;
 use crate::ingest::Source;
 use crate::storage::StorageError;
@@ -30,23 +32,27 @@ const MIN_FEED_PAGE_BYTES: usize = 1024 * 1024;
 pub(super) async fn feeds(State(state): State<NodeState>) -> ApiResult {
     let heads = state.reader().run(|store| store.heads()).await?;
     let trust = state.ingest.trust();
-    Ok(Json(json!({
-        "feeds": heads.iter().map(|(author, head)| json!({
-            "author": author.to_did_key(),
-            "name": trust.get(author).map(|a| a.name.clone()),
-            "role": trust.get(author).map(|a| a.role),
-            "seq": head.seq,
-            "id": head.id,
-        })).collect::<Vec<_>>()
-    }))
-    .into_response())
+    let feeds = heads
+        .iter()
+        .map(|(author, head)| FeedView {
+            author: author.to_did_key(),
+            name: trust.get(author).map(|authority| authority.name.clone()),
+            role: trust.get(author).map(|authority| authority.role),
+            seq: head.seq,
+            id: head.id,
+        })
+        .collect();
+    Ok(Json(FeedsResponse { feeds }).into_response())
 }
 
 /// The query of `GET /v1/feeds/{author}`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub(super) struct FeedParams {
+    /// First seq (default 1).
+    #[schemars(range(max = u64::MAX))]
     from: Option<u64>,
+    /// Most entries (default 100); also bounded by a byte budget.
     limit: Option<usize>,
 }
 
@@ -79,7 +85,11 @@ pub(super) async fn feed(
         .and_then(|entry| entry.get("seq"))
         .and_then(Value::as_u64)
         .map(|seq| seq + 1);
-    Ok(Json(json!({"entries": values, "next_from": next})).into_response())
+    Ok(Json(FeedPage {
+        entries: values,
+        next_from: next,
+    })
+    .into_response())
 }
 
 /// One entry by id, with whether it changed any state.
@@ -93,12 +103,12 @@ pub(super) async fn get_entry(State(state): State<NodeState>, Path(id): Path<Str
         })
         .await?;
     let entry = entry.ok_or_else(|| ApiError::not_found(format!("no entry {id}")))?;
-    Ok(Json(json!({
-        "id": entry.id(),
-        "entry": entry.value(),
-        "effective": ineffective.is_none(),
-        "ineffective_reason": ineffective,
-    }))
+    Ok(Json(EntryResponse {
+        id: entry.id(),
+        entry: entry.value().clone(),
+        effective: ineffective.is_none(),
+        ineffective_reason: ineffective,
+    })
     .into_response())
 }
 
@@ -118,9 +128,10 @@ pub(super) async fn submit_entry(
 }
 
 /// The query of `GET /v1/equivocations`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub(super) struct LimitParams {
+    /// Most proofs (default 100).
     limit: Option<usize>,
 }
 
@@ -137,5 +148,8 @@ pub(super) async fn equivocations(
         .reader()
         .run(move |store| store.equivocations(limit))
         .await?;
-    Ok(Json(json!({"equivocations": proofs})).into_response())
+    Ok(Json(EquivocationsResponse {
+        equivocations: proofs,
+    })
+    .into_response())
 }

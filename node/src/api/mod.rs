@@ -23,6 +23,7 @@ mod openapi;
 mod outcome;
 mod peers;
 mod rights;
+mod schemas;
 mod state;
 mod status;
 #[cfg(test)]
@@ -44,14 +45,17 @@ use tokio::sync::watch;
 pub use self::error::{ApiError, ApiResult};
 pub use self::middleware::{MAX_RATE_LIMITED_CLIENTS, RateLimiter};
 pub use self::openapi::openapi_document;
+pub use self::schemas::SchemaFn;
 pub use self::state::NodeState;
 
+use schemars::JsonSchema;
+
 use self::claims::{
-    holder_accuracy, list_claims, record_counter_notice, record_decision, seller_strikes,
-    submit_notice, verify_notice,
+    ClaimParams, CounterNoticeRequest, DecisionRequest, holder_accuracy, list_claims,
+    record_counter_notice, record_decision, seller_strikes, submit_notice, verify_notice,
 };
-use self::credentials::issue_credential;
-use self::feeds::{equivocations, feed, feeds, get_entry, submit_entry};
+use self::credentials::{CredentialRequest, issue_credential};
+use self::feeds::{FeedParams, LimitParams, equivocations, feed, feeds, get_entry, submit_entry};
 use self::metrics::metrics;
 use self::middleware::{
     close_after_unread_body, method_not_allowed, not_found_route, rate_limit, record_metrics,
@@ -59,7 +63,15 @@ use self::middleware::{
 };
 use self::openapi::openapi;
 use self::peers::{block_peer, list_peers, unblock_peer};
-use self::rights::{change_status, get_right, register, register_batch, search_rights};
+use self::rights::{
+    SearchParams, change_status, get_right, register, register_batch, search_rights,
+};
+use self::schemas::{
+    AccuracySchema, BatchResponse, BlockResponse, ClaimsResponse, CredentialSchema, EntryResponse,
+    EntrySchema, EquivocationsResponse, FeedPage, FeedsResponse, NoticeAccepted, OutcomeSchema,
+    PeersResponse, RightSchema, SearchResponse, StatusResponse, StrikesSchema, VerifyResponse,
+    schema_of,
+};
 use self::status::status;
 
 /// Time a request may take before the node answers 408.
@@ -84,21 +96,24 @@ pub struct RouteSpec {
     pub summary: &'static str,
     /// Who may call it.
     pub access: Access,
-    /// Query parameters: name and description.
-    pub query: &'static [(&'static str, &'static str)],
-    /// Responses: status and description.
+    /// The request body's schema; `None` for a route that takes no body (it answers a
+    /// non-empty one with 400 `unexpected_body`).
+    pub request: Option<SchemaFn>,
+    /// The schema of every 2xx answer (errors share [`ErrorBody`](schemas::ErrorBody)).
+    pub response: SchemaFn,
+    /// The schema of the query parameters' struct; each property is one optional parameter.
+    pub query: Option<SchemaFn>,
+    /// Responses this route answers besides the ones every route can (see `openapi`): status
+    /// and description.
     pub responses: &'static [(u16, &'static str)],
     handler: MethodRouter<NodeState>,
 }
-
-/// POST routes that take no request body: the path and the method say everything.
-const POSTS_WITHOUT_BODY: [&str; 2] = ["/v1/peers/{peer_id}/block", "/v1/peers/{peer_id}/unblock"];
 
 impl RouteSpec {
     /// Whether the route reads a JSON request body. Every other route answers a non-empty body
     /// with 400 `unexpected_body`, as the OpenAPI document says.
     pub fn takes_body(&self) -> bool {
-        self.method == "post" && !POSTS_WITHOUT_BODY.contains(&self.path)
+        self.request.is_some()
     }
 }
 
@@ -110,8 +125,10 @@ pub fn routes() -> Vec<RouteSpec> {
             path: "/v1/status",
             summary: "The node's authority, peers, and every feed's head (author, latest seq and entry id)",
             access: Access::Public,
-            query: &[],
             responses: &[(200, "node status")],
+            request: None,
+            response: schema_of::<StatusResponse>,
+            query: None,
             handler: get(status),
         },
         RouteSpec {
@@ -119,8 +136,10 @@ pub fn routes() -> Vec<RouteSpec> {
             path: "/v1/registrations",
             summary: "Register a right: the node signs a registration entry as its authority. `v` and `right_id` may be omitted",
             access: Access::Operator,
-            query: &[],
             responses: &[(201, "stored"), (200, "identical registration already stored"), (401, "no token"), (403, "wrong token"), (409, "refused"), (422, "invalid fields")],
+            request: Some(openapi::registration_request),
+            response: schema_of::<OutcomeSchema>,
+            query: None,
             handler: post(register),
         },
         RouteSpec {
@@ -128,8 +147,10 @@ pub fn routes() -> Vec<RouteSpec> {
             path: "/v1/registrations/batch",
             summary: "Register or update up to 1000 rights at once (importers): new rights become registrations; changes to known ones become corrections and status entries; identical records write nothing",
             access: Access::Operator,
-            query: &[],
             responses: &[(200, "one result per item, in order"), (401, "no token"), (403, "wrong token"), (413, "too large"), (422, "not a batch")],
+            request: Some(openapi::batch_request),
+            response: schema_of::<BatchResponse>,
+            query: None,
             handler: post(register_batch),
         },
         RouteSpec {
@@ -137,8 +158,10 @@ pub fn routes() -> Vec<RouteSpec> {
             path: "/v1/rights/{id}/status",
             summary: "Record a status change of a right (renewed, assigned, cancelled, expired, restored)",
             access: Access::Operator,
-            query: &[],
             responses: &[(201, "stored"), (200, "no change"), (401, "no token"), (403, "wrong token"), (409, "refused"), (422, "invalid fields")],
+            request: Some(openapi::status_request),
+            response: schema_of::<OutcomeSchema>,
+            query: None,
             handler: post(change_status),
         },
         RouteSpec {
@@ -146,8 +169,10 @@ pub fn routes() -> Vec<RouteSpec> {
             path: "/v1/rights/{id}",
             summary: "A right's current state, liveness today, and history with entry ids",
             access: Access::Public,
-            query: &[],
             responses: &[(200, "the right"), (404, "unknown right")],
+            request: None,
+            response: schema_of::<RightSchema>,
+            query: None,
             handler: get(get_right),
         },
         RouteSpec {
@@ -155,16 +180,10 @@ pub fn routes() -> Vec<RouteSpec> {
             path: "/v1/rights",
             summary: "Search rights by mark text (folded token prefix), class, jurisdiction and holder; paged",
             access: Access::Public,
-            query: &[
-                ("mark", "mark text; every word must match a word of the mark, the last one as a prefix"),
-                ("exact", "true: the whole folded mark must equal `mark`"),
-                ("class", "Nice class 1-45"),
-                ("jurisdiction", "ISO 3166-1 alpha-2 or regional code (EM, WO, …)"),
-                ("holder", "holder did:key, or holder name (folded prefix)"),
-                ("limit", "page size, at most the node's max_page_size"),
-                ("cursor", "the next_cursor of the previous page"),
-            ],
             responses: &[(200, "a page of rights")],
+            request: None,
+            response: schema_of::<SearchResponse>,
+            query: Some(SearchParams::json_schema),
             handler: get(search_rights),
         },
         RouteSpec {
@@ -172,8 +191,10 @@ pub fn routes() -> Vec<RouteSpec> {
             path: "/v1/feeds",
             summary: "Every feed this node holds: author, name, latest seq and entry id",
             access: Access::Public,
-            query: &[],
             responses: &[(200, "feeds")],
+            request: None,
+            response: schema_of::<FeedsResponse>,
+            query: None,
             handler: get(feeds),
         },
         RouteSpec {
@@ -181,8 +202,10 @@ pub fn routes() -> Vec<RouteSpec> {
             path: "/v1/feeds/{author}",
             summary: "Entries of one feed in seq order",
             access: Access::Public,
-            query: &[("from", "first seq (default 1)"), ("limit", "most entries")],
             responses: &[(200, "entries")],
+            request: None,
+            response: schema_of::<FeedPage>,
+            query: Some(FeedParams::json_schema),
             handler: get(feed),
         },
         RouteSpec {
@@ -190,8 +213,10 @@ pub fn routes() -> Vec<RouteSpec> {
             path: "/v1/entries/{id}",
             summary: "One entry by id, with whether it changed any state",
             access: Access::Public,
-            query: &[],
             responses: &[(200, "the entry"), (404, "unknown entry")],
+            request: None,
+            response: schema_of::<EntryResponse>,
+            query: None,
             handler: get(get_entry),
         },
         RouteSpec {
@@ -199,8 +224,10 @@ pub fn routes() -> Vec<RouteSpec> {
             path: "/v1/entries",
             summary: "Submit an entry already signed by a trusted authority",
             access: Access::Public,
-            query: &[],
             responses: &[(201, "stored"), (200, "duplicate"), (202, "held back until earlier entries arrive"), (403, "author not trusted"), (409, "equivocation or forked branch"), (413, "too large"), (422, "invalid entry or signature")],
+            request: Some(schema_of::<EntrySchema>),
+            response: schema_of::<OutcomeSchema>,
+            query: None,
             handler: post(submit_entry),
         },
         RouteSpec {
@@ -208,8 +235,10 @@ pub fn routes() -> Vec<RouteSpec> {
             path: "/v1/equivocations",
             summary: "Equivocation proofs: pairs of entries an author signed at the same seq",
             access: Access::Public,
-            query: &[("limit", "most proofs")],
             responses: &[(200, "proofs")],
+            request: None,
+            response: schema_of::<EquivocationsResponse>,
+            query: Some(LimitParams::json_schema),
             handler: get(equivocations),
         },
         RouteSpec {
@@ -217,8 +246,10 @@ pub fn routes() -> Vec<RouteSpec> {
             path: "/v1/credentials",
             summary: "Issue an IPRightCredential (eddsa-jcs-2022) for a live right of this office to its holder's key",
             access: Access::Operator,
-            query: &[],
             responses: &[(201, "the signed credential"), (404, "unknown right"), (409, "right not this office's, not alive, or holder key differs"), (422, "invalid fields")],
+            request: Some(schema_of::<CredentialRequest>),
+            response: schema_of::<CredentialSchema>,
+            query: None,
             handler: post(issue_credential),
         },
         RouteSpec {
@@ -226,8 +257,10 @@ pub fn routes() -> Vec<RouteSpec> {
             path: "/v1/verify",
             summary: "Dry run: the verdict a holder-signed notice would get here, with every reason",
             access: Access::Public,
-            query: &[],
             responses: &[(200, "the verdict"), (400, "malformed JSON"), (409, "this node is not a marketplace"), (413, "accepted, but too large to record as a notice entry"), (422, "not a notice")],
+            request: Some(openapi::holder_notice),
+            response: schema_of::<VerifyResponse>,
+            query: None,
             handler: post(verify_notice),
         },
         RouteSpec {
@@ -235,8 +268,10 @@ pub fn routes() -> Vec<RouteSpec> {
             path: "/v1/notices",
             summary: "Submit a holder-signed notice; accepted notices are recorded as notice entries and gossiped",
             access: Access::Public,
-            query: &[],
             responses: &[(201, "accepted and recorded, with the verdict"), (400, "malformed JSON"), (409, "this node is not a marketplace"), (413, "accepted, but too large to record as a notice entry"), (422, "rejected, with the verdict; or not a notice")],
+            request: Some(openapi::holder_notice),
+            response: schema_of::<NoticeAccepted>,
+            query: None,
             handler: post(submit_notice),
         },
         RouteSpec {
@@ -244,8 +279,10 @@ pub fn routes() -> Vec<RouteSpec> {
             path: "/v1/decisions",
             summary: "Record a takedown decision (removed, rejected, restored) for a notice recorded here; the seller id is replaced by a keyed hash",
             access: Access::Operator,
-            query: &[],
             responses: &[(201, "recorded"), (404, "unknown notice"), (409, "refused"), (422, "invalid fields")],
+            request: Some(schema_of::<DecisionRequest>),
+            response: schema_of::<OutcomeSchema>,
+            query: None,
             handler: post(record_decision),
         },
         RouteSpec {
@@ -253,8 +290,10 @@ pub fn routes() -> Vec<RouteSpec> {
             path: "/v1/counter-notices",
             summary: "Record a seller's counter-notice against a removal decision",
             access: Access::Operator,
-            query: &[],
             responses: &[(201, "recorded"), (404, "unknown decision"), (409, "refused"), (422, "invalid fields")],
+            request: Some(schema_of::<CounterNoticeRequest>),
+            response: schema_of::<OutcomeSchema>,
+            query: None,
             handler: post(record_counter_notice),
         },
         RouteSpec {
@@ -262,15 +301,10 @@ pub fn routes() -> Vec<RouteSpec> {
             path: "/v1/claims",
             summary: "Notices, decisions and counter-notices by listing, holder, seller reference, notice or right (exactly one filter)",
             access: Access::Public,
-            query: &[
-                ("listing", "listing id"),
-                ("holder", "holder did:key"),
-                ("seller_ref", "seller reference (64 hex)"),
-                ("notice", "notice entry id: its decisions and counter-notices"),
-                ("right", "right id"),
-                ("limit", "most entries"),
-            ],
             responses: &[(200, "entries")],
+            request: None,
+            response: schema_of::<ClaimsResponse>,
+            query: Some(ClaimParams::json_schema),
             handler: get(list_claims),
         },
         RouteSpec {
@@ -278,8 +312,10 @@ pub fn routes() -> Vec<RouteSpec> {
             path: "/v1/holders/{did}/accuracy",
             summary: "A holder's notices over the policy window: filed, removed, rejected, reversed, and whether it meets the good-faith policy",
             access: Access::Public,
-            query: &[],
             responses: &[(200, "accuracy"), (409, "this node is not a marketplace")],
+            request: None,
+            response: schema_of::<AccuracySchema>,
+            query: None,
             handler: get(holder_accuracy),
         },
         RouteSpec {
@@ -287,8 +323,10 @@ pub fn routes() -> Vec<RouteSpec> {
             path: "/v1/sellers/{seller_ref}/strikes",
             summary: "A seller reference's strike points, their expiry, and the sanction tier reached, with reasons",
             access: Access::Public,
-            query: &[],
             responses: &[(200, "strikes"), (409, "this node is not a marketplace")],
+            request: None,
+            response: schema_of::<StrikesSchema>,
+            query: None,
             handler: get(seller_strikes),
         },
         RouteSpec {
@@ -296,8 +334,10 @@ pub fn routes() -> Vec<RouteSpec> {
             path: "/v1/peers",
             summary: "Known peers: connected, blocked, gossip score, addresses",
             access: Access::Operator,
-            query: &[],
             responses: &[(200, "peers"), (401, "no token"), (403, "wrong token")],
+            request: None,
+            response: schema_of::<PeersResponse>,
+            query: None,
             handler: get(list_peers),
         },
         RouteSpec {
@@ -305,8 +345,10 @@ pub fn routes() -> Vec<RouteSpec> {
             path: "/v1/peers/{peer_id}/block",
             summary: "Block a peer: close its connections and refuse new ones (persisted)",
             access: Access::Operator,
-            query: &[],
             responses: &[(200, "blocked"), (400, "bad peer id"), (401, "no token"), (403, "wrong token")],
+            request: None,
+            response: schema_of::<BlockResponse>,
+            query: None,
             handler: post(block_peer),
         },
         RouteSpec {
@@ -314,8 +356,10 @@ pub fn routes() -> Vec<RouteSpec> {
             path: "/v1/peers/{peer_id}/unblock",
             summary: "Unblock a peer and redial it when its address is known",
             access: Access::Operator,
-            query: &[],
             responses: &[(200, "unblocked"), (400, "bad peer id"), (401, "no token"), (403, "wrong token")],
+            request: None,
+            response: schema_of::<BlockResponse>,
+            query: None,
             handler: post(unblock_peer),
         },
         RouteSpec {
@@ -323,8 +367,10 @@ pub fn routes() -> Vec<RouteSpec> {
             path: "/v1/openapi.json",
             summary: "This document",
             access: Access::Public,
-            query: &[],
             responses: &[(200, "OpenAPI 3.1 document")],
+            request: None,
+            response: openapi::document_schema,
+            query: None,
             handler: get(openapi),
         },
         RouteSpec {
@@ -332,8 +378,10 @@ pub fn routes() -> Vec<RouteSpec> {
             path: "/metrics",
             summary: "Prometheus metrics",
             access: Access::Public,
-            query: &[],
             responses: &[(200, "text exposition format")],
+            request: None,
+            response: openapi::metrics_schema,
+            query: None,
             handler: get(metrics),
         },
     ]

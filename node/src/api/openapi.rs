@@ -1,14 +1,149 @@
-//! The OpenAPI 3.1 document of the API, generated from the route table ([`routes`]), so the
-//! document and the router cannot drift apart. Served at `GET /v1/openapi.json`.
+//! The OpenAPI 3.1 document of the API, generated from the route table ([`routes`]) and the
+//! request, query and response types' JSON Schemas (schemars, JSON Schema 2020-12, which OpenAPI
+//! 3.1 embeds), so the document, the router and the handlers cannot drift apart. Served at
+//! `GET /v1/openapi.json`, with this node's page size as the bound of every `limit` and, when the
+//! node holds one, one of its own entries as the example of `POST /v1/entries`.
+//!
+//! Every status a route can answer is listed: its own (the route table), 400 (malformed JSON,
+//! bad query or path parameter, or a body sent where none is taken), 401 and 403 on operator
+//! routes, 405, 408, 413 and 422 on routes that take a body, 429 on public routes, 500 and 503.
 
 use axum::Json;
-use serde_json::{Value, json};
+use axum::extract::State;
+use proto_types::body::{HolderNotice, RegistrationV1, StatusV1, examples};
+use proto_types::entry::EntryId;
+use proto_types::keys::PublicKey;
+use schemars::generate::SchemaSettings;
+use schemars::{JsonSchema, SchemaGenerator};
+use serde_json::{Map, Value, json};
 
+use super::schemas::ErrorBody;
+use super::state::NodeState;
 use super::{Access, routes};
 
-/// The OpenAPI 3.1 document, generated from [`routes`].
-pub fn openapi_document() -> Value {
-    let mut paths = serde_json::Map::new();
+/// The schema of a path parameter, by route and name.
+fn path_parameter(path: &str, name: &str, generator: &mut SchemaGenerator) -> Value {
+    let schema = match name {
+        "id" if path.starts_with("/v1/entries/") => generator.subschema_for::<EntryId>(),
+        "id" => generator.subschema_for::<proto_types::body::RightId>(),
+        "author" | "did" => generator.subschema_for::<PublicKey>(),
+        "seller_ref" => {
+            return json!({"type": "string", "pattern": proto_types::schema::HEX_64, "description": "A seller reference: 64 lowercase hex characters"});
+        }
+        "peer_id" => {
+            return json!({
+                "type": "string",
+                "description": "A libp2p peer id of an Ed25519 key, base58 (12D3KooW…)",
+                "pattern": "^12D3KooW[A-HJ-NP-S][1-9A-HJ-NP-Za-km-z]{43}$",
+                "examples": ["12D3KooWD3eckifWpRn9wQpMG9R9hX3sD158z7EqHWmweQAJU5SA"],
+            });
+        }
+        _ => return json!({"type": "string"}),
+    };
+    schema.to_value()
+}
+
+/// A query parameter's schema as a query string carries it: an optional field's `null` is the
+/// absent parameter, and `limit` is bounded by this node's page size.
+fn query_schema(path: &str, name: &str, mut schema: Value, max_page_size: usize) -> Value {
+    if let Some(Value::Array(types)) = schema.get_mut("type") {
+        types.retain(|kind| kind != "null");
+        if types.len() == 1 {
+            let only = types.remove(0);
+            schema["type"] = only;
+        }
+    }
+    if let Some(Value::Array(branches)) = schema.get_mut("anyOf") {
+        branches.retain(|branch| branch.get("type") != Some(&Value::from("null")));
+        if branches.len() == 1 {
+            let only = branches.remove(0);
+            if let (Value::Object(outer), Value::Object(inner)) = (&mut schema, only) {
+                outer.remove("anyOf");
+                outer.extend(inner);
+            }
+        }
+    }
+    if name == "limit" {
+        // Two routes clamp `limit` into 1..=max_page_size rather than refuse it.
+        let clamped = matches!(path, "/v1/equivocations" | "/v1/claims");
+        if clamped {
+            schema["minimum"] = json!(0);
+            schema["maximum"] = json!(proto_types::entry::MAX_SEQ);
+        } else {
+            schema["minimum"] = json!(1);
+            schema["maximum"] = json!(max_page_size);
+        }
+        if let Value::Object(object) = &mut schema {
+            object.remove("format");
+        }
+    }
+    schema
+}
+
+/// The request body schema of `POST /v1/registrations` and the items of a batch: a registration
+/// body whose `v` may be omitted; `right_id` is derived from jurisdiction, type and number (a
+/// given one must equal it, which a schema cannot say, so the document leaves it out).
+pub(super) fn registration_request(generator: &mut SchemaGenerator) -> schemars::Schema {
+    let mut schema = RegistrationV1::json_schema(generator);
+    if let Some(object) = schema.as_object_mut() {
+        if let Some(Value::Object(properties)) = object.get_mut("properties") {
+            properties.remove("right_id");
+        }
+        if let Some(Value::Array(required)) = object.get_mut("required") {
+            required.retain(|name| name != "v" && name != "right_id");
+        }
+        object.insert("description".to_owned(), Value::from("A registration body (protocol.md §4.1) without `v` (1) and `right_id`: the node derives the right id from jurisdiction, right type and number. A `right_id` may be sent if it equals the derived one."));
+    }
+    schema
+}
+
+/// The request body of `POST /v1/registrations/batch`.
+pub(super) fn batch_request(generator: &mut SchemaGenerator) -> schemars::Schema {
+    let mut item = registration_request(generator).to_value();
+    let date = generator.subschema_for::<proto_types::timestamp::Date>();
+    if let Some(Value::Object(properties)) = item.get_mut("properties") {
+        properties.insert(
+            "status_date".to_owned(),
+            json!({"anyOf": [date, {"type": "null"}], "description": "When the status took effect; the date of the status entry a change of status becomes"}),
+        );
+    }
+    schemars::json_schema!({
+        "type": "object",
+        "required": ["items"],
+        "properties": {"items": {
+            "type": "array",
+            "maxItems": crate::upsert::MAX_BATCH_ITEMS,
+            "description": "Registrations, each with an optional status_date. An item that is not one is answered in its own result with an error, not refused with the request; hence any object is an item.",
+            "items": {"anyOf": [item, {"type": "object"}]},
+        }},
+        "additionalProperties": false,
+    })
+}
+
+/// The request body of `POST /v1/rights/{id}/status`: a status body whose `v` and `right_id` may
+/// be omitted (a given `right_id` must be the one in the path).
+pub(super) fn status_request(generator: &mut SchemaGenerator) -> schemars::Schema {
+    let mut schema = StatusV1::json_schema(generator);
+    if let Some(object) = schema.as_object_mut() {
+        if let Some(Value::Object(properties)) = object.get_mut("properties") {
+            properties.remove("right_id");
+        }
+        if let Some(Value::Array(required)) = object.get_mut("required") {
+            required.retain(|name| name != "v" && name != "right_id");
+        }
+    }
+    schema
+}
+
+/// The OpenAPI 3.1 document, generated from [`routes`]; `max_page_size` bounds every `limit`.
+pub fn openapi_document(max_page_size: usize) -> Value {
+    let settings = SchemaSettings::draft2020_12().with(|settings| {
+        settings.definitions_path = "/components/schemas".into();
+        settings.meta_schema = None;
+    });
+    let mut generator = settings.into_generator();
+    let error = generator.subschema_for::<ErrorBody<'static>>().to_value();
+    let mut paths = Map::new();
     for spec in routes() {
         let mut parameters: Vec<Value> = Vec::new();
         let mut rest = spec.path;
@@ -17,37 +152,73 @@ pub fn openapi_document() -> Value {
                 break;
             };
             let name = &rest[start + 1..start + end];
-            parameters.push(
-                json!({"name": name, "in": "path", "required": true, "schema": {"type": "string"}}),
-            );
+            let schema = path_parameter(spec.path, name, &mut generator);
+            parameters
+                .push(json!({"name": name, "in": "path", "required": true, "schema": schema}));
             rest = &rest[start + end..];
         }
-        for (name, description) in spec.query {
-            parameters.push(json!({"name": name, "in": "query", "required": false, "description": description, "schema": {"type": "string"}}));
+        if let Some(query) = spec.query {
+            let schema = query(&mut generator).to_value();
+            if let Some(Value::Object(properties)) = schema.get("properties") {
+                for (name, property) in properties {
+                    let mut property =
+                        query_schema(spec.path, name, property.clone(), max_page_size);
+                    let description = property
+                        .as_object_mut()
+                        .and_then(|object| object.remove("description"))
+                        .unwrap_or(Value::Null);
+                    parameters.push(json!({"name": name, "in": "query", "required": false, "description": description, "schema": property}));
+                }
+            }
         }
-        let mut responses = serde_json::Map::new();
+        let mut responses = Map::new();
         for (status, description) in spec.responses {
-            responses.insert(status.to_string(), json!({"description": description}));
-        }
-        if !spec.takes_body() {
-            responses.entry("400").or_insert_with(
-                || json!({"description": "a request body was sent; this route takes none"}),
+            let schema = if (200..300).contains(status) {
+                (spec.response)(&mut generator).to_value()
+            } else {
+                error.clone()
+            };
+            responses.insert(
+                status.to_string(),
+                json!({"description": description, "content": {"application/json": {"schema": schema}}}),
             );
         }
-        responses.insert(
-            "default".to_owned(),
-            json!({
-                "description": "error",
-                "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}
-            }),
-        );
+        let mut common: Vec<(u16, &str)> = vec![
+            (
+                400,
+                "malformed request: `malformed_json`, `bad_body`, `bad_query`, a bad path parameter, or `unexpected_body` (a body sent to a route that takes none)",
+            ),
+            (405, "`method_not_allowed`"),
+            (408, "the request took too long"),
+            (500, "`internal`: see the node's log"),
+            (503, "`shutting_down`, or the ingest path is full or closed"),
+        ];
+        match spec.access {
+            Access::Public => common.push((429, "`rate_limited`: retry after a second")),
+            Access::Operator => {
+                common.push((401, "`unauthorized`: no bearer token"));
+                common.push((403, "`forbidden`: not the operator's token"));
+            }
+        }
+        if spec.takes_body() {
+            common.push((413, "`body_too_large` or `too_large`"));
+            common.push((422, "`invalid_field` or an invalid entry or notice"));
+        }
+        for (status, description) in common {
+            responses.entry(status.to_string()).or_insert_with(|| {
+                json!({"description": description, "content": {"application/json": {"schema": error.clone()}}})
+            });
+        }
         let mut operation = json!({
+            "operationId": format!("{}{}", spec.method, spec.path.replace(['{', '}'], "").replace('/', "_")),
             "summary": spec.summary,
             "parameters": parameters,
             "responses": responses,
         });
-        if spec.takes_body() {
-            operation["requestBody"] = json!({"required": true, "content": {"application/json": {"schema": {"type": "object"}}}});
+        if let Some(request) = spec.request {
+            let schema = request(&mut generator).to_value();
+            operation["requestBody"] =
+                json!({"required": true, "content": {"application/json": {"schema": schema}}});
         }
         if spec.access == Access::Operator {
             operation["security"] = json!([{"operatorToken": []}]);
@@ -57,22 +228,121 @@ pub fn openapi_document() -> Value {
             .or_insert_with(|| json!({}));
         item[spec.method] = operation;
     }
+    if let Some(operation) = paths.get_mut("/metrics") {
+        operation["get"]["responses"]["200"]["content"] =
+            json!({"text/plain": {"schema": {"type": "string"}}});
+    }
+    for path in ["/v1/verify", "/v1/notices"] {
+        if let Some(operation) = paths.get_mut(path) {
+            operation["post"]["requestBody"]["content"]["application/json"]["example"] =
+                examples::holder_notice();
+        }
+    }
+    let mut schemas = generator.take_definitions(true);
+    // Every component is a named type of ours or of proto-types; keep the order stable.
+    schemas.sort_keys();
     json!({
         "openapi": "3.1.0",
         "info": {"title": "Rightsnet node API", "version": env!("CARGO_PKG_VERSION")},
         "paths": paths,
         "components": {
             "securitySchemes": {"operatorToken": {"type": "http", "scheme": "bearer"}},
-            "schemas": {"Error": {
-                "type": "object",
-                "required": ["code", "message"],
-                "properties": {"code": {"type": "string"}, "message": {"type": "string"}}
-            }}
+            "schemas": schemas,
         }
     })
 }
 
-/// `GET /v1/openapi.json`.
-pub(super) async fn openapi() -> Json<Value> {
-    Json(openapi_document())
+/// The schema of a holder notice, for the routes that take one.
+pub(super) fn holder_notice(generator: &mut SchemaGenerator) -> schemars::Schema {
+    generator.subschema_for::<HolderNotice>()
+}
+
+/// Examples a fuzzer cannot make up, taken from what this node holds: its own first entry, and
+/// one right it knows.
+struct HeldExamples {
+    entry: Option<Value>,
+    right: Option<crate::rights::RightState>,
+}
+
+/// Sets `value` at the JSON pointer `pointer` of `document` when that place exists.
+fn set_example(document: &mut Value, pointer: &str, value: Value) {
+    if let Some(Value::Object(object)) = document.pointer_mut(pointer) {
+        object.insert("example".to_owned(), value);
+    }
+}
+
+/// `GET /v1/openapi.json`: the document with this node's page size and, when it holds them,
+/// examples of what a schema cannot generate: its own first entry for `POST /v1/entries`
+/// (re-submitting it answers 200 `duplicate`) and `GET /v1/entries/{id}`, a right it knows for
+/// `GET /v1/rights/{id}` and, with its holder key, for `POST /v1/credentials`.
+pub(super) async fn openapi(State(state): State<NodeState>) -> Json<Value> {
+    let mut document = openapi_document(state.config.limits.max_page_size);
+    let authority = state.authority;
+    let held = state
+        .reader()
+        .run(move |store| {
+            let entry = store
+                .feed(&authority, 1, 1, proto_types::entry::MAX_ENTRY_BYTES)?
+                .into_iter()
+                .next()
+                .and_then(|bytes| serde_json::from_slice::<Value>(&bytes).ok());
+            let right = crate::query::SearchQuery::new(None, false, None, None, None, 1, None)
+                .ok()
+                .map(|search| crate::query::search(store, &search))
+                .transpose()?
+                .and_then(|page| page.rights.into_iter().next());
+            Ok::<_, crate::storage::StorageError>(HeldExamples { entry, right })
+        })
+        .await
+        .unwrap_or(HeldExamples {
+            entry: None,
+            right: None,
+        });
+    let body = "/requestBody/content/application~1json";
+    if let Some(entry) = held.entry {
+        let id = proto_types::entry::Entry::from_value(entry.clone())
+            .map(|decoded| decoded.id().to_string())
+            .ok();
+        set_example(
+            &mut document,
+            &format!("/paths/~1v1~1entries/post{body}"),
+            entry,
+        );
+        if let Some(id) = id {
+            set_example(
+                &mut document,
+                "/paths/~1v1~1entries~1{id}/get/parameters/0",
+                Value::from(id),
+            );
+        }
+    }
+    if let Some(right) = held.right {
+        set_example(
+            &mut document,
+            "/paths/~1v1~1rights~1{id}/get/parameters/0",
+            Value::from(right.right_id.clone()),
+        );
+        if let Some(holder) = right.holder.key {
+            set_example(
+                &mut document,
+                &format!("/paths/~1v1~1credentials/post{body}"),
+                json!({"right_id": right.right_id, "holder": holder.to_did_key()}),
+            );
+        }
+    }
+    Json(document)
+}
+
+/// The schema of `GET /v1/openapi.json`'s answer.
+pub(super) fn document_schema(_generator: &mut SchemaGenerator) -> schemars::Schema {
+    schemars::json_schema!({
+        "type": "object",
+        "description": "An OpenAPI 3.1 document",
+        "required": ["openapi", "info", "paths"],
+    })
+}
+
+/// The schema of `GET /metrics`'s answer: the Prometheus text exposition format.
+pub(super) fn metrics_schema(_generator: &mut SchemaGenerator) -> schemars::Schema {
+    schemars::json_schema!({"type": "string"})
 }

@@ -3,15 +3,15 @@
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::response::IntoResponse;
-use serde_json::json;
 
 use super::error::ApiResult;
+use super::schemas::{BlockResponse, PeersResponse};
 use super::state::NodeState;
 
 /// Known peers: connected, blocked, gossip score, addresses.
 pub(super) async fn list_peers(State(state): State<NodeState>) -> ApiResult {
     let peers = state.network.peers().await?;
-    Ok(Json(json!({"peers": peers})).into_response())
+    Ok(Json(PeersResponse { peers }).into_response())
 }
 
 /// Blocks a peer (persisted); `changed` says whether it was not blocked before.
@@ -20,7 +20,12 @@ pub(super) async fn block_peer(
     Path(peer_id): Path<String>,
 ) -> ApiResult {
     let newly = state.network.block(&peer_id).await?;
-    Ok(Json(json!({"peer_id": peer_id, "blocked": true, "changed": newly})).into_response())
+    Ok(Json(BlockResponse {
+        peer_id,
+        blocked: true,
+        changed: newly,
+    })
+    .into_response())
 }
 
 /// Unblocks a peer; `changed` says whether it was blocked.
@@ -29,5 +34,10 @@ pub(super) async fn unblock_peer(
     Path(peer_id): Path<String>,
 ) -> ApiResult {
     let was = state.network.unblock(&peer_id).await?;
-    Ok(Json(json!({"peer_id": peer_id, "blocked": false, "changed": was})).into_response())
+    Ok(Json(BlockResponse {
+        peer_id,
+        blocked: false,
+        changed: was,
+    })
+    .into_response())
 }

@@ -8,12 +8,14 @@ use axum::extract::{Path, Query, State};
 use axum::response::IntoResponse;
 use proto_types::body::{Body, EntryKind, Jurisdiction, RightId, RightType};
 use proto_types::timestamp::Date;
+use schemars::JsonSchema;
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
 use super::error::{ApiError, ApiResult};
 use super::extract::{json_body, page_size, query_params};
 use super::outcome::outcome_response;
+use super::schemas::{BatchResponse, SearchResponse};
 use super::state::NodeState;
 use crate::clock::today;
 use crate::query::{self, SearchQuery};
@@ -111,7 +113,7 @@ pub(super) async fn register_batch(
             }
         });
     }
-    Ok(Json(json!({"results": results})).into_response())
+    Ok(Json(BatchResponse { results }).into_response())
 }
 
 /// One item of a batch: a registration with an optional `status_date`.
@@ -187,16 +189,40 @@ pub(super) async fn get_right(
 }
 
 /// The query of `GET /v1/rights`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub(super) struct SearchParams {
+    /// Mark text: every word must match a word of the mark, the last one as a prefix; at most
+    /// 200 characters, with a letter or digit.
+    #[schemars(length(max = crate::query::MAX_QUERY_CHARS), regex(pattern = "^[^\\u0000-\\u001F]*[A-Za-z0-9][^\\u0000-\\u001F]*$"))]
     mark: Option<String>,
+    /// True: the whole folded mark must equal `mark`.
     exact: Option<bool>,
+    /// Nice class 1-45.
+    #[schemars(range(min = 1, max = 45))]
     class: Option<u8>,
+    /// ISO 3166-1 alpha-2 or regional code (EM, WO, …).
+    #[schemars(with = "Option<Jurisdiction>")]
     jurisdiction: Option<String>,
+    /// Holder did:key, or holder name (folded prefix, with a letter or digit, at most 200
+    /// characters).
+    #[schemars(schema_with = "holder_filter")]
     holder: Option<String>,
+    /// Page size, at most the node's max_page_size.
     limit: Option<usize>,
+    /// The next_cursor of the previous page.
+    #[schemars(length(max = 4096), regex(pattern = "^([0-9a-f]{2})*$"))]
     cursor: Option<String>,
+}
+
+/// The schema of the `holder` filter: a did:key, or a name that does not start with `did:`.
+fn holder_filter(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
+    let key = generator.subschema_for::<proto_types::keys::PublicKey>();
+    schemars::json_schema!({"anyOf": [key, {
+        "type": "string",
+        "maxLength": crate::query::MAX_QUERY_CHARS,
+        "pattern": "^(?!did:)[^\\u0000-\\u001F]*[A-Za-z0-9][^\\u0000-\\u001F]*$",
+    }]})
 }
 
 /// Searches rights; paged by an opaque cursor.
@@ -225,9 +251,13 @@ pub(super) async fn search_rights(
         .run(move |store| query::search(store, &search))
         .await?;
     let today = today();
-    Ok(Json(json!({
-        "rights": page.rights.iter().map(|right| query::right_summary(right, &today)).collect::<Vec<_>>(),
-        "next_cursor": page.next_cursor,
-    }))
+    Ok(Json(SearchResponse {
+        rights: page
+            .rights
+            .iter()
+            .map(|right| query::right_summary(right, &today))
+            .collect(),
+        next_cursor: page.next_cursor,
+    })
     .into_response())
 }

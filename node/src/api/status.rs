@@ -3,38 +3,39 @@
 use axum::Json;
 use axum::extract::State;
 use axum::response::IntoResponse;
-use serde_json::{Value, json};
 
 use super::error::ApiResult;
+use super::schemas::{StatusFeed, StatusResponse};
 use super::state::NodeState;
 
 /// The node's authority, peers, and every feed's head (author, latest seq and entry id).
 pub(super) async fn status(State(state): State<NodeState>) -> ApiResult {
     let heads = state.reader().run(|store| store.heads()).await?;
     let trust = state.ingest.trust();
-    let feeds: Vec<Value> = heads
+    let feeds: Vec<StatusFeed> = heads
         .iter()
-        .map(|(author, head)| {
-            json!({
-                "author": author.to_did_key(),
-                "name": trust.get(author).map(|authority| authority.name.clone()),
-                "seq": head.seq,
-                "id": head.id,
-            })
+        .map(|(author, head)| StatusFeed {
+            author: author.to_did_key(),
+            name: trust.get(author).map(|authority| authority.name.clone()),
+            seq: head.seq,
+            id: head.id,
         })
         .collect();
     let entry_count: u64 = heads.iter().map(|(_, head)| head.seq).sum();
     let peers = state.peers.snapshot();
-    Ok(Json(json!({
-        "authority": state.authority.to_did_key(),
-        "name": trust.get(&state.authority).map(|authority| authority.name.clone()),
-        "peer_id": peers.peer_id,
-        "p2p_addrs": peers.listen_addrs,
-        "peers": peers.connected,
-        "peer_count": peers.connected.len(),
-        "feeds": feeds,
-        "entry_count": entry_count,
-        "version": env!("CARGO_PKG_VERSION"),
-    }))
+    let peer_count = peers.connected.len();
+    Ok(Json(StatusResponse {
+        authority: state.authority.to_did_key(),
+        name: trust
+            .get(&state.authority)
+            .map(|authority| authority.name.clone()),
+        peer_id: peers.peer_id,
+        p2p_addrs: peers.listen_addrs,
+        peers: peers.connected,
+        peer_count,
+        feeds,
+        entry_count,
+        version: env!("CARGO_PKG_VERSION"),
+    })
     .into_response())
 }

@@ -12,6 +12,7 @@
 mod claims;
 mod feeds;
 mod node;
+mod openapi;
 mod peers;
 mod rights;
 
@@ -246,12 +247,16 @@ impl TestNode {
             .expect("the whole answer");
         let body = serde_json::from_slice(&bytes)
             .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into_owned()));
+        let route = route_of(method, path);
+        if let Some(route) = route {
+            openapi::check_reply(method, route, status, &body);
+        }
         self.seen
             .lock()
             .expect("the record is not poisoned")
             .push(Seen {
                 method: method.to_owned(),
-                route: route_of(method, path),
+                route,
                 status,
             });
         Reply {
