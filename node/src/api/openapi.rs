@@ -320,7 +320,7 @@ pub(super) async fn openapi(State(state): State<NodeState>) -> Json<Value> {
         set_example(
             &mut document,
             "/paths/~1v1~1rights~1{id}/get/parameters/0",
-            Value::from(right.right_id.clone()),
+            Value::from(right.right_id.as_str()),
         );
         if let Some(holder) = right.holder.key {
             set_example(
