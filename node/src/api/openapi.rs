@@ -67,8 +67,9 @@ fn query_schema(path: &str, name: &str, mut schema: Value, max_page_size: usize)
         // Two routes clamp `limit` into 1..=max_page_size rather than refuse it.
         let clamped = matches!(path, "/v1/equivocations" | "/v1/claims");
         if clamped {
+            // Any usize is clamped; only a value that does not parse as one is refused.
             schema["minimum"] = json!(0);
-            schema["maximum"] = json!(proto_types::entry::MAX_SEQ);
+            schema["maximum"] = json!(u64::MAX);
         } else {
             schema["minimum"] = json!(1);
             schema["maximum"] = json!(max_page_size);
@@ -113,8 +114,8 @@ pub(super) fn batch_request(generator: &mut SchemaGenerator) -> schemars::Schema
         "properties": {"items": {
             "type": "array",
             "maxItems": crate::upsert::MAX_BATCH_ITEMS,
-            "description": "Registrations, each with an optional status_date. An item that is not one is answered in its own result with an error, not refused with the request; hence any object is an item.",
-            "items": {"anyOf": [item, {"type": "object"}]},
+            "description": "Registrations, each with an optional status_date. An item that is not one is answered in its own result with an error, not refused with the request; hence any JSON value is an item.",
+            "items": {"anyOf": [item, {}]},
         }},
         "additionalProperties": false,
     })
