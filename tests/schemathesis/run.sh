@@ -52,7 +52,13 @@ while IFS=$'\t' read -r name api token_file; do
     [ "$SECONDS" -lt "$deadline" ] || { echo "$name does not answer" >&2; exit 1; }
     sleep 1
   done
-  if ! st --config-file "$here/schemathesis.toml" run "$api/v1/openapi.json" \
+  # A marketplace adds its own per-operation entries (marketplace.toml) to the common ones.
+  config="$work/$name.toml"
+  cat "$here/schemathesis.toml" >"$config"
+  case "$name" in
+    marketplace-*) cat "$here/marketplace.toml" >>"$config" ;;
+  esac
+  if ! st --config-file "$config" run "$api/v1/openapi.json" \
       --url "$api" \
       --max-examples "$max_examples" \
       -H "Authorization: Bearer $(cat "$token_file")" \

@@ -240,6 +240,49 @@ pub(super) struct ClaimParams {
     limit: Option<usize>,
 }
 
+/// Refuses a filter value that is not of its kind, as the OpenAPI document states each one:
+/// a listing id (1 to 200 characters, one line), a did:key, a seller reference or a notice id
+/// (64 lowercase hex), a right id. No stored claim is under a malformed value.
+fn check_filter(index: ClaimIndex, value: &str) -> Result<(), String> {
+    let hex_64 = |name: &str| {
+        if value.len() == 64
+            && value
+                .bytes()
+                .all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
+        {
+            Ok(())
+        } else {
+            Err(format!("{name}: 64 lowercase hex characters"))
+        }
+    };
+    match index {
+        ClaimIndex::Listing => {
+            let control = |c: char| matches!(c, '\u{0}'..='\u{1f}' | '\u{7f}'..='\u{9f}');
+            let chars = value.chars().count();
+            if chars > proto_types::body::MAX_LISTING_ID_CHARS
+                || value.chars().any(control)
+                || value.chars().all(char::is_whitespace)
+            {
+                return Err(format!(
+                    "listing: 1 to {} characters on one line",
+                    proto_types::body::MAX_LISTING_ID_CHARS
+                ));
+            }
+            Ok(())
+        }
+        ClaimIndex::Holder => PublicKey::from_did_key(value)
+            .map(|_| ())
+            .map_err(|error| format!("holder: {error}")),
+        ClaimIndex::SellerRef => hex_64("seller_ref"),
+        ClaimIndex::Notice => hex_64("notice"),
+        ClaimIndex::Right => proto_types::body::RightId::parse(value)
+            .map(|_| ())
+            .map_err(|error| format!("right: {error}")),
+        // Not a filter of `GET /v1/claims`.
+        ClaimIndex::Nonce | ClaimIndex::Kind => Ok(()),
+    }
+}
+
 /// Notices, decisions and counter-notices under one claims index value.
 pub(super) async fn list_claims(
     State(state): State<NodeState>,
@@ -272,6 +315,7 @@ pub(super) async fn list_claims(
             format!("filter value must be 1 to {MAX_FILTER_BYTES} bytes"),
         ));
     }
+    check_filter(index, &value).map_err(|error| ApiError::bad_request("bad_query", error))?;
     let entries = state
         .reader()
         .run(move |store| {

@@ -99,7 +99,7 @@ pub struct RouteSpec {
     /// The request body's schema; `None` for a route that takes no body (it answers a
     /// non-empty one with 400 `unexpected_body`).
     pub request: Option<SchemaFn>,
-    /// The schema of every 2xx answer (errors share [`ErrorBody`](schemas::ErrorBody)).
+    /// The schema of every 2xx answer (errors share the `ErrorBody` schema).
     pub response: SchemaFn,
     /// The schema of the query parameters' struct; each property is one optional parameter.
     pub query: Option<SchemaFn>,

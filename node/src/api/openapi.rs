@@ -67,8 +67,9 @@ fn query_schema(path: &str, name: &str, mut schema: Value, max_page_size: usize)
         // Two routes clamp `limit` into 1..=max_page_size rather than refuse it.
         let clamped = matches!(path, "/v1/equivocations" | "/v1/claims");
         if clamped {
+            // Any usize is clamped; only a value that does not parse as one is refused.
             schema["minimum"] = json!(0);
-            schema["maximum"] = json!(proto_types::entry::MAX_SEQ);
+            schema["maximum"] = json!(u64::MAX);
         } else {
             schema["minimum"] = json!(1);
             schema["maximum"] = json!(max_page_size);
@@ -92,9 +93,51 @@ pub(super) fn registration_request(generator: &mut SchemaGenerator) -> schemars:
         if let Some(Value::Array(required)) = object.get_mut("required") {
             required.retain(|name| name != "v" && name != "right_id");
         }
-        object.insert("description".to_owned(), Value::from("A registration body (protocol.md §4.1) without `v` (1) and `right_id`: the node derives the right id from jurisdiction, right type and number. A `right_id` may be sent if it equals the derived one."));
+        object.insert("description".to_owned(), Value::from("A registration body (protocol.md §4.1) without `v` (1) and `right_id`: the node derives the right id from jurisdiction, right type and number. A `right_id` may be sent if it equals the derived one. Dates in order (registration not before filing, expiry after both) and Nice classes ascending are checked by the node (422 `invalid_field`)."));
+        object.insert(
+            "allOf".to_owned(),
+            json!([
+                {
+                    "description": "A trademark has mark_text, image_digest or both, and at least one Nice class; any other right has a title, no mark_text and no Nice classes",
+                    "if": when("right_type", &["trademark"]),
+                    "then": {
+                        "anyOf": [present("mark_text"), present("image_digest")],
+                        "required": ["nice_classes"],
+                        "properties": {"nice_classes": {"minItems": 1}},
+                    },
+                    "else": {
+                        "allOf": [present("title"), absent("mark_text")],
+                        "properties": {"nice_classes": {"maxItems": 0}},
+                    },
+                },
+                {
+                    "description": "A registered right has a registration_date; a filed one has none",
+                    "if": when("status", &["registered"]),
+                    "then": present("registration_date"),
+                },
+                {
+                    "if": when("status", &["filed"]),
+                    "then": absent("registration_date"),
+                },
+            ]),
+        );
     }
     schema
+}
+
+/// A schema that holds when `field` is one of `values`.
+fn when(field: &str, values: &[&str]) -> Value {
+    json!({"required": [field], "properties": {field: {"enum": values}}})
+}
+
+/// A schema that holds when `field` is given and not null.
+fn present(field: &str) -> Value {
+    json!({"required": [field], "properties": {field: {"not": {"type": "null"}}}})
+}
+
+/// A schema that holds when `field` is absent or null.
+fn absent(field: &str) -> Value {
+    json!({"properties": {field: {"type": "null"}}})
 }
 
 /// The request body of `POST /v1/registrations/batch`.
@@ -113,8 +156,8 @@ pub(super) fn batch_request(generator: &mut SchemaGenerator) -> schemars::Schema
         "properties": {"items": {
             "type": "array",
             "maxItems": crate::upsert::MAX_BATCH_ITEMS,
-            "description": "Registrations, each with an optional status_date. An item that is not one is answered in its own result with an error, not refused with the request; hence any object is an item.",
-            "items": {"anyOf": [item, {"type": "object"}]},
+            "description": "Registrations, each with an optional status_date. An item that is not one is answered in its own result with an error, not refused with the request; hence any JSON value is an item.",
+            "items": {"anyOf": [item, {}]},
         }},
         "additionalProperties": false,
     })
@@ -131,6 +174,26 @@ pub(super) fn status_request(generator: &mut SchemaGenerator) -> schemars::Schem
         if let Some(Value::Array(required)) = object.get_mut("required") {
             required.retain(|name| name != "v" && name != "right_id");
         }
+        object.insert(
+            "allOf".to_owned(),
+            json!([
+                {
+                    "description": "`new_expiry_date` is required when renewed, allowed when restored (after effective_date), absent otherwise",
+                    "if": when("change", &["renewed"]),
+                    "then": present("new_expiry_date"),
+                },
+                {
+                    "if": {"not": when("change", &["renewed", "restored"])},
+                    "then": absent("new_expiry_date"),
+                },
+                {
+                    "description": "`new_holder` is required when assigned, absent otherwise",
+                    "if": when("change", &["assigned"]),
+                    "then": present("new_holder"),
+                    "else": absent("new_holder"),
+                },
+            ]),
+        );
     }
     schema
 }
@@ -320,6 +383,11 @@ pub(super) async fn openapi(State(state): State<NodeState>) -> Json<Value> {
         set_example(
             &mut document,
             "/paths/~1v1~1rights~1{id}/get/parameters/0",
+            Value::from(right.right_id.as_str()),
+        );
+        set_example(
+            &mut document,
+            "/paths/~1v1~1rights~1{id}~1status/post/parameters/0",
             Value::from(right.right_id.as_str()),
         );
         if let Some(holder) = right.holder.key {

@@ -193,8 +193,9 @@ pub(super) async fn get_right(
 #[serde(deny_unknown_fields)]
 pub(super) struct SearchParams {
     /// Mark text: every word must match a word of the mark, the last one as a prefix; at most
-    /// 200 characters, with a letter or digit.
-    #[schemars(length(max = crate::query::MAX_QUERY_CHARS), regex(pattern = "^[^\\u0000-\\u001F]*[A-Za-z0-9][^\\u0000-\\u001F]*$"))]
+    /// 200 characters. One without a letter or digit once folded (Unicode NFKD, marks
+    /// stripped) is refused with 400 `bad_query`, which a pattern cannot state.
+    #[schemars(length(max = crate::query::MAX_QUERY_CHARS))]
     mark: Option<String>,
     /// True: the whole folded mark must equal `mark`.
     exact: Option<bool>,
@@ -215,13 +216,15 @@ pub(super) struct SearchParams {
     cursor: Option<String>,
 }
 
-/// The schema of the `holder` filter: a did:key, or a name that does not start with `did:`.
+/// The schema of the `holder` filter: a did:key, or a name that does not start with `did:` (at
+/// most 200 characters, any text: the letter-or-digit rule is applied after folding).
 fn holder_filter(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
     let key = generator.subschema_for::<proto_types::keys::PublicKey>();
     schemars::json_schema!({"anyOf": [key, {
         "type": "string",
         "maxLength": crate::query::MAX_QUERY_CHARS,
-        "pattern": "^(?!did:)[^\\u0000-\\u001F]*[A-Za-z0-9][^\\u0000-\\u001F]*$",
+        "pattern": "^(?!did:)",
+        "description": "A holder name (folded prefix); one without a letter or digit once folded is refused with 400 `bad_query`",
     }]})
 }
 

@@ -373,11 +373,28 @@ async fn credentials_notices_decisions_counter_notices_and_views() {
         format!("?holder={holder_did}&listing=listing-88123"),
         format!("?listing={}", "x".repeat(257)),
         "?limit=some".to_owned(),
+        // A filter value that is not of its kind: the document states each one's form.
+        "?seller_ref=null".to_owned(),
+        format!("?seller_ref={}", "A".repeat(64)),
+        "?notice=xyz".to_owned(),
+        "?holder=did:key:zNothing".to_owned(),
+        "?right=nope".to_owned(),
+        "?listing=a%0Ab".to_owned(),
+        "?listing=%20%20".to_owned(),
     ] {
         market
             .get(&format!("/v1/claims{query}"))
             .await
             .expect(400, Some("bad_query"));
+    }
+    // Well formed but unknown: no claims.
+    for query in [
+        format!("seller_ref={}", "a".repeat(64)),
+        format!("notice={}", "b".repeat(64)),
+        "listing=listing-never-named".to_owned(),
+    ] {
+        let reply = market.get(&format!("/v1/claims?{query}")).await;
+        assert_eq!(reply.expect(200, None)["claims"], serde_json::json!([]));
     }
     market
         .expect_body_refused("GET", "/v1/claims?right=FR-TM-4123456", Auth::Anonymous)

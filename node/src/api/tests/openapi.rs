@@ -218,3 +218,105 @@ fn a_listed_status_and_a_wrong_body_are_told_apart() {
     });
     assert!(unlisted.is_err(), "an unlisted status fails");
 }
+
+/// The request body schema of `method route`, standalone (its references resolve).
+fn request_validator(method: &str, route: &str) -> jsonschema::Validator {
+    let operation = &DOCUMENT["paths"][route][method];
+    let mut schema = operation["requestBody"]["content"]["application/json"]["schema"].clone();
+    let Value::Object(object) = &mut schema else {
+        panic!("{method} {route} has no JSON request body schema");
+    };
+    object.insert("components".to_owned(), DOCUMENT["components"].clone());
+    jsonschema::validator_for(&schema).expect("a valid request schema")
+}
+
+#[test]
+fn cross_field_rules_a_schema_can_state_are_in_the_request_schemas() {
+    let registration = request_validator("post", "/v1/registrations");
+    let base = json!({"jurisdiction": "FR", "number": "123",
+        "holder": {"name": "ACME", "country": "FR"}, "filing_date": "2020-01-01"});
+    let with = |extra: Value| {
+        let mut body = base.clone();
+        if let (Value::Object(body), Value::Object(extra)) = (&mut body, extra) {
+            body.extend(extra);
+        }
+        body
+    };
+    for (body, valid) in [
+        (
+            with(
+                json!({"right_type": "patent", "title": "A pump", "nice_classes": [], "status": "filed"}),
+            ),
+            true,
+        ),
+        (
+            with(
+                json!({"right_type": "trademark", "mark_text": "ACME", "nice_classes": [3], "status": "registered", "registration_date": "2020-06-01"}),
+            ),
+            true,
+        ),
+        (
+            with(json!({"right_type": "trademark", "nice_classes": [3], "status": "filed"})),
+            false,
+        ),
+        (
+            with(
+                json!({"right_type": "trademark", "mark_text": "ACME", "nice_classes": [], "status": "filed"}),
+            ),
+            false,
+        ),
+        (
+            with(
+                json!({"right_type": "patent", "title": "A pump", "mark_text": "ACME", "nice_classes": [], "status": "filed"}),
+            ),
+            false,
+        ),
+        (
+            with(json!({"right_type": "patent", "nice_classes": [], "status": "filed"})),
+            false,
+        ),
+        (
+            with(
+                json!({"right_type": "trademark", "mark_text": "ACME", "nice_classes": [3], "status": "registered"}),
+            ),
+            false,
+        ),
+        (
+            with(
+                json!({"right_type": "trademark", "mark_text": "ACME", "nice_classes": [3], "status": "filed", "registration_date": "2020-06-01"}),
+            ),
+            false,
+        ),
+    ] {
+        assert_eq!(registration.is_valid(&body), valid, "{body}");
+    }
+    let status = request_validator("post", "/v1/rights/{id}/status");
+    for (body, valid) in [
+        (
+            json!({"change": "renewed", "effective_date": "2030-01-01", "new_expiry_date": "2040-01-01"}),
+            true,
+        ),
+        (
+            json!({"change": "cancelled", "effective_date": "2030-01-01"}),
+            true,
+        ),
+        (
+            json!({"change": "renewed", "effective_date": "2030-01-01"}),
+            false,
+        ),
+        (
+            json!({"change": "cancelled", "effective_date": "2030-01-01", "new_expiry_date": "2040-01-01"}),
+            false,
+        ),
+        (
+            json!({"change": "assigned", "effective_date": "2030-01-01"}),
+            false,
+        ),
+        (
+            json!({"change": "expired", "effective_date": "2030-01-01", "new_holder": {"name": "B", "country": "DE"}}),
+            false,
+        ),
+    ] {
+        assert_eq!(status.is_valid(&body), valid, "{body}");
+    }
+}
