@@ -7,6 +7,7 @@
 #   tests/schemathesis/run.sh                 # uses $CARGO_TARGET_DIR/debug/rightsnet
 #   RIGHTSNET_BIN=/path/to/rightsnet tests/schemathesis/run.sh
 #   ST_MAX_EXAMPLES=50 tests/schemathesis/run.sh
+#   ST_DETERMINISTIC=1 tests/schemathesis/run.sh   # the same generated inputs every run (CI)
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 root="$(cd "$here/../.." && pwd)"
@@ -61,6 +62,7 @@ while IFS=$'\t' read -r name api token_file; do
   if ! st --config-file "$config" run "$api/v1/openapi.json" \
       --url "$api" \
       --max-examples "$max_examples" \
+      ${ST_DETERMINISTIC:+--generation-deterministic} \
       -H "Authorization: Bearer $(cat "$token_file")" \
       >"$work/$name.txt" 2>&1; then
     status=1
