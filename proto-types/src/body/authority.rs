@@ -41,10 +41,10 @@ pub enum AuthorityRole {
 #[serde(deny_unknown_fields)]
 pub struct AuthorityV1 {
     /// The body version, always 1.
-    #[schemars(schema_with = "crate::schema::version")]
+    #[schemars(schema_with = "super::fields::version")]
     pub v: u32,
     /// The authority's name, 1 to [`MAX_AUTHORITY_NAME_CHARS`] characters.
-    #[schemars(length(min = 1, max = MAX_AUTHORITY_NAME_CHARS), regex(pattern = crate::schema::SINGLE_LINE))]
+    #[schemars(length(min = 1, max = MAX_AUTHORITY_NAME_CHARS), regex(pattern = super::fields::SINGLE_LINE))]
     pub name: String,
     /// Office or marketplace.
     pub role: AuthorityRole,
@@ -56,7 +56,7 @@ pub struct AuthorityV1 {
     pub jurisdictions: Vec<Jurisdiction>,
     /// How to reach the authority, at most [`MAX_CONTACT_CHARS`] characters.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schemars(length(min = 1, max = MAX_CONTACT_CHARS), regex(pattern = crate::schema::SINGLE_LINE))]
+    #[schemars(length(min = 1, max = MAX_CONTACT_CHARS), regex(pattern = super::fields::SINGLE_LINE))]
     pub contact: Option<String>,
 }
 
@@ -103,16 +103,16 @@ impl AuthorityV1 {
 #[serde(deny_unknown_fields)]
 pub struct KeyRotationV1 {
     /// The body version, always 1.
-    #[schemars(schema_with = "crate::schema::version")]
+    #[schemars(schema_with = "super::fields::version")]
     pub v: u32,
     /// The key that signs the authority's entries from now on.
     pub new_key: PublicKey,
     /// Why, at most [`MAX_KEY_ROTATION_REASON_CHARS`] characters.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schemars(length(min = 1, max = MAX_KEY_ROTATION_REASON_CHARS), regex(pattern = crate::schema::MULTI_LINE))]
+    #[schemars(length(min = 1, max = MAX_KEY_ROTATION_REASON_CHARS), regex(pattern = super::fields::MULTI_LINE))]
     pub reason: Option<String>,
     /// The new key's signature over [`key_rotation_proof_message`], multibase base58-btc (`z…`).
-    #[schemars(schema_with = "crate::schema::signature")]
+    #[schemars(schema_with = "super::fields::signature")]
     pub new_key_proof: String,
 }
 

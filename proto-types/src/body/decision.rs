@@ -38,21 +38,21 @@ pub enum DecisionOutcome {
 #[serde(deny_unknown_fields)]
 pub struct DecisionV1 {
     /// The body version, always 1.
-    #[schemars(schema_with = "crate::schema::version")]
+    #[schemars(schema_with = "super::fields::version")]
     pub v: u32,
     /// The `notice` entry decided on.
     pub notice_id: EntryId,
     /// The listings the decision covers, 1 to [`MAX_DECISION_LISTINGS`], distinct.
-    #[schemars(length(min = 1, max = MAX_DECISION_LISTINGS), inner(length(min = 1, max = super::MAX_LISTING_ID_CHARS), regex(pattern = crate::schema::SINGLE_LINE)))]
+    #[schemars(length(min = 1, max = MAX_DECISION_LISTINGS), inner(length(min = 1, max = super::MAX_LISTING_ID_CHARS), regex(pattern = super::fields::SINGLE_LINE)))]
     pub listing_ids: Vec<String>,
     /// What was done.
     pub outcome: DecisionOutcome,
     /// Why, 1 to [`MAX_DECISION_REASON_CHARS`] characters.
-    #[schemars(length(min = 1, max = MAX_DECISION_REASON_CHARS), regex(pattern = crate::schema::MULTI_LINE))]
+    #[schemars(length(min = 1, max = MAX_DECISION_REASON_CHARS), regex(pattern = super::fields::MULTI_LINE))]
     pub reason: String,
     /// The seller, pseudonymously: a keyed hash scoped to the marketplace, 64 lowercase hex
     /// characters. Never a raw seller id.
-    #[schemars(regex(pattern = crate::schema::HEX_64))]
+    #[schemars(regex(pattern = super::fields::HEX_64))]
     pub seller_ref: String,
     /// Until when the seller may file a counter-notice; required when removed, absent otherwise.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -114,17 +114,17 @@ impl DecisionV1 {
 #[serde(deny_unknown_fields)]
 pub struct CounterNoticeV1 {
     /// The body version, always 1.
-    #[schemars(schema_with = "crate::schema::version")]
+    #[schemars(schema_with = "super::fields::version")]
     pub v: u32,
     /// The `decision` entry answered.
     pub decision_id: EntryId,
     /// The `notice` entry that decision was about.
     pub notice_id: EntryId,
     /// The seller, as in the decision: 64 lowercase hex characters.
-    #[schemars(regex(pattern = crate::schema::HEX_64))]
+    #[schemars(regex(pattern = super::fields::HEX_64))]
     pub seller_ref: String,
     /// The seller's statement, 1 to [`MAX_COUNTER_STATEMENT_CHARS`] characters.
-    #[schemars(length(min = 1, max = MAX_COUNTER_STATEMENT_CHARS), regex(pattern = crate::schema::MULTI_LINE))]
+    #[schemars(length(min = 1, max = MAX_COUNTER_STATEMENT_CHARS), regex(pattern = super::fields::MULTI_LINE))]
     pub statement: String,
     /// Evidence, at most [`MAX_EVIDENCE_ITEMS`](super::MAX_EVIDENCE_ITEMS) items.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]

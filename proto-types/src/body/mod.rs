@@ -18,6 +18,7 @@ pub mod codes;
 mod decision;
 mod decode;
 pub mod examples;
+pub mod fields;
 mod notice;
 mod registration;
 mod status;

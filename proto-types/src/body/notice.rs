@@ -46,7 +46,7 @@ pub const MAX_VERDICT_MESSAGE_CHARS: usize = 500;
 #[serde(deny_unknown_fields)]
 pub struct HolderNotice {
     /// The notice format version, always 1.
-    #[schemars(schema_with = "crate::schema::version")]
+    #[schemars(schema_with = "super::fields::version")]
     pub v: u32,
     /// The marketplace the notice is addressed to.
     pub marketplace: PublicKey,
@@ -64,20 +64,20 @@ pub struct HolderNotice {
     #[schemars(length(max = super::MAX_EVIDENCE_ITEMS))]
     pub evidence: Vec<Evidence>,
     /// The holder's statement of good faith, 1 to [`MAX_GOOD_FAITH_STATEMENT_CHARS`] characters.
-    #[schemars(length(min = 1, max = MAX_GOOD_FAITH_STATEMENT_CHARS), regex(pattern = crate::schema::MULTI_LINE))]
+    #[schemars(length(min = 1, max = MAX_GOOD_FAITH_STATEMENT_CHARS), regex(pattern = super::fields::MULTI_LINE))]
     pub good_faith_statement: String,
     /// A random value making the notice unique, [`MIN_NONCE_HEX_CHARS`] to
     /// [`MAX_NONCE_HEX_CHARS`] lowercase hex characters.
-    #[schemars(regex(pattern = crate::schema::NONCE))]
+    #[schemars(regex(pattern = super::fields::NONCE))]
     pub nonce: String,
     /// When the holder created the notice.
     pub created: Timestamp,
     /// The verifiable credential the holder presents; a JSON object of at most
     /// [`MAX_CREDENTIAL_BYTES`] bytes.
-    #[schemars(schema_with = "crate::schema::credential")]
+    #[schemars(schema_with = "super::fields::credential")]
     pub credential: Value,
     /// The holder's Ed25519 signature, multibase base58-btc (`z…`).
-    #[schemars(schema_with = "crate::schema::signature")]
+    #[schemars(schema_with = "super::fields::signature")]
     pub signature: String,
     /// The notice as received, parsed back from its canonical form; `Null` for a notice built
     /// in code.
@@ -157,12 +157,12 @@ impl HolderNotice {
 pub struct VerdictReason {
     /// A stable machine code, snake_case ASCII, at most [`MAX_REASON_CODE_CHARS`] characters,
     /// e.g. `credential_proof` or `right_cancelled`.
-    #[schemars(length(min = 1, max = MAX_REASON_CODE_CHARS), regex(pattern = crate::schema::REASON_CODE))]
+    #[schemars(length(min = 1, max = MAX_REASON_CODE_CHARS), regex(pattern = super::fields::REASON_CODE))]
     pub code: String,
     /// Whether the check passed.
     pub ok: bool,
     /// A human explanation, at most [`MAX_VERDICT_MESSAGE_CHARS`] characters.
-    #[schemars(length(max = MAX_VERDICT_MESSAGE_CHARS), regex(pattern = crate::schema::MULTI_LINE_MAY_BE_EMPTY))]
+    #[schemars(length(max = MAX_VERDICT_MESSAGE_CHARS), regex(pattern = super::fields::MULTI_LINE_MAY_BE_EMPTY))]
     pub message: String,
     /// The entry the check relied on, when there is one (e.g. the status entry that cancelled
     /// the right).
@@ -259,7 +259,7 @@ fn serialize_as_received<S: serde::Serializer>(
 #[serde(deny_unknown_fields)]
 pub struct NoticeV1 {
     /// The body version, always 1.
-    #[schemars(schema_with = "crate::schema::version")]
+    #[schemars(schema_with = "super::fields::version")]
     pub v: u32,
     /// The holder-signed notice, serialised as received.
     #[serde(serialize_with = "serialize_as_received")]

@@ -22,7 +22,7 @@ pub const MAX_NICE_CLASSES: usize = 45;
 #[serde(deny_unknown_fields)]
 pub struct RegistrationV1 {
     /// The body version, always 1.
-    #[schemars(schema_with = "crate::schema::version")]
+    #[schemars(schema_with = "super::fields::version")]
     pub v: u32,
     /// The right's id; must equal the id built from `jurisdiction`, `right_type` and `number`.
     pub right_id: RightId,
@@ -36,24 +36,24 @@ pub struct RegistrationV1 {
     pub number: String,
     /// The application number, when it differs from the registration number or none exists yet.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schemars(length(min = 1, max = MAX_APPLICATION_NUMBER_CHARS), regex(pattern = crate::schema::SINGLE_LINE))]
+    #[schemars(length(min = 1, max = MAX_APPLICATION_NUMBER_CHARS), regex(pattern = super::fields::SINGLE_LINE))]
     pub application_number: Option<String>,
     /// The words of a trademark, at most [`MAX_MARK_TEXT_CHARS`] characters. Trademarks only;
     /// a trademark has this, an image, or both.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schemars(length(min = 1, max = MAX_MARK_TEXT_CHARS), regex(pattern = crate::schema::SINGLE_LINE))]
+    #[schemars(length(min = 1, max = MAX_MARK_TEXT_CHARS), regex(pattern = super::fields::SINGLE_LINE))]
     pub mark_text: Option<String>,
     /// The title of a design, patent or work, at most [`MAX_TITLE_CHARS`] characters; required
     /// for everything but trademarks.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schemars(length(min = 1, max = MAX_TITLE_CHARS), regex(pattern = crate::schema::MULTI_LINE))]
+    #[schemars(length(min = 1, max = MAX_TITLE_CHARS), regex(pattern = super::fields::MULTI_LINE))]
     pub title: Option<String>,
     /// The digest of the mark's or design's image.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub image_digest: Option<Digest>,
     /// The Nice classes a trademark covers, strictly ascending; trademarks only, at least one.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    #[schemars(schema_with = "crate::schema::nice_classes")]
+    #[schemars(schema_with = "super::fields::nice_classes")]
     pub nice_classes: Vec<u8>,
     /// Who holds the right.
     pub holder: Holder,

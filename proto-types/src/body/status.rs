@@ -48,7 +48,7 @@ impl StatusChange {
 #[serde(deny_unknown_fields)]
 pub struct StatusV1 {
     /// The body version, always 1.
-    #[schemars(schema_with = "crate::schema::version")]
+    #[schemars(schema_with = "super::fields::version")]
     pub v: u32,
     /// The right that changed.
     pub right_id: RightId,
@@ -65,11 +65,11 @@ pub struct StatusV1 {
     pub new_holder: Option<Holder>,
     /// Why, in words, at most [`MAX_STATUS_REASON_CHARS`] characters.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schemars(length(min = 1, max = MAX_STATUS_REASON_CHARS), regex(pattern = crate::schema::MULTI_LINE))]
+    #[schemars(length(min = 1, max = MAX_STATUS_REASON_CHARS), regex(pattern = super::fields::MULTI_LINE))]
     pub reason: Option<String>,
     /// The office's reference for the change, at most [`MAX_REFERENCE_CHARS`] characters.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schemars(length(min = 1, max = MAX_REFERENCE_CHARS), regex(pattern = crate::schema::SINGLE_LINE))]
+    #[schemars(length(min = 1, max = MAX_REFERENCE_CHARS), regex(pattern = super::fields::SINGLE_LINE))]
     pub reference: Option<String>,
 }
 

@@ -394,7 +394,7 @@ impl fmt::Display for NiceClass {
 #[serde(deny_unknown_fields)]
 pub struct Holder {
     /// The holder's name as registered, 1 to [`MAX_HOLDER_NAME_CHARS`] characters, one line.
-    #[schemars(length(min = 1, max = MAX_HOLDER_NAME_CHARS), regex(pattern = crate::schema::SINGLE_LINE))]
+    #[schemars(length(min = 1, max = MAX_HOLDER_NAME_CHARS), regex(pattern = super::fields::SINGLE_LINE))]
     pub name: String,
     /// The holder's country.
     pub country: CountryCode,
@@ -429,16 +429,16 @@ pub enum RightStatus {
 #[serde(deny_unknown_fields)]
 pub struct Listing {
     /// The marketplace's id of the listing, 1 to [`MAX_LISTING_ID_CHARS`] characters, one line.
-    #[schemars(length(min = 1, max = MAX_LISTING_ID_CHARS), regex(pattern = crate::schema::SINGLE_LINE))]
+    #[schemars(length(min = 1, max = MAX_LISTING_ID_CHARS), regex(pattern = super::fields::SINGLE_LINE))]
     pub id: String,
     /// The Nice class of the goods or services offered, when the holder states it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schemars(schema_with = "crate::schema::listing_class")]
+    #[schemars(schema_with = "super::fields::listing_class")]
     pub class: Option<u8>,
     /// The listing's address, `http://` or `https://`, at most [`MAX_LISTING_URL_CHARS`]
     /// characters.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schemars(length(min = 1, max = MAX_LISTING_URL_CHARS), regex(pattern = crate::schema::URL))]
+    #[schemars(length(min = 1, max = MAX_LISTING_URL_CHARS), regex(pattern = super::fields::URL))]
     pub url: Option<String>,
 }
 
@@ -490,12 +490,12 @@ pub struct Evidence {
     pub digest: Digest,
     /// What the file shows, at most [`MAX_EVIDENCE_TEXT_CHARS`] characters.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schemars(length(min = 1, max = MAX_EVIDENCE_TEXT_CHARS), regex(pattern = crate::schema::MULTI_LINE))]
+    #[schemars(length(min = 1, max = MAX_EVIDENCE_TEXT_CHARS), regex(pattern = super::fields::MULTI_LINE))]
     pub description: Option<String>,
     /// The result of the inspection, at most [`MAX_EVIDENCE_TEXT_CHARS`] characters; required
     /// for a test purchase.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schemars(length(min = 1, max = MAX_EVIDENCE_TEXT_CHARS), regex(pattern = crate::schema::MULTI_LINE))]
+    #[schemars(length(min = 1, max = MAX_EVIDENCE_TEXT_CHARS), regex(pattern = super::fields::MULTI_LINE))]
     pub result: Option<String>,
 }
 
