@@ -399,7 +399,8 @@ struct RangeVerdict {
 /// [`Offence::InvalidSyncEntry`]; one stored or found equivocating under another author or at
 /// another seq than its place in the range, or held back for a gap the range itself left, is
 /// an [`Offence::MisplacedSyncEntry`]. Not held against the peer: duplicates (gossip was
-/// faster), entries of a branch of a forked feed, entries of an author this node does not
+/// faster), entries of a branch of a forked feed (and those held back after one: they continue
+/// that branch), entries of an author this node does not
 /// trust (its trust may have changed), and whatever failed here (a full queue, storage, a
 /// closed feed) — nor entries held back after such a failure left the gap.
 fn judge_range(
@@ -426,16 +427,20 @@ fn judge_range(
                 ..
             }) => {
                 verdict.equivocations += 1;
+                // The rest of the range continues the peer's branch of a forked feed: it cannot
+                // extend this node's head, so it is held back through no fault of the peer.
+                gap_is_ours = true;
                 (stored_author != author || *seq != place).then_some(Offence::MisplacedSyncEntry)
             }
             Ok(IngestOutcome::HeldBack { .. }) => {
                 (!gap_is_ours).then_some(Offence::MisplacedSyncEntry)
             }
-            Ok(
-                IngestOutcome::Duplicate { .. }
-                | IngestOutcome::ForkedBranch { .. }
-                | IngestOutcome::Unchanged { .. },
-            ) => None,
+            Ok(IngestOutcome::ForkedBranch { .. }) => {
+                // As after an equivocation: the peer holds the author's other branch.
+                gap_is_ours = true;
+                None
+            }
+            Ok(IngestOutcome::Duplicate { .. } | IngestOutcome::Unchanged { .. }) => None,
             Err(IngestError::Invalid(_)) => Some(Offence::InvalidSyncEntry),
             Err(IngestError::UnknownAuthor(_)) => None,
             Err(_) => {
@@ -556,5 +561,32 @@ mod tests {
             id: EntryId([3; 32]),
         });
         assert_eq!(judge_range(AUTHOR, 1, &[forked]).offence, None);
+    }
+
+    /// A peer that holds the other branch of a forked feed sends entries that extend that
+    /// branch: after the first (a forked branch, or an equivocation at this node's head) the rest
+    /// are held back, and none of that is the peer's doing.
+    #[test]
+    fn the_other_branch_of_a_forked_feed_is_not_held_against_the_peer() {
+        let forked = Ok(IngestOutcome::ForkedBranch {
+            id: EntryId([3; 32]),
+        });
+        let results = [forked, held_back(), held_back()];
+        assert_eq!(judge_range(AUTHOR, 5, &results).offence, None);
+        let equivocation = Ok(IngestOutcome::Equivocation {
+            author: AUTHOR.to_owned(),
+            seq: 5,
+            kept: EntryId([1; 32]),
+            refused: EntryId([2; 32]),
+        });
+        let results = [equivocation, held_back()];
+        let verdict = judge_range(AUTHOR, 5, &results);
+        assert_eq!(verdict.offence, None);
+        assert_eq!(verdict.equivocations, 1);
+        // Without a fork, a range whose first entry is already early is still an offence.
+        assert_eq!(
+            judge_range(AUTHOR, 5, &[held_back(), held_back()]).offence,
+            Some(Offence::MisplacedSyncEntry)
+        );
     }
 }
