@@ -25,7 +25,6 @@ use proto_types::timestamp::Date;
 
 use crate::ingest::{Ingest, IngestError, IngestOutcome, PendingAppends, Refusal, Source};
 use crate::rights::RightState;
-use crate::storage::StoreReader;
 
 /// Most records in one batch request.
 pub const MAX_BATCH_ITEMS: usize = 1000;
@@ -276,7 +275,7 @@ pub async fn upsert_many<E: From<IngestError>>(
     ingest: &Ingest,
     items: Vec<Result<RegisterRecord, E>>,
 ) -> Vec<Result<Vec<IngestOutcome>, E>> {
-    let reader = StoreReader::new(ingest.store().clone());
+    let reader = ingest.reader();
     let own = ingest.trust().root(ingest.authority());
     let today = crate::clock::today();
     let mut results: Vec<Option<Result<Vec<IngestOutcome>, E>>> =

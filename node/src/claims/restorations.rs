@@ -11,7 +11,7 @@ use proto_types::timestamp::Date;
 use super::{MAX_VIEW_ENTRIES, follow_ups};
 use crate::clock::today;
 use crate::ingest::Ingest;
-use crate::storage::{ClaimIndex, StorageError, Store, StoreReader};
+use crate::storage::{ClaimIndex, StorageError, Store};
 
 /// How often a marketplace restores removals whose counter-notice went uncontested.
 pub const RESTORE_SWEEP_INTERVAL: std::time::Duration = std::time::Duration::from_secs(60);
@@ -87,7 +87,8 @@ pub async fn restore_uncontested(ingest: &Ingest) -> anyhow::Result<usize> {
     let own = ingest.trust().root(&authority);
     let due = {
         let ingest = ingest.clone();
-        StoreReader::new(ingest.store().clone())
+        ingest
+            .reader()
             .run(move |store| {
                 due_restorations(
                     store,

@@ -45,7 +45,7 @@ use serde::Serialize;
 use tokio::sync::{broadcast, mpsc, oneshot};
 
 use crate::metrics::Metrics;
-use crate::storage::{Store, StoreWriter};
+use crate::storage::{Store, StoreReader, StoreWriter};
 use crate::trust::Trust;
 use verify::{check_trusted, verify_trusted};
 use writer::{Command, Writer};
@@ -199,6 +199,11 @@ impl Ingest {
     /// The store the writer writes, for reads.
     pub fn store(&self) -> &Arc<Store> {
         &self.store
+    }
+
+    /// An async read handle on the store the writer writes.
+    pub fn reader(&self) -> StoreReader {
+        StoreReader::new(self.store.clone())
     }
 
     /// The authority the writer signs this node's own entries as.

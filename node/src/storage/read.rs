@@ -35,11 +35,6 @@ impl StoreReader {
             Err(error) => Err(StorageError::ReadFailed(error.to_string()).into()),
         }
     }
-
-    /// The store, for code already off the executor (the blocking pool, the writer thread).
-    pub fn blocking(&self) -> &Arc<Store> {
-        &self.store
-    }
 }
 
 #[cfg(test)]
