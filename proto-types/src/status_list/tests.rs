@@ -543,3 +543,43 @@ proptest! {
         let _ = StatusBitstring::decode(&multibase(&stream));
     }
 }
+
+/// The worked example of protocol.md §7.5: the office of seed `01` × 32, `status_index` 0.
+#[test]
+fn the_worked_example_of_the_protocol() {
+    let issuer = key().public_key();
+    assert_eq!(
+        issuer.to_multibase(),
+        "z6Mkon3Necd6NkkyfoGoHxid2znGc59LU3K7mubaRcFbLfLX"
+    );
+    assert_eq!(
+        StatusBitstring::new().encode(),
+        "uH4sIAAAAAAAA_-3AMQEAAADCoPVPbQwfKAAAAAAAAAAAAAAAAAAAAOBthtJUqwBAAAA"
+    );
+    let mut bits = StatusBitstring::new();
+    bits.set(0, true).unwrap();
+    assert_eq!(
+        bits.encode(),
+        "uH4sIAAAAAAAA_-3AMQEAAAABMNFFF8OzNQAAAAAAAAAAAAAAAAAAAMDbAORZQ2cAQAAA"
+    );
+    let list = "https://rights.office.example/v1/status-lists/z6Mkon3Necd6NkkyfoGoHxid2znGc59LU3K7mubaRcFbLfLX";
+    assert_eq!(
+        credential_status_entries("https://rights.office.example", &issuer, 0).unwrap(),
+        json!([
+            {
+                "id": format!("{list}/revocation/0#0"),
+                "type": "BitstringStatusListEntry",
+                "statusPurpose": "revocation",
+                "statusListIndex": "0",
+                "statusListCredential": format!("{list}/revocation/0"),
+            },
+            {
+                "id": format!("{list}/suspension/0#0"),
+                "type": "BitstringStatusListEntry",
+                "statusPurpose": "suspension",
+                "statusListIndex": "0",
+                "statusListCredential": format!("{list}/suspension/0"),
+            },
+        ])
+    );
+}
