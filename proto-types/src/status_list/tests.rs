@@ -544,9 +544,23 @@ proptest! {
     }
 }
 
-/// The worked example of protocol.md §7.5: the office of seed `01` × 32, `status_index` 0.
+#[test]
+fn the_status_index_bound_is_the_credential_bodys() {
+    assert_eq!(u64::from(crate::body::MAX_STATUS_INDEX), MAX_STATUS_INDEX);
+}
+
+/// The worked example of protocol.md §7.5: the office of seed `01` × 32 logs the example
+/// credential (`examples::credential_log()`, `status_index` 0).
 #[test]
 fn the_worked_example_of_the_protocol() {
+    assert_eq!(
+        key().public_key(),
+        SecretKey::from_seed(&crate::body::examples::OFFICE_SEED).public_key()
+    );
+    assert_eq!(
+        crate::body::examples::credential_log()["status_index"],
+        json!(0)
+    );
     let issuer = key().public_key();
     assert_eq!(
         issuer.to_multibase(),
