@@ -28,7 +28,7 @@ pub struct RunArgs {
     #[arg(long)]
     api_listen: Option<SocketAddr>,
     /// The URL under which outside verifiers reach the API (base of the status list URLs in
-    /// issued credentials), e.g. https://rights.office.example.
+    /// issued credentials), e.g. `https://rights.office.example`.
     #[arg(long)]
     public_url: Option<String>,
     /// libp2p listen multiaddr, e.g. /ip4/127.0.0.1/tcp/7071.
