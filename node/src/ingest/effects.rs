@@ -7,9 +7,11 @@ use proto_types::body::{Body, Jurisdiction};
 use proto_types::entry::Entry;
 use proto_types::keys::PublicKey;
 
+use super::compromise::{compromise_reason, compromised_since};
 use super::writer::{Staged, Writer};
 use super::{IngestError, Refusal};
 use crate::rights::{self, EntryMeta, RightState};
+use crate::trust::Rotation;
 
 impl Writer {
     /// Checks a key rotation: the new key proves possession and belongs to nobody yet.
@@ -29,15 +31,31 @@ impl Writer {
             || staged
                 .rotations
                 .iter()
-                .any(|(_, new, _)| new == &body.new_key)
+                .any(|(_, rotation)| rotation.new_key == body.new_key)
             || self.trust.rotated_at(&body.new_key).is_some();
         if taken {
             return Err("the new key already belongs to an authority".to_owned());
         }
+        if let Some(since) = compromised_since(body) {
+            if since == 0 || since > entry.seq() {
+                return Err(format!(
+                    "compromised_since {since} is not between 1 and the rotation's seq {}",
+                    entry.seq()
+                ));
+            }
+        }
         Ok(())
     }
 
+    /// What `entry` does; an entry of a compromised range (§6.9.1) does nothing.
     pub(super) fn effects(&self, staged: &Staged, entry: &Entry) -> Result<Effect, IngestError> {
+        if let Some(rotation) = self.compromise_of(staged, entry.author(), entry.seq()) {
+            let since = rotation.compromised_since.unwrap_or(rotation.seq);
+            return Ok(Effect::Ineffective(compromise_reason(
+                since,
+                &rotation.entry_id,
+            )));
+        }
         let meta = EntryMeta::of(entry, self.trust.root(entry.author()));
         Ok(match entry.body() {
             Body::Registration(body) => {
@@ -74,8 +92,12 @@ impl Writer {
             Body::KeyRotation(body) => match self.check_rotation(staged, entry, body) {
                 Ok(()) => Effect::Rotation {
                     old: *entry.author(),
-                    new: body.new_key,
-                    seq: entry.seq(),
+                    rotation: Rotation {
+                        new_key: body.new_key,
+                        seq: entry.seq(),
+                        entry_id: entry.id(),
+                        compromised_since: compromised_since(body),
+                    },
                 },
                 Err(reason) => Effect::Ineffective(reason),
             },
@@ -101,12 +123,8 @@ pub(super) enum Effect {
     },
     /// A marketplace's notice, decision or counter-notice: indexed.
     Claim,
-    /// The author moved from `old` to `new` with its entry at `seq`.
-    Rotation {
-        old: PublicKey,
-        new: PublicKey,
-        seq: u64,
-    },
+    /// The author `old` moved to a new key.
+    Rotation { old: PublicKey, rotation: Rotation },
     /// Nothing beyond the feed (an `authority` entry).
     None,
     /// Nothing at all, for this reason (stored with the entry).

@@ -71,7 +71,10 @@ impl Fixture {
         let writer = Writer::new(
             store,
             trust(&rotations),
-            Arc::new(own_key()),
+            Arc::new(crate::keyring::SigningKeys::new(
+                crate::keyring::Keyring::single(own_key()),
+                None,
+            )),
             false,
             metrics.clone(),
             notices,
