@@ -17,4 +17,5 @@ mod harness;
 mod import;
 mod node_api;
 mod node_durability;
+mod rotation;
 mod testnet;
