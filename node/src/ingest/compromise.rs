@@ -35,9 +35,9 @@ pub fn compromise_reason(compromised_since: u64, rotation_entry: &EntryId) -> St
 
 /// The `compromised_since` of a `key_rotation` body: `Some` for a compromise rotation (v2).
 pub(super) fn compromised_since(body: &KeyRotationV1) -> Option<u64> {
-    // The trust lifecycle bodies add the field; until then every rotation is routine.
-    let _ = body;
-    None
+    body.is_compromise()
+        .then_some(body.compromised_since)
+        .flatten()
 }
 
 impl Writer {

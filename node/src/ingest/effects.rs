@@ -14,6 +14,37 @@ use crate::rights::{self, EntryMeta, RightState};
 use crate::trust::Rotation;
 
 impl Writer {
+    /// The original key of the authority `key` speaks for, counting the rotations staged in
+    /// this group (a rotation and the new key's first entries can arrive in one group).
+    pub(super) fn root_of(&self, staged: &Staged, key: &PublicKey) -> PublicKey {
+        let mut at = *key;
+        // Each step goes back one rotation of this group; a group holds at most its commands.
+        for _ in 0..=staged.rotations.len() {
+            match staged
+                .rotations
+                .iter()
+                .find(|(_, rotation)| rotation.new_key == at)
+            {
+                Some((old, _)) => at = *old,
+                None => break,
+            }
+        }
+        self.trust.root(&at)
+    }
+
+    /// Whether `key` speaks for an office trusted for `jurisdiction`, counting the rotations
+    /// staged in this group.
+    pub(super) fn office_for(
+        &self,
+        staged: &Staged,
+        key: &PublicKey,
+        jurisdiction: &Jurisdiction,
+    ) -> bool {
+        self.trust
+            .base()
+            .office_for(&self.root_of(staged, key), jurisdiction)
+    }
+
     /// Checks a key rotation: the new key proves possession and belongs to nobody yet.
     fn check_rotation(
         &self,
@@ -44,14 +75,6 @@ impl Writer {
         if taken {
             return Err("the new key already belongs to an authority".to_owned());
         }
-        if let Some(since) = compromised_since(body) {
-            if since == 0 || since > entry.seq() {
-                return Err(format!(
-                    "compromised_since {since} is not between 1 and the rotation's seq {}",
-                    entry.seq()
-                ));
-            }
-        }
         Ok(())
     }
 
@@ -64,10 +87,10 @@ impl Writer {
                 &rotation.entry_id,
             )));
         }
-        let meta = EntryMeta::of(entry, self.trust.root(entry.author()));
+        let meta = EntryMeta::of(entry, self.root_of(staged, entry.author()));
         Ok(match entry.body() {
             Body::Registration(body) => {
-                if !self.trust.office_for(entry.author(), &body.jurisdiction) {
+                if !self.office_for(staged, entry.author(), &body.jurisdiction) {
                     return Ok(Effect::Ineffective(not_office(&body.jurisdiction)));
                 }
                 let previous = self.right(staged, body.right_id.as_str())?;
@@ -78,7 +101,7 @@ impl Writer {
             }
             Body::Status(body) => {
                 let jurisdiction = body.right_id.jurisdiction();
-                if !self.trust.office_for(entry.author(), jurisdiction) {
+                if !self.office_for(staged, entry.author(), jurisdiction) {
                     return Ok(Effect::Ineffective(not_office(jurisdiction)));
                 }
                 let previous = self.right(staged, body.right_id.as_str())?;
@@ -88,7 +111,11 @@ impl Writer {
                 }
             }
             Body::Notice(_) | Body::Decision(_) | Body::CounterNotice(_) => {
-                if self.trust.is_marketplace(entry.author()) {
+                if self
+                    .trust
+                    .base()
+                    .is_marketplace(&self.root_of(staged, entry.author()))
+                {
                     Effect::Claim
                 } else {
                     Effect::Ineffective(

@@ -26,11 +26,11 @@
 //! `effects` what a stored entry does (a right's fold, a claim's indexes, a rotation) and `own`
 //! the writer's half that writes this node's own entries.
 
-mod compromise;
+pub(crate) mod compromise;
 mod effects;
 mod error;
 mod own;
-mod rotate;
+pub(crate) mod rotate;
 #[cfg(test)]
 mod tests;
 mod verify;

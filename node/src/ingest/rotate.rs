@@ -218,14 +218,12 @@ fn rotation_body(
     reason: Option<String>,
     compromised_since: Option<u64>,
 ) -> Body {
-    // Version 2 arrives with the trust lifecycle bodies; until then a compromise rotation is
-    // written as version 1 and refused above.
-    let _ = compromised_since;
     Body::KeyRotation(KeyRotationV1 {
-        v: 1,
+        v: if compromised_since.is_some() { 2 } else { 1 },
         new_key,
         reason,
         new_key_proof,
+        compromised_since,
     })
 }
 

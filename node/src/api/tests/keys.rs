@@ -178,6 +178,7 @@ async fn rotation_moves_the_feed_to_the_new_key_and_keeps_the_authority() {
             new_key: elsewhere.public_key(),
             reason: None,
             new_key_proof: proof.to_multibase(),
+            compromised_since: None,
         }),
     }
     .sign(&current)
