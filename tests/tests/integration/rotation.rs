@@ -394,3 +394,117 @@ fn key_rotate_cli_checks_its_arguments() {
     assert_eq!(out.status.code(), Some(2), "{out:?}");
     assert!(String::from_utf8_lossy(&out.stderr).contains("key ring version 7"));
 }
+
+/// A registration request for `FR-TM-<number>` (the federation's first office is FR).
+fn fr_registration(number: &str) -> Value {
+    json!({
+        "right_type": "trademark",
+        "jurisdiction": "FR",
+        "number": number,
+        "mark_text": format!("Rotated {number}"),
+        "nice_classes": [25],
+        "holder": {"name": "Federation Holder", "country": "FR"},
+        "filing_date": "2024-01-01",
+        "status": "filed",
+    })
+}
+
+fn post_id(client: &Client, path: &str, body: &Value) -> (String, u64) {
+    let reply = client.post(path, body);
+    assert_eq!(reply.status, 201, "{path}: {}", reply.body);
+    (
+        reply.body["id"].as_str().unwrap().to_owned(),
+        reply.body["seq"].as_u64().unwrap(),
+    )
+}
+
+#[test]
+fn routine_and_compromise_rotations_across_a_federation() {
+    use crate::federation::{Federation, wait_converged};
+    let federation = Federation::new(3, 3);
+    let clients: Vec<Client> = (0..3).map(|index| federation.client(index)).collect();
+    let office = clients[0].get("/v1/status").body["authority"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    // Seq 1–3 honest; from seq 4 the key is in other hands: a forged cancellation and a
+    // forged registration.
+    federation.write(0, 3, "A");
+    let (cancel, cancel_seq) = post_id(
+        &clients[0],
+        "/v1/rights/FR-TM-A0/status",
+        &json!({"change": "cancelled", "effective_date": "2026-01-01"}),
+    );
+    assert_eq!(cancel_seq, 4);
+    let (forged, _) = post_id(&clients[0], "/v1/registrations", &fr_registration("B1"));
+    // Node 1 rotates routinely.
+    federation.write(1, 2, "R");
+    let routine = clients[1].post("/v1/keys/rotate", &json!({"reason": "routine"}));
+    assert_eq!(routine.status, 201, "{}", routine.body);
+    federation.write(1, 1, "S");
+    assert!(
+        wait_converged(&clients, 5 + 3 + 1, Duration::from_secs(60)),
+        "not converged before the compromise"
+    );
+    for client in &clients {
+        assert_eq!(
+            client.get("/v1/rights/FR-TM-A0").body["status"],
+            "cancelled"
+        );
+        assert_eq!(client.get("/v1/rights/FR-TM-B1").status, 200);
+    }
+
+    // The office learns of the leak and rotates, distrusting from seq 4.
+    let rotated = clients[0].post(
+        "/v1/keys/rotate",
+        &json!({"reason": "compromise", "compromised_since": 4, "note": "key leaked"}),
+    );
+    assert_eq!(rotated.status, 201, "{}", rotated.body);
+    assert_eq!(rotated.body["compromised_since"], 4);
+    let rotation = rotated.body["rotation_entry"].as_str().unwrap().to_owned();
+    let new_key = rotated.body["new_key"].as_str().unwrap().to_owned();
+    let (_, first) = post_id(&clients[0], "/v1/registrations", &fr_registration("C1"));
+    assert_eq!(first, 1);
+    assert!(
+        wait_converged(&clients, 5 + 1 + 1 + 3 + 1, Duration::from_secs(60)),
+        "not converged after the compromise"
+    );
+    let reason = format!("key compromised from seq 4: key_rotation entry {rotation}");
+    let undone = |client: &Client| {
+        client.get("/v1/rights/FR-TM-B1").status == 404
+            && client.get("/v1/rights/FR-TM-A0").body["status"] != "cancelled"
+    };
+    for client in &clients {
+        assert!(
+            wait_until(Duration::from_secs(30), || undone(client)),
+            "{}: the compromised range still has effects",
+            client.base
+        );
+        for id in [&cancel, &forged] {
+            let entry = client.get(&format!("/v1/entries/{id}"));
+            assert_eq!(entry.status, 200, "the entry stays stored");
+            assert_eq!(entry.body["effective"], false);
+            assert_eq!(entry.body["ineffective_reason"], reason.as_str());
+        }
+        let rotation_entry = client.get(&format!("/v1/entries/{rotation}"));
+        assert_eq!(rotation_entry.body["effective"], true);
+        assert_eq!(rotation_entry.body["entry"]["body"]["v"], 2);
+        let right = client.get("/v1/rights/FR-TM-C1");
+        assert_eq!(right.status, 200);
+        assert_eq!(right.body["registered_by"], office.as_str());
+    }
+    // The rights state is identical on every node.
+    for right in [
+        "FR-TM-A0", "FR-TM-A1", "FR-TM-A2", "FR-TM-C1", "CN-TM-R0", "CN-TM-S0",
+    ] {
+        let here = clients[0].get(&format!("/v1/rights/{right}"));
+        assert_eq!(here.status, 200, "{right}");
+        for client in &clients[1..] {
+            assert_eq!(client.get(&format!("/v1/rights/{right}")).body, here.body);
+        }
+    }
+    let status = clients[0].get("/v1/status");
+    assert_eq!(status.body["authority"], office.as_str());
+    assert_eq!(status.body["signing_key"], new_key.as_str());
+    assert_eq!(status.body["key_history"][0]["compromised_since"], 4);
+}
