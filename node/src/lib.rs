@@ -30,6 +30,7 @@ pub mod config;
 pub mod credentials;
 pub mod files;
 pub mod ingest;
+pub mod keyring;
 pub mod metrics;
 pub mod network;
 pub mod query;
@@ -44,13 +45,14 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use anyhow::Context;
-use proto_types::keys::{PublicKey, SecretKey};
+use proto_types::keys::PublicKey;
 use tokio::sync::watch;
 
 use crate::claims::{RESTORE_SWEEP_INTERVAL, restore_uncontested};
 use crate::config::NodeConfig;
-use crate::files::{SELLER_KEY_FILE, load_key, load_or_create_secret};
-use crate::ingest::Ingest;
+use crate::files::{SELLER_KEY_FILE, load_or_create_secret};
+use crate::ingest::{Ingest, Reconciled, reconcile_keyring};
+use crate::keyring::{Keyring, SigningKeys};
 use crate::metrics::Metrics;
 use crate::network::Peers;
 use crate::status_lists::{NoCredentials, StatusLists};
@@ -117,7 +119,7 @@ pub async fn start(config: NodeConfig) -> anyhow::Result<RunningNode> {
 /// (the CLI exits 2 for it); [`start_with`] takes them so they are read once.
 pub struct Inputs {
     operator_token: Arc<str>,
-    key: SecretKey,
+    keyring: Keyring,
     trust: TrustStore,
 }
 
@@ -126,13 +128,13 @@ impl Inputs {
     pub fn load(config: &NodeConfig) -> anyhow::Result<Self> {
         config.validate()?;
         let operator_token: Arc<str> = config.load_operator_token()?.into();
-        let key = load_key(&config.authority_key)?;
+        let keyring = Keyring::load(&config.authority_key)?;
         let trust_text = config::read_bounded(&config.trust_store, trust::MAX_TRUST_FILE_BYTES)?;
         let trust = TrustStore::from_toml(&trust_text)
             .with_context(|| format!("loading trust store {}", config.trust_store.display()))?;
         Ok(Self {
             operator_token,
-            key,
+            keyring,
             trust,
         })
     }
@@ -142,16 +144,13 @@ impl Inputs {
 pub async fn start_with(config: NodeConfig, inputs: Inputs) -> anyhow::Result<RunningNode> {
     let Inputs {
         operator_token,
-        key,
+        keyring,
         trust,
     } = inputs;
-    let key = Arc::new(key);
-    if trust.get(&key.public_key()).is_none() {
-        tracing::warn!(
-            authority = %key.public_key(),
-            "this node's own authority is not in its trust store; its own entries will not take effect"
-        );
-    }
+    let keys = Arc::new(SigningKeys::new(
+        keyring,
+        Some(config.authority_key.clone()),
+    ));
     std::fs::create_dir_all(&config.data_dir)
         .with_context(|| format!("creating data directory {}", config.data_dir.display()))?;
     let data_dir = config.data_dir.clone();
@@ -162,11 +161,30 @@ pub async fn start_with(config: NodeConfig, inputs: Inputs) -> anyhow::Result<Ru
         .context("opening the store")??;
     let rotations = {
         let store = store.clone();
-        tokio::task::spawn_blocking(move || store.rotations())
+        tokio::task::spawn_blocking(move || store.rotation_records())
             .await
             .context("reading key rotations")??
     };
-    let trust = Arc::new(Trust::new(trust, &rotations));
+    let trust = Arc::new(Trust::with_rotations(trust, &rotations));
+    // A rotation killed half-way (protocol §6.9.2): the store decides.
+    match reconcile_keyring(&keys, &trust).context("reconciling the key file with the store")? {
+        Reconciled::Nothing => {}
+        Reconciled::Promoted => tracing::warn!(
+            key = %keys.current().public_key(),
+            "a rotation of this node's key was committed but the key file not yet rewritten; the new key is current now"
+        ),
+        Reconciled::Dropped => tracing::warn!(
+            key = %keys.current().public_key(),
+            "a rotation of this node's key was not committed; its pending key is dropped and the current key signs on"
+        ),
+    }
+    let key = keys.current();
+    if trust.get(&key.public_key()).is_none() {
+        tracing::warn!(
+            authority = %key.public_key(),
+            "this node's own authority is not in its trust store; its own entries will not take effect"
+        );
+    }
     if let Some(seq) = trust.rotated_at(&key.public_key()) {
         tracing::warn!(
             authority = %key.public_key(),
@@ -175,10 +193,10 @@ pub async fn start_with(config: NodeConfig, inputs: Inputs) -> anyhow::Result<Ru
         );
     }
     let metrics = Arc::new(Metrics::default());
-    let (ingest, writer) = Ingest::start(
+    let (ingest, writer) = Ingest::start_with_keys(
         store_writer,
         trust,
-        key.clone(),
+        keys.clone(),
         config.sync_writes,
         metrics.clone(),
     )?;
@@ -223,9 +241,9 @@ pub async fn start_with(config: NodeConfig, inputs: Inputs) -> anyhow::Result<Ru
     let state = NodeState {
         config: Arc::new(config),
         store,
+        authority: *ingest.authority(),
         ingest,
-        authority: key.public_key(),
-        key: key.clone(),
+        keys,
         seller_key,
         operator_token,
         metrics,
@@ -251,10 +269,10 @@ pub async fn start_with(config: NodeConfig, inputs: Inputs) -> anyhow::Result<Ru
             }
         })
     });
-    tracing::info!(api = %api_addr, authority = %key.public_key(), peer_id = %peer_id, "node started");
+    tracing::info!(api = %api_addr, authority = %state.authority, signing_key = %key.public_key(), peer_id = %peer_id, "node started");
     Ok(RunningNode {
         api_addr,
-        authority: key.public_key(),
+        authority: state.authority,
         peer_id,
         p2p_addrs,
         shutdown,

@@ -417,6 +417,44 @@ pub fn apply_status(
     Ok(state)
 }
 
+/// An entry of a right's history, read back for [`refold`]: its meta and its body.
+pub enum FoldEntry<'a> {
+    /// A `registration` entry.
+    Registration(EntryMeta, &'a RegistrationV1),
+    /// A `status` entry.
+    Status(EntryMeta, &'a StatusV1),
+}
+
+/// What [`refold`] found: the right's state (none when no registration counts any more) and
+/// the entries of the history that no longer apply, with the reason.
+pub struct Refolded {
+    /// The right's state folded again.
+    pub state: Option<RightState>,
+    /// History entries that the fold without the distrusted ones refuses.
+    pub ineffective: Vec<(EntryId, Ineffective)>,
+}
+
+/// Folds a right again, from scratch, from the entries of its history that still count, in
+/// their original order (protocol §6.9.1: the rights a compromised range changed are folded
+/// again from the authority's entries without it). Pure.
+pub fn refold<'a>(entries: impl IntoIterator<Item = FoldEntry<'a>>) -> Refolded {
+    let mut state: Option<RightState> = None;
+    let mut ineffective = Vec::new();
+    for entry in entries {
+        let (id, result) = match entry {
+            FoldEntry::Registration(meta, body) => {
+                (meta.id, apply_registration(state.as_ref(), &meta, body))
+            }
+            FoldEntry::Status(meta, body) => (meta.id, apply_status(state.as_ref(), &meta, body)),
+        };
+        match result {
+            Ok(next) => state = Some(next),
+            Err(reason) => ineffective.push((id, reason)),
+        }
+    }
+    Refolded { state, ineffective }
+}
+
 #[cfg(test)]
 mod history_tests {
     use super::*;

@@ -14,6 +14,7 @@
 use std::collections::HashMap;
 
 use proto_types::body::{AuthorityRole, Jurisdiction};
+use proto_types::entry::EntryId;
 use proto_types::keys::PublicKey;
 use serde::{Deserialize, Serialize};
 
@@ -162,6 +163,28 @@ mod tests {
     }
 }
 
+/// A key rotation this node has stored, seen from the old key: where its feed moved and why.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Rotation {
+    /// The key the authority moved to.
+    pub new_key: PublicKey,
+    /// The seq of the `key_rotation` entry in the old key's feed (its last entry).
+    pub seq: u64,
+    /// The `key_rotation` entry.
+    pub entry_id: EntryId,
+    /// For a compromise rotation (§6.9.1): the first seq of the old key that is not trusted.
+    pub compromised_since: Option<u64>,
+}
+
+impl Rotation {
+    /// Whether the old key's entry at `seq` is distrusted by this rotation: a compromise
+    /// rotation and `compromised_since` ≤ `seq` < the rotation's seq.
+    pub fn distrusts(&self, seq: u64) -> bool {
+        self.compromised_since
+            .is_some_and(|since| since <= seq && seq < self.seq)
+    }
+}
+
 /// The trust store plus the key rotations this node has stored: a rotated-to key speaks for
 /// the authority of the key it replaced, and a rotated-away key's feed is closed after its
 /// `key_rotation` entry.
@@ -175,45 +198,69 @@ pub struct Trust {
 struct Rotations {
     /// New key → the original key of the authority (the one in the trust store).
     root_of: HashMap<PublicKey, PublicKey>,
-    /// Rotated-away key → seq of its `key_rotation` entry (its last entry).
-    rotated_at: HashMap<PublicKey, u64>,
+    /// Rotated-away key → its rotation.
+    by_old: HashMap<PublicKey, Rotation>,
 }
 
 impl Trust {
-    /// The trust store with the rotations recorded so far, each `(old, new, seq)`, in any order.
+    /// The trust store with the rotations recorded so far, each `(old, new, seq)`, in any order
+    /// (their entry ids unknown: zero).
     pub fn new(base: TrustStore, rotations: &[(PublicKey, PublicKey, u64)]) -> Self {
+        let records: Vec<(PublicKey, Rotation)> = rotations
+            .iter()
+            .map(|(old, new, seq)| {
+                (
+                    *old,
+                    Rotation {
+                        new_key: *new,
+                        seq: *seq,
+                        entry_id: EntryId([0; 32]),
+                        compromised_since: None,
+                    },
+                )
+            })
+            .collect();
+        Self::with_rotations(base, &records)
+    }
+
+    /// The trust store with the rotations recorded so far (by old key), in any order.
+    pub fn with_rotations(base: TrustStore, rotations: &[(PublicKey, Rotation)]) -> Self {
         let trust = Self {
             base,
             rotations: std::sync::RwLock::new(Rotations::default()),
         };
         // Apply in chain order: a rotation whose old key is itself a rotated-to key waits for
         // the rotation that introduced it.
-        let mut remaining: Vec<(PublicKey, PublicKey, u64)> = rotations.to_vec();
+        let mut remaining: Vec<(PublicKey, Rotation)> = rotations.to_vec();
         while !remaining.is_empty() {
             let before = remaining.len();
-            remaining.retain(|(old, new, seq)| {
-                let introduced = remaining_introduces(rotations, old);
+            remaining.retain(|(old, rotation)| {
+                let introduced = rotations.iter().any(|(_, other)| other.new_key == *old);
                 if introduced && !trust.is_rotated_to(old) {
                     return true;
                 }
-                trust.record_rotation(*old, *new, *seq);
+                trust.record(*old, *rotation);
                 false
             });
             if remaining.len() == before {
                 // A cycle cannot be stored (a new key must be unused); apply the rest as is.
-                for (old, new, seq) in remaining.drain(..) {
-                    trust.record_rotation(old, new, seq);
+                for (old, rotation) in remaining.drain(..) {
+                    trust.record(old, rotation);
                 }
             }
         }
         trust
     }
 
+    fn read(&self) -> std::sync::RwLockReadGuard<'_, Rotations> {
+        match self.rotations.read() {
+            Ok(rotations) => rotations,
+            Err(poisoned) => poisoned.into_inner(),
+        }
+    }
+
     fn is_rotated_to(&self, key: &PublicKey) -> bool {
-        self.rotations
-            .read()
-            .map(|rotations| rotations.root_of.contains_key(key))
-            .unwrap_or(false)
+        self.read().root_of.contains_key(key)
     }
 
     /// The file-based trust store.
@@ -223,11 +270,7 @@ impl Trust {
 
     /// The original key of the authority `key` speaks for (itself unless rotated-to).
     pub fn root(&self, key: &PublicKey) -> PublicKey {
-        self.rotations
-            .read()
-            .ok()
-            .and_then(|rotations| rotations.root_of.get(key).copied())
-            .unwrap_or(*key)
+        self.read().root_of.get(key).copied().unwrap_or(*key)
     }
 
     /// The authority `key` speaks for, if trusted.
@@ -247,24 +290,67 @@ impl Trust {
 
     /// The seq of `key`'s `key_rotation` entry, if it rotated away: its feed ends there.
     pub fn rotated_at(&self, key: &PublicKey) -> Option<u64> {
-        self.rotations
-            .read()
-            .ok()
-            .and_then(|rotations| rotations.rotated_at.get(key).copied())
+        self.read().by_old.get(key).map(|rotation| rotation.seq)
     }
 
-    /// Records that `old` rotated to `new` with its entry at `seq`.
-    pub fn record_rotation(&self, old: PublicKey, new: PublicKey, seq: u64) {
-        let root = self.root(&old);
-        if let Ok(mut rotations) = self.rotations.write() {
-            rotations.root_of.insert(new, root);
-            rotations.rotated_at.insert(old, seq);
+    /// The key `key` rotated to, if it rotated away.
+    pub fn successor(&self, key: &PublicKey) -> Option<PublicKey> {
+        self.read().by_old.get(key).map(|rotation| rotation.new_key)
+    }
+
+    /// The rotation of `key`, if it rotated away.
+    pub fn rotation_of(&self, key: &PublicKey) -> Option<Rotation> {
+        self.read().by_old.get(key).copied()
+    }
+
+    /// The compromise rotation that distrusts the entry of `author` at `seq` (§6.9.1), if any:
+    /// such an entry is stored but has no effect.
+    pub fn compromised(&self, author: &PublicKey, seq: u64) -> Option<EntryId> {
+        self.rotation_of(author)
+            .filter(|rotation| rotation.distrusts(seq))
+            .map(|rotation| rotation.entry_id)
+    }
+
+    /// The rotations of the authority `key` speaks for, oldest first: its key history, from
+    /// its original key to its current one. Bounded by the chain's length (each key rotates
+    /// once; a cycle is cut).
+    pub fn key_history(&self, key: &PublicKey) -> Vec<(PublicKey, Rotation)> {
+        let rotations = self.read();
+        let mut history = Vec::new();
+        let mut at = rotations.root_of.get(key).copied().unwrap_or(*key);
+        while let Some(rotation) = rotations.by_old.get(&at) {
+            if history.len() > rotations.by_old.len() {
+                break;
+            }
+            history.push((at, *rotation));
+            at = rotation.new_key;
         }
+        history
     }
-}
 
-fn remaining_introduces(rotations: &[(PublicKey, PublicKey, u64)], key: &PublicKey) -> bool {
-    rotations.iter().any(|(_, new, _)| new == key)
+    /// Records that `old` rotated to `new` with its entry at `seq` (entry id unknown: zero).
+    pub fn record_rotation(&self, old: PublicKey, new: PublicKey, seq: u64) {
+        self.record(
+            old,
+            Rotation {
+                new_key: new,
+                seq,
+                entry_id: EntryId([0; 32]),
+                compromised_since: None,
+            },
+        );
+    }
+
+    /// Records the rotation of `old`.
+    pub fn record(&self, old: PublicKey, rotation: Rotation) {
+        let root = self.root(&old);
+        let mut rotations = match self.rotations.write() {
+            Ok(rotations) => rotations,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        rotations.root_of.insert(rotation.new_key, root);
+        rotations.by_old.insert(old, rotation);
+    }
 }
 
 #[cfg(test)]
@@ -293,5 +379,37 @@ mod rotation_tests {
         assert_eq!(trust.rotated_at(&second), Some(4));
         assert_eq!(trust.rotated_at(&third), None);
         assert!(trust.get(&SecretKey::generate().public_key()).is_none());
+        let history = trust.key_history(&third);
+        assert_eq!(history.len(), 2);
+        assert_eq!(history[0].0, original);
+        assert_eq!(history[1].1.new_key, third);
+        assert_eq!(trust.successor(&original), Some(second));
+    }
+
+    #[test]
+    fn a_compromise_rotation_distrusts_its_range_only() {
+        let old = SecretKey::generate().public_key();
+        let new = SecretKey::generate().public_key();
+        let trust = Trust::new(TrustStore::default(), &[]);
+        let entry_id = EntryId([9; 32]);
+        trust.record(
+            old,
+            Rotation {
+                new_key: new,
+                seq: 10,
+                entry_id,
+                compromised_since: Some(4),
+            },
+        );
+        assert_eq!(trust.compromised(&old, 3), None);
+        assert_eq!(trust.compromised(&old, 4), Some(entry_id));
+        assert_eq!(trust.compromised(&old, 9), Some(entry_id));
+        // The rotation entry itself stays effective.
+        assert_eq!(trust.compromised(&old, 10), None);
+        assert_eq!(trust.compromised(&new, 5), None);
+        assert_eq!(trust.rotation_of(&old).unwrap().compromised_since, Some(4));
+        let routine = SecretKey::generate().public_key();
+        trust.record_rotation(routine, SecretKey::generate().public_key(), 3);
+        assert_eq!(trust.compromised(&routine, 1), None);
     }
 }

@@ -39,7 +39,7 @@ pub(super) struct CredentialRequest {
 /// Refuses (409 `key_rotated`) work that would sign with this node's key once a rotation of it
 /// is stored; own feed appends are refused by the writer itself.
 pub(super) fn refuse_if_own_key_rotated(state: &NodeState) -> ApiResult<()> {
-    match state.ingest.trust().rotated_at(&state.authority) {
+    match state.ingest.trust().rotated_at(&state.ingest.signing_key()) {
         Some(rotated_at) => Err(IngestError::OwnKeyRotated(rotated_at).into()),
         None => Ok(()),
     }
@@ -69,7 +69,7 @@ pub(super) async fn issue_credential(
     let signed = issue(
         &new_credential_id(),
         &attestation,
-        &state.key,
+        &state.signing_key(),
         &holder,
         &now,
     )

@@ -88,7 +88,9 @@ impl From<IngestError> for ApiError {
             IngestError::UnknownAuthor(_) => StatusCode::FORBIDDEN,
             IngestError::Refused(_) | IngestError::OwnKeyRotated(_) => StatusCode::CONFLICT,
             IngestError::PendingFull | IngestError::Closed => StatusCode::SERVICE_UNAVAILABLE,
+            IngestError::InvalidRotation(_) => StatusCode::UNPROCESSABLE_ENTITY,
             IngestError::Storage(storage) => return Self::internal(storage),
+            IngestError::KeyFile(reason) => return Self::internal(reason),
         };
         Self::new(status, code, error.to_string())
     }

@@ -7,8 +7,8 @@
 //! conversions from every domain error), `middleware` (auth, rate limit, metrics, body
 //! refusals), `state` ([`NodeState`]), `extract` and `outcome` (reading requests, answering
 //! ingest outcomes), `openapi`, and one file per area: `status`, `rights`, `feeds`,
-//! `credentials`, `status_lists`, `claims`, `peers`, `metrics`. Handlers parse, call the domain
-//! ([`crate::claims`], [`crate::credentials`], [`crate::upsert`], [`crate::query`], the ingest
+//! `credentials`, `status_lists`, `claims`, `peers`, `metrics`, `keys`. Handlers parse, call the
+//! domain ([`crate::claims`], [`crate::credentials`], [`crate::upsert`], [`crate::query`], the ingest
 //! path) and render; they hold no policy, and read the store only through
 //! [`crate::storage::StoreReader`].
 
@@ -17,6 +17,7 @@ mod credentials;
 mod error;
 mod extract;
 mod feeds;
+mod keys;
 mod metrics;
 mod middleware;
 mod openapi;
@@ -57,6 +58,7 @@ use self::claims::{
 };
 use self::credentials::{CredentialRequest, issue_credential};
 use self::feeds::{FeedParams, LimitParams, equivocations, feed, feeds, get_entry, submit_entry};
+use self::keys::{RotateRequestBody, RotateResponse, rotate_key};
 use self::metrics::metrics;
 use self::middleware::{
     close_after_unread_body, method_not_allowed, not_found_route, rate_limit, record_metrics,
@@ -264,6 +266,17 @@ pub fn routes() -> Vec<RouteSpec> {
             response: schema_of::<StatusListCredentialSchema>,
             query: None,
             handler: get(status_list),
+        },
+        RouteSpec {
+            method: "post",
+            path: "/v1/keys/rotate",
+            summary: "Rotate this node's own key (protocol §6.9.2): a key_rotation entry signed by the old key, committed before the node signs with the new one",
+            access: Access::Operator,
+            responses: &[(201, "rotated: the node signs with the new key"), (401, "no token"), (403, "wrong token"), (409, "key_rotated: the key rotated away already"), (422, "invalid_rotation or invalid fields")],
+            request: Some(schema_of::<RotateRequestBody>),
+            response: schema_of::<RotateResponse>,
+            query: None,
+            handler: post(rotate_key),
         },
         RouteSpec {
             method: "post",

@@ -402,9 +402,15 @@ pub(super) struct StatusFeed {
 /// `GET /v1/status`.
 #[derive(Debug, Serialize, JsonSchema)]
 pub(super) struct StatusResponse {
-    /// The authority this node signs as.
+    /// The authority this node signs for: its identifier, the original key of its chain of
+    /// rotations (protocol §7.6).
     #[schemars(with = "PublicKey")]
     pub(super) authority: String,
+    /// The key the node signs with now.
+    #[schemars(with = "PublicKey")]
+    pub(super) signing_key: String,
+    /// The rotations of its authority, oldest first.
+    pub(super) key_history: Vec<KeyHistoryItem>,
     /// Its name in the trust store.
     pub(super) name: Option<String>,
     /// The node's libp2p peer id, once the swarm runs.
@@ -421,6 +427,24 @@ pub(super) struct StatusResponse {
     pub(super) entry_count: u64,
     /// The node's version.
     pub(super) version: &'static str,
+}
+
+/// One rotation in `GET /v1/status`'s `key_history`.
+#[derive(Debug, Serialize, JsonSchema)]
+pub(super) struct KeyHistoryItem {
+    /// The key rotated away from.
+    #[schemars(with = "PublicKey")]
+    pub(super) old_key: String,
+    /// The key rotated to.
+    #[schemars(with = "PublicKey")]
+    pub(super) new_key: String,
+    /// The `key_rotation` entry.
+    pub(super) entry_id: EntryId,
+    /// Its seq in the old key's feed.
+    pub(super) seq: u64,
+    /// For a compromise rotation: the first distrusted seq of the old key.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(super) compromised_since: Option<u64>,
 }
 
 /// One feed in `GET /v1/feeds`.

@@ -7,6 +7,7 @@ use proto_types::keys::{PublicKey, SecretKey};
 
 use crate::config::NodeConfig;
 use crate::ingest::Ingest;
+use crate::keyring::SigningKeys;
 use crate::metrics::Metrics;
 use crate::network::{Network, Peers};
 use crate::status_lists::StatusLists;
@@ -21,10 +22,12 @@ pub struct NodeState {
     pub store: Arc<Store>,
     /// The ingest path, for writes.
     pub ingest: Ingest,
-    /// The authority this node signs as.
+    /// The authority this node signs for: its identifier, the original key of its chain of
+    /// rotations (protocol §7.6).
     pub authority: PublicKey,
-    /// The authority's key, for credentials this node issues.
-    pub key: Arc<SecretKey>,
+    /// The authority's key ring: the current key signs entries and credentials, retired keys
+    /// sign what their key signed before (status lists). See [`NodeState::signing_key`].
+    pub keys: Arc<SigningKeys>,
     /// The key of seller references (marketplaces only).
     pub seller_key: Option<Arc<[u8; 32]>>,
     /// The operator's bearer token.
@@ -44,5 +47,10 @@ impl NodeState {
     /// A read handle on the store: how handlers read, off the async executor.
     pub fn reader(&self) -> StoreReader {
         StoreReader::new(self.store.clone())
+    }
+
+    /// The key this node signs with now (it changes when the node rotates its key).
+    pub fn signing_key(&self) -> Arc<SecretKey> {
+        self.keys.current()
     }
 }

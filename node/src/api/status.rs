@@ -1,11 +1,12 @@
-//! `GET /v1/status`: the node's authority, peers and every feed's head.
+//! `GET /v1/status`: the node's authority (its identifier, signing key and key history),
+//! peers and every feed's head.
 
 use axum::Json;
 use axum::extract::State;
 use axum::response::IntoResponse;
 
 use super::error::ApiResult;
-use super::schemas::{StatusFeed, StatusResponse};
+use super::schemas::{KeyHistoryItem, StatusFeed, StatusResponse};
 use super::state::NodeState;
 
 /// The node's authority, peers, and every feed's head (author, latest seq and entry id).
@@ -24,8 +25,22 @@ pub(super) async fn status(State(state): State<NodeState>) -> ApiResult {
     let entry_count: u64 = heads.iter().map(|(_, head)| head.seq).sum();
     let peers = state.peers.snapshot();
     let peer_count = peers.connected.len();
+    let signing_key = state.ingest.signing_key();
+    let key_history = trust
+        .key_history(&signing_key)
+        .into_iter()
+        .map(|(old, rotation)| KeyHistoryItem {
+            old_key: old.to_did_key(),
+            new_key: rotation.new_key.to_did_key(),
+            entry_id: rotation.entry_id,
+            seq: rotation.seq,
+            compromised_since: rotation.compromised_since,
+        })
+        .collect();
     Ok(Json(StatusResponse {
-        authority: state.authority.to_did_key(),
+        authority: trust.root(&signing_key).to_did_key(),
+        signing_key: signing_key.to_did_key(),
+        key_history,
         name: trust
             .get(&state.authority)
             .map(|authority| authority.name.clone()),

@@ -40,11 +40,16 @@ fn path_list_number(text: &str) -> ApiResult<u32> {
     check_list_number(number).map_err(|_| bad())
 }
 
-/// The secret key this node signs `issuer`'s lists with: its own key while `issuer` is it.
-/// Retired keys of the node's authority (kept in its key file after a rotation, §6.9.2) are
-/// to be served too once the node holds them; any other key is not this node's to sign for.
+/// The secret key this node signs `issuer`'s lists with: its current key, or a retired key of
+/// its authority kept in its key file after a rotation (§6.9.2), so that the lists of
+/// credentials issued before a routine rotation stay signed by their issuer. Any other key
+/// (a pending one included) is not this node's to sign for.
 fn signing_key(state: &NodeState, issuer: &PublicKey) -> Option<Arc<SecretKey>> {
-    (state.key.public_key() == *issuer).then(|| state.key.clone())
+    let ring = state.keys.keyring();
+    std::iter::once(ring.current())
+        .chain(ring.retired().iter())
+        .find(|key| key.public_key() == *issuer)
+        .cloned()
 }
 
 /// A Bitstring Status List credential, signed by its issuer key.

@@ -77,7 +77,7 @@ pub fn due_restorations(
 /// Records a `restored` decision for every removal whose counter-notice deadline passed
 /// without the holder acting. Returns how many it restored.
 pub async fn restore_uncontested(ingest: &Ingest) -> anyhow::Result<usize> {
-    let authority = *ingest.authority();
+    let authority = ingest.signing_key();
     if ingest.trust().rotated_at(&authority).is_some() {
         // The node cannot sign with a rotated-away key (logged at start and refused with
         // `key_rotated`); the sweep resumes once the operator configures the new key.

@@ -7,11 +7,44 @@ use proto_types::body::{Body, Jurisdiction};
 use proto_types::entry::Entry;
 use proto_types::keys::PublicKey;
 
+use super::compromise::{compromise_reason, compromised_since};
 use super::writer::{Staged, Writer};
 use super::{IngestError, Refusal};
 use crate::rights::{self, EntryMeta, RightState};
+use crate::trust::Rotation;
 
 impl Writer {
+    /// The original key of the authority `key` speaks for, counting the rotations staged in
+    /// this group (a rotation and the new key's first entries can arrive in one group).
+    pub(super) fn root_of(&self, staged: &Staged, key: &PublicKey) -> PublicKey {
+        let mut at = *key;
+        // Each step goes back one rotation of this group; a group holds at most its commands.
+        for _ in 0..=staged.rotations.len() {
+            match staged
+                .rotations
+                .iter()
+                .find(|(_, rotation)| rotation.new_key == at)
+            {
+                Some((old, _)) => at = *old,
+                None => break,
+            }
+        }
+        self.trust.root(&at)
+    }
+
+    /// Whether `key` speaks for an office trusted for `jurisdiction`, counting the rotations
+    /// staged in this group.
+    pub(super) fn office_for(
+        &self,
+        staged: &Staged,
+        key: &PublicKey,
+        jurisdiction: &Jurisdiction,
+    ) -> bool {
+        self.trust
+            .base()
+            .office_for(&self.root_of(staged, key), jurisdiction)
+    }
+
     /// Checks a key rotation: the new key proves possession and belongs to nobody yet.
     fn check_rotation(
         &self,
@@ -37,7 +70,7 @@ impl Writer {
             || staged
                 .rotations
                 .iter()
-                .any(|(_, new, _)| new == &body.new_key)
+                .any(|(_, rotation)| rotation.new_key == body.new_key)
             || self.trust.rotated_at(&body.new_key).is_some();
         if taken {
             return Err("the new key already belongs to an authority".to_owned());
@@ -45,11 +78,19 @@ impl Writer {
         Ok(())
     }
 
+    /// What `entry` does; an entry of a compromised range (§6.9.1) does nothing.
     pub(super) fn effects(&self, staged: &Staged, entry: &Entry) -> Result<Effect, IngestError> {
-        let meta = EntryMeta::of(entry, self.trust.root(entry.author()));
+        if let Some(rotation) = self.compromise_of(staged, entry.author(), entry.seq()) {
+            let since = rotation.compromised_since.unwrap_or(rotation.seq);
+            return Ok(Effect::Ineffective(compromise_reason(
+                since,
+                &rotation.entry_id,
+            )));
+        }
+        let meta = EntryMeta::of(entry, self.root_of(staged, entry.author()));
         Ok(match entry.body() {
             Body::Registration(body) => {
-                if !self.trust.office_for(entry.author(), &body.jurisdiction) {
+                if !self.office_for(staged, entry.author(), &body.jurisdiction) {
                     return Ok(Effect::Ineffective(not_office(&body.jurisdiction)));
                 }
                 let previous = self.right(staged, body.right_id.as_str())?;
@@ -60,7 +101,7 @@ impl Writer {
             }
             Body::Status(body) => {
                 let jurisdiction = body.right_id.jurisdiction();
-                if !self.trust.office_for(entry.author(), jurisdiction) {
+                if !self.office_for(staged, entry.author(), jurisdiction) {
                     return Ok(Effect::Ineffective(not_office(jurisdiction)));
                 }
                 let previous = self.right(staged, body.right_id.as_str())?;
@@ -70,7 +111,11 @@ impl Writer {
                 }
             }
             Body::Notice(_) | Body::Decision(_) | Body::CounterNotice(_) => {
-                if self.trust.is_marketplace(entry.author()) {
+                if self
+                    .trust
+                    .base()
+                    .is_marketplace(&self.root_of(staged, entry.author()))
+                {
                     Effect::Claim
                 } else {
                     Effect::Ineffective(
@@ -82,8 +127,12 @@ impl Writer {
             Body::KeyRotation(body) => match self.check_rotation(staged, entry, body) {
                 Ok(()) => Effect::Rotation {
                     old: *entry.author(),
-                    new: body.new_key,
-                    seq: entry.seq(),
+                    rotation: Rotation {
+                        new_key: body.new_key,
+                        seq: entry.seq(),
+                        entry_id: entry.id(),
+                        compromised_since: compromised_since(body),
+                    },
                 },
                 Err(reason) => Effect::Ineffective(reason),
             },
@@ -114,12 +163,8 @@ pub(super) enum Effect {
     },
     /// A marketplace's notice, decision or counter-notice: indexed.
     Claim,
-    /// The author moved from `old` to `new` with its entry at `seq`.
-    Rotation {
-        old: PublicKey,
-        new: PublicKey,
-        seq: u64,
-    },
+    /// The author `old` moved to a new key.
+    Rotation { old: PublicKey, rotation: Rotation },
     /// Nothing beyond the feed (an `authority` entry).
     None,
     /// Nothing at all, for this reason (stored with the entry).

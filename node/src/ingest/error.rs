@@ -29,6 +29,14 @@ pub enum IngestError {
         "this node's signing key was rotated away at seq {0} of its feed; it refuses to sign with it until the operator configures the new key"
     )]
     OwnKeyRotated(u64),
+    /// A rotation of this node's own key that cannot be made (a compromise without
+    /// `compromised_since`, a `compromised_since` above the rotation's seq, a new key that
+    /// belongs to an authority, a key ring that is full).
+    #[error("invalid rotation: {0}")]
+    InvalidRotation(String),
+    /// The key file could not be written: nothing was signed with the new key.
+    #[error("key file: {0}")]
+    KeyFile(String),
     /// Too many early entries are held back already.
     #[error("too many out-of-order entries held back; retry after the gap is filled")]
     PendingFull,
@@ -52,6 +60,8 @@ impl IngestError {
             IngestError::UnknownAuthor(_) => "unknown_author",
             IngestError::Refused(_) => "refused",
             IngestError::OwnKeyRotated(_) => "key_rotated",
+            IngestError::InvalidRotation(_) => "invalid_rotation",
+            IngestError::KeyFile(_) => "key_file",
             IngestError::PendingFull => "pending_full",
             IngestError::Storage(_) => "storage",
             IngestError::Closed => "shutting_down",

@@ -26,15 +26,19 @@
 //! `effects` what a stored entry does (a right's fold, a claim's indexes, a rotation) and `own`
 //! the writer's half that writes this node's own entries.
 
+pub(crate) mod compromise;
 mod effects;
 mod error;
 mod own;
+pub(crate) mod rotate;
 #[cfg(test)]
 mod tests;
 mod verify;
 mod writer;
 
+pub use compromise::{UNDO_STEP_ENTRIES, compromise_reason};
 pub use error::{IngestError, Refusal};
+pub use rotate::{Reconciled, RotateRequest, RotationDone, reconcile_keyring};
 
 use std::sync::Arc;
 
@@ -44,6 +48,7 @@ use proto_types::keys::{PublicKey, SecretKey};
 use serde::Serialize;
 use tokio::sync::{broadcast, mpsc, oneshot};
 
+use crate::keyring::{Keyring, SigningKeys};
 use crate::metrics::Metrics;
 use crate::storage::{Store, StoreReader, StoreWriter};
 use crate::trust::Trust;
@@ -151,11 +156,13 @@ pub struct Ingest {
     metrics: Arc<Metrics>,
     store: Arc<Store>,
     authority: PublicKey,
+    keys: Arc<SigningKeys>,
 }
 
 impl Ingest {
     /// Starts the writer thread, which takes the store's one [`StoreWriter`]: from now on it
     /// alone writes. It stops when every handle is dropped, after committing what it has.
+    /// The key lives only in memory: a rotation ([`Ingest::rotate`]) writes no key file.
     pub fn start(
         store_writer: StoreWriter,
         trust: Arc<Trust>,
@@ -163,14 +170,27 @@ impl Ingest {
         sync_writes: bool,
         metrics: Arc<Metrics>,
     ) -> std::io::Result<(Self, std::thread::JoinHandle<()>)> {
+        let keys = Arc::new(SigningKeys::new(Keyring::from_current(key), None));
+        Self::start_with_keys(store_writer, trust, keys, sync_writes, metrics)
+    }
+
+    /// [`Ingest::start`] with the node's key ring, which the writer signs with and rotates.
+    pub fn start_with_keys(
+        store_writer: StoreWriter,
+        trust: Arc<Trust>,
+        keys: Arc<SigningKeys>,
+        sync_writes: bool,
+        metrics: Arc<Metrics>,
+    ) -> std::io::Result<(Self, std::thread::JoinHandle<()>)> {
         let (commands, receiver) = mpsc::channel(WRITE_QUEUE_CAPACITY);
         let (stored, _) = broadcast::channel(STORED_BROADCAST_CAPACITY);
-        let authority = key.public_key();
+        let current = keys.current().public_key();
+        let authority = trust.root(&current);
         let store = store_writer.store().clone();
         let writer = Writer::new(
             store_writer,
             trust.clone(),
-            key,
+            keys.clone(),
             sync_writes,
             metrics.clone(),
             stored.clone(),
@@ -186,9 +206,37 @@ impl Ingest {
                 metrics,
                 store,
                 authority,
+                keys,
             },
             thread,
         ))
+    }
+
+    /// The node's key ring (current, pending, retired keys).
+    pub fn keys(&self) -> &Arc<SigningKeys> {
+        &self.keys
+    }
+
+    /// The key this node signs with now (changes when it rotates).
+    pub fn signing_key(&self) -> PublicKey {
+        self.keys.current().public_key()
+    }
+
+    /// Rotates this node's own key (protocol §6.9.2); the answer comes once the rotation entry
+    /// is committed and the node signs with the new key.
+    pub async fn rotate(&self, request: RotateRequest) -> Result<RotationDone, IngestError> {
+        let (reply, response) = oneshot::channel();
+        self.commands
+            .send(Command::Rotate { request, reply })
+            .await
+            .map_err(|_| IngestError::Closed)?;
+        let result = response.await.map_err(|_| IngestError::Closed)?;
+        if let Err(error) = &result {
+            if !matches!(error, IngestError::Closed) {
+                self.metrics.entry_rejected(error.code());
+            }
+        }
+        result
     }
 
     /// The trust this node enforces: its trust store and the key rotations it has stored.
@@ -206,7 +254,9 @@ impl Ingest {
         StoreReader::new(self.store.clone())
     }
 
-    /// The authority the writer signs this node's own entries as.
+    /// The authority the writer signs this node's own entries for: its identifier, the
+    /// original key of its chain of rotations (as of the start). The key that signs now is
+    /// [`Ingest::signing_key`].
     pub fn authority(&self) -> &PublicKey {
         &self.authority
     }

@@ -48,14 +48,14 @@ impl Writer {
         let timestamp = Timestamp::from_unix_millis(millis).map_err(Refusal::Clock)?;
         let probe = EntryMeta {
             author,
-            authority: self.trust.root(&author),
+            authority: self.root_of(staged, &author),
             id: EntryId([0; 32]),
             seq,
             timestamp: timestamp.clone(),
         };
         match &body {
             Body::Registration(registration) => {
-                if !self.trust.office_for(&author, &registration.jurisdiction) {
+                if !self.office_for(staged, &author, &registration.jurisdiction) {
                     return Err(Refusal::NotOffice(registration.jurisdiction.clone()).into());
                 }
                 let current = self.right(staged, registration.right_id.as_str())?;
@@ -85,7 +85,7 @@ impl Writer {
             }
             Body::Status(status) => {
                 let jurisdiction = status.right_id.jurisdiction();
-                if !self.trust.office_for(&author, jurisdiction) {
+                if !self.office_for(staged, &author, jurisdiction) {
                     return Err(Refusal::NotOffice(jurisdiction.clone()).into());
                 }
                 let current = self.right(staged, status.right_id.as_str())?;

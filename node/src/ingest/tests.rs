@@ -18,6 +18,7 @@ use crate::rights::Ineffective;
 use crate::storage::StorageError;
 use crate::trust::{TrustStore, TrustedAuthority};
 
+mod compromise;
 mod handle;
 mod rollback;
 
@@ -58,6 +59,12 @@ fn trust(rotations: &[(PublicKey, PublicKey, u64)]) -> Arc<Trust> {
     Arc::new(Trust::new(base, rotations))
 }
 
+/// [`trust`] with the rotations as stored (entry ids, compromise points).
+fn trust_with(rotations: &[(PublicKey, crate::trust::Rotation)]) -> Arc<Trust> {
+    let base = trust(&[]).base().clone();
+    Arc::new(Trust::with_rotations(base, rotations))
+}
+
 impl Fixture {
     fn new() -> Self {
         Self::open(tempfile::tempdir().expect("a temporary directory"))
@@ -65,13 +72,16 @@ impl Fixture {
 
     fn open(dir: TempDir) -> Self {
         let (_, store) = crate::storage::Store::open(dir.path()).expect("the store opens");
-        let rotations = store.rotations().expect("rotations read");
+        let rotations = store.rotation_records().expect("rotations read");
         let metrics = Arc::new(Metrics::default());
         let (notices, stored) = broadcast::channel(STORED_BROADCAST_CAPACITY);
         let writer = Writer::new(
             store,
-            trust(&rotations),
-            Arc::new(own_key()),
+            trust_with(&rotations),
+            Arc::new(crate::keyring::SigningKeys::new(
+                crate::keyring::Keyring::single(own_key()),
+                None,
+            )),
             false,
             metrics.clone(),
             notices,

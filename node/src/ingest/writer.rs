@@ -9,7 +9,7 @@
 //! before the group (feed heads, held-back entries) and tells every sender; later groups go in
 //! as usual.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::Arc;
 
 use proto_types::body::Body;
@@ -20,17 +20,21 @@ use proto_types::keys::{PublicKey, SecretKey};
 use tokio::sync::{broadcast, mpsc, oneshot};
 
 use super::effects::Effect;
+use super::rotate::{RotateRequest, RotationDone, StagedOwnRotation};
 use super::{
     IngestError, IngestOutcome, MAX_GROUP_COMMANDS, MAX_PENDING_ENTRIES, MAX_PENDING_PER_AUTHOR,
     Refusal, Source, StoredEntry,
 };
+use crate::keyring::SigningKeys;
 use crate::metrics::Metrics;
 use crate::rights::RightState;
-use crate::storage::{StorageError, StoreBatch, StoreWriter};
-use crate::trust::Trust;
+use crate::storage::{StorageError, StoreBatch, StoreWriter, UndoMarker};
+use crate::trust::{Rotation, Trust};
 
 /// Where the writer sends one command's result.
 pub(super) type Reply = oneshot::Sender<Result<IngestOutcome, IngestError>>;
+/// Where the writer sends the result of a rotation of the node's own key.
+pub(super) type RotateReply = oneshot::Sender<Result<RotationDone, IngestError>>;
 /// Where the writer sends the results of a run of own appends.
 pub(super) type RepliesAll = oneshot::Sender<Result<Vec<IngestOutcome>, IngestError>>;
 
@@ -56,12 +60,19 @@ pub(super) enum Command {
         source: Source,
         reply: RepliesAll,
     },
+    /// Rotate this node's own key (protocol §6.9.2).
+    Rotate {
+        request: RotateRequest,
+        reply: RotateReply,
+    },
 }
 
 /// A command's result, waiting for the group's commit before it is sent.
 enum Answer {
     One(Reply, Result<IngestOutcome, IngestError>),
     All(RepliesAll, Result<Vec<IngestOutcome>, IngestError>),
+    // Boxed: rare, and two keys make it much larger than the others.
+    Rotate(RotateReply, Box<Result<RotationDone, IngestError>>),
 }
 
 /// The writer's state; lives on its own thread.
@@ -69,7 +80,15 @@ pub(super) struct Writer {
     pub(super) stored: broadcast::Sender<StoredEntry>,
     pub(super) store: StoreWriter,
     pub(super) trust: Arc<Trust>,
+    /// The key own entries are signed with now (the key ring's current key, or the new key of a
+    /// rotation staged in this group).
     pub(super) key: Arc<SecretKey>,
+    /// The key ring and its file, replaced only here.
+    pub(super) keys: Arc<SigningKeys>,
+    /// Compromised ranges still to undo, first in progress first.
+    pub(super) undo: VecDeque<UndoMarker>,
+    /// Failed undo steps in a row.
+    pub(super) undo_failures: u32,
     pub(super) sync_writes: bool,
     pub(super) metrics: Arc<Metrics>,
     /// Heads as of the last commit plus what the current group staged.
@@ -106,8 +125,12 @@ pub(super) struct Staged {
     ineffective: u64,
     /// Entries stored by this group, in order, with their source, for the stored broadcast.
     notices: Vec<StoredEntry>,
-    /// Key rotations stored by this group: (old, new, seq).
-    pub(super) rotations: Vec<(PublicKey, PublicKey, u64)>,
+    /// Key rotations stored by this group, by old key.
+    pub(super) rotations: Vec<(PublicKey, Rotation)>,
+    /// Undo markers of compromise rotations stored by this group.
+    pub(super) undo_markers: Vec<UndoMarker>,
+    /// A rotation of this node's own key staged by this group.
+    pub(super) own_rotation: Option<StagedOwnRotation>,
     /// Nonces of own notices recorded by this group.
     pub(super) nonces: HashSet<String>,
     /// Entries this group held back, to forget if the commit fails.
@@ -121,16 +144,26 @@ impl Writer {
     pub(super) fn new(
         store: StoreWriter,
         trust: Arc<Trust>,
-        key: Arc<SecretKey>,
+        keys: Arc<SigningKeys>,
         sync_writes: bool,
         metrics: Arc<Metrics>,
         stored: broadcast::Sender<StoredEntry>,
     ) -> Self {
+        let undo = match store.undo_markers() {
+            Ok(markers) => markers.into_iter().collect(),
+            Err(error) => {
+                tracing::error!(%error, "reading compromise undo markers failed; undo resumes at the next start");
+                VecDeque::new()
+            }
+        };
         Self {
             stored,
             store,
             trust,
-            key,
+            key: keys.current(),
+            keys,
+            undo,
+            undo_failures: 0,
             sync_writes,
             metrics,
             heads: HashMap::new(),
@@ -146,7 +179,23 @@ impl Writer {
     pub(super) fn run(mut self, mut receiver: mpsc::Receiver<Command>) {
         // Kept between groups, like `answers`.
         let mut group = Vec::with_capacity(MAX_GROUP_COMMANDS);
-        while let Some(first) = receiver.blocking_recv() {
+        loop {
+            // Compromised ranges are undone step by step while no command waits.
+            let first = if self.undo_pending() {
+                match receiver.try_recv() {
+                    Ok(command) => command,
+                    Err(mpsc::error::TryRecvError::Empty) => {
+                        self.undo_step();
+                        continue;
+                    }
+                    Err(mpsc::error::TryRecvError::Disconnected) => break,
+                }
+            } else {
+                match receiver.blocking_recv() {
+                    Some(command) => command,
+                    None => break,
+                }
+            };
             group.push(first);
             while group.len() < MAX_GROUP_COMMANDS {
                 match receiver.try_recv() {
@@ -199,6 +248,10 @@ impl Writer {
                     }
                     Answer::All(reply, result.map(|()| outcomes))
                 }
+                Command::Rotate { request, reply } => Answer::Rotate(
+                    reply,
+                    Box::new(self.rotate(&mut batch, &mut staged, request)),
+                ),
             });
         }
         let result = if batch.is_empty() {
@@ -219,9 +272,11 @@ impl Writer {
         for _ in 0..staged.ineffective {
             self.metrics.entry_ineffective();
         }
-        for (old, new, seq) in staged.rotations.drain(..) {
-            self.trust.record_rotation(old, new, seq);
+        for (old, rotation) in staged.rotations.drain(..) {
+            self.trust.record(old, rotation);
         }
+        self.undo.extend(staged.undo_markers.drain(..));
+        self.own_rotation_committed(staged);
         for notice in staged.notices.drain(..) {
             // No subscriber is fine: nothing listens on a node without federation.
             let _ = self.stored.send(notice);
@@ -237,6 +292,9 @@ impl Writer {
                 Answer::All(reply, outcomes) => {
                     let _ = reply.send(outcomes);
                 }
+                Answer::Rotate(reply, done) => {
+                    let _ = reply.send(*done);
+                }
             }
         }
     }
@@ -246,6 +304,7 @@ impl Writer {
     /// its answer: refusals, and duplicates of entries stored before it.
     fn roll_back(&mut self, staged: &mut Staged, answers: &mut Vec<Answer>, error: &StorageError) {
         tracing::error!(%error, "committing a write batch failed");
+        self.own_rotation_rolled_back(staged);
         for (author, head) in staged.heads_before.drain() {
             match head {
                 Some(head) => self.heads.insert(author, head),
@@ -289,6 +348,9 @@ impl Writer {
                 }
                 Answer::All(reply, outcomes) => {
                     let _ = reply.send(outcomes.and(Err(failed())));
+                }
+                Answer::Rotate(reply, done) => {
+                    let _ = reply.send(done.and(Err(failed())));
                 }
             }
         }
@@ -484,10 +546,22 @@ impl Writer {
                 batch.put_claim_indexes(&entry);
                 None
             }
-            Effect::Rotation { old, new, seq } => {
-                tracing::info!(old = %old, new = %new, seq, "authority key rotated");
-                batch.put_rotation(&old, &new, seq);
-                staged.rotations.push((old, new, seq));
+            Effect::Rotation { old, rotation } => {
+                tracing::info!(old = %old, new = %rotation.new_key, seq = rotation.seq, compromised_since = ?rotation.compromised_since, "authority key rotated");
+                batch.put_rotation(&old, &rotation);
+                if let Some(since) = rotation
+                    .compromised_since
+                    .filter(|since| *since < rotation.seq)
+                {
+                    let marker = UndoMarker {
+                        old_key: old,
+                        next_seq: since,
+                        end_seq: rotation.seq,
+                    };
+                    batch.put_undo_marker(&marker);
+                    staged.undo_markers.push(marker);
+                }
+                staged.rotations.push((old, rotation));
                 None
             }
             Effect::None => None,
@@ -529,8 +603,8 @@ impl Writer {
         staged
             .rotations
             .iter()
-            .find(|(old, _, _)| old == author)
-            .map(|(_, _, seq)| *seq)
+            .find(|(old, _)| old == author)
+            .map(|(_, rotation)| rotation.seq)
             .or_else(|| self.trust.rotated_at(author))
     }
 }

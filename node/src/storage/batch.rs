@@ -11,12 +11,11 @@
 use std::ops::Deref;
 use std::sync::Arc;
 
-use proto_types::body::Body;
-use proto_types::entry::{EntryId, EquivocationProof, VerifiedEntry};
+use proto_types::entry::{Entry, EntryId, EquivocationProof, VerifiedEntry};
 use proto_types::keys::PublicKey;
 use rocksdb::{WriteBatch, WriteOptions};
 
-use super::{ClaimIndex, Result, StorageError, Store, cf, keys, right_state};
+use super::{Result, StorageError, Store, cf, keys, right_state};
 use crate::rights::RightState;
 
 /// The writer's handle on the store: reads (through [`Deref`]) plus the only way to write.
@@ -135,40 +134,42 @@ impl StoreBatch {
     /// notice.
     pub fn put_claim_indexes(&mut self, entry: &VerifiedEntry) {
         let family = self.store.cf(cf::INDEX_CLAIMS);
-        let id = entry.id();
-        let mut put = |index: ClaimIndex, value: &[u8]| {
-            self.batch
-                .put_cf(family, keys::claim(index, value, &id), []);
-        };
-        match entry.body() {
-            Body::Notice(notice) => {
-                for listing in &notice.notice.listings {
-                    put(ClaimIndex::Listing, listing.id.as_bytes());
-                }
-                put(
-                    ClaimIndex::Holder,
-                    notice.notice.holder.to_did_key().as_bytes(),
-                );
-                put(ClaimIndex::Nonce, notice.notice.nonce.as_bytes());
-                put(
-                    ClaimIndex::Right,
-                    notice.notice.right_id.as_str().as_bytes(),
-                );
-            }
-            Body::Decision(decision) => {
-                for listing in &decision.listing_ids {
-                    put(ClaimIndex::Listing, listing.as_bytes());
-                }
-                put(ClaimIndex::SellerRef, decision.seller_ref.as_bytes());
-                put(ClaimIndex::Notice, decision.notice_id.to_hex().as_bytes());
-            }
-            Body::CounterNotice(counter) => {
-                put(ClaimIndex::Kind, b"counter_notice");
-                put(ClaimIndex::SellerRef, counter.seller_ref.as_bytes());
-                put(ClaimIndex::Notice, counter.notice_id.to_hex().as_bytes());
-            }
-            _ => {}
+        for key in keys::claim_keys(entry) {
+            self.batch.put_cf(family, key, []);
         }
+    }
+
+    /// Removes the claim indexes of `entry` (a compromised marketplace entry, §6.9.1).
+    pub fn delete_claim_indexes(&mut self, entry: &Entry) {
+        let family = self.store.cf(cf::INDEX_CLAIMS);
+        for key in keys::claim_keys(entry) {
+            self.batch.delete_cf(family, key);
+        }
+    }
+
+    /// Deletes a right (its registration no longer counts, §6.9.1) and its index keys.
+    pub fn delete_right(&mut self, state: &RightState) {
+        let store = &self.store;
+        for (family, key) in keys::right_index(state) {
+            self.batch.delete_cf(store.cf(family.name()), key);
+        }
+        self.batch
+            .delete_cf(store.cf(cf::RIGHTS), keys::right(state.right_id.as_str()));
+    }
+
+    /// Writes the undo marker of a compromise rotation of `old` (see [`super::UndoMarker`]).
+    pub fn put_undo_marker(&mut self, marker: &super::UndoMarker) {
+        self.batch.put_cf(
+            self.store.cf(cf::META),
+            keys::undo_marker(&marker.old_key),
+            keys::undo_marker_value(marker.next_seq, marker.end_seq),
+        );
+    }
+
+    /// Deletes the undo marker of `old`: its undo is finished.
+    pub fn delete_undo_marker(&mut self, old: &PublicKey) {
+        self.batch
+            .delete_cf(self.store.cf(cf::META), keys::undo_marker(old));
     }
 
     /// Writes a right's new state and moves its index keys from `previous` to `state`: keys
@@ -199,12 +200,12 @@ impl StoreBatch {
             .put_cf(self.store.cf(cf::INEFFECTIVE), id.0, reason.as_bytes());
     }
 
-    /// Records that `old` rotated to `new` with its entry at `seq`.
-    pub fn put_rotation(&mut self, old: &PublicKey, new: &PublicKey, seq: u64) {
+    /// Records the rotation of `old`.
+    pub fn put_rotation(&mut self, old: &PublicKey, rotation: &crate::trust::Rotation) {
         self.batch.put_cf(
             self.store.cf(cf::ROTATIONS),
             old.to_bytes(),
-            keys::rotation_value(new, seq),
+            keys::rotation_value(rotation),
         );
     }
 

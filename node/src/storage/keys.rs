@@ -16,7 +16,8 @@
 //! `c` Nice class (1 byte) ‖ jurisdiction, `j` jurisdiction; in `index_claims`: `l` listing,
 //! `h` holder, `o` notice nonce, `r` right id, `s` seller reference, `n` notice id, `k` kind.
 
-use proto_types::entry::EntryId;
+use proto_types::body::Body;
+use proto_types::entry::{Entry, EntryId};
 use proto_types::keys::PublicKey;
 
 use super::IndexFamily;
@@ -47,12 +48,70 @@ pub(super) fn head_value(seq: u64, id: &EntryId) -> [u8; 40] {
     value
 }
 
-/// `new key ‖ seq`: the value of a key rotation.
-pub(super) fn rotation_value(new: &PublicKey, seq: u64) -> [u8; 40] {
-    let mut value = [0u8; 40];
-    value[..32].copy_from_slice(&new.to_bytes());
-    value[32..].copy_from_slice(&seq.to_be_bytes());
+/// `new key ‖ seq ‖ entry id [‖ compromised_since]`: the value of a key rotation
+/// ([`super::rotations`]).
+pub(super) fn rotation_value(rotation: &crate::trust::Rotation) -> Vec<u8> {
+    let mut value = Vec::with_capacity(80);
+    value.extend_from_slice(&rotation.new_key.to_bytes());
+    value.extend_from_slice(&rotation.seq.to_be_bytes());
+    value.extend_from_slice(&rotation.entry_id.0);
+    if let Some(since) = rotation.compromised_since {
+        value.extend_from_slice(&since.to_be_bytes());
+    }
     value
+}
+
+/// The `meta` key prefix of compromise undo markers; the old key follows.
+pub(super) const UNDO_MARKER_PREFIX: &[u8] = b"undo_compromise/";
+
+/// The `meta` key of the undo marker of `old`.
+pub(super) fn undo_marker(old: &PublicKey) -> Vec<u8> {
+    [UNDO_MARKER_PREFIX, &old.to_bytes()].concat()
+}
+
+/// `next seq ‖ end seq`: the value of an undo marker.
+pub(super) fn undo_marker_value(next_seq: u64, end_seq: u64) -> [u8; 16] {
+    let mut value = [0u8; 16];
+    value[..8].copy_from_slice(&next_seq.to_be_bytes());
+    value[8..].copy_from_slice(&end_seq.to_be_bytes());
+    value
+}
+
+/// Every `index_claims` key of a notice, decision or counter-notice (none for other kinds).
+pub(super) fn claim_keys(entry: &Entry) -> Vec<Vec<u8>> {
+    let id = entry.id();
+    let mut keys = Vec::new();
+    let mut put = |index: ClaimIndex, value: &[u8]| keys.push(claim(index, value, &id));
+    match entry.body() {
+        Body::Notice(notice) => {
+            for listing in &notice.notice.listings {
+                put(ClaimIndex::Listing, listing.id.as_bytes());
+            }
+            put(
+                ClaimIndex::Holder,
+                notice.notice.holder.to_did_key().as_bytes(),
+            );
+            put(ClaimIndex::Nonce, notice.notice.nonce.as_bytes());
+            put(
+                ClaimIndex::Right,
+                notice.notice.right_id.as_str().as_bytes(),
+            );
+        }
+        Body::Decision(decision) => {
+            for listing in &decision.listing_ids {
+                put(ClaimIndex::Listing, listing.as_bytes());
+            }
+            put(ClaimIndex::SellerRef, decision.seller_ref.as_bytes());
+            put(ClaimIndex::Notice, decision.notice_id.to_hex().as_bytes());
+        }
+        Body::CounterNotice(counter) => {
+            put(ClaimIndex::Kind, b"counter_notice");
+            put(ClaimIndex::SellerRef, counter.seller_ref.as_bytes());
+            put(ClaimIndex::Notice, counter.notice_id.to_hex().as_bytes());
+        }
+        _ => {}
+    }
+    keys
 }
 
 /// `tag ‖ parts ‖ 0 ‖ tail`.
@@ -250,9 +309,22 @@ mod tests {
         let head = head_value(3, &id);
         assert_eq!(&head[..8], &3u64.to_be_bytes());
         assert_eq!(&head[8..], &[9; 32]);
-        let rotation = rotation_value(&author(), 5);
-        assert_eq!(&rotation[..32], &author().to_bytes());
-        assert_eq!(&rotation[32..], &5u64.to_be_bytes());
+        let mut rotation = crate::trust::Rotation {
+            new_key: author(),
+            seq: 5,
+            entry_id: id,
+            compromised_since: None,
+        };
+        let value = rotation_value(&rotation);
+        assert_eq!(value.len(), 72);
+        assert_eq!(&value[..32], &author().to_bytes());
+        assert_eq!(&value[32..40], &5u64.to_be_bytes());
+        assert_eq!(&value[40..], &[9; 32]);
+        rotation.compromised_since = Some(2);
+        let value = rotation_value(&rotation);
+        assert_eq!(&value[72..], &2u64.to_be_bytes());
+        assert_eq!(undo_marker_value(3, 9)[..8], 3u64.to_be_bytes());
+        assert!(undo_marker(&author()).starts_with(UNDO_MARKER_PREFIX));
     }
 
     #[test]

@@ -5,7 +5,7 @@
 //!
 //! | name | key | value |
 //! |---|---|---|
-//! | `meta` | `schema_version` | u32 big-endian |
+//! | `meta` | `schema_version`; `undo_compromise` ‖ old key (32) | u32 big-endian; [`UndoMarker`]: next seq ‖ end seq (u64 BE each) |
 //! | `entries` | entry id (32) | canonical entry bytes |
 //! | `feeds` | author key (32) ‖ seq (u64 BE) | entry id |
 //! | `heads` | author key (32) | seq (u64 BE) ‖ entry id |
@@ -16,7 +16,7 @@
 //! | `index_claims` | `l` listing / `h` holder / `s` seller ref / `n` notice id / `o` nonce / `r` right id / `k` kind (counter notices), ‖ 0 ‖ entry id | empty |
 //! | `equivocations` | author key (32) ‖ seq (u64 BE) | proof JSON |
 //! | `ineffective` | entry id | why the entry changed nothing, UTF-8 |
-//! | `rotations` | old author key (32) | new key (32) ‖ seq of the `key_rotation` entry (u64 BE) |
+//! | `rotations` | old author key (32) | new key (32) ‖ seq of the `key_rotation` entry (u64 BE) ‖ its entry id (32) ‖ `compromised_since` (u64 BE, compromise rotations only); values written before issue 12 end after the seq |
 //!
 //! **Invariant:** every entry is written with all of its index changes in one `WriteBatch`, so
 //! a crash leaves either all of them or none.
@@ -29,10 +29,12 @@ mod batch;
 pub mod keys;
 mod read;
 pub mod right_state;
+mod rotations;
 
 pub use batch::{StoreBatch, StoreWriter};
 pub use keys::{ClaimIndex, IndexScan};
 pub use read::StoreReader;
+pub use rotations::UndoMarker;
 
 use std::path::Path;
 use std::sync::Arc;
@@ -496,36 +498,6 @@ impl Store {
             Ok(ids.len() < limit)
         })?;
         Ok(ids)
-    }
-
-    /// Every key rotation stored: `(old, new, seq of the rotation entry)`.
-    pub fn rotations(&self) -> Result<Vec<(PublicKey, PublicKey, u64)>> {
-        let mut rotations = Vec::new();
-        for item in self
-            .db
-            .iterator_cf(self.cf(cf::ROTATIONS), IteratorMode::Start)
-        {
-            let (key, value) = item?;
-            let old: [u8; 32] = key
-                .as_ref()
-                .try_into()
-                .map_err(|_| corrupt(cf::ROTATIONS, "key length"))?;
-            if value.len() != 40 {
-                return Err(corrupt(cf::ROTATIONS, "value length"));
-            }
-            let (new, seq) = value.split_at(32);
-            let new: [u8; 32] = new
-                .try_into()
-                .map_err(|_| corrupt(cf::ROTATIONS, "new key"))?;
-            let seq =
-                u64::from_be_bytes(seq.try_into().map_err(|_| corrupt(cf::ROTATIONS, "seq"))?);
-            rotations.push((
-                PublicKey::from_bytes(&old).map_err(|e| corrupt(cf::ROTATIONS, e))?,
-                PublicKey::from_bytes(&new).map_err(|e| corrupt(cf::ROTATIONS, e))?,
-                seq,
-            ));
-        }
-        Ok(rotations)
     }
 
     /// The store's size, in bytes, over every column family: its table files on disk plus

@@ -442,7 +442,20 @@ mod families {
         commit(&writer, |batch| {
             batch.put_equivocation(&proof);
             batch.put_ineffective(&first.id(), "why it changed nothing");
-            batch.put_rotation(&author, &new, 7);
+            batch.put_rotation(
+                &author,
+                &crate::trust::Rotation {
+                    new_key: new,
+                    seq: 7,
+                    entry_id: EntryId([3; 32]),
+                    compromised_since: Some(5),
+                },
+            );
+            batch.put_undo_marker(&crate::storage::UndoMarker {
+                old_key: author,
+                next_seq: 5,
+                end_seq: 7,
+            });
         });
         assert!(store.has_equivocation(&author, 1).expect("reads"));
         assert!(!store.has_equivocation(&author, 2).expect("reads"));
@@ -460,6 +473,16 @@ mod families {
             None
         );
         assert_eq!(store.rotations().expect("reads"), vec![(author, new, 7)]);
+        let records = store.rotation_records().expect("reads");
+        assert_eq!(records[0].1.entry_id, EntryId([3; 32]));
+        assert_eq!(records[0].1.compromised_since, Some(5));
+        let markers = store.undo_markers().expect("reads");
+        assert_eq!(markers.len(), 1);
+        assert_eq!((markers[0].next_seq, markers[0].end_seq), (5, 7));
+        commit(&writer, |batch| batch.delete_undo_marker(&author));
+        assert!(store.undo_markers().expect("reads").is_empty());
+        // The schema version, in the same family, is not taken for a marker.
+        assert!(store.rotation_records().expect("reads").len() == 1);
     }
 
     #[test]

@@ -18,4 +18,5 @@ mod import;
 mod interop;
 mod node_api;
 mod node_durability;
+mod rotation;
 mod testnet;

@@ -11,6 +11,7 @@
 
 mod claims;
 mod feeds;
+mod keys;
 mod node;
 mod openapi;
 mod peers;
@@ -386,7 +387,7 @@ impl Federation {
             let authority = key.public_key();
             let inputs = Inputs {
                 operator_token: TOKEN.into(),
-                key,
+                keyring: crate::keyring::Keyring::single(key),
                 trust: TrustStore::from_toml(&trust).expect("the trust store parses"),
             };
             let node = tokio::time::timeout(DEADLINE, crate::start_with(config, inputs))
@@ -466,13 +467,14 @@ pub(super) fn registration(number: &str, holder: &PublicKey) -> Value {
 }
 
 /// Which routes each area's test claims. Together they must name every route once.
-const AREAS: [(&str, &[(&str, &str)]); 6] = [
+const AREAS: [(&str, &[(&str, &str)]); 7] = [
     ("node", node::ROUTES),
     ("rights", rights::ROUTES),
     ("feeds", feeds::ROUTES),
     ("claims", claims::ROUTES),
     ("peers", peers::ROUTES),
     ("status_lists", status_lists::ROUTES),
+    ("keys", keys::ROUTES),
 ];
 
 #[test]
