@@ -53,7 +53,24 @@ pub struct NodeConfig {
     /// decisions.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub marketplace: Option<MarketplacePolicy>,
+    /// Trust policy beyond the trust store: admission by endorsement.
+    #[serde(default)]
+    pub trust: TrustPolicy,
 }
+
+/// How this node extends its trust store (protocol.md §13.3).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TrustPolicy {
+    /// Admit an authority that at least this many offices of the trust store endorse, for the
+    /// jurisdictions they endorse it for (`authority` v2 entries). 0 (the default) turns
+    /// admission off. At most [`MAX_ENDORSEMENT_THRESHOLD`].
+    #[serde(default)]
+    pub endorsement_threshold: usize,
+}
+
+/// Largest `[trust] endorsement_threshold` (the most authorities a trust store may list).
+pub const MAX_ENDORSEMENT_THRESHOLD: usize = crate::trust::MAX_AUTHORITIES;
 
 /// How a marketplace judges notices and sellers.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -310,6 +327,11 @@ impl NodeConfig {
                     "marketplace.strike_tiers: at most 16, in increasing points".into(),
                 ));
             }
+        }
+        if self.trust.endorsement_threshold > MAX_ENDORSEMENT_THRESHOLD {
+            return Err(ConfigError::Invalid(format!(
+                "trust.endorsement_threshold must be at most {MAX_ENDORSEMENT_THRESHOLD} (0 turns admission off)"
+            )));
         }
         if self.bootstrap.len() > MAX_BOOTSTRAP_PEERS {
             return Err(ConfigError::Invalid(format!(

@@ -21,6 +21,7 @@
 //!
 //! [`start`] wires them together and returns a [`RunningNode`] handle.
 
+pub mod admission;
 pub mod api;
 pub mod claims;
 pub mod clock;
@@ -51,7 +52,7 @@ use crate::ingest::Ingest;
 use crate::metrics::Metrics;
 use crate::network::Peers;
 use crate::storage::Store;
-use crate::trust::{Trust, TrustStore};
+use crate::trust::{Trust, TrustSource, TrustStore};
 
 pub use crate::api::NodeState;
 
@@ -134,6 +135,29 @@ impl Inputs {
     }
 }
 
+/// The trust store to start from: the node's own copy in the data directory when a change
+/// made while it ran wrote one (protocol.md §13.1), else the configured file's, already read.
+/// Read after the data directory is locked.
+fn own_trust_copy(
+    config: &NodeConfig,
+    configured: TrustStore,
+) -> anyhow::Result<(TrustStore, TrustSource)> {
+    let path = config.data_dir.join(trust::TRUST_FILE);
+    if !path.exists() {
+        tracing::info!(trust_store = %config.trust_store.display(), "trust store read from the configured file");
+        return Ok((configured, TrustSource::ConfiguredFile));
+    }
+    let text = config::read_bounded(&path, trust::MAX_TRUST_FILE_BYTES)?;
+    let store = TrustStore::from_toml(&text)
+        .with_context(|| format!("loading the node's trust store copy {}", path.display()))?;
+    tracing::info!(
+        trust_store = %path.display(),
+        configured = %config.trust_store.display(),
+        "trust store read from the data directory (changed while the node ran); the configured file is not used"
+    );
+    Ok((store, TrustSource::DataDirectory))
+}
+
 /// [`start`] with its inputs already loaded ([`Inputs::load`]).
 pub async fn start_with(config: NodeConfig, inputs: Inputs) -> anyhow::Result<RunningNode> {
     let Inputs {
@@ -142,12 +166,6 @@ pub async fn start_with(config: NodeConfig, inputs: Inputs) -> anyhow::Result<Ru
         trust,
     } = inputs;
     let key = Arc::new(key);
-    if trust.get(&key.public_key()).is_none() {
-        tracing::warn!(
-            authority = %key.public_key(),
-            "this node's own authority is not in its trust store; its own entries will not take effect"
-        );
-    }
     std::fs::create_dir_all(&config.data_dir)
         .with_context(|| format!("creating data directory {}", config.data_dir.display()))?;
     let data_dir = config.data_dir.clone();
@@ -162,7 +180,24 @@ pub async fn start_with(config: NodeConfig, inputs: Inputs) -> anyhow::Result<Ru
             .await
             .context("reading key rotations")??
     };
-    let trust = Arc::new(Trust::new(trust, &rotations));
+    let (trust, source) = own_trust_copy(&config, trust)?;
+    if trust.get(&key.public_key()).is_none() {
+        tracing::warn!(
+            authority = %key.public_key(),
+            "this node's own authority is not in its trust store; its own entries will not take effect"
+        );
+    }
+    let endorsements = {
+        let store = store.clone();
+        tokio::task::spawn_blocking(move || store.endorsements())
+            .await
+            .context("reading endorsements")??
+    };
+    let trust = Arc::new(Trust::new(trust, &rotations).with_admission(
+        config.trust.endorsement_threshold,
+        endorsements,
+        source,
+    ));
     if let Some(seq) = trust.rotated_at(&key.public_key()) {
         tracing::warn!(
             authority = %key.public_key(),

@@ -174,6 +174,7 @@ impl Federation {
                 ))
                 .unwrap()
             }),
+            trust: Default::default(),
         }
     }
 

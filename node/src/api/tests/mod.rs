@@ -380,6 +380,7 @@ impl Federation {
                     toml::from_str::<MarketplacePolicy>("accepted_jurisdictions = [\"FR\"]")
                         .expect("a policy")
                 }),
+                trust: Default::default(),
             };
             let authority = key.public_key();
             let inputs = Inputs {
