@@ -14,7 +14,9 @@ use std::borrow::Cow;
 use schemars::{JsonSchema, Schema, SchemaGenerator, json_schema};
 
 use crate::body::codes::{ISO_3166_ALPHA2, REGIONAL_OFFICE_CODES};
-use crate::body::{CountryCode, Digest, Jurisdiction, MAX_RIGHT_NUMBER_CHARS, NiceClass, RightId};
+use crate::body::{
+    CountryCode, CredentialId, Digest, Jurisdiction, MAX_RIGHT_NUMBER_CHARS, NiceClass, RightId,
+};
 use crate::entry::EntryId;
 use crate::keys::PublicKey;
 use crate::timestamp::{Date, Timestamp};
@@ -54,6 +56,18 @@ fixed_schema!(
         "description": "An Ed25519 public key as a did:key identifier",
         "pattern": "^did:key:z6Mk(?:[f-km-v][1-9A-HJ-NP-Za-km-z]{43}|e[U-Za-km-z][1-9A-HJ-NP-Za-km-z]{42}|w[1-9A-HJ-NP-Za-f][1-9A-HJ-NP-Za-km-z]{42})$",
         "examples": ["did:key:z6MkiTBz1ymuepAQ4HEHYSF1H8quG5GLVVQR3djdX3mDooWp"],
+    })
+);
+
+fixed_schema!(
+    CredentialId,
+    "CredentialId",
+    json_schema!({
+        "type": "string",
+        "description": "A credential's id: an absolute URI of URI characters, starting with a letter",
+        "pattern": "^[A-Za-z][A-Za-z0-9._~/?#@!$&'()*+,;=%-]*:[A-Za-z0-9._~:/?#@!$&'()*+,;=%-]*$",
+        "minLength": 1,
+        "maxLength": 200,
     })
 );
 

@@ -12,8 +12,9 @@
 
 use proptest::prelude::*;
 use proto_types::body::{
-    self, AuthorityV1, CounterNoticeV1, DecisionV1, EntryKind, Holder, HolderNotice, Jurisdiction,
-    KeyRotationV1, NoticeV1, RegistrationV1, RightId, RightType, StatusV1, examples,
+    self, AuthorityV1, CounterNoticeV1, CredentialId, CredentialStatusV1, CredentialV1, DecisionV1,
+    EntryKind, Holder, HolderNotice, Jurisdiction, KeyRotationV1, NoticeV1, RegistrationV1,
+    RightId, RightType, StatusV1, examples,
 };
 use proto_types::entry::EntryId;
 use proto_types::keys::{PublicKey, SecretKey};
@@ -54,9 +55,39 @@ fn every_example_body_validates_against_its_schema() {
             EntryKind::CounterNotice => assert_valid::<CounterNoticeV1>(&value),
             EntryKind::Authority => assert_valid::<AuthorityV1>(&value),
             EntryKind::KeyRotation => assert_valid::<KeyRotationV1>(&value),
+            EntryKind::Credential => assert_valid::<CredentialV1>(&value),
+            EntryKind::CredentialStatus => assert_valid::<CredentialStatusV1>(&value),
         }
     }
     assert_valid::<HolderNotice>(&examples::holder_notice());
+    assert_valid::<AuthorityV1>(&examples::endorsement());
+    assert_valid::<KeyRotationV1>(&examples::key_rotation_compromise());
+}
+
+#[test]
+fn credential_ids_the_parser_accepts_validate_and_the_schema_refuses_what_it_refuses() {
+    let validator = validator::<CredentialId>();
+    for good in [
+        examples::CREDENTIAL_ID,
+        "https://office.example/credentials/42",
+        "urn:uuid:0f8fad5b-d9cb-469f-a165-70867728950e",
+        "a:",
+    ] {
+        assert!(CredentialId::parse(good).is_ok(), "{good}");
+        assert!(validator.is_valid(&json!(good)), "{good}");
+    }
+    let too_long = format!("urn:{}", "x".repeat(197));
+    for bad in [
+        "",
+        "no-colon",
+        "1urn:x",
+        "urn:has space",
+        "urn:é",
+        too_long.as_str(),
+    ] {
+        assert!(CredentialId::parse(bad).is_err(), "{bad}");
+        assert!(!validator.is_valid(&json!(bad)), "{bad}");
+    }
 }
 
 #[test]

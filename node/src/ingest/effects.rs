@@ -19,6 +19,14 @@ impl Writer {
         entry: &Entry,
         body: &proto_types::body::KeyRotationV1,
     ) -> Result<(), String> {
+        if let Some(since) = body.compromised_since
+            && since > entry.seq()
+        {
+            return Err(format!(
+                "compromised_since {since} is above the rotation's own seq {}",
+                entry.seq()
+            ));
+        }
         let proof = proto_types::keys::Signature::from_multibase(&body.new_key_proof)
             .map_err(|error| format!("new_key_proof: {error}"))?;
         let message = proto_types::body::key_rotation_proof_message(entry.author(), &body.new_key);
@@ -80,6 +88,11 @@ impl Writer {
                 Err(reason) => Effect::Ineffective(reason),
             },
             Body::Authority(_) => Effect::None,
+            // The credential log (protocol §6.10–6.11) is applied by the credential-log work of
+            // issue 12; until then its entries are stored and say that they changed nothing.
+            Body::Credential(_) | Body::CredentialStatus(_) => Effect::Ineffective(
+                "credential log entries are not applied by this node version".to_owned(),
+            ),
         })
     }
 }

@@ -33,16 +33,22 @@ pub enum AuthorityRole {
     Marketplace,
 }
 
-/// Version 1 of an `authority` body: an authority announcing itself.
+/// An `authority` body. Version 1: an authority announcing itself. Version 2 (protocol §6.8.1):
+/// an office endorsing `subject` as an authority of `role` for `jurisdictions`, or withdrawing
+/// that endorsement (`withdrawn`).
 ///
-/// What it claims is not what others grant: each node's trust store decides which authorities it
-/// accepts and for which jurisdictions.
+/// What it claims is not what others grant: each node's trust store (and its admission policy,
+/// for endorsements) decides which authorities it accepts and for which jurisdictions. The two
+/// versions share this struct; [`AuthorityV1::validate`] enforces which members each allows.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct AuthorityV1 {
     /// The body version, always 1.
-    #[schemars(schema_with = "super::fields::version")]
+    #[schemars(range(min = 1, max = 2))]
     pub v: u32,
+    /// Version 2 only (required there): the endorsed authority's key.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub subject: Option<PublicKey>,
     /// The authority's name, 1 to [`MAX_AUTHORITY_NAME_CHARS`] characters.
     #[schemars(length(min = 1, max = MAX_AUTHORITY_NAME_CHARS), regex(pattern = super::fields::SINGLE_LINE))]
     pub name: String,
@@ -58,12 +64,50 @@ pub struct AuthorityV1 {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(length(min = 1, max = MAX_CONTACT_CHARS), regex(pattern = super::fields::SINGLE_LINE))]
     pub contact: Option<String>,
+    /// Version 2 only: `true` withdraws the endorsement (`false` is refused: leave it out).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub withdrawn: Option<bool>,
 }
 
 impl AuthorityV1 {
-    /// Checks every field.
+    /// Whether this body is an endorsement (version 2).
+    pub fn is_endorsement(&self) -> bool {
+        self.v == 2
+    }
+
+    /// Whether this body withdraws an endorsement.
+    pub fn is_withdrawal(&self) -> bool {
+        self.withdrawn == Some(true)
+    }
+
+    /// Checks every field, and the members each version allows.
     pub fn validate(&self) -> Result<(), BodyError> {
-        check::version(self.v, "authority")?;
+        check::version_in(self.v, &[1, 2], "authority")?;
+        match (self.v, &self.subject) {
+            (1, Some(_)) => {
+                return Err(BodyError::new(
+                    "subject",
+                    "only in version 2 (an endorsement)",
+                ));
+            }
+            (2, None) => return Err(BodyError::new("subject", "missing field `subject`")),
+            _ => {}
+        }
+        match (self.v, self.withdrawn) {
+            (1, Some(_)) => {
+                return Err(BodyError::new(
+                    "withdrawn",
+                    "only in version 2 (an endorsement)",
+                ));
+            }
+            (_, Some(false)) => {
+                return Err(BodyError::new(
+                    "withdrawn",
+                    "must be true when present (leave it out otherwise)",
+                ));
+            }
+            _ => {}
+        }
         check::text("name", &self.name, MAX_AUTHORITY_NAME_CHARS, Lines::Single)?;
         let min = match self.role {
             AuthorityRole::Office => 1,
@@ -93,8 +137,11 @@ impl AuthorityV1 {
     }
 }
 
-/// Version 1 of a `key_rotation` body: the authority moves its feed from the key that signs
-/// this entry (the old key) to `new_key`.
+/// A `key_rotation` body: the authority moves its feed from the key that signs this entry (the
+/// old key) to `new_key`. Version 1 is a routine rotation; version 2 (protocol §6.9.1) a
+/// compromise rotation, which names in `compromised_since` the first `seq` of the old key that
+/// is no longer trusted. The two versions share this struct; [`KeyRotationV1::validate`]
+/// enforces which members each allows.
 ///
 /// The caller verifies `new_key_proof` as a signature by `new_key` over
 /// [`key_rotation_proof_message`]`(old, new)`, so a rotation cannot hand a feed to a key whose
@@ -103,7 +150,7 @@ impl AuthorityV1 {
 #[serde(deny_unknown_fields)]
 pub struct KeyRotationV1 {
     /// The body version, always 1.
-    #[schemars(schema_with = "super::fields::version")]
+    #[schemars(range(min = 1, max = 2))]
     pub v: u32,
     /// The key that signs the authority's entries from now on.
     pub new_key: PublicKey,
@@ -114,12 +161,43 @@ pub struct KeyRotationV1 {
     /// The new key's signature over [`key_rotation_proof_message`], multibase base58-btc (`z…`).
     #[schemars(schema_with = "super::fields::signature")]
     pub new_key_proof: String,
+    /// Version 2 only (required there): the first `seq` of the old key that is not trusted,
+    /// 1 to 2^53 − 1.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 1, max = 9_007_199_254_740_991u64))]
+    pub compromised_since: Option<u64>,
 }
 
 impl KeyRotationV1 {
+    /// Whether this is a compromise rotation (version 2).
+    pub fn is_compromise(&self) -> bool {
+        self.v == 2
+    }
+
     /// Checks every field; the proof's form only, not its validity.
     pub fn validate(&self) -> Result<(), BodyError> {
-        check::version(self.v, "key_rotation")?;
+        check::version_in(self.v, &[1, 2], "key_rotation")?;
+        match (self.v, self.compromised_since) {
+            (1, Some(_)) => {
+                return Err(BodyError::new(
+                    "compromised_since",
+                    "only in version 2 (a compromise rotation)",
+                ));
+            }
+            (2, None) => {
+                return Err(BodyError::new(
+                    "compromised_since",
+                    "missing field `compromised_since`",
+                ));
+            }
+            (_, Some(seq)) if !(1..=crate::entry::MAX_SEQ).contains(&seq) => {
+                return Err(BodyError::new(
+                    "compromised_since",
+                    format!("must be an integer in 1..={}", crate::entry::MAX_SEQ),
+                ));
+            }
+            _ => {}
+        }
         check::optional_text(
             "reason",
             self.reason.as_deref(),

@@ -38,9 +38,25 @@ pub(super) fn version(v: u32, what: &str) -> Result<(), BodyError> {
     }
 }
 
+/// Checks that `v` is one of the versions `defined` for `what`.
+pub(super) fn version_in(v: u32, defined: &[u32], what: &str) -> Result<(), BodyError> {
+    if defined.contains(&v) {
+        Ok(())
+    } else {
+        Err(BodyError::new(
+            "v",
+            format!("unsupported version {v} of {what}"),
+        ))
+    }
+}
+
 /// Checks the version of a body before it is decoded, so that a later version is reported as
 /// such and not as a list of unknown fields.
-pub(super) fn version_of_value(value: &Value, what: &str) -> Result<(), BodyError> {
+pub(super) fn version_of_value(
+    value: &Value,
+    defined: &[u32],
+    what: &str,
+) -> Result<(), BodyError> {
     let object = value
         .as_object()
         .ok_or_else(|| BodyError::new("body", format!("{what} body must be a JSON object")))?;
@@ -48,7 +64,7 @@ pub(super) fn version_of_value(value: &Value, what: &str) -> Result<(), BodyErro
         .get("v")
         .ok_or_else(|| BodyError::new("v", "missing field `v`"))?;
     match v.as_u64() {
-        Some(number) if number == u64::from(BODY_VERSION) => Ok(()),
+        Some(number) if defined.iter().any(|v| u64::from(*v) == number) => Ok(()),
         Some(number) => Err(BodyError::new(
             "v",
             format!("unsupported version {number} of {what}"),

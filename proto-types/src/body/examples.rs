@@ -24,6 +24,10 @@ pub const HOLDER_SEED: [u8; 32] = [2; 32];
 pub const MARKETPLACE_SEED: [u8; 32] = [3; 32];
 /// Seed of the office's new key in the key-rotation example.
 pub const NEW_OFFICE_SEED: [u8; 32] = [4; 32];
+/// Seed of the key of the office that the endorsement example endorses.
+pub const ENDORSED_OFFICE_SEED: [u8; 32] = [7; 32];
+/// The credential id of the credential-log and credential-status examples.
+pub const CREDENTIAL_ID: &str = "urn:rightsnet:credential:00112233445566778899aabbccddeeff";
 
 /// The right all examples are about.
 pub const RIGHT_ID: &str = "FR-TM-4123456";
@@ -199,6 +203,63 @@ pub fn key_rotation() -> Value {
     })
 }
 
+/// An `authority` body of version 2: the office endorses the German office (key from
+/// [`ENDORSED_OFFICE_SEED`]) for DE (protocol §6.8.1).
+pub fn endorsement() -> Value {
+    json!({
+        "v": 2,
+        "subject": did_key(&ENDORSED_OFFICE_SEED),
+        "name": "Deutsches Patent- und Markenamt",
+        "role": "office",
+        "jurisdictions": ["DE"],
+        "contact": "registry@dpma.example",
+    })
+}
+
+/// A `key_rotation` body of version 2: the office's key leaked, and its entries from `seq` 12 on
+/// are not to be trusted (protocol §6.9.1). The proof is the genuine one of [`key_rotation`]:
+/// the message is the same.
+pub fn key_rotation_compromise() -> Value {
+    let old = key(&OFFICE_SEED);
+    let new_secret = SecretKey::from_seed(&NEW_OFFICE_SEED);
+    let new = new_secret.public_key();
+    let proof = new_secret.sign(&key_rotation_proof_message(&old, &new));
+    json!({
+        "v": 2,
+        "new_key": new.to_did_key(),
+        "reason": "compromise",
+        "new_key_proof": proof.to_multibase(),
+        "compromised_since": 12,
+    })
+}
+
+/// A `credential` body: the office logs a credential for the holder (protocol §6.10). The
+/// digest is a placeholder.
+pub fn credential_log() -> Value {
+    json!({
+        "v": 1,
+        "credential_id": CREDENTIAL_ID,
+        "digest": "sha256:4a3b2c1d0e0f1a2b3c4d5e6f708192a3b4c5d6e7f8091a2b3c4d5e6f70819203",
+        "right_id": RIGHT_ID,
+        "subject": did_key(&HOLDER_SEED),
+        "valid_from": "2026-12-01T09:30:00Z",
+        "valid_until": "2034-11-04T23:59:59Z",
+        "status_index": 0,
+    })
+}
+
+/// A `credential_status` body: the office revokes the logged credential at the holder's request
+/// (protocol §6.11).
+pub fn credential_status() -> Value {
+    json!({
+        "v": 1,
+        "credential_id": CREDENTIAL_ID,
+        "status": "revoked",
+        "reason_code": "holder_request",
+        "reason": "the holder reported the credential file lost",
+    })
+}
+
 /// The example body of `kind`.
 pub fn for_kind(kind: super::EntryKind) -> Value {
     match kind {
@@ -209,5 +270,7 @@ pub fn for_kind(kind: super::EntryKind) -> Value {
         super::EntryKind::CounterNotice => counter_notice(),
         super::EntryKind::Authority => authority(),
         super::EntryKind::KeyRotation => key_rotation(),
+        super::EntryKind::Credential => credential_log(),
+        super::EntryKind::CredentialStatus => credential_status(),
     }
 }

@@ -15,6 +15,7 @@
 mod authority;
 mod check;
 pub mod codes;
+mod credential;
 mod decision;
 mod decode;
 pub mod examples;
@@ -35,6 +36,10 @@ pub use self::authority::{
     AuthorityRole, AuthorityV1, KEY_ROTATION_PROOF_TAG, KeyRotationV1, MAX_AUTHORITY_JURISDICTIONS,
     MAX_AUTHORITY_NAME_CHARS, MAX_CONTACT_CHARS, MAX_KEY_ROTATION_REASON_CHARS,
     key_rotation_proof_message,
+};
+pub use self::credential::{
+    CredentialId, CredentialReasonCode, CredentialStatusKind, CredentialStatusV1, CredentialV1,
+    MAX_CREDENTIAL_ID_CHARS, MAX_CREDENTIAL_STATUS_REASON_CHARS, MAX_STATUS_INDEX,
 };
 pub use self::decision::{
     CounterNoticeV1, DecisionOutcome, DecisionV1, MAX_COUNTER_STATEMENT_CHARS,
@@ -57,7 +62,8 @@ pub use self::values::{
     RightType, normalize_number,
 };
 
-/// The only body version defined so far; every body and the holder notice carry `"v": 1`.
+/// The body version every kind and the holder notice define; `authority` and `key_rotation`
+/// also define version 2 ([`EntryKind::versions`]).
 pub const BODY_VERSION: u32 = 1;
 
 /// Why a body was refused: which field, and what is wrong with it.
@@ -116,11 +122,15 @@ pub enum EntryKind {
     Authority,
     /// An authority moving to a new key ([`KeyRotationV1`]).
     KeyRotation,
+    /// An office logging a credential it issued ([`CredentialV1`]).
+    Credential,
+    /// An office changing the status of a logged credential ([`CredentialStatusV1`]).
+    CredentialStatus,
 }
 
 impl EntryKind {
     /// Every kind, in declaration order.
-    pub const ALL: [EntryKind; 7] = [
+    pub const ALL: [EntryKind; 9] = [
         EntryKind::Registration,
         EntryKind::Status,
         EntryKind::Notice,
@@ -128,7 +138,18 @@ impl EntryKind {
         EntryKind::CounterNotice,
         EntryKind::Authority,
         EntryKind::KeyRotation,
+        EntryKind::Credential,
+        EntryKind::CredentialStatus,
     ];
+
+    /// The body versions defined for this kind (protocol §6.1): 1, and also 2 for `authority`
+    /// (an endorsement) and `key_rotation` (a compromise rotation).
+    pub fn versions(&self) -> &'static [u32] {
+        match self {
+            EntryKind::Authority | EntryKind::KeyRotation => &[1, 2],
+            _ => &[BODY_VERSION],
+        }
+    }
 
     /// The kind as written in an entry's `kind` field, e.g. `counter_notice`.
     pub fn as_str(&self) -> &'static str {
@@ -140,6 +161,8 @@ impl EntryKind {
             EntryKind::CounterNotice => "counter_notice",
             EntryKind::Authority => "authority",
             EntryKind::KeyRotation => "key_rotation",
+            EntryKind::Credential => "credential",
+            EntryKind::CredentialStatus => "credential_status",
         }
     }
 
@@ -184,6 +207,10 @@ pub enum Body {
     Authority(AuthorityV1),
     /// A `key_rotation` body.
     KeyRotation(KeyRotationV1),
+    /// A `credential` body.
+    Credential(CredentialV1),
+    /// A `credential_status` body.
+    CredentialStatus(CredentialStatusV1),
 }
 
 impl Body {
@@ -192,7 +219,7 @@ impl Body {
     /// The version is checked first, so a body of a later version is refused with an error on
     /// `v` rather than with complaints about fields this version does not know.
     pub fn decode(kind: EntryKind, value: &Value) -> Result<Body, BodyError> {
-        check::version_of_value(value, kind.as_str())?;
+        check::version_of_value(value, kind.versions(), kind.as_str())?;
         let body = match kind {
             EntryKind::Registration => Body::Registration(decode::from_value(value)?),
             EntryKind::Status => Body::Status(decode::from_value(value)?),
@@ -201,6 +228,8 @@ impl Body {
             EntryKind::CounterNotice => Body::CounterNotice(decode::from_value(value)?),
             EntryKind::Authority => Body::Authority(decode::from_value(value)?),
             EntryKind::KeyRotation => Body::KeyRotation(decode::from_value(value)?),
+            EntryKind::Credential => Body::Credential(decode::from_value(value)?),
+            EntryKind::CredentialStatus => Body::CredentialStatus(decode::from_value(value)?),
         };
         body.validate()?;
         Ok(body)
@@ -216,6 +245,8 @@ impl Body {
             Body::CounterNotice(_) => EntryKind::CounterNotice,
             Body::Authority(_) => EntryKind::Authority,
             Body::KeyRotation(_) => EntryKind::KeyRotation,
+            Body::Credential(_) => EntryKind::Credential,
+            Body::CredentialStatus(_) => EntryKind::CredentialStatus,
         }
     }
 
@@ -234,6 +265,8 @@ impl Body {
             Body::CounterNotice(body) => serde_json::to_value(body),
             Body::Authority(body) => serde_json::to_value(body),
             Body::KeyRotation(body) => serde_json::to_value(body),
+            Body::Credential(body) => serde_json::to_value(body),
+            Body::CredentialStatus(body) => serde_json::to_value(body),
         };
         // Serialising these types cannot fail: every map key is a string and there are no
         // floating-point numbers. Null is only a formal fallback.
@@ -250,6 +283,8 @@ impl Body {
             Body::CounterNotice(body) => body.validate(),
             Body::Authority(body) => body.validate(),
             Body::KeyRotation(body) => body.validate(),
+            Body::Credential(body) => body.validate(),
+            Body::CredentialStatus(body) => body.validate(),
         }
     }
 }

@@ -7,10 +7,10 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use super::BodyError;
 use super::check::{self, Lines};
 use super::decode;
 use super::values::{Evidence, Listing, ReasonCode, RightId};
+use super::{BODY_VERSION, BodyError};
 use crate::entry::EntryId;
 use crate::keys::PublicKey;
 use crate::timestamp::Timestamp;
@@ -94,7 +94,7 @@ impl HolderNotice {
     /// covers the canonical form anyway.
     pub fn decode(value: &Value) -> Result<Self, BodyError> {
         let canonical = canonical_value(value)?;
-        check::version_of_value(&canonical, "holder notice")?;
+        check::version_of_value(&canonical, &[BODY_VERSION], "holder notice")?;
         let mut notice: Self = decode::from_value(&canonical)?;
         notice.validate()?;
         notice.received = canonical;

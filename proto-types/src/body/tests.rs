@@ -156,12 +156,13 @@ fn body_must_be_an_object_with_version_one() {
     assert_eq!(error_field(EntryKind::Status, &json!([1, 2])), "body");
     assert_eq!(error_field(EntryKind::Status, &json!("x")), "body");
     for kind in EntryKind::ALL {
-        let value = edited(kind, |value| value["v"] = json!(2));
+        let undefined = if kind.versions().contains(&2) { 3 } else { 2 };
+        let value = edited(kind, |value| value["v"] = json!(undefined));
         let error = Body::decode(kind, &value).unwrap_err();
         assert_eq!(error.field, "v");
         assert_eq!(
             error.message,
-            format!("unsupported version 2 of {}", kind.as_str())
+            format!("unsupported version {undefined} of {}", kind.as_str())
         );
         let missing = edited(kind, |value| remove(value, "v"));
         assert_eq!(error_field(kind, &missing), "v");
@@ -1310,4 +1311,212 @@ fn evidence_decoded_outside_a_body_fails_as_inside_one() {
     let decoded = Evidence::decode_list("evidence", good).expect("the example's evidence");
     assert_eq!(decoded.len(), 1);
     assert_eq!(decoded[0].kind, EvidenceKind::Other);
+}
+
+// --- the trust lifecycle: endorsements, compromise rotations, the credential log ---
+
+#[test]
+fn an_endorsement_is_an_authority_body_of_version_two_with_a_subject() {
+    let body = Body::decode(EntryKind::Authority, &examples::endorsement()).unwrap();
+    let Body::Authority(endorsement) = &body else {
+        panic!("an authority body")
+    };
+    assert!(endorsement.is_endorsement());
+    assert!(!endorsement.is_withdrawal());
+    assert_eq!(
+        endorsement.subject.map(|key| key.to_did_key()),
+        Some(examples::did_key(&examples::ENDORSED_OFFICE_SEED))
+    );
+    assert_eq!(body.to_value(), examples::endorsement());
+    let withdrawn = Body::decode(
+        EntryKind::Authority,
+        &edited_value(examples::endorsement(), |value| {
+            value["withdrawn"] = json!(true)
+        }),
+    )
+    .unwrap();
+    assert!(matches!(withdrawn, Body::Authority(ref body) if body.is_withdrawal()));
+    // Version 2 needs a subject; version 1 allows neither member; `false` has no spelling.
+    let cases = [
+        (
+            edited_value(examples::endorsement(), |value| remove(value, "subject")),
+            "subject",
+        ),
+        (
+            edited_value(examples::authority(), |value| {
+                value["subject"] = json!(examples::did_key(&examples::HOLDER_SEED))
+            }),
+            "subject",
+        ),
+        (
+            edited_value(examples::authority(), |value| {
+                value["withdrawn"] = json!(true)
+            }),
+            "withdrawn",
+        ),
+        (
+            edited_value(examples::endorsement(), |value| {
+                value["withdrawn"] = json!(false)
+            }),
+            "withdrawn",
+        ),
+        (
+            edited_value(examples::endorsement(), |value| {
+                value["subject"] = json!("did:key:zBad")
+            }),
+            "subject",
+        ),
+        (
+            edited_value(examples::endorsement(), |value| {
+                value["jurisdictions"] = json!([])
+            }),
+            "jurisdictions",
+        ),
+    ];
+    for (value, field) in cases {
+        let error = Body::decode(EntryKind::Authority, &value).unwrap_err();
+        assert_eq!(error.field, field, "{value}: {error}");
+    }
+}
+
+#[test]
+fn a_compromise_rotation_is_version_two_with_compromised_since() {
+    let body = Body::decode(EntryKind::KeyRotation, &examples::key_rotation_compromise()).unwrap();
+    let Body::KeyRotation(rotation) = &body else {
+        panic!("a key rotation")
+    };
+    assert!(rotation.is_compromise());
+    assert_eq!(rotation.compromised_since, Some(12));
+    // The proof covers the same message as a routine rotation.
+    let old = SecretKey::from_seed(&examples::OFFICE_SEED).public_key();
+    let proof = crate::keys::Signature::from_multibase(&rotation.new_key_proof).unwrap();
+    rotation
+        .new_key
+        .verify(&key_rotation_proof_message(&old, &rotation.new_key), &proof)
+        .unwrap();
+    let cases = [
+        edited_value(examples::key_rotation_compromise(), |value| {
+            remove(value, "compromised_since")
+        }),
+        edited_value(examples::key_rotation(), |value| {
+            value["compromised_since"] = json!(3)
+        }),
+        edited_value(examples::key_rotation_compromise(), |value| {
+            value["compromised_since"] = json!(0)
+        }),
+        edited_value(examples::key_rotation_compromise(), |value| {
+            value["compromised_since"] = json!(-1)
+        }),
+        edited_value(examples::key_rotation_compromise(), |value| {
+            value["compromised_since"] = json!(9_007_199_254_740_992u64)
+        }),
+    ];
+    for value in cases {
+        let error = Body::decode(EntryKind::KeyRotation, &value).unwrap_err();
+        assert_eq!(error.field, "compromised_since", "{value}: {error}");
+    }
+}
+
+#[test]
+fn a_credential_log_entry_checks_its_window_index_and_id() {
+    let body = Body::decode(EntryKind::Credential, &examples::credential_log()).unwrap();
+    assert_eq!(body.to_value(), examples::credential_log());
+    let cases = [
+        (
+            edited_value(examples::credential_log(), |value| {
+                value["valid_until"] = json!("2026-12-01T09:30:00Z")
+            }),
+            "valid_until",
+        ),
+        (
+            edited_value(examples::credential_log(), |value| {
+                value["status_index"] = json!(2_147_483_648u64)
+            }),
+            "status_index",
+        ),
+        (
+            edited_value(examples::credential_log(), |value| {
+                value["status_index"] = json!(-1)
+            }),
+            "status_index",
+        ),
+        (
+            edited_value(examples::credential_log(), |value| {
+                value["credential_id"] = json!("no colon")
+            }),
+            "credential_id",
+        ),
+        (
+            edited_value(examples::credential_log(), |value| {
+                value["digest"] = json!("sha1:00")
+            }),
+            "digest",
+        ),
+        (
+            edited_value(examples::credential_log(), |value| remove(value, "subject")),
+            "subject",
+        ),
+        (
+            edited_value(examples::credential_log(), |value| {
+                value["extra"] = json!(1)
+            }),
+            "extra",
+        ),
+    ];
+    for (value, field) in cases {
+        let error = Body::decode(EntryKind::Credential, &value).unwrap_err();
+        assert!(
+            error.field == field || error.message.contains(field),
+            "{field}: {error}"
+        );
+    }
+    // The largest index is allowed, and validUntil may be absent.
+    let edge = edited_value(examples::credential_log(), |value| {
+        value["status_index"] = json!(2_147_483_647u64);
+        remove(value, "valid_until");
+    });
+    Body::decode(EntryKind::Credential, &edge).unwrap();
+}
+
+#[test]
+fn a_credential_status_ties_its_reason_code_to_its_status() {
+    let body = Body::decode(EntryKind::CredentialStatus, &examples::credential_status()).unwrap();
+    assert_eq!(body.to_value(), examples::credential_status());
+    let status = |status: &str, code: &str| {
+        edited_value(examples::credential_status(), |value| {
+            value["status"] = json!(status);
+            value["reason_code"] = json!(code);
+        })
+    };
+    for (state, code) in [
+        ("active", "suspension_lifted"),
+        ("active", "unspecified"),
+        ("suspended", "holder_request"),
+        ("revoked", "key_compromise"),
+        ("revoked", "misissued"),
+    ] {
+        Body::decode(EntryKind::CredentialStatus, &status(state, code)).unwrap();
+    }
+    for (state, code) in [
+        ("active", "holder_request"),
+        ("revoked", "suspension_lifted"),
+        ("suspended", "suspension_lifted"),
+        ("expired", "unspecified"),
+        ("revoked", "because"),
+    ] {
+        assert!(
+            Body::decode(EntryKind::CredentialStatus, &status(state, code)).is_err(),
+            "{state} {code}"
+        );
+    }
+    use super::CredentialStatusKind::{Active, Revoked, Suspended};
+    assert!(Active.can_become(Suspended) && Active.can_become(Revoked));
+    assert!(Suspended.can_become(Active) && Suspended.can_become(Revoked));
+    assert!(!Revoked.can_become(Active) && !Revoked.can_become(Suspended));
+    assert!(!Active.can_become(Active) && !Suspended.can_become(Suspended));
+}
+
+fn edited_value(mut value: Value, edit: impl FnOnce(&mut Value)) -> Value {
+    edit(&mut value);
+    value
 }
