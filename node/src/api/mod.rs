@@ -75,8 +75,8 @@ use self::schemas::{
 };
 use self::status::status;
 use self::trust::{
-    AddRequest, JurisdictionsRequest, TrustChangeResponse, TrustResponse, add_trusted, list_trust,
-    remove_trusted, set_jurisdictions,
+    AddRequest, EndorsementRequest, EndorsementResponse, JurisdictionsRequest, TrustChangeResponse,
+    TrustResponse, add_trusted, endorse, list_trust, remove_trusted, set_jurisdictions,
 };
 
 /// Time a request may take before the node answers 408.
@@ -388,6 +388,17 @@ pub fn routes() -> Vec<RouteSpec> {
             response: schema_of::<TrustChangeResponse>,
             query: None,
             handler: post(add_trusted),
+        },
+        RouteSpec {
+            method: "post",
+            path: "/v1/trust/endorsements",
+            summary: "This office endorses another authority for a role and jurisdictions, or withdraws its endorsement: writes an authority v2 entry (protocol.md §6.8.1)",
+            access: Access::Operator,
+            responses: &[(201, "written"), (401, "no token"), (403, "wrong token"), (409, "this node is not an office of its own trust store, or its key rotated away"), (422, "invalid fields")],
+            request: Some(schema_of::<EndorsementRequest>),
+            response: schema_of::<EndorsementResponse>,
+            query: None,
+            handler: post(endorse),
         },
         RouteSpec {
             method: "delete",

@@ -347,3 +347,98 @@ pub(super) async fn set_jurisdictions(
     tracing::info!(authority = %did, jurisdictions = ?authority.jurisdictions, "trust store: jurisdictions replaced");
     Ok(Json(changed("updated", &authority, &store)).into_response())
 }
+
+/// The body of `POST /v1/trust/endorsements`: the `authority` v2 entry to write (§6.8.1).
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub(super) struct EndorsementRequest {
+    /// The endorsed authority's key: not this node's authority.
+    #[schemars(with = "PublicKey")]
+    subject: String,
+    /// The endorsed authority's name: one line, 1 to 200 characters.
+    #[schemars(length(min = 1, max = proto_types::body::MAX_AUTHORITY_NAME_CHARS))]
+    name: String,
+    /// The role endorsed.
+    role: AuthorityRole,
+    /// For an office, the jurisdictions this office vouches for (at least one); distinct, at
+    /// most 64.
+    #[serde(default)]
+    #[schemars(with = "Vec<Jurisdiction>", length(max = proto_types::body::MAX_AUTHORITY_JURISDICTIONS))]
+    jurisdictions: Vec<String>,
+    /// How to reach the endorsed authority, at most 200 characters.
+    #[schemars(length(min = 1, max = proto_types::body::MAX_CONTACT_CHARS))]
+    contact: Option<String>,
+    /// `true` withdraws this office's endorsement of `subject` (leave it out otherwise).
+    withdrawn: Option<bool>,
+}
+
+/// `POST /v1/trust/endorsements`.
+#[derive(Debug, Serialize, JsonSchema)]
+pub(super) struct EndorsementResponse {
+    /// The `authority` v2 entry written.
+    entry_id: EntryId,
+    /// Its seq in this node's feed.
+    seq: u64,
+    /// Why it changed nothing here, when it did not take effect on this node.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    ineffective: Option<String>,
+}
+
+/// Writes an `authority` v2 entry (201): this office endorses `subject`, or withdraws its
+/// endorsement. 409 `not_an_office` when this node's authority is not an office of its own
+/// trust store (no other node would count it either).
+pub(super) async fn endorse(
+    State(state): State<NodeState>,
+    body: Result<Bytes, BytesRejection>,
+) -> ApiResult {
+    let request: EndorsementRequest = request(json_body(body)?)?;
+    let subject = PublicKey::from_did_key(&request.subject)
+        .map_err(|error| ApiError::invalid_field(format!("subject: {error}")))?;
+    let body = proto_types::body::AuthorityV1 {
+        v: 2,
+        subject: Some(subject),
+        name: request.name,
+        role: request.role,
+        jurisdictions: jurisdictions(&request.jurisdictions)?,
+        contact: request.contact,
+        withdrawn: request.withdrawn,
+    };
+    body.validate()
+        .map_err(|error| ApiError::invalid_field(error.to_string()))?;
+    let trust = state.ingest.trust();
+    if !trust.is_endorser(&state.authority) {
+        return Err(ApiError::new(
+            StatusCode::CONFLICT,
+            "not_an_office",
+            "this node's authority is not an office of its own trust store; its endorsements would not count",
+        ));
+    }
+    if subject == state.authority || trust.root(&subject) == trust.root(&state.authority) {
+        return Err(ApiError::invalid_field(
+            "subject: an office does not endorse itself or its own keys",
+        ));
+    }
+    match state
+        .ingest
+        .append(proto_types::body::Body::Authority(body))
+        .await?
+    {
+        crate::ingest::IngestOutcome::Stored {
+            id,
+            seq,
+            ineffective,
+            ..
+        } => Ok((
+            StatusCode::CREATED,
+            Json(EndorsementResponse {
+                entry_id: id,
+                seq,
+                ineffective,
+            }),
+        )
+            .into_response()),
+        other => Err(ApiError::internal(format!(
+            "an endorsement was not stored: {other:?}"
+        ))),
+    }
+}

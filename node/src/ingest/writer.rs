@@ -24,6 +24,7 @@ use super::{
     IngestError, IngestOutcome, MAX_GROUP_COMMANDS, MAX_PENDING_ENTRIES, MAX_PENDING_PER_AUTHOR,
     Refusal, Source, StoredEntry,
 };
+use crate::admission::EndorsementRecord;
 use crate::metrics::Metrics;
 use crate::rights::RightState;
 use crate::storage::{StorageError, StoreBatch, StoreWriter};
@@ -108,6 +109,8 @@ pub(super) struct Staged {
     notices: Vec<StoredEntry>,
     /// Key rotations stored by this group: (old, new, seq).
     pub(super) rotations: Vec<(PublicKey, PublicKey, u64)>,
+    /// Endorsements recorded by this group, in order.
+    pub(super) endorsements: Vec<EndorsementRecord>,
     /// Nonces of own notices recorded by this group.
     pub(super) nonces: HashSet<String>,
     /// Entries this group held back, to forget if the commit fails.
@@ -219,8 +222,16 @@ impl Writer {
         for _ in 0..staged.ineffective {
             self.metrics.entry_ineffective();
         }
+        let rotated = !staged.rotations.is_empty();
         for (old, new, seq) in staged.rotations.drain(..) {
             self.trust.record_rotation(old, new, seq);
+        }
+        if !staged.endorsements.is_empty() {
+            self.trust
+                .record_endorsements(std::mem::take(&mut staged.endorsements));
+        } else if rotated {
+            // A rotation can make endorsements compromised, or an endorser's new key known.
+            self.trust.refresh_admission();
         }
         for notice in staged.notices.drain(..) {
             // No subscriber is fine: nothing listens on a node without federation.
@@ -488,6 +499,12 @@ impl Writer {
                 tracing::info!(old = %old, new = %new, seq, "authority key rotated");
                 batch.put_rotation(&old, &new, seq);
                 staged.rotations.push((old, new, seq));
+                None
+            }
+            Effect::Endorsement(record) => {
+                tracing::info!(endorser = %record.endorser, subject = %record.subject, withdrawn = record.withdrawn, "endorsement recorded");
+                batch.put_endorsement(&record)?;
+                staged.endorsements.push(record);
                 None
             }
             Effect::None => None,
