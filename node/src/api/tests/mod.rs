@@ -15,6 +15,7 @@ mod node;
 mod openapi;
 mod peers;
 mod rights;
+mod trust;
 
 use std::collections::BTreeSet;
 use std::sync::{Arc, Mutex};
@@ -465,12 +466,13 @@ pub(super) fn registration(number: &str, holder: &PublicKey) -> Value {
 }
 
 /// Which routes each area's test claims. Together they must name every route once.
-const AREAS: [(&str, &[(&str, &str)]); 5] = [
+const AREAS: [(&str, &[(&str, &str)]); 6] = [
     ("node", node::ROUTES),
     ("rights", rights::ROUTES),
     ("feeds", feeds::ROUTES),
     ("claims", claims::ROUTES),
     ("peers", peers::ROUTES),
+    ("trust", trust::ROUTES),
 ];
 
 #[test]
