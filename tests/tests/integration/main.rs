@@ -18,3 +18,4 @@ mod import;
 mod node_api;
 mod node_durability;
 mod testnet;
+mod trust;
