@@ -56,6 +56,7 @@ impl TrustedAuthority {
         let characters = self.name.chars().count();
         if characters == 0
             || characters > MAX_TRUSTED_NAME_CHARS
+            || self.name.trim().is_empty()
             || self.name.chars().any(char::is_control)
         {
             return Err(TrustError::Name { did: did() });
@@ -319,7 +320,13 @@ mod tests {
             store.with_added(office(other, &many)),
             Err(TrustError::Jurisdictions { .. })
         ));
-        for name in ["", "two\nlines", &"x".repeat(MAX_TRUSTED_NAME_CHARS + 1)] {
+        for name in [
+            "",
+            "  ",
+            "two\nlines",
+            "\u{85}",
+            &"x".repeat(MAX_TRUSTED_NAME_CHARS + 1),
+        ] {
             let mut named = office(other, &["DE"]);
             named.name = name.to_owned();
             assert!(

@@ -125,8 +125,8 @@ pub(super) struct AddRequest {
     /// The authority's key.
     #[schemars(with = "PublicKey")]
     did: String,
-    /// Its name: one line, 1 to 200 characters.
-    #[schemars(length(min = 1, max = crate::trust::MAX_TRUSTED_NAME_CHARS))]
+    /// Its name: one line, 1 to 200 characters, not only whitespace.
+    #[schemars(length(min = 1, max = crate::trust::MAX_TRUSTED_NAME_CHARS), regex(pattern = proto_types::schema::SINGLE_LINE))]
     name: String,
     /// Office or marketplace.
     role: AuthorityRole,
@@ -355,8 +355,8 @@ pub(super) struct EndorsementRequest {
     /// The endorsed authority's key: not this node's authority.
     #[schemars(with = "PublicKey")]
     subject: String,
-    /// The endorsed authority's name: one line, 1 to 200 characters.
-    #[schemars(length(min = 1, max = proto_types::body::MAX_AUTHORITY_NAME_CHARS))]
+    /// The endorsed authority's name: one line, 1 to 200 characters, not only whitespace.
+    #[schemars(length(min = 1, max = proto_types::body::MAX_AUTHORITY_NAME_CHARS), regex(pattern = proto_types::schema::SINGLE_LINE))]
     name: String,
     /// The role endorsed.
     role: AuthorityRole,
@@ -365,8 +365,8 @@ pub(super) struct EndorsementRequest {
     #[serde(default)]
     #[schemars(with = "Vec<Jurisdiction>", length(max = proto_types::body::MAX_AUTHORITY_JURISDICTIONS))]
     jurisdictions: Vec<String>,
-    /// How to reach the endorsed authority, at most 200 characters.
-    #[schemars(length(min = 1, max = proto_types::body::MAX_CONTACT_CHARS))]
+    /// How to reach the endorsed authority: one line, at most 200 characters.
+    #[schemars(length(min = 1, max = proto_types::body::MAX_CONTACT_CHARS), regex(pattern = proto_types::schema::SINGLE_LINE))]
     contact: Option<String>,
     /// `true` withdraws this office's endorsement of `subject` (leave it out otherwise).
     withdrawn: Option<bool>,
