@@ -398,6 +398,36 @@ mod tests {
     }
 
     #[test]
+    fn the_trust_table_turns_admission_on_within_bounds() {
+        let text = include_str!("../../docs/node.example.toml");
+        let config: NodeConfig = toml::from_str(text).unwrap();
+        assert_eq!(config.trust.endorsement_threshold, 0, "off by default");
+        let start = text.find("# [trust]").unwrap();
+        let end = text.find("# Marketplace nodes only").unwrap();
+        let uncommented: String = text[start..end]
+            .lines()
+            .map(|line| line.strip_prefix("# ").unwrap_or(line))
+            .filter(|line| !line.starts_with('#'))
+            .map(|line| format!("{line}\n"))
+            .collect();
+        let admitting: NodeConfig =
+            toml::from_str(&format!("{}{uncommented}", &text[..start])).unwrap();
+        admitting.validate().unwrap();
+        assert_eq!(admitting.trust.endorsement_threshold, 2);
+        let mut too_high = admitting.clone();
+        too_high.trust.endorsement_threshold = MAX_ENDORSEMENT_THRESHOLD + 1;
+        assert!(too_high.validate().is_err());
+        assert!(
+            toml::from_str::<TrustPolicy>("endorsement_threshold = -1\n").is_err(),
+            "not a count"
+        );
+        assert!(
+            toml::from_str::<TrustPolicy>("threshold = 2\n").is_err(),
+            "unknown field"
+        );
+    }
+
+    #[test]
     fn listing_classes_are_required_unless_the_policy_says_otherwise() {
         let required: MarketplacePolicy =
             toml::from_str("accepted_jurisdictions = [\"FR\"]\n").unwrap();
