@@ -144,6 +144,16 @@ async fn the_trust_store_changes_without_a_restart() {
     );
     let trust = office.get("/v1/trust").await;
     assert_eq!(trust.expect(200, None)["store_source"], "data_directory");
+    let metrics = office.get("/metrics").await;
+    assert!(
+        metrics
+            .body
+            .as_str()
+            .unwrap_or_default()
+            .contains("\nrightsnet_trust_store_authorities 4\n"),
+        "{}",
+        metrics.body
+    );
     submit(office, &first).await.expect(201, None);
     let right = office.get("/v1/rights/DE-TM-100").await;
     let right = right.expect(200, None);
