@@ -416,4 +416,53 @@ fn trust_changes_and_endorsements_take_effect_in_a_running_federation() {
         us.get("/v1/rights/DE-TM-4711").body["registered_by_trusted"],
         true
     );
+
+    // 5. The other store commands, and their refusals.
+    let (code, updated, stderr) = cli(
+        &federation,
+        US,
+        &["set-jurisdictions", &newcomer, "--jurisdictions", "DE,AT"],
+    );
+    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(updated["authority"]["jurisdictions"], json!(["DE", "AT"]));
+    let (code, _, stderr) = cli(
+        &federation,
+        US,
+        &["set-jurisdictions", &newcomer, "--jurisdictions", "de"],
+    );
+    assert_eq!(code, 2, "a lowercase code is refused: {stderr}");
+    let (code, removed, stderr) = cli(&federation, US, &["remove", &newcomer]);
+    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(removed["change"], "removed");
+    let (code, _, stderr) = cli(&federation, US, &["remove", &newcomer]);
+    assert_eq!(code, 2, "no longer listed: {stderr}");
+    assert!(stderr.contains("404"), "{stderr}");
+    let (code, _, _) = cli(&federation, US, &["remove", "did:key:z6Mk/../x"]);
+    assert_eq!(code, 2, "not a did:key");
+    assert_eq!(
+        us.get("/v1/rights/DE-TM-4711").body["registered_by_trusted"],
+        false
+    );
+    let unauthenticated = run(
+        &[
+            "trust",
+            "add",
+            &newcomer,
+            "--name",
+            "DPMA",
+            "--role",
+            "office",
+            "--jurisdictions",
+            "DE",
+            "--node",
+            &federation.apis[US],
+        ],
+        b"",
+    );
+    assert_eq!(
+        unauthenticated.status.code(),
+        Some(2),
+        "a change needs the token"
+    );
+    assert!(trusted(&us, &newcomer).is_none());
 }
