@@ -10,6 +10,8 @@ use serde::{Deserialize, Serialize};
 pub const MAX_CONFIG_BYTES: usize = 256 * 1024;
 /// Most bootstrap peers a configuration may list.
 pub const MAX_BOOTSTRAP_PEERS: usize = 256;
+/// Longest `public_url`, in bytes: it is part of every status list URL a credential carries.
+pub const MAX_PUBLIC_URL_LEN: usize = 200;
 
 /// Everything a node needs to start.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -20,6 +22,13 @@ pub struct NodeConfig {
     /// Address of the HTTP API. Port 0 picks a free port (printed at start).
     #[serde(default = "default_api_listen")]
     pub api_listen: SocketAddr,
+    /// The URL under which verifiers outside the federation reach this node's API: the base of
+    /// the Bitstring Status List URLs in the credentials it issues (protocol.md §7.5), so it
+    /// must stay stable for the life of those credentials. An `http` or `https` URL without
+    /// query, fragment or user info, at most [`MAX_PUBLIC_URL_LEN`] bytes; a trailing `/` is
+    /// dropped. Default: `http://` and the bound API address.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub public_url: Option<String>,
     /// libp2p listen address for the federation (multiaddr).
     #[serde(default = "default_p2p_listen")]
     pub p2p_listen: String,
@@ -259,7 +268,86 @@ pub fn read_bounded(path: &Path, limit: usize) -> Result<String, ConfigError> {
     Ok(text)
 }
 
+/// Checks a `public_url`: `http://` or `https://`, a host (a name, an IPv4 address or a
+/// bracketed IPv6 address) with an optional port, then an optional path of URL characters; no
+/// user info, query or fragment, nothing to escape, at most [`MAX_PUBLIC_URL_LEN`] bytes.
+pub fn check_public_url(url: &str) -> Result<(), ConfigError> {
+    let invalid = |reason: &str| {
+        ConfigError::Invalid(format!(
+            "public_url {:?}: {reason}",
+            url.chars().take(60).collect::<String>()
+        ))
+    };
+    if url.len() > MAX_PUBLIC_URL_LEN {
+        return Err(invalid(&format!("longer than {MAX_PUBLIC_URL_LEN} bytes")));
+    }
+    let rest = url
+        .strip_prefix("https://")
+        .or_else(|| url.strip_prefix("http://"))
+        .ok_or_else(|| invalid("must start with http:// or https://"))?;
+    if url.contains(['?', '#']) {
+        return Err(invalid("must not have a query or a fragment"));
+    }
+    let (authority, path) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
+    if authority.contains('@') {
+        return Err(invalid("must not carry user info"));
+    }
+    // A bracketed IPv6 host may hold ':'; the port is what follows the host.
+    let host_end = match authority.strip_prefix('[') {
+        Some(inner) => inner.find(']').map_or(authority.len(), |end| end + 2),
+        None => authority.find(':').unwrap_or(authority.len()),
+    };
+    let (host, port) = authority.split_at(host_end);
+    if let Some(port) = port.strip_prefix(':') {
+        if port.parse::<u16>().map_or(true, |port| port == 0) {
+            return Err(invalid("the port must be 1 to 65535"));
+        }
+    } else if !port.is_empty() {
+        return Err(invalid("the host must be a DNS name or an IP address"));
+    }
+    let host_ok = match host
+        .strip_prefix('[')
+        .and_then(|inner| inner.strip_suffix(']'))
+    {
+        Some(inner) => inner.parse::<std::net::Ipv6Addr>().is_ok(),
+        None => {
+            !host.is_empty()
+                && host.split('.').all(|label| {
+                    !label.is_empty()
+                        && label.len() <= 63
+                        && !label.starts_with('-')
+                        && !label.ends_with('-')
+                        && label
+                            .bytes()
+                            .all(|b| b.is_ascii_alphanumeric() || b == b'-')
+                })
+        }
+    };
+    if !host_ok {
+        return Err(invalid("the host must be a DNS name or an IP address"));
+    }
+    let path_ok = path
+        .bytes()
+        .all(|b| b.is_ascii_alphanumeric() || b"-._~/!$&'()*+,;=:@%".contains(&b))
+        && !path.contains("//");
+    if !path_ok {
+        return Err(invalid(
+            "the path may hold only URL characters (letters, digits, -._~/!$&'()*+,;=:@%), without //",
+        ));
+    }
+    Ok(())
+}
+
 impl NodeConfig {
+    /// The base of this node's public URLs: `public_url` without a trailing `/`, or `http://`
+    /// and `api_addr` (the bound API address) when it is not set.
+    pub fn public_base_url(&self, api_addr: SocketAddr) -> String {
+        match &self.public_url {
+            Some(url) => url.trim_end_matches('/').to_owned(),
+            None => format!("http://{api_addr}"),
+        }
+    }
+
     /// Loads a config file; relative paths in it are resolved against its directory.
     pub fn load(path: &Path) -> Result<Self, ConfigError> {
         let text = read_bounded(path, MAX_CONFIG_BYTES)?;
@@ -332,6 +420,9 @@ impl NodeConfig {
             return Err(ConfigError::Invalid(format!(
                 "trust.endorsement_threshold must be at most {MAX_ENDORSEMENT_THRESHOLD} (0 turns admission off)"
             )));
+        }
+        if let Some(url) = &self.public_url {
+            check_public_url(url)?;
         }
         if self.bootstrap.len() > MAX_BOOTSTRAP_PEERS {
             return Err(ConfigError::Invalid(format!(
@@ -446,8 +537,73 @@ mod tests {
         assert_eq!(config.limits.max_page_size, 500);
         config.validate().unwrap();
         assert!(toml::from_str::<NodeConfig>(&format!("{text}bogus = 1\n")).is_err());
+        assert_eq!(config.public_url, None);
         let mut both = config.clone();
         both.operator_token = Some("x".repeat(20));
         assert!(both.validate().is_err());
+    }
+
+    #[test]
+    fn public_urls_are_http_urls_without_query_or_fragment() {
+        for good in [
+            "http://127.0.0.1:7070",
+            "https://office.example",
+            "https://office.example/",
+            "https://rights.office.example:8443/rightsnet",
+            "http://[::1]:7070",
+            "http://[::1]/x",
+            "https://xn--bcher-kva.example/a/b~c",
+        ] {
+            check_public_url(good).unwrap_or_else(|error| panic!("{good}: {error}"));
+        }
+        for (bad, why) in [
+            ("ftp://office.example", "http"),
+            ("office.example", "http"),
+            ("https://", "host"),
+            ("https:///path", "host"),
+            ("https://user:pw@office.example", "user info"),
+            ("https://office.example/?q=1", "query"),
+            ("https://office.example/#top", "fragment"),
+            ("https://office.example:0", "port"),
+            ("https://office.example:99999", "port"),
+            ("https://office.example:", "port"),
+            ("https://::1:7070", "port"),
+            ("https://[::1", "host"),
+            ("https://[::1]x", "host"),
+            ("https://office.example?x", "query"),
+            ("https://[not-ip]:7070", "host"),
+            ("https://office example", "host"),
+            ("https://-office.example", "host"),
+            ("https://office.example/a b", "path"),
+            ("https://office.example/a\\b", "path"),
+            ("https://office.example//a", "path"),
+            ("https://office.example/\u{e9}", "path"),
+        ] {
+            let error = check_public_url(bad).unwrap_err().to_string();
+            assert!(error.contains(why), "{bad}: {error}");
+        }
+        let long = format!("https://office.example/{}", "a".repeat(MAX_PUBLIC_URL_LEN));
+        assert!(
+            check_public_url(&long)
+                .unwrap_err()
+                .to_string()
+                .contains("longer")
+        );
+    }
+
+    #[test]
+    fn the_public_base_url_defaults_to_the_bound_api_address() {
+        let text = "data_dir = \"d\"\nauthority_key = \"k\"\ntrust_store = \"t\"\noperator_token_file = \"tok\"\n";
+        let mut config: NodeConfig = toml::from_str(text).unwrap();
+        let bound: SocketAddr = "127.0.0.1:40123".parse().unwrap();
+        assert_eq!(config.public_base_url(bound), "http://127.0.0.1:40123");
+        config.public_url = Some("https://office.example/rightsnet/".to_owned());
+        config.validate().unwrap();
+        assert_eq!(
+            config.public_base_url(bound),
+            "https://office.example/rightsnet"
+        );
+        config.public_url = Some("https://office.example/?x".to_owned());
+        assert!(config.validate().is_err());
     }
 }

@@ -14,6 +14,8 @@
 //! - [`claims`]: verdicts on notices, what a marketplace records (decisions, deadlines, seller
 //!   references), restorations by policy and their sweep, holder accuracy and seller strikes.
 //! - [`credentials`]: what an office attests in a credential, and its signing.
+//! - [`status_lists`]: the W3C Bitstring Status Lists the node publishes: their bits, read
+//!   through the [`status_lists::StatusSource`] seam, and a cache of signed copies.
 //! - [`text`], [`query`]: search folding, index-driven search, JSON views.
 //! - [`network`]: libp2p — gossip, catch-up sync, peers. Only it names libp2p.
 //! - [`api`]: axum — routes, errors, limits, auth, OpenAPI. Only it names axum.
@@ -33,6 +35,7 @@ pub mod metrics;
 pub mod network;
 pub mod query;
 pub mod rights;
+pub mod status_lists;
 pub mod storage;
 pub mod text;
 pub mod trust;
@@ -51,6 +54,7 @@ use crate::files::{SELLER_KEY_FILE, load_key, load_or_create_secret};
 use crate::ingest::Ingest;
 use crate::metrics::Metrics;
 use crate::network::Peers;
+use crate::status_lists::{NoCredentials, StatusLists};
 use crate::storage::Store;
 use crate::trust::{Trust, TrustSource, TrustStore};
 
@@ -246,6 +250,11 @@ pub async fn start_with(config: NodeConfig, inputs: Inputs) -> anyhow::Result<Ru
         )?)),
         None => None,
     };
+    // Until the credential log feeds it, no list has a credential: every list is 404.
+    let status_lists = Arc::new(StatusLists::new(
+        &config.public_base_url(api_addr),
+        Arc::new(NoCredentials),
+    ));
     let state = NodeState {
         config: Arc::new(config),
         store,
@@ -257,6 +266,7 @@ pub async fn start_with(config: NodeConfig, inputs: Inputs) -> anyhow::Result<Ru
         metrics,
         peers,
         network: running_network.network,
+        status_lists,
     };
     let server = tokio::spawn(api::serve(listener, state.clone(), signal));
     let restorer = state.config.marketplace.is_some().then(|| {

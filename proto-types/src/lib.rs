@@ -8,6 +8,8 @@
 //! - [`entry`]: the signed, hash-chained feed entry envelope, its id, chain checks and
 //!   equivocation proofs.
 //! - [`data_integrity`]: W3C Data Integrity proofs with the `eddsa-jcs-2022` cryptosuite.
+//! - [`status_list`]: W3C Bitstring Status Lists: the `encodedList` codec, `credentialStatus`
+//!   entries and the signed `BitstringStatusListCredential`.
 //! - [`claims`]: `IPRightCredential`s and holder-signed takedown notices.
 //! - [`sync`]: the catch-up sync protocol's messages, their CBOR encoding and bounds.
 //! - [`fuzzing`]: the invariants the fuzz targets check on arbitrary input.
@@ -24,5 +26,6 @@ pub mod fuzzing;
 pub mod jcs;
 pub mod keys;
 pub mod schema;
+pub mod status_list;
 pub mod sync;
 pub mod timestamp;

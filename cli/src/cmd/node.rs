@@ -27,6 +27,10 @@ pub struct RunArgs {
     /// HTTP API listen address, e.g. 127.0.0.1:7070 (port 0: any free port).
     #[arg(long)]
     api_listen: Option<SocketAddr>,
+    /// The URL under which outside verifiers reach the API (base of the status list URLs in
+    /// issued credentials), e.g. `https://rights.office.example`.
+    #[arg(long)]
+    public_url: Option<String>,
     /// libp2p listen multiaddr, e.g. /ip4/127.0.0.1/tcp/7071.
     #[arg(long)]
     p2p_listen: Option<String>,
@@ -74,6 +78,7 @@ fn build_config(args: RunArgs) -> Result<NodeConfig, CommandError> {
             NodeConfig {
                 data_dir: args.data_dir.clone().ok_or_else(|| missing("--data-dir"))?,
                 api_listen: SocketAddr::from(([127, 0, 0, 1], 7070)),
+                public_url: None,
                 p2p_listen: "/ip4/127.0.0.1/tcp/7071".to_owned(),
                 bootstrap: Vec::new(),
                 mdns: false,
@@ -93,6 +98,9 @@ fn build_config(args: RunArgs) -> Result<NodeConfig, CommandError> {
     }
     if let Some(value) = args.api_listen {
         config.api_listen = value;
+    }
+    if let Some(value) = args.public_url {
+        config.public_url = Some(value);
     }
     if let Some(value) = args.p2p_listen {
         config.p2p_listen = value;

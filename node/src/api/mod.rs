@@ -7,7 +7,8 @@
 //! conversions from every domain error), `middleware` (auth, rate limit, metrics, body
 //! refusals), `state` ([`NodeState`]), `extract` and `outcome` (reading requests, answering
 //! ingest outcomes), `openapi`, and one file per area: `status`, `rights`, `feeds`,
-//! `credentials`, `claims`, `peers`, `trust`, `metrics`. Handlers parse, call the domain
+//! `credentials`, `status_lists`, `claims`, `peers`, `trust`,
+//! `metrics`. Handlers parse, call the domain
 //! ([`crate::claims`], [`crate::credentials`], [`crate::upsert`], [`crate::query`], the ingest
 //! path) and render; they hold no policy, and read the store only through
 //! [`crate::storage::StoreReader`].
@@ -26,6 +27,7 @@ mod rights;
 mod schemas;
 mod state;
 mod status;
+mod status_lists;
 #[cfg(test)]
 mod tests;
 mod trust;
@@ -70,10 +72,11 @@ use self::rights::{
 use self::schemas::{
     AccuracySchema, BatchResponse, BlockResponse, ClaimsResponse, CredentialSchema, EntryResponse,
     EntrySchema, EquivocationsResponse, FeedPage, FeedsResponse, NoticeAccepted, OutcomeSchema,
-    PeersResponse, RightSchema, SearchResponse, StatusResponse, StrikesSchema, VerifyResponse,
-    schema_of,
+    PeersResponse, RightSchema, SearchResponse, StatusListCredentialSchema, StatusResponse,
+    StrikesSchema, VerifyResponse, schema_of,
 };
 use self::status::status;
+use self::status_lists::status_list;
 use self::trust::{
     AddRequest, EndorsementRequest, EndorsementResponse, JurisdictionsRequest, TrustChangeResponse,
     TrustResponse, add_trusted, endorse, list_trust, remove_trusted, set_jurisdictions,
@@ -256,6 +259,17 @@ pub fn routes() -> Vec<RouteSpec> {
             response: schema_of::<CredentialSchema>,
             query: None,
             handler: post(issue_credential),
+        },
+        RouteSpec {
+            method: "get",
+            path: "/v1/status-lists/{issuer}/{purpose}/{n}",
+            summary: "A W3C Bitstring Status List credential (eddsa-jcs-2022) of the credentials an issuer key of this office logged: purpose revocation or suspension, list n of 131072 statuses",
+            access: Access::Public,
+            responses: &[(200, "the signed list credential; Cache-Control: public, max-age=300"), (400, "malformed issuer, purpose or list number"), (404, "a key this node does not sign for, or a list with no credential")],
+            request: None,
+            response: schema_of::<StatusListCredentialSchema>,
+            query: None,
+            handler: get(status_list),
         },
         RouteSpec {
             method: "post",

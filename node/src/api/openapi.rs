@@ -38,6 +38,23 @@ fn path_parameter(path: &str, name: &str, generator: &mut SchemaGenerator) -> Va
                 "examples": ["12D3KooWD3eckifWpRn9wQpMG9R9hX3sD158z7EqHWmweQAJU5SA"],
             });
         }
+        "issuer" => {
+            return json!({
+                "type": "string",
+                "description": "An Ed25519 public key as a Multikey (the did:key without its did:key: prefix)",
+                "pattern": "^z6Mk(?:[f-km-v][1-9A-HJ-NP-Za-km-z]{43}|e[U-Za-km-z][1-9A-HJ-NP-Za-km-z]{42}|w[1-9A-HJ-NP-Za-f][1-9A-HJ-NP-Za-km-z]{42})$",
+                "examples": ["z6MkiTBz1ymuepAQ4HEHYSF1H8quG5GLVVQR3djdX3mDooWp"],
+            });
+        }
+        "purpose" => return json!({"type": "string", "enum": ["revocation", "suspension"]}),
+        "n" => {
+            return json!({
+                "type": "string",
+                "description": "A status list number: a decimal from 0 to 16383 without leading zeros",
+                "pattern": "^(?:0|[1-9][0-9]{0,4})$",
+                "examples": ["0"],
+            });
+        }
         _ => return json!({"type": "string"}),
     };
     schema.to_value()

@@ -289,6 +289,47 @@ described!(
 );
 
 described!(
+    /// A signed W3C Bitstring Status List credential (protocol.md §7.5).
+    StatusListCredentialSchema,
+    "BitstringStatusListCredential",
+    |generator| {
+        let did = generator.subschema_for::<PublicKey>();
+        json_schema!({
+            "type": "object",
+            "description": "A W3C Bitstring Status List v1.0 credential with an eddsa-jcs-2022 Data Integrity proof by its issuer",
+            "required": ["@context", "id", "type", "issuer", "validFrom", "validUntil", "credentialSubject", "proof"],
+            "properties": {
+                "@context": {"type": "array", "prefixItems": [{"const": "https://www.w3.org/ns/credentials/v2"}], "minItems": 1},
+                "id": {"type": "string", "description": "This list's URL"},
+                "type": {"type": "array", "items": {"type": "string"}, "allOf": [{"contains": {"const": "VerifiableCredential"}}, {"contains": {"const": "BitstringStatusListCredential"}}]},
+                "issuer": did,
+                "validFrom": {"type": "string", "format": "date-time"},
+                "validUntil": {"type": "string", "format": "date-time"},
+                "credentialSubject": {
+                    "type": "object",
+                    "required": ["id", "type", "statusPurpose", "encodedList"],
+                    "properties": {
+                        "id": {"type": "string", "pattern": "#list$"},
+                        "type": {"const": "BitstringStatusList"},
+                        "statusPurpose": {"enum": ["revocation", "suspension"]},
+                        "encodedList": {"type": "string", "pattern": "^u[A-Za-z0-9_-]+$", "description": "Multibase base64url (no padding) of the GZIP of 131072 bits"},
+                    },
+                },
+                "proof": {
+                    "type": "object",
+                    "required": ["type", "cryptosuite", "verificationMethod", "proofPurpose", "proofValue"],
+                    "properties": {
+                        "type": {"const": "DataIntegrityProof"},
+                        "cryptosuite": {"const": "eddsa-jcs-2022"},
+                        "proofPurpose": {"const": "assertionMethod"},
+                    },
+                },
+            },
+        })
+    }
+);
+
+described!(
     /// A known peer.
     PeerSchema,
     "Peer",

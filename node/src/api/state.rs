@@ -9,6 +9,7 @@ use crate::config::NodeConfig;
 use crate::ingest::Ingest;
 use crate::metrics::Metrics;
 use crate::network::{Network, Peers};
+use crate::status_lists::StatusLists;
 use crate::storage::{Store, StoreReader};
 
 /// Everything request handlers share.
@@ -34,6 +35,9 @@ pub struct NodeState {
     pub peers: Arc<Peers>,
     /// The federation.
     pub network: Network,
+    /// The Bitstring Status Lists this node publishes: its public URL, where their bits come
+    /// from, and the signed copies.
+    pub status_lists: Arc<StatusLists>,
 }
 
 impl NodeState {

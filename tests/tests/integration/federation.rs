@@ -155,6 +155,7 @@ impl Federation {
         NodeConfig {
             data_dir: node_dir.join("data"),
             api_listen: "127.0.0.1:0".parse().unwrap(),
+            public_url: None,
             p2p_listen: "/ip4/127.0.0.1/tcp/0".to_owned(),
             bootstrap: if index == 0 {
                 Vec::new()

@@ -15,6 +15,7 @@ mod cli_vc;
 mod federation;
 mod harness;
 mod import;
+mod interop;
 mod node_api;
 mod node_durability;
 mod testnet;

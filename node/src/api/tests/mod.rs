@@ -15,6 +15,7 @@ mod node;
 mod openapi;
 mod peers;
 mod rights;
+mod status_lists;
 mod trust;
 
 use std::collections::BTreeSet;
@@ -363,6 +364,7 @@ impl Federation {
             let config = NodeConfig {
                 data_dir: dir.path().join(format!("node-{index}")),
                 api_listen: "127.0.0.1:0".parse().expect("an address"),
+                public_url: None,
                 p2p_listen: "/ip4/127.0.0.1/tcp/0".to_owned(),
                 bootstrap,
                 mdns: false,
@@ -466,12 +468,13 @@ pub(super) fn registration(number: &str, holder: &PublicKey) -> Value {
 }
 
 /// Which routes each area's test claims. Together they must name every route once.
-const AREAS: [(&str, &[(&str, &str)]); 6] = [
+const AREAS: [(&str, &[(&str, &str)]); 7] = [
     ("node", node::ROUTES),
     ("rights", rights::ROUTES),
     ("feeds", feeds::ROUTES),
     ("claims", claims::ROUTES),
     ("peers", peers::ROUTES),
+    ("status_lists", status_lists::ROUTES),
     ("trust", trust::ROUTES),
 ];
 
