@@ -131,6 +131,26 @@ impl NodeClient {
         self.send(request)
     }
 
+    /// `method` (`PUT`, `DELETE`, …) to `path` with the operator token, and `body` when given.
+    pub fn send_operator(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<&Value>,
+    ) -> Result<Answer, CommandError> {
+        let token = self.token.as_deref().ok_or_else(|| {
+            CommandError::bad_input("this command needs the operator token: --token, --token-file, RIGHTSNET_TOKEN or RIGHTSNET_TOKEN_FILE")
+        })?;
+        let mut request = self
+            .http
+            .request(method, format!("{}{path}", self.base))
+            .bearer_auth(token);
+        if let Some(body) = body {
+            request = request.json(body);
+        }
+        self.send(request)
+    }
+
     /// GET with the operator token.
     pub fn get_operator(&self, path: &str) -> Result<Answer, CommandError> {
         let token = self.token.as_deref().ok_or_else(|| {

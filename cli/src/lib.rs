@@ -116,6 +116,9 @@ enum Command {
     Peers(cmd::client::PeersCommand),
     /// Import an office's register (CSV or WIPO ST.96 XML) into a node.
     Import(cmd::import::ImportArgs),
+    /// The trust store, changed while the node runs, and endorsements of new authorities.
+    #[command(subcommand)]
+    Trust(cmd::trust::TrustCommand),
 }
 
 /// Runs the program with the process arguments and returns its exit code.
@@ -146,6 +149,7 @@ pub fn main() -> i32 {
         Command::Claims(command) => command.run(),
         Command::Peers(command) => command.run(),
         Command::Import(command) => command.run(),
+        Command::Trust(command) => command.run(),
     };
     match result {
         Ok(exit) => exit as i32,

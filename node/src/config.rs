@@ -62,7 +62,24 @@ pub struct NodeConfig {
     /// decisions.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub marketplace: Option<MarketplacePolicy>,
+    /// Trust policy beyond the trust store: admission by endorsement.
+    #[serde(default)]
+    pub trust: TrustPolicy,
 }
+
+/// How this node extends its trust store (protocol.md §13.3).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TrustPolicy {
+    /// Admit an authority that at least this many offices of the trust store endorse, for the
+    /// jurisdictions they endorse it for (`authority` v2 entries). 0 (the default) turns
+    /// admission off. At most [`MAX_ENDORSEMENT_THRESHOLD`].
+    #[serde(default)]
+    pub endorsement_threshold: usize,
+}
+
+/// Largest `[trust] endorsement_threshold` (the most authorities a trust store may list).
+pub const MAX_ENDORSEMENT_THRESHOLD: usize = crate::trust::MAX_AUTHORITIES;
 
 /// How a marketplace judges notices and sellers.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -399,6 +416,11 @@ impl NodeConfig {
                 ));
             }
         }
+        if self.trust.endorsement_threshold > MAX_ENDORSEMENT_THRESHOLD {
+            return Err(ConfigError::Invalid(format!(
+                "trust.endorsement_threshold must be at most {MAX_ENDORSEMENT_THRESHOLD} (0 turns admission off)"
+            )));
+        }
         if let Some(url) = &self.public_url {
             check_public_url(url)?;
         }
@@ -464,6 +486,36 @@ mod tests {
         assert_eq!(policy.accepted_jurisdictions, vec!["CN", "WO"]);
         assert_eq!(policy.strike_tiers.len(), 3);
         assert!(policy.require_listing_class);
+    }
+
+    #[test]
+    fn the_trust_table_turns_admission_on_within_bounds() {
+        let text = include_str!("../../docs/node.example.toml");
+        let config: NodeConfig = toml::from_str(text).unwrap();
+        assert_eq!(config.trust.endorsement_threshold, 0, "off by default");
+        let start = text.find("# [trust]").unwrap();
+        let end = text.find("# Marketplace nodes only").unwrap();
+        let uncommented: String = text[start..end]
+            .lines()
+            .map(|line| line.strip_prefix("# ").unwrap_or(line))
+            .filter(|line| !line.starts_with('#'))
+            .map(|line| format!("{line}\n"))
+            .collect();
+        let admitting: NodeConfig =
+            toml::from_str(&format!("{}{uncommented}", &text[..start])).unwrap();
+        admitting.validate().unwrap();
+        assert_eq!(admitting.trust.endorsement_threshold, 2);
+        let mut too_high = admitting.clone();
+        too_high.trust.endorsement_threshold = MAX_ENDORSEMENT_THRESHOLD + 1;
+        assert!(too_high.validate().is_err());
+        assert!(
+            toml::from_str::<TrustPolicy>("endorsement_threshold = -1\n").is_err(),
+            "not a count"
+        );
+        assert!(
+            toml::from_str::<TrustPolicy>("threshold = 2\n").is_err(),
+            "unknown field"
+        );
     }
 
     #[test]

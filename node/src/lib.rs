@@ -23,6 +23,7 @@
 //!
 //! [`start`] wires them together and returns a [`RunningNode`] handle.
 
+pub mod admission;
 pub mod api;
 pub mod claims;
 pub mod clock;
@@ -57,7 +58,7 @@ use crate::metrics::Metrics;
 use crate::network::Peers;
 use crate::status_lists::{NoCredentials, StatusLists};
 use crate::storage::Store;
-use crate::trust::{Trust, TrustStore};
+use crate::trust::{Trust, TrustSource, TrustStore};
 
 pub use crate::api::NodeState;
 
@@ -140,6 +141,29 @@ impl Inputs {
     }
 }
 
+/// The trust store to start from: the node's own copy in the data directory when a change
+/// made while it ran wrote one (protocol.md §13.1), else the configured file's, already read.
+/// Read after the data directory is locked.
+fn own_trust_copy(
+    config: &NodeConfig,
+    configured: TrustStore,
+) -> anyhow::Result<(TrustStore, TrustSource)> {
+    let path = config.data_dir.join(trust::TRUST_FILE);
+    if !path.exists() {
+        tracing::info!(trust_store = %config.trust_store.display(), "trust store read from the configured file");
+        return Ok((configured, TrustSource::ConfiguredFile));
+    }
+    let text = config::read_bounded(&path, trust::MAX_TRUST_FILE_BYTES)?;
+    let store = TrustStore::from_toml(&text)
+        .with_context(|| format!("loading the node's trust store copy {}", path.display()))?;
+    tracing::info!(
+        trust_store = %path.display(),
+        configured = %config.trust_store.display(),
+        "trust store read from the data directory (changed while the node ran); the configured file is not used"
+    );
+    Ok((store, TrustSource::DataDirectory))
+}
+
 /// [`start`] with its inputs already loaded ([`Inputs::load`]).
 pub async fn start_with(config: NodeConfig, inputs: Inputs) -> anyhow::Result<RunningNode> {
     let Inputs {
@@ -165,7 +189,18 @@ pub async fn start_with(config: NodeConfig, inputs: Inputs) -> anyhow::Result<Ru
             .await
             .context("reading key rotations")??
     };
-    let trust = Arc::new(Trust::with_rotations(trust, &rotations));
+    let (trust, source) = own_trust_copy(&config, trust)?;
+    let endorsements = {
+        let store = store.clone();
+        tokio::task::spawn_blocking(move || store.endorsements())
+            .await
+            .context("reading endorsements")??
+    };
+    let trust = Arc::new(Trust::with_rotations(trust, &rotations).with_admission(
+        config.trust.endorsement_threshold,
+        endorsements,
+        source,
+    ));
     // A rotation killed half-way (protocol §6.9.2): the store decides.
     match reconcile_keyring(&keys, &trust).context("reconciling the key file with the store")? {
         Reconciled::Nothing => {}

@@ -18,10 +18,21 @@ use proto_types::entry::EntryId;
 use proto_types::keys::PublicKey;
 use serde::{Deserialize, Serialize};
 
+mod live;
+
+pub use self::live::{LiveStore, TrustChangeError, TrustSource, TrustView};
+
 /// Most authorities a trust store may list.
 pub const MAX_AUTHORITIES: usize = 10_000;
 /// Largest trust-store file read, in bytes.
 pub const MAX_TRUST_FILE_BYTES: usize = 4 * 1024 * 1024;
+/// Most jurisdictions one trusted authority may list (as in an `authority` body).
+pub const MAX_TRUSTED_JURISDICTIONS: usize = 64;
+/// Longest name of a trusted authority, in characters (as in an `authority` body).
+pub const MAX_TRUSTED_NAME_CHARS: usize = 200;
+/// The node's own copy of its trust store in the data directory: written atomically on every
+/// change made while the node runs, and read at start instead of the configured file.
+pub const TRUST_FILE: &str = "trust.toml";
 
 /// One trusted authority.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -36,6 +47,44 @@ pub struct TrustedAuthority {
     /// For offices: the jurisdictions whose rights it may register and attest.
     #[serde(default)]
     pub jurisdictions: Vec<Jurisdiction>,
+}
+
+impl TrustedAuthority {
+    /// Checks what the file and every change must satisfy: a one-line name of 1 to
+    /// [`MAX_TRUSTED_NAME_CHARS`] characters, distinct jurisdictions (at most
+    /// [`MAX_TRUSTED_JURISDICTIONS`]), and at least one for an office.
+    pub fn validate(&self) -> Result<(), TrustError> {
+        let did = || self.did.to_did_key();
+        let characters = self.name.chars().count();
+        if characters == 0
+            || characters > MAX_TRUSTED_NAME_CHARS
+            || self.name.trim().is_empty()
+            || self.name.chars().any(char::is_control)
+        {
+            return Err(TrustError::Name { did: did() });
+        }
+        if self.role == AuthorityRole::Office && self.jurisdictions.is_empty() {
+            return Err(TrustError::OfficeWithoutJurisdiction(did()));
+        }
+        if self.jurisdictions.len() > MAX_TRUSTED_JURISDICTIONS {
+            return Err(TrustError::Jurisdictions {
+                did: did(),
+                reason: format!("more than {MAX_TRUSTED_JURISDICTIONS} jurisdictions"),
+            });
+        }
+        let mut seen = std::collections::HashSet::with_capacity(self.jurisdictions.len());
+        if let Some(twice) = self
+            .jurisdictions
+            .iter()
+            .find(|jurisdiction| !seen.insert(*jurisdiction))
+        {
+            return Err(TrustError::Jurisdictions {
+                did: did(),
+                reason: format!("jurisdiction {twice} is listed twice"),
+            });
+        }
+        Ok(())
+    }
 }
 
 #[derive(Debug, Default, Serialize, Deserialize)]
@@ -60,6 +109,25 @@ pub enum TrustError {
     /// An office without jurisdictions.
     #[error("office {0} has no jurisdictions")]
     OfficeWithoutJurisdiction(String),
+    /// An authority lists a jurisdiction twice, or more than [`MAX_TRUSTED_JURISDICTIONS`].
+    #[error("authority {did}: {reason}")]
+    Jurisdictions {
+        /// The authority.
+        did: String,
+        /// What is wrong.
+        reason: String,
+    },
+    /// An authority's name is empty, too long or has control characters.
+    #[error(
+        "authority {did}: the name must be 1 to {MAX_TRUSTED_NAME_CHARS} characters on one line"
+    )]
+    Name {
+        /// The authority.
+        did: String,
+    },
+    /// A change names an authority the store does not list.
+    #[error("the trust store does not list {0}")]
+    NotListed(String),
 }
 
 /// The authorities a node accepts, by key.
@@ -82,11 +150,7 @@ impl TrustStore {
         }
         let mut authorities = HashMap::with_capacity(list.len());
         for authority in list {
-            if authority.role == AuthorityRole::Office && authority.jurisdictions.is_empty() {
-                return Err(TrustError::OfficeWithoutJurisdiction(
-                    authority.did.to_did_key(),
-                ));
-            }
+            authority.validate()?;
             let did = authority.did;
             if authorities.insert(did, authority).is_some() {
                 return Err(TrustError::Duplicate(did.to_did_key()));
@@ -95,16 +159,78 @@ impl TrustStore {
         Ok(Self { authorities })
     }
 
+    /// The TOML form of this trust store, or why it could not be written (never empty for a
+    /// store that lists anyone): what the node persists.
+    pub fn to_toml_checked(&self) -> Result<String, TrustError> {
+        toml::to_string_pretty(&TrustFile {
+            authority: self.sorted(),
+        })
+        .map_err(|error| TrustError::Parse(format!("writing TOML: {error}")))
+    }
+
     /// The TOML form of this trust store.
     pub fn to_toml(&self) -> String {
-        let mut authority: Vec<TrustedAuthority> = self.authorities.values().cloned().collect();
-        authority.sort_by_key(|a| a.did.to_did_key());
-        toml::to_string_pretty(&TrustFile { authority }).unwrap_or_default()
+        toml::to_string_pretty(&TrustFile {
+            authority: self.sorted(),
+        })
+        .unwrap_or_default()
     }
 
     /// The authority with this key, if trusted.
     pub fn get(&self, key: &PublicKey) -> Option<&TrustedAuthority> {
         self.authorities.get(key)
+    }
+
+    /// Every authority, ordered by `did:key` (the order of the TOML form and of the API).
+    pub fn sorted(&self) -> Vec<TrustedAuthority> {
+        let mut list: Vec<TrustedAuthority> = self.authorities.values().cloned().collect();
+        list.sort_by_key(|authority| authority.did.to_did_key());
+        list
+    }
+
+    /// This store with `authority` added, validated like the file; [`TrustError::Duplicate`]
+    /// when its key is listed already.
+    pub fn with_added(&self, authority: TrustedAuthority) -> Result<Self, TrustError> {
+        let mut list = self.sorted();
+        list.push(authority);
+        Self::from_authorities(list)
+    }
+
+    /// This store without `key`; [`TrustError::NotListed`] when it is not listed.
+    pub fn with_removed(&self, key: &PublicKey) -> Result<Self, TrustError> {
+        if self.get(key).is_none() {
+            return Err(TrustError::NotListed(key.to_did_key()));
+        }
+        Self::from_authorities(
+            self.sorted()
+                .into_iter()
+                .filter(|authority| &authority.did != key)
+                .collect(),
+        )
+    }
+
+    /// This store with the jurisdictions of `key` replaced, validated like the file (an office
+    /// keeps at least one); [`TrustError::NotListed`] when it is not listed.
+    pub fn with_jurisdictions(
+        &self,
+        key: &PublicKey,
+        jurisdictions: Vec<Jurisdiction>,
+    ) -> Result<Self, TrustError> {
+        if self.get(key).is_none() {
+            return Err(TrustError::NotListed(key.to_did_key()));
+        }
+        let mut jurisdictions = Some(jurisdictions);
+        Self::from_authorities(
+            self.sorted()
+                .into_iter()
+                .map(|mut authority| {
+                    if &authority.did == key {
+                        authority.jurisdictions = jurisdictions.take().unwrap_or_default();
+                    }
+                    authority
+                })
+                .collect(),
+        )
     }
 
     /// Whether `key` is an office trusted for `jurisdiction`.
@@ -138,30 +264,7 @@ impl TrustStore {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use proto_types::keys::SecretKey;
-
-    #[test]
-    fn parses_checks_and_round_trips() {
-        let office = SecretKey::generate().public_key();
-        let market = SecretKey::generate().public_key();
-        let text = format!(
-            "[[authority]]\ndid = \"{office}\"\nname = \"INPI\"\nrole = \"office\"\njurisdictions = [\"FR\"]\n\n[[authority]]\ndid = \"{market}\"\nname = \"Shop\"\nrole = \"marketplace\"\n"
-        );
-        let store = TrustStore::from_toml(&text).unwrap();
-        let france = Jurisdiction::parse("FR").unwrap();
-        let china = Jurisdiction::parse("CN").unwrap();
-        assert!(store.office_for(&office, &france));
-        assert!(!store.office_for(&office, &china));
-        assert!(!store.office_for(&market, &france));
-        assert!(store.is_marketplace(&market));
-        let again = TrustStore::from_toml(&store.to_toml()).unwrap();
-        assert_eq!(again.len(), 2);
-        assert!(TrustStore::from_toml(&format!("{text}\n[[authority]]\ndid = \"{office}\"\nname = \"x\"\nrole = \"office\"\njurisdictions = [\"DE\"]\n")).is_err());
-        assert!(TrustStore::from_toml("[[authority]]\nbogus = 1\n").is_err());
-    }
-}
+mod tests;
 
 /// A key rotation this node has stored, seen from the old key: where its feed moved and why.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -190,7 +293,7 @@ impl Rotation {
 /// `key_rotation` entry.
 #[derive(Debug, Default)]
 pub struct Trust {
-    base: TrustStore,
+    base: LiveStore,
     rotations: std::sync::RwLock<Rotations>,
 }
 
@@ -226,7 +329,7 @@ impl Trust {
     /// The trust store with the rotations recorded so far (by old key), in any order.
     pub fn with_rotations(base: TrustStore, rotations: &[(PublicKey, Rotation)]) -> Self {
         let trust = Self {
-            base,
+            base: LiveStore::new(base),
             rotations: std::sync::RwLock::new(Rotations::default()),
         };
         // Apply in chain order: a rotation whose old key is itself a rotated-to key waits for
@@ -263,8 +366,8 @@ impl Trust {
         self.read().root_of.contains_key(key)
     }
 
-    /// The file-based trust store.
-    pub fn base(&self) -> &TrustStore {
+    /// The trust store as it changes while the node runs, with admission.
+    pub fn base(&self) -> &LiveStore {
         &self.base
     }
 
@@ -275,7 +378,7 @@ impl Trust {
 
     /// The authority `key` speaks for, if trusted.
     pub fn get(&self, key: &PublicKey) -> Option<TrustedAuthority> {
-        self.base.get(&self.root(key)).cloned()
+        self.base.get(&self.root(key))
     }
 
     /// Whether `key` speaks for an office trusted for `jurisdiction`.

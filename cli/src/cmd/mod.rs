@@ -6,6 +6,7 @@ pub mod key;
 pub mod node;
 pub mod notice;
 pub mod testnet;
+pub mod trust;
 pub mod vc;
 
 use std::io::Read;

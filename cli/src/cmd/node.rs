@@ -89,6 +89,7 @@ fn build_config(args: RunArgs) -> Result<NodeConfig, CommandError> {
                 sync_writes: true,
                 limits: Limits::default(),
                 marketplace: None,
+                trust: Default::default(),
             }
         }
     };

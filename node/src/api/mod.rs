@@ -7,8 +7,8 @@
 //! conversions from every domain error), `middleware` (auth, rate limit, metrics, body
 //! refusals), `state` ([`NodeState`]), `extract` and `outcome` (reading requests, answering
 //! ingest outcomes), `openapi`, and one file per area: `status`, `rights`, `feeds`,
-//! `credentials`, `status_lists`, `claims`, `peers`, `metrics`, `keys`. Handlers parse, call the
-//! domain ([`crate::claims`], [`crate::credentials`], [`crate::upsert`], [`crate::query`], the ingest
+//! `credentials`, `status_lists`, `claims`, `peers`, `metrics`, `keys`, `trust`. Handlers parse,
+//! call the domain ([`crate::claims`], [`crate::credentials`], [`crate::upsert`], [`crate::query`], the ingest
 //! path) and render; they hold no policy, and read the store only through
 //! [`crate::storage::StoreReader`].
 
@@ -30,6 +30,7 @@ mod status;
 mod status_lists;
 #[cfg(test)]
 mod tests;
+mod trust;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -40,7 +41,7 @@ use axum::extract::DefaultBodyLimit;
 use axum::http::StatusCode;
 use axum::middleware::from_fn;
 use axum::middleware::from_fn_with_state;
-use axum::routing::{MethodRouter, get, post};
+use axum::routing::{MethodRouter, delete, get, post, put};
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 
@@ -77,6 +78,10 @@ use self::schemas::{
 };
 use self::status::status;
 use self::status_lists::status_list;
+use self::trust::{
+    AddRequest, EndorsementRequest, EndorsementResponse, JurisdictionsRequest, TrustChangeResponse,
+    TrustResponse, add_trusted, endorse, list_trust, remove_trusted, set_jurisdictions,
+};
 
 /// Time a request may take before the node answers 408.
 pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
@@ -390,6 +395,61 @@ pub fn routes() -> Vec<RouteSpec> {
         },
         RouteSpec {
             method: "get",
+            path: "/v1/trust",
+            summary: "Every authority this node trusts and why: `source` trust_store or endorsement, and for an admitted one the endorsement entries that justify each jurisdiction",
+            access: Access::Public,
+            responses: &[(200, "the trusted authorities")],
+            request: None,
+            response: schema_of::<TrustResponse>,
+            query: None,
+            handler: get(list_trust),
+        },
+        RouteSpec {
+            method: "post",
+            path: "/v1/trust",
+            summary: "Add an authority to the trust store, validated like the file, written to DATA_DIR/trust.toml before it takes effect (no restart)",
+            access: Access::Operator,
+            responses: &[(201, "added"), (401, "no token"), (403, "wrong token"), (409, "already listed, or a key of a listed authority"), (422, "invalid fields")],
+            request: Some(schema_of::<AddRequest>),
+            response: schema_of::<TrustChangeResponse>,
+            query: None,
+            handler: post(add_trusted),
+        },
+        RouteSpec {
+            method: "post",
+            path: "/v1/trust/endorsements",
+            summary: "This office endorses another authority for a role and jurisdictions, or withdraws its endorsement: writes an authority v2 entry (protocol.md §6.8.1)",
+            access: Access::Operator,
+            responses: &[(201, "written"), (401, "no token"), (403, "wrong token"), (409, "this node is not an office of its own trust store, or its key rotated away"), (422, "invalid fields")],
+            request: Some(schema_of::<EndorsementRequest>),
+            response: schema_of::<EndorsementResponse>,
+            query: None,
+            handler: post(endorse),
+        },
+        RouteSpec {
+            method: "delete",
+            path: "/v1/trust/{did}",
+            summary: "Remove an authority from the trust store (its stored entries stay; decisions from now on no longer trust it)",
+            access: Access::Operator,
+            responses: &[(200, "removed"), (400, "bad did"), (401, "no token"), (403, "wrong token"), (404, "not listed")],
+            request: None,
+            response: schema_of::<TrustChangeResponse>,
+            query: None,
+            handler: delete(remove_trusted),
+        },
+        RouteSpec {
+            method: "put",
+            path: "/v1/trust/{did}/jurisdictions",
+            summary: "Replace the jurisdictions of an authority of the trust store",
+            access: Access::Operator,
+            responses: &[(200, "updated"), (400, "bad did"), (401, "no token"), (403, "wrong token"), (404, "not listed"), (422, "invalid jurisdictions")],
+            request: Some(schema_of::<JurisdictionsRequest>),
+            response: schema_of::<TrustChangeResponse>,
+            query: None,
+            handler: put(set_jurisdictions),
+        },
+        RouteSpec {
+            method: "get",
             path: "/v1/openapi.json",
             summary: "This document",
             access: Access::Public,
@@ -413,7 +473,6 @@ pub fn routes() -> Vec<RouteSpec> {
     ]
     .into_iter()
     .map(|mut spec| {
-        spec.handler = spec.handler.fallback(method_not_allowed);
         if !spec.takes_body() {
             spec.handler = spec
                 .handler
@@ -425,23 +484,59 @@ pub fn routes() -> Vec<RouteSpec> {
 }
 
 /// Builds the router with every layer: limits, auth, rate limiting, metrics.
+///
+/// A path whose methods all have one access goes into the public or the operator router, whose
+/// layer (rate limit, or auth) covers its unknown methods too. A path with methods of both
+/// kinds (`GET` public, `POST` operator on `/v1/trust`) gets each method's layer on that method
+/// alone, and its unknown methods answer 405 unauthenticated.
 pub fn router(state: NodeState) -> Router {
-    let mut public = Router::new();
-    let mut operator = Router::new();
-    for spec in routes() {
-        match spec.access {
-            Access::Public => public = public.route(spec.path, spec.handler),
-            Access::Operator => operator = operator.route(spec.path, spec.handler),
-        }
-    }
     let limiter = Arc::new(RateLimiter::new(
         state.config.limits.rate_limit_per_second,
         state.config.limits.rate_limit_burst,
     ));
+    let mut paths: Vec<(&'static str, Vec<RouteSpec>)> = Vec::new();
+    for spec in routes() {
+        match paths.iter_mut().find(|(path, _)| *path == spec.path) {
+            Some((_, specs)) => specs.push(spec),
+            None => paths.push((spec.path, vec![spec])),
+        }
+    }
+    let mut public = Router::new();
+    let mut operator = Router::new();
+    let mut mixed = Router::new();
+    for (path, specs) in paths {
+        let all = |access: Access| specs.iter().all(|spec| spec.access == access);
+        let (public_only, operator_only) = (all(Access::Public), all(Access::Operator));
+        let mut handler: MethodRouter<NodeState> = MethodRouter::new();
+        for spec in specs {
+            let method = if public_only || operator_only {
+                spec.handler
+            } else {
+                match spec.access {
+                    Access::Public => spec
+                        .handler
+                        .route_layer(from_fn_with_state(limiter.clone(), rate_limit)),
+                    Access::Operator => spec
+                        .handler
+                        .route_layer(from_fn_with_state(state.clone(), require_operator)),
+                }
+            };
+            handler = handler.merge(method);
+        }
+        let handler = handler.fallback(method_not_allowed);
+        if public_only {
+            public = public.route(path, handler);
+        } else if operator_only {
+            operator = operator.route(path, handler);
+        } else {
+            mixed = mixed.route(path, handler);
+        }
+    }
     let public = public.layer(from_fn_with_state(limiter, rate_limit));
     let operator = operator.layer(from_fn_with_state(state.clone(), require_operator));
     public
         .merge(operator)
+        .merge(mixed)
         .fallback(not_found_route)
         .layer(DefaultBodyLimit::max(state.config.limits.max_body_bytes))
         .layer(from_fn(close_after_unread_body))

@@ -185,7 +185,18 @@ pub(super) async fn get_right(
 ) -> ApiResult {
     let right_id = path_right_id(&right_id)?;
     let right = load_right(&state, &right_id).await?;
-    Ok(Json(query::right_json(&right, &today())).into_response())
+    let mut view = query::right_json(&right, &today());
+    view["registered_by_trusted"] = registered_by_trusted(&state, &right).into();
+    Ok(Json(view).into_response())
+}
+
+/// Whether the authority that registered `right` is, now, an office this node trusts for its
+/// jurisdiction (protocol.md §13.2).
+fn registered_by_trusted(state: &NodeState, right: &crate::rights::RightState) -> bool {
+    state
+        .ingest
+        .trust()
+        .office_for(&right.registered_by, &right.jurisdiction)
 }
 
 /// The query of `GET /v1/rights`.
@@ -258,7 +269,11 @@ pub(super) async fn search_rights(
         rights: page
             .rights
             .iter()
-            .map(|right| query::right_summary(right, &today))
+            .map(|right| {
+                let mut summary = query::right_summary(right, &today);
+                summary["registered_by_trusted"] = registered_by_trusted(&state, right).into();
+                summary
+            })
             .collect(),
         next_cursor: page.next_cursor,
     })

@@ -137,6 +137,7 @@ described!(
                 "required": ["registered_by", "last_entry", "history", "as_of"],
                 "properties": {
                     "registered_by": key,
+                    "registered_by_trusted": {"type": "boolean", "description": "Whether the authority that registered the right is, now, an office this node trusts for its jurisdiction (protocol.md §13.2): false after it was removed from the trust store or lost the jurisdiction"},
                     "last_entry": id,
                     "as_of": date,
                     "history": {"type": "array", "items": {
@@ -186,6 +187,7 @@ described!(
                 "registration_date": date,
                 "expiry_date": {"anyOf": [{"type": "null"}, date]},
                 "status": status,
+                "registered_by_trusted": {"type": "boolean", "description": "Whether the authority that registered the right is, now, an office this node trusts for its jurisdiction (protocol.md §13.2)"},
                 "liveness": {
                     "type": "object",
                     "description": "Whether the right is alive today: `alive`, `not_registered`, `cancelled` (by `entry_id`) or `expired` (by `entry_id`, on `expiry_date` when known)",

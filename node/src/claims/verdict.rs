@@ -95,13 +95,32 @@ pub fn verdict(
                 .office_for(&credential.issuer, notice.right_id.jurisdiction())
         })
         .map(|credential| context.trust.root(&credential.issuer));
-    reasons.push(registry_reason(
-        right.as_ref(),
-        notice,
-        credential.as_ref(),
-        issuer_authority.as_ref(),
-        &context.now,
-    ));
+    // A right registered by an authority this node no longer trusts for its jurisdiction
+    // (removed from the trust store, or an admission withdrawn) fails `registry` (§13.2).
+    let untrusted_registrar = right.as_ref().filter(|right| {
+        !context
+            .trust
+            .office_for(&right.registered_by, &right.jurisdiction)
+    });
+    reasons.push(match untrusted_registrar {
+        Some(right) => reason(
+            "registry",
+            false,
+            format!(
+                "right {} was registered by {}, an authority no longer trusted here for {}",
+                right.right_id,
+                right.registered_by.to_did_key(),
+                right.jurisdiction.as_str()
+            ),
+        ),
+        None => registry_reason(
+            right.as_ref(),
+            notice,
+            credential.as_ref(),
+            issuer_authority.as_ref(),
+            &context.now,
+        ),
+    });
     let classes: Vec<u8> = right
         .as_ref()
         .map(|right| right.nice_classes.clone())

@@ -1,5 +1,5 @@
 //! What a stored entry does besides extending its feed ([`Effect`]): the fold of a right's
-//! state, a claim's indexes, a key rotation, or nothing (an *ineffective* entry, with the
+//! state, a claim's indexes, a key rotation, an endorsement, or nothing (an *ineffective* entry, with the
 //! reason stored next to it). Decided on the writer thread against the state as the current
 //! group left it.
 
@@ -10,6 +10,7 @@ use proto_types::keys::PublicKey;
 use super::compromise::{compromise_reason, compromised_since};
 use super::writer::{Staged, Writer};
 use super::{IngestError, Refusal};
+use crate::admission::EndorsementRecord;
 use crate::rights::{self, EntryMeta, RightState};
 use crate::trust::Rotation;
 
@@ -78,6 +79,46 @@ impl Writer {
         Ok(())
     }
 
+    /// Checks an endorsement (an `authority` v2 entry, protocol §6.8.1): its author speaks for
+    /// an office of this node's own trust store (not one admitted by endorsement), and it does
+    /// not endorse its own authority. Returns what the store records.
+    fn check_endorsement(
+        &self,
+        staged: &Staged,
+        entry: &Entry,
+        body: &proto_types::body::AuthorityV1,
+    ) -> Result<EndorsementRecord, String> {
+        let subject = body
+            .subject
+            .ok_or_else(|| "an endorsement names no subject".to_owned())?;
+        let author = entry.author();
+        if !self.trust.is_endorser(author) {
+            return Err(
+                "only an office of this node's own trust store endorses (admission is not transitive)"
+                    .to_owned(),
+            );
+        }
+        let endorser = self.trust.root(author);
+        if subject == *author || self.trust.root(&subject) == endorser {
+            return Err("an authority does not endorse itself or its own keys".to_owned());
+        }
+        Ok(EndorsementRecord {
+            ordinal: self
+                .trust
+                .next_endorsement_ordinal()
+                .saturating_add(staged.endorsements.len() as u64),
+            entry_id: entry.id(),
+            author: *author,
+            seq: entry.seq(),
+            endorser,
+            subject,
+            name: body.name.clone(),
+            role: body.role,
+            jurisdictions: body.jurisdictions.clone(),
+            withdrawn: body.is_withdrawal(),
+        })
+    }
+
     /// What `entry` does; an entry of a compromised range (§6.9.1) does nothing.
     pub(super) fn effects(&self, staged: &Staged, entry: &Entry) -> Result<Effect, IngestError> {
         if let Some(rotation) = self.compromise_of(staged, entry.author(), entry.seq()) {
@@ -136,6 +177,12 @@ impl Writer {
                 },
                 Err(reason) => Effect::Ineffective(reason),
             },
+            Body::Authority(body) if body.is_endorsement() => {
+                match self.check_endorsement(staged, entry, body) {
+                    Ok(record) => Effect::Endorsement(record),
+                    Err(reason) => Effect::Ineffective(reason),
+                }
+            }
             Body::Authority(_) => Effect::None,
             // The credential log (protocol §6.10–6.11) is applied by the credential-log work of
             // issue 12; until then its entries are stored and say that they changed nothing.
@@ -165,7 +212,9 @@ pub(super) enum Effect {
     Claim,
     /// The author `old` moved to a new key.
     Rotation { old: PublicKey, rotation: Rotation },
-    /// Nothing beyond the feed (an `authority` entry).
+    /// An endorsement of another authority (an `authority` v2 entry): recorded for admission.
+    Endorsement(EndorsementRecord),
+    /// Nothing beyond the feed (an `authority` v1 entry).
     None,
     /// Nothing at all, for this reason (stored with the entry).
     Ineffective(String),

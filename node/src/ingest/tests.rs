@@ -19,6 +19,7 @@ use crate::storage::StorageError;
 use crate::trust::{TrustStore, TrustedAuthority};
 
 mod compromise;
+mod endorsements;
 mod handle;
 mod rollback;
 
@@ -61,7 +62,7 @@ fn trust(rotations: &[(PublicKey, PublicKey, u64)]) -> Arc<Trust> {
 
 /// [`trust`] with the rotations as stored (entry ids, compromise points).
 fn trust_with(rotations: &[(PublicKey, crate::trust::Rotation)]) -> Arc<Trust> {
-    let base = trust(&[]).base().clone();
+    let base = (*trust(&[]).base().store()).clone();
     Arc::new(Trust::with_rotations(base, rotations))
 }
 

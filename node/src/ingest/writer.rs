@@ -25,6 +25,7 @@ use super::{
     IngestError, IngestOutcome, MAX_GROUP_COMMANDS, MAX_PENDING_ENTRIES, MAX_PENDING_PER_AUTHOR,
     Refusal, Source, StoredEntry,
 };
+use crate::admission::EndorsementRecord;
 use crate::keyring::SigningKeys;
 use crate::metrics::Metrics;
 use crate::rights::RightState;
@@ -131,6 +132,8 @@ pub(super) struct Staged {
     pub(super) undo_markers: Vec<UndoMarker>,
     /// A rotation of this node's own key staged by this group.
     pub(super) own_rotation: Option<StagedOwnRotation>,
+    /// Endorsements recorded by this group, in order.
+    pub(super) endorsements: Vec<EndorsementRecord>,
     /// Nonces of own notices recorded by this group.
     pub(super) nonces: HashSet<String>,
     /// Entries this group held back, to forget if the commit fails.
@@ -272,11 +275,19 @@ impl Writer {
         for _ in 0..staged.ineffective {
             self.metrics.entry_ineffective();
         }
+        let rotated = !staged.rotations.is_empty();
         for (old, rotation) in staged.rotations.drain(..) {
             self.trust.record(old, rotation);
         }
         self.undo.extend(staged.undo_markers.drain(..));
         self.own_rotation_committed(staged);
+        if !staged.endorsements.is_empty() {
+            self.trust
+                .record_endorsements(std::mem::take(&mut staged.endorsements));
+        } else if rotated {
+            // A rotation can make endorsements compromised, or an endorser's new key known.
+            self.trust.refresh_admission();
+        }
         for notice in staged.notices.drain(..) {
             // No subscriber is fine: nothing listens on a node without federation.
             let _ = self.stored.send(notice);
@@ -562,6 +573,12 @@ impl Writer {
                     staged.undo_markers.push(marker);
                 }
                 staged.rotations.push((old, rotation));
+                None
+            }
+            Effect::Endorsement(record) => {
+                tracing::info!(endorser = %record.endorser, subject = %record.subject, withdrawn = record.withdrawn, "endorsement recorded");
+                batch.put_endorsement(&record)?;
+                staged.endorsements.push(record);
                 None
             }
             Effect::None => None,

@@ -130,6 +130,20 @@ impl StoreBatch {
         self.entries += 1;
     }
 
+    /// Records an effective endorsement (an `authority` v2 entry) under its ordinal.
+    pub fn put_endorsement(&mut self, record: &crate::admission::EndorsementRecord) -> Result<()> {
+        let value = serde_json::to_vec(record).map_err(|error| StorageError::Corrupt {
+            cf: cf::META,
+            reason: format!("encoding an endorsement: {error}"),
+        })?;
+        self.batch.put_cf(
+            self.store.cf(cf::META),
+            keys::endorsement(record.ordinal),
+            value,
+        );
+        Ok(())
+    }
+
     /// Indexes a notice, decision or counter-notice by listing, holder, seller reference and
     /// notice.
     pub fn put_claim_indexes(&mut self, entry: &VerifiedEntry) {

@@ -10,6 +10,7 @@
 //! | `feeds`, `equivocations` | author key (32) ‖ seq (8) | entry id / proof JSON |
 //! | `heads`, `rotations` | author key (32) | seq ‖ id / new key ‖ seq |
 //! | `rights` | right id (UTF-8) | right state (version byte ‖ encoding, see `right_state.rs`) |
+//! | `meta` | `endorsement` ‖ 0 ‖ ordinal (8) | an effective endorsement, JSON (`admission::EndorsementRecord`) |
 //! | `index_*` | tag (1) ‖ indexed value ‖ 0 ‖ right id or entry id | empty |
 //!
 //! Index tags: `t` mark token, `m` whole folded mark, `k` holder key, `n` folded holder name,
@@ -112,6 +113,18 @@ pub(super) fn claim_keys(entry: &Entry) -> Vec<Vec<u8>> {
         _ => {}
     }
     keys
+}
+
+/// The prefix of every endorsement key in `meta`: no other `meta` key starts with it.
+pub(super) const ENDORSEMENT_PREFIX: &[u8] = b"endorsement\0";
+
+/// `endorsement ‖ 0 ‖ ordinal`: where the endorsement recorded `ordinal`-th is kept, so that
+/// the family holds them in store order.
+pub(super) fn endorsement(ordinal: u64) -> Vec<u8> {
+    let mut key = Vec::with_capacity(ENDORSEMENT_PREFIX.len() + 8);
+    key.extend_from_slice(ENDORSEMENT_PREFIX);
+    key.extend_from_slice(&ordinal.to_be_bytes());
+    key
 }
 
 /// `tag ‖ parts ‖ 0 ‖ tail`.

@@ -6,6 +6,7 @@
 //! | name | key | value |
 //! |---|---|---|
 //! | `meta` | `schema_version`; `undo_compromise` ‖ old key (32) | u32 big-endian; [`UndoMarker`]: next seq ‖ end seq (u64 BE each) |
+//! | `meta` | `endorsement` ‖ 0 ‖ ordinal (u64 BE) | an effective endorsement, JSON ([`crate::admission::EndorsementRecord`]) |
 //! | `entries` | entry id (32) | canonical entry bytes |
 //! | `feeds` | author key (32) ‖ seq (u64 BE) | entry id |
 //! | `heads` | author key (32) | seq (u64 BE) ‖ entry id |
@@ -26,6 +27,7 @@
 //! [`StoreReader`] on the async side).
 
 mod batch;
+mod endorsements;
 pub mod keys;
 mod read;
 pub mod right_state;

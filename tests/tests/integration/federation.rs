@@ -54,6 +54,12 @@ impl Federation {
         federation
     }
 
+    /// Offices and marketplaces as [`Federation::with_roles`] makes them, none started: the
+    /// test changes their configuration first.
+    pub fn with_roles_stopped(roles: &[Role]) -> Self {
+        Self::build(roles, "", "")
+    }
+
     /// Like [`Federation::new`], also trusting an office `did` (with no node) for `jurisdiction`.
     pub fn new_with_extra_trust(count: usize, start: usize, did: &str, jurisdiction: &str) -> Self {
         assert!(count <= JURISDICTIONS.len());
@@ -175,6 +181,7 @@ impl Federation {
                 ))
                 .unwrap()
             }),
+            trust: Default::default(),
         }
     }
 

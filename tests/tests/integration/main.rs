@@ -20,3 +20,4 @@ mod node_api;
 mod node_durability;
 mod rotation;
 mod testnet;
+mod trust;

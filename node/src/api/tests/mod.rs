@@ -17,6 +17,7 @@ mod openapi;
 mod peers;
 mod rights;
 mod status_lists;
+mod trust;
 
 use std::collections::BTreeSet;
 use std::sync::{Arc, Mutex};
@@ -383,6 +384,7 @@ impl Federation {
                     toml::from_str::<MarketplacePolicy>("accepted_jurisdictions = [\"FR\"]")
                         .expect("a policy")
                 }),
+                trust: Default::default(),
             };
             let authority = key.public_key();
             let inputs = Inputs {
@@ -467,7 +469,7 @@ pub(super) fn registration(number: &str, holder: &PublicKey) -> Value {
 }
 
 /// Which routes each area's test claims. Together they must name every route once.
-const AREAS: [(&str, &[(&str, &str)]); 7] = [
+const AREAS: [(&str, &[(&str, &str)]); 8] = [
     ("node", node::ROUTES),
     ("rights", rights::ROUTES),
     ("feeds", feeds::ROUTES),
@@ -475,6 +477,7 @@ const AREAS: [(&str, &[(&str, &str)]); 7] = [
     ("peers", peers::ROUTES),
     ("status_lists", status_lists::ROUTES),
     ("keys", keys::ROUTES),
+    ("trust", trust::ROUTES),
 ];
 
 #[test]
