@@ -14,6 +14,8 @@
 //! - [`claims`]: verdicts on notices, what a marketplace records (decisions, deadlines, seller
 //!   references), restorations by policy and their sweep, holder accuracy and seller strikes.
 //! - [`credentials`]: what an office attests in a credential, and its signing.
+//! - [`credential_log`]: the public credential log and credential status (what a `credential`
+//!   or `credential_status` entry does, anchoring, the rotation facts the verdict reads).
 //! - [`text`], [`query`]: search folding, index-driven search, JSON views.
 //! - [`network`]: libp2p — gossip, catch-up sync, peers. Only it names libp2p.
 //! - [`api`]: axum — routes, errors, limits, auth, OpenAPI. Only it names axum.
@@ -25,6 +27,7 @@ pub mod api;
 pub mod claims;
 pub mod clock;
 pub mod config;
+pub mod credential_log;
 pub mod credentials;
 pub mod files;
 pub mod ingest;

@@ -88,11 +88,10 @@ impl Writer {
                 Err(reason) => Effect::Ineffective(reason),
             },
             Body::Authority(_) => Effect::None,
-            // The credential log (protocol §6.10–6.11) is applied by the credential-log work of
-            // issue 12; until then its entries are stored and say that they changed nothing.
-            Body::Credential(_) | Body::CredentialStatus(_) => Effect::Ineffective(
-                "credential log entries are not applied by this node version".to_owned(),
-            ),
+            // The credential log (protocol §6.10–6.11): `ingest::credential_log`.
+            Body::Credential(_) | Body::CredentialStatus(_) => {
+                return self.credential_effect(staged, entry);
+            }
         })
     }
 }
@@ -119,6 +118,12 @@ pub(super) enum Effect {
         old: PublicKey,
         new: PublicKey,
         seq: u64,
+    },
+    /// A `credential` entry logs a credential (`previous` is `None`), or a `credential_status`
+    /// entry moves its record from `previous` to `record`.
+    Credential {
+        previous: Option<crate::credential_log::CredentialRecord>,
+        record: crate::credential_log::CredentialRecord,
     },
     /// Nothing beyond the feed (an `authority` entry).
     None,

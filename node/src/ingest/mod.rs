@@ -26,6 +26,7 @@
 //! `effects` what a stored entry does (a right's fold, a claim's indexes, a rotation) and `own`
 //! the writer's half that writes this node's own entries.
 
+mod credential_log;
 mod effects;
 mod error;
 mod own;
@@ -34,6 +35,7 @@ mod tests;
 mod verify;
 mod writer;
 
+pub use credential_log::{IssueError, IssueFn, Issued};
 pub use error::{IngestError, Refusal};
 
 use std::sync::Arc;
@@ -383,6 +385,28 @@ impl Ingest {
             .map_err(|_| IngestError::Closed)?;
         let result = response.await.map_err(|_| IngestError::Closed)?;
         self.count_refusal(&result);
+        result
+    }
+
+    /// Issues a credential through the writer (protocol §6.10): the writer allocates the next
+    /// status index of this node's key, `build` signs the credential with it, and the
+    /// `credential` entry that logs it is appended. Answers the signed credential and the entry's
+    /// outcome only once the entry is committed; on any failure no credential exists.
+    pub async fn issue_credential(
+        &self,
+        build: IssueFn,
+    ) -> Result<(serde_json::Value, IngestOutcome), IssueError> {
+        let (reply, response) = oneshot::channel();
+        self.commands
+            .send(Command::Issue { build, reply })
+            .await
+            .map_err(|_| IngestError::Closed)?;
+        let result = response.await.map_err(|_| IngestError::Closed)?;
+        if let Err(IssueError::Ingest(error)) = &result
+            && !matches!(error, IngestError::Closed)
+        {
+            self.metrics.entry_rejected(error.code());
+        }
         result
     }
 

@@ -19,6 +19,7 @@ use proto_types::entry::{
 use proto_types::keys::{PublicKey, SecretKey};
 use tokio::sync::{broadcast, mpsc, oneshot};
 
+use super::credential_log::{IssueError, IssueFn, StagedCredentials};
 use super::effects::Effect;
 use super::{
     IngestError, IngestOutcome, MAX_GROUP_COMMANDS, MAX_PENDING_ENTRIES, MAX_PENDING_PER_AUTHOR,
@@ -31,6 +32,9 @@ use crate::trust::Trust;
 
 /// Where the writer sends one command's result.
 pub(super) type Reply = oneshot::Sender<Result<IngestOutcome, IngestError>>;
+/// Where the writer sends an issued credential and its log entry's outcome.
+pub(super) type IssueReply =
+    oneshot::Sender<Result<(serde_json::Value, IngestOutcome), IssueError>>;
 /// Where the writer sends the results of a run of own appends.
 pub(super) type RepliesAll = oneshot::Sender<Result<Vec<IngestOutcome>, IngestError>>;
 
@@ -56,12 +60,18 @@ pub(super) enum Command {
         source: Source,
         reply: RepliesAll,
     },
+    /// Issue a credential: allocate its status index, sign it, log it (protocol §6.10).
+    Issue { build: IssueFn, reply: IssueReply },
 }
 
 /// A command's result, waiting for the group's commit before it is sent.
 enum Answer {
     One(Reply, Result<IngestOutcome, IngestError>),
     All(RepliesAll, Result<Vec<IngestOutcome>, IngestError>),
+    Issued(
+        IssueReply,
+        Result<(serde_json::Value, IngestOutcome), IssueError>,
+    ),
 }
 
 /// The writer's state; lives on its own thread.
@@ -110,6 +120,8 @@ pub(super) struct Staged {
     pub(super) rotations: Vec<(PublicKey, PublicKey, u64)>,
     /// Nonces of own notices recorded by this group.
     pub(super) nonces: HashSet<String>,
+    /// The credential log as this group left it.
+    pub(super) credentials: StagedCredentials,
     /// Entries this group held back, to forget if the commit fails.
     held_back: Vec<FeedPosition>,
     /// Held-back entries this group took out of `pending`, to put back if the commit fails:
@@ -199,6 +211,9 @@ impl Writer {
                     }
                     Answer::All(reply, result.map(|()| outcomes))
                 }
+                Command::Issue { build, reply } => {
+                    Answer::Issued(reply, self.issue(&mut batch, &mut staged, build))
+                }
             });
         }
         let result = if batch.is_empty() {
@@ -236,6 +251,9 @@ impl Writer {
                 }
                 Answer::All(reply, outcomes) => {
                     let _ = reply.send(outcomes);
+                }
+                Answer::Issued(reply, issued) => {
+                    let _ = reply.send(issued);
                 }
             }
         }
@@ -289,6 +307,10 @@ impl Writer {
                 }
                 Answer::All(reply, outcomes) => {
                     let _ = reply.send(outcomes.and(Err(failed())));
+                }
+                Answer::Issued(reply, issued) => {
+                    // The credential was not logged: it must not be given out.
+                    let _ = reply.send(issued.and(Err(failed().into())));
                 }
             }
         }
@@ -488,6 +510,10 @@ impl Writer {
                 tracing::info!(old = %old, new = %new, seq, "authority key rotated");
                 batch.put_rotation(&old, &new, seq);
                 staged.rotations.push((old, new, seq));
+                None
+            }
+            Effect::Credential { previous, record } => {
+                self.stage_credential(batch, staged, previous, record)?;
                 None
             }
             Effect::None => None,
