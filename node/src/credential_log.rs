@@ -21,6 +21,7 @@ use proto_types::body::{
 use proto_types::entry::EntryId;
 use proto_types::keys::PublicKey;
 use proto_types::timestamp::Timestamp;
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use crate::storage::{StorageError, Store};
@@ -330,6 +331,90 @@ pub fn compromised(trust: &Trust, author: &PublicKey, seq: u64) -> Option<Creden
     // `trust.rotation_of(author)` its `compromised_since`.
     let _ = (trust, author, seq);
     None
+}
+
+/// A logged credential as `GET /v1/credentials` shows it (protocol §11.4, LOGGED): the record,
+/// whether it still counts (a compromise, §6.9.1, can make it ineffective after the fact),
+/// whether it is anchored before a rotation of its issuer key, and its status now.
+#[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
+pub struct LoggedCredential {
+    /// The credential's `id`.
+    pub credential_id: CredentialId,
+    /// The `credential` entry that logged it.
+    pub entry_id: EntryId,
+    /// The key that signed it (the entry's author).
+    pub issuer: PublicKey,
+    /// The authority the issuer speaks for (its original key, §7.6).
+    pub authority: PublicKey,
+    /// The entry's seq in the issuer's feed.
+    pub seq: u64,
+    /// The right attested.
+    pub right_id: RightId,
+    /// The holder key.
+    pub subject: PublicKey,
+    /// The credential's `validFrom`.
+    pub valid_from: Timestamp,
+    /// The credential's `validUntil`, if any.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub valid_until: Option<Timestamp>,
+    /// Its position in the issuer key's status lists.
+    pub status_index: u32,
+    /// SHA-256 of the JCS of the signed credential.
+    pub digest: Digest,
+    /// When the issuer logged it (the entry's timestamp).
+    pub logged_at: Timestamp,
+    /// Whether the log entry counts (false when it lies in a compromised range).
+    pub effective: bool,
+    /// Why it does not count, when it does not.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ineffective_reason: Option<String>,
+    /// Whether it is anchored before a rotation of its issuer key (true while the key has not
+    /// rotated away).
+    pub anchored: bool,
+    /// Its status now.
+    pub status: CredentialStatusKind,
+    /// The `credential_status` entry that set the status, if one did.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub status_entry: Option<EntryId>,
+    /// That entry's reason code.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub status_reason_code: Option<CredentialReasonCode>,
+}
+
+/// How a record reads now, given the trust and rotations this node knows.
+pub fn view(
+    record: &CredentialRecord,
+    trust: &Trust,
+    store: &Store,
+) -> Result<LoggedCredential, StorageError> {
+    let compromise = compromised(trust, &record.issuer, record.seq);
+    let anchored = match rotation_facts(trust, store, &record.issuer)? {
+        Some(rotation) => rotation.anchors(record.seq),
+        None => true,
+    };
+    let (status, change) = current(record, |author, seq| {
+        compromised(trust, author, seq).is_some()
+    });
+    Ok(LoggedCredential {
+        credential_id: record.credential_id.clone(),
+        entry_id: record.entry_id,
+        issuer: record.issuer,
+        authority: record.authority,
+        seq: record.seq,
+        right_id: record.right_id.clone(),
+        subject: record.subject,
+        valid_from: record.valid_from.clone(),
+        valid_until: record.valid_until.clone(),
+        status_index: record.status_index,
+        digest: record.digest.clone(),
+        logged_at: record.logged_at.clone(),
+        effective: compromise.is_none(),
+        ineffective_reason: compromise.map(|refusal| refusal.to_string()),
+        anchored,
+        status,
+        status_entry: change.map(|change| change.entry_id),
+        status_reason_code: change.map(|change| change.reason_code),
+    })
 }
 
 #[cfg(test)]

@@ -54,7 +54,10 @@ use self::claims::{
     ClaimParams, CounterNoticeRequest, DecisionRequest, holder_accuracy, list_claims,
     record_counter_notice, record_decision, seller_strikes, submit_notice, verify_notice,
 };
-use self::credentials::{CredentialRequest, issue_credential};
+use self::credentials::{
+    CredentialParams, CredentialRequest, StatusChangeRequest, get_credential, issue_credential,
+    list_credentials, reinstate_credential, revoke_credential, suspend_credential,
+};
 use self::feeds::{FeedParams, LimitParams, equivocations, feed, feeds, get_entry, submit_entry};
 use self::metrics::metrics;
 use self::middleware::{
@@ -67,10 +70,10 @@ use self::rights::{
     SearchParams, change_status, get_right, register, register_batch, search_rights,
 };
 use self::schemas::{
-    AccuracySchema, BatchResponse, BlockResponse, ClaimsResponse, CredentialSchema, EntryResponse,
-    EntrySchema, EquivocationsResponse, FeedPage, FeedsResponse, NoticeAccepted, OutcomeSchema,
-    PeersResponse, RightSchema, SearchResponse, StatusResponse, StrikesSchema, VerifyResponse,
-    schema_of,
+    AccuracySchema, BatchResponse, BlockResponse, ClaimsResponse, CredentialSchema,
+    CredentialsPage, EntryResponse, EntrySchema, EquivocationsResponse, FeedPage, FeedsResponse,
+    NoticeAccepted, OutcomeSchema, PeersResponse, RightSchema, SearchResponse, StatusChanged,
+    StatusResponse, StrikesSchema, VerifyResponse, schema_of,
 };
 use self::status::status;
 
@@ -246,11 +249,66 @@ pub fn routes() -> Vec<RouteSpec> {
             path: "/v1/credentials",
             summary: "Issue an IPRightCredential (eddsa-jcs-2022) for a live right of this office to its holder's key",
             access: Access::Operator,
-            responses: &[(201, "the signed credential"), (404, "unknown right"), (409, "right not this office's, not alive, or holder key differs"), (422, "invalid fields")],
+            responses: &[(201, "the signed credential, once its credential entry is committed (Location: its log record)"), (404, "unknown right"), (409, "right not this office's, not alive, or holder key differs"), (422, "invalid fields"), (503, "not logged: no credential")],
             request: Some(schema_of::<CredentialRequest>),
             response: schema_of::<CredentialSchema>,
             query: None,
             handler: post(issue_credential),
+        },
+        RouteSpec {
+            method: "get",
+            path: "/v1/credentials",
+            summary: "The credential log: every credential logged for a right or a holder key (exactly one filter), oldest first; paged",
+            access: Access::Public,
+            responses: &[(200, "a page of logged credentials")],
+            request: None,
+            response: schema_of::<CredentialsPage>,
+            query: Some(CredentialParams::json_schema),
+            handler: get(list_credentials),
+        },
+        RouteSpec {
+            method: "get",
+            path: "/v1/credentials/{credential_id}",
+            summary: "One logged credential (the id percent-encoded): its log entry, anchoring and status",
+            access: Access::Public,
+            responses: &[(200, "the logged credential"), (404, "not logged here")],
+            request: None,
+            response: schema_of::<crate::credential_log::LoggedCredential>,
+            query: None,
+            handler: get(get_credential),
+        },
+        RouteSpec {
+            method: "post",
+            path: "/v1/credentials/{credential_id}/revoke",
+            summary: "Revoke a credential this office logged (final): writes a credential_status entry",
+            access: Access::Operator,
+            responses: &[(201, "revoked"), (401, "no token"), (403, "wrong token"), (404, "not logged here"), (409, "not_this_office or invalid_transition"), (422, "invalid fields")],
+            request: Some(schema_of::<StatusChangeRequest>),
+            response: schema_of::<StatusChanged>,
+            query: None,
+            handler: post(revoke_credential),
+        },
+        RouteSpec {
+            method: "post",
+            path: "/v1/credentials/{credential_id}/suspend",
+            summary: "Suspend a credential this office logged: writes a credential_status entry",
+            access: Access::Operator,
+            responses: &[(201, "suspended"), (401, "no token"), (403, "wrong token"), (404, "not logged here"), (409, "not_this_office or invalid_transition"), (422, "invalid fields")],
+            request: Some(schema_of::<StatusChangeRequest>),
+            response: schema_of::<StatusChanged>,
+            query: None,
+            handler: post(suspend_credential),
+        },
+        RouteSpec {
+            method: "post",
+            path: "/v1/credentials/{credential_id}/reinstate",
+            summary: "Reinstate a suspended credential this office logged: writes a credential_status entry",
+            access: Access::Operator,
+            responses: &[(201, "active again"), (401, "no token"), (403, "wrong token"), (404, "not logged here"), (409, "not_this_office or invalid_transition"), (422, "invalid fields")],
+            request: Some(schema_of::<StatusChangeRequest>),
+            response: schema_of::<StatusChanged>,
+            query: None,
+            handler: post(reinstate_credential),
         },
         RouteSpec {
             method: "post",
@@ -387,7 +445,6 @@ pub fn routes() -> Vec<RouteSpec> {
     ]
     .into_iter()
     .map(|mut spec| {
-        spec.handler = spec.handler.fallback(method_not_allowed);
         if !spec.takes_body() {
             spec.handler = spec
                 .handler
@@ -400,23 +457,33 @@ pub fn routes() -> Vec<RouteSpec> {
 
 /// Builds the router with every layer: limits, auth, rate limiting, metrics.
 pub fn router(state: NodeState) -> Router {
-    let mut public = Router::new();
-    let mut operator = Router::new();
-    for spec in routes() {
-        match spec.access {
-            Access::Public => public = public.route(spec.path, spec.handler),
-            Access::Operator => operator = operator.route(spec.path, spec.handler),
-        }
-    }
     let limiter = Arc::new(RateLimiter::new(
         state.config.limits.rate_limit_per_second,
         state.config.limits.rate_limit_burst,
     ));
-    let public = public.layer(from_fn_with_state(limiter, rate_limit));
-    let operator = operator.layer(from_fn_with_state(state.clone(), require_operator));
-    public
-        .merge(operator)
-        .fallback(not_found_route)
+    // One method router per path: a path can serve a public method and an operator one
+    // (`GET /v1/credentials` and `POST /v1/credentials`), each behind its own layer; a method
+    // the path does not serve is 405 (`method_not_allowed`, added once per path).
+    let mut paths: Vec<(&'static str, MethodRouter<NodeState>)> = Vec::new();
+    for spec in routes() {
+        let handler = match spec.access {
+            Access::Public => spec
+                .handler
+                .layer(from_fn_with_state(limiter.clone(), rate_limit)),
+            Access::Operator => spec
+                .handler
+                .layer(from_fn_with_state(state.clone(), require_operator)),
+        };
+        match paths.iter_mut().find(|(path, _)| *path == spec.path) {
+            Some((_, served)) => *served = std::mem::take(served).merge(handler),
+            None => paths.push((spec.path, handler)),
+        }
+    }
+    let mut app = Router::new();
+    for (path, handler) in paths {
+        app = app.route(path, handler.fallback(method_not_allowed));
+    }
+    app.fallback(not_found_route)
         .layer(DefaultBodyLimit::max(state.config.limits.max_body_bytes))
         .layer(from_fn(close_after_unread_body))
         .layer(from_fn_with_state(state.clone(), record_metrics))

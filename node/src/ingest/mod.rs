@@ -198,6 +198,11 @@ impl Ingest {
         &self.trust
     }
 
+    /// The shared trust, for work that outlives a borrow (reads on the blocking pool).
+    pub fn trust_handle(&self) -> Arc<Trust> {
+        self.trust.clone()
+    }
+
     /// The store the writer writes, for reads.
     pub fn store(&self) -> &Arc<Store> {
         &self.store

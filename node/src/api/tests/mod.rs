@@ -10,6 +10,7 @@
 //! the areas together claim every route of [`routes`], once.
 
 mod claims;
+mod credentials;
 mod feeds;
 mod node;
 mod openapi;
@@ -464,11 +465,12 @@ pub(super) fn registration(number: &str, holder: &PublicKey) -> Value {
 }
 
 /// Which routes each area's test claims. Together they must name every route once.
-const AREAS: [(&str, &[(&str, &str)]); 5] = [
+const AREAS: [(&str, &[(&str, &str)]); 6] = [
     ("node", node::ROUTES),
     ("rights", rights::ROUTES),
     ("feeds", feeds::ROUTES),
     ("claims", claims::ROUTES),
+    ("credentials", credentials::ROUTES),
     ("peers", peers::ROUTES),
 ];
 
