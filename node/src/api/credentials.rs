@@ -32,7 +32,7 @@ use crate::storage::CredentialListing;
 /// Credentials a listing answers when the query gives no `limit`.
 const DEFAULT_CREDENTIALS: usize = 100;
 /// Longest `cursor` accepted, in characters (hex of a listing position).
-const MAX_CURSOR_CHARS: usize = 2 * (8 + proto_types::body::MAX_CREDENTIAL_ID_CHARS);
+const MAX_CURSOR_CHARS: usize = 2 * (16 + proto_types::body::MAX_CREDENTIAL_ID_CHARS);
 
 /// The body of `POST /v1/credentials`.
 #[derive(Debug, Deserialize, JsonSchema)]
@@ -156,7 +156,7 @@ pub(super) struct CredentialParams {
     /// Most credentials (default 100, at most the node's `max_page_size`).
     limit: Option<usize>,
     /// Where the previous page ended (its `next_cursor`).
-    #[schemars(regex(pattern = "^[0-9a-f]{2,416}$"))]
+    #[schemars(regex(pattern = "^[0-9a-f]{2,432}$"))]
     cursor: Option<String>,
 }
 

@@ -213,7 +213,8 @@ impl StoreBatch {
             credential_log::encode(record)?,
         );
         if previous.is_none() {
-            let tail = keys::listing_tail(record.logged_at.unix_millis(), credential_id);
+            let tail =
+                keys::listing_tail(record.logged_at.unix_millis(), record.seq, credential_id);
             self.batch.put_cf(
                 family,
                 CredentialKey::ByRight(record.right_id.as_str()).with_tail(&tail),

@@ -17,9 +17,10 @@
 //! `h` holder, `o` notice nonce, `r` right id, `s` seller reference, `n` notice id, `k` kind.
 //! The credential log (protocol §6.10–6.11) keeps its records in `index_claims` too, under
 //! uppercase tags of its own ([`CredentialKey`]): `C` ‖ credential id ‖ 0 → the record (version
-//! byte `0x01` ‖ JSON); `R` ‖ right id ‖ 0 ‖ order (8) ‖ credential id and `H` ‖ holder did ‖ 0 ‖
-//! order (8) ‖ credential id → empty, where order is the `credential` entry's timestamp
-//! (milliseconds, sign bit flipped, big-endian); `I` ‖ issuer did ‖ 0 ‖ status index (u32 BE) →
+//! byte `0x01` ‖ JSON); `R` ‖ right id ‖ 0 ‖ order (16) ‖ credential id and `H` ‖ holder did ‖ 0
+//! ‖ order (16) ‖ credential id → empty, where order is the `credential` entry's timestamp
+//! (milliseconds, sign bit flipped, big-endian) then its seq (u64 BE), so one feed's credentials
+//! list in feed order even within a millisecond; `I` ‖ issuer did ‖ 0 ‖ status index (u32 BE) →
 //! status byte (`a`ctive, `s`uspended, `r`evoked) ‖ credential id; `V` ‖ issuer did ‖ 0 → the
 //! issuer key's log version (u64 BE), counting every credential logged and every status change.
 
@@ -224,17 +225,18 @@ impl CredentialKey<'_> {
 }
 
 /// The order of a listing key: a timestamp in milliseconds, sign bit flipped so that byte order
-/// is numeric order, then the credential id.
-pub(super) fn listing_tail(millis: i64, credential_id: &str) -> Vec<u8> {
+/// is numeric order, the entry's seq, then the credential id.
+pub(super) fn listing_tail(millis: i64, seq: u64, credential_id: &str) -> Vec<u8> {
     let order = (millis as u64) ^ (1 << 63);
     let mut tail = order.to_be_bytes().to_vec();
+    tail.extend_from_slice(&seq.to_be_bytes());
     tail.extend_from_slice(credential_id.as_bytes());
     tail
 }
 
 /// The credential id at the end of a listing key's tail.
 pub(super) fn listing_credential(tail: &[u8]) -> &[u8] {
-    tail.get(8..).unwrap_or_default()
+    tail.get(16..).unwrap_or_default()
 }
 
 /// A range of a search index to scan, by what it holds.
