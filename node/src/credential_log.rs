@@ -60,7 +60,7 @@ pub struct CredentialRecord {
     /// SHA-256 of the JCS of the signed credential.
     pub digest: Digest,
     /// The status after every effective change applied (compromised ranges aside, see
-    /// [`CredentialRecord::current`]).
+    /// [`current`]).
     pub status: CredentialStatusKind,
     /// The last [`MAX_STATUS_HISTORY`] effective status changes, oldest first.
     #[serde(default)]
