@@ -82,6 +82,11 @@ impl NodeFiles {
                 "accepted_jurisdictions".into(),
                 toml::Value::Array(accepted.iter().map(|code| (*code).into()).collect()),
             );
+            // The bench signs its credentials itself, as its offices' keys; no office node
+            // issues and logs them (protocol §6.10), so its marketplaces accept unlogged
+            // credentials by policy (§13.4). The log lookup is made all the same.
+            policy.insert("unlogged_credentials".into(), "accept_before".into());
+            policy.insert("unlogged_cutoff".into(), "2100-01-01T00:00:00Z".into());
             table.insert("marketplace".into(), policy.into());
         }
         let config: NodeConfig = toml::Value::Table(table)

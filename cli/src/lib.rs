@@ -96,7 +96,7 @@ enum Command {
     Right(cmd::client::RightCommand),
     /// Ownership credentials issued by an office.
     #[command(subcommand)]
-    Credential(cmd::client::CredentialCommand),
+    Credential(cmd::credential::CredentialCommand),
     /// Takedown decisions of a marketplace.
     #[command(subcommand)]
     Decision(cmd::client::DecisionCommand),

@@ -118,6 +118,26 @@ pub struct MarketplacePolicy {
     /// Sanction tiers by active strike points, lowest first.
     #[serde(default = "default_strike_tiers")]
     pub strike_tiers: Vec<StrikeTier>,
+    /// What the verdict does with a credential its issuer never logged (protocol §13.4):
+    /// `reject` (the default) or `accept_before` [`MarketplacePolicy::unlogged_cutoff`].
+    #[serde(default)]
+    pub unlogged_credentials: UnloggedCredentials,
+    /// With `accept_before`: an unlogged credential whose proof was created before this time
+    /// (and whose issuer key has not rotated away) passes `credential_logged`.
+    #[serde(default)]
+    pub unlogged_cutoff: Option<proto_types::timestamp::Timestamp>,
+}
+
+/// The marketplace policy for credentials that are in no credential log (issued before offices
+/// logged them, protocol §13.4).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum UnloggedCredentials {
+    /// An unlogged credential fails `credential_logged`.
+    #[default]
+    Reject,
+    /// An unlogged credential created before `unlogged_cutoff` passes, by policy.
+    AcceptBefore,
 }
 
 /// A sanction that applies from a number of active strike points on.
@@ -405,6 +425,13 @@ impl NodeConfig {
                         .into(),
                 ));
             }
+            if policy.unlogged_credentials == UnloggedCredentials::AcceptBefore
+                && policy.unlogged_cutoff.is_none()
+            {
+                return Err(ConfigError::Invalid(
+                    "marketplace.unlogged_credentials = \"accept_before\" requires marketplace.unlogged_cutoff (a timestamp)".into(),
+                ));
+            }
             if policy.strike_tiers.len() > 16
                 || policy.strike_tiers.windows(2).any(|pair| match pair {
                     [low, high] => low.points >= high.points,
@@ -605,5 +632,32 @@ mod tests {
         );
         config.public_url = Some("https://office.example/?x".to_owned());
         assert!(config.validate().is_err());
+    }
+
+    #[test]
+    fn the_unlogged_policy_defaults_to_reject_and_accept_before_needs_a_cutoff() {
+        let base = "data_dir = \"d\"\nauthority_key = \"k\"\ntrust_store = \"t\"\noperator_token_file = \"tok\"\n[marketplace]\naccepted_jurisdictions = [\"FR\"]\n";
+        let config: NodeConfig = toml::from_str(base).unwrap();
+        let policy = config.marketplace.clone().unwrap();
+        assert_eq!(policy.unlogged_credentials, UnloggedCredentials::Reject);
+        assert_eq!(policy.unlogged_cutoff, None);
+        config.validate().unwrap();
+        let no_cutoff: NodeConfig =
+            toml::from_str(&format!("{base}unlogged_credentials = \"accept_before\"\n")).unwrap();
+        let error = no_cutoff.validate().expect_err("a cutoff is required");
+        assert!(error.to_string().contains("unlogged_cutoff"), "{error}");
+        let with_cutoff: NodeConfig = toml::from_str(&format!(
+            "{base}unlogged_credentials = \"accept_before\"\nunlogged_cutoff = \"2026-12-01T00:00:00Z\"\n"
+        ))
+        .unwrap();
+        with_cutoff.validate().unwrap();
+        assert!(
+            toml::from_str::<NodeConfig>(&format!("{base}unlogged_credentials = \"accept\"\n"))
+                .is_err()
+        );
+        assert!(
+            toml::from_str::<NodeConfig>(&format!("{base}unlogged_cutoff = \"yesterday\"\n"))
+                .is_err()
+        );
     }
 }

@@ -5,12 +5,20 @@
 //! they are alive, and only to the holder key its register names. The credential is valid from
 //! now until the end of the right's expiry day at the latest (earlier when the request asks).
 //! The API parses the request and loads the right; [`attest`] decides, [`issue`] signs.
+//!
+//! Every credential is logged before it is given out (protocol §6.10): [`issue_logged`] is what
+//! the writer runs once it has allocated the credential's status index; it signs the
+//! credential and makes the `credential` body ([`log_body`]) with its [`credential_digest`].
 
-use proto_types::body::RightId;
+use proto_types::body::{CredentialId, CredentialV1, Digest, RightId};
 use proto_types::claims::{ClaimError, RightClaims, credential_document, sign_credential};
 use proto_types::keys::{PublicKey, SecretKey};
+use proto_types::status_list::credential_status_entries;
 use proto_types::timestamp::Timestamp;
 use serde_json::Value;
+use sha2::Digest as _;
+
+use crate::ingest::{IssueFn, Issued};
 
 use crate::rights::{HistoryChange, Liveness, RightState};
 
@@ -154,6 +162,85 @@ pub fn issue(
         attestation.valid_until.as_ref(),
     );
     sign_credential(&document, key, now)
+}
+
+/// The digest a credential is logged under: `sha256:` and the SHA-256 of its JCS (RFC 8785),
+/// proof included (protocol §6.10).
+pub fn credential_digest(credential: &Value) -> Result<Digest, proto_types::jcs::JcsError> {
+    let canonical = proto_types::jcs::canonicalize(credential)?;
+    Ok(Digest::from_sha256(
+        &sha2::Sha256::digest(&canonical).into(),
+    ))
+}
+
+/// The `credential` body that logs `signed`, issued to `holder` for `right_id` from
+/// `valid_from`, at `status_index`.
+pub fn log_body(
+    signed: &Value,
+    right_id: &RightId,
+    holder: &PublicKey,
+    valid_from: &Timestamp,
+    valid_until: Option<&Timestamp>,
+    status_index: u32,
+) -> Result<CredentialV1, String> {
+    let id = signed
+        .get("id")
+        .and_then(Value::as_str)
+        .ok_or("the credential has no id")?;
+    let body = CredentialV1 {
+        v: 1,
+        credential_id: CredentialId::parse(id).map_err(|error| error.to_string())?,
+        digest: credential_digest(signed).map_err(|error| error.to_string())?,
+        right_id: right_id.clone(),
+        subject: *holder,
+        valid_from: valid_from.clone(),
+        valid_until: valid_until.cloned(),
+        status_index,
+    };
+    body.validate().map_err(|error| error.to_string())?;
+    Ok(body)
+}
+
+/// What the writer runs to issue the credential `id` of `attestation` to `holder` at `now`
+/// once it has allocated the status index, with its current key: the signed credential, which
+/// carries its `credentialStatus` entries under `status_base_url` (protocol §7.5), and the body
+/// that logs it.
+pub fn issue_logged(
+    id: String,
+    attestation: Attestation,
+    holder: PublicKey,
+    now: Timestamp,
+    status_base_url: String,
+) -> IssueFn {
+    Box::new(move |status_index, key: &SecretKey| {
+        let mut document = credential_document(
+            &id,
+            &key.public_key(),
+            &holder,
+            &attestation.claims,
+            &now,
+            attestation.valid_until.as_ref(),
+        );
+        let status =
+            credential_status_entries(&status_base_url, &key.public_key(), u64::from(status_index))
+                .map_err(|error| error.to_string())?;
+        if let Some(object) = document.as_object_mut() {
+            object.insert("credentialStatus".to_owned(), status);
+        }
+        let signed = sign_credential(&document, key, &now).map_err(|e| e.to_string())?;
+        let body = log_body(
+            &signed,
+            &attestation.claims.right_id,
+            &holder,
+            &now,
+            attestation.valid_until.as_ref(),
+            status_index,
+        )?;
+        Ok(Issued {
+            credential: signed,
+            body,
+        })
+    })
 }
 
 #[cfg(test)]

@@ -16,6 +16,8 @@
 //! - [`credentials`]: what an office attests in a credential, and its signing.
 //! - [`status_lists`]: the W3C Bitstring Status Lists the node publishes: their bits, read
 //!   through the [`status_lists::StatusSource`] seam, and a cache of signed copies.
+//! - [`credential_log`]: the public credential log and credential status (what a `credential`
+//!   or `credential_status` entry does, anchoring, the rotation facts the verdict reads).
 //! - [`text`], [`query`]: search folding, index-driven search, JSON views.
 //! - [`network`]: libp2p — gossip, catch-up sync, peers. Only it names libp2p.
 //! - [`api`]: axum — routes, errors, limits, auth, OpenAPI. Only it names axum.
@@ -28,6 +30,7 @@ pub mod api;
 pub mod claims;
 pub mod clock;
 pub mod config;
+pub mod credential_log;
 pub mod credentials;
 pub mod files;
 pub mod ingest;
@@ -56,7 +59,7 @@ use crate::ingest::{Ingest, Reconciled, reconcile_keyring};
 use crate::keyring::{Keyring, SigningKeys};
 use crate::metrics::Metrics;
 use crate::network::Peers;
-use crate::status_lists::{NoCredentials, StatusLists};
+use crate::status_lists::{LogStatusSource, StatusLists};
 use crate::storage::Store;
 use crate::trust::{Trust, TrustSource, TrustStore};
 
@@ -268,10 +271,9 @@ pub async fn start_with(config: NodeConfig, inputs: Inputs) -> anyhow::Result<Ru
         )?)),
         None => None,
     };
-    // Until the credential log feeds it, no list has a credential: every list is 404.
     let status_lists = Arc::new(StatusLists::new(
         &config.public_base_url(api_addr),
-        Arc::new(NoCredentials),
+        Arc::new(LogStatusSource::new(store.clone(), ingest.trust_handle())),
     ));
     let state = NodeState {
         config: Arc::new(config),

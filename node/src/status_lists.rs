@@ -378,3 +378,6 @@ impl StatusSource for MemoryStatusSource {
 
 #[cfg(test)]
 mod tests;
+
+mod source;
+pub use source::LogStatusSource;

@@ -265,6 +265,18 @@ pub fn demo(dir: &Path) -> anyhow::Result<()> {
             .0
             == 200)
     })?;
+    // The credential's log entry travels the same way: the marketplace checks that the office
+    // logged it (protocol §6.10).
+    let credential_path = format!(
+        "/v1/credentials/{}",
+        credential["id"]
+            .as_str()
+            .unwrap_or_default()
+            .replace(':', "%3A")
+    );
+    wait_for("credential logged at the marketplace", || {
+        Ok(http.call("GET", market, &credential_path, None, false)?.0 == 200)
+    })?;
 
     step(5, "the holder, abroad, files a notice on the marketplace");
     let notice = |nonce_seed: u64| -> anyhow::Result<Value> {

@@ -406,58 +406,6 @@ fn change_status(args: StatusChangeArgs) -> CommandResult {
     Ok(Exit::Ok)
 }
 
-/// Credentials.
-#[derive(Debug, Subcommand)]
-pub enum CredentialCommand {
-    /// Issue an IPRightCredential for a right of this office to its holder's key.
-    Issue {
-        /// The right id.
-        #[arg(long)]
-        right: String,
-        /// The holder's did:key (must be the registry's holder key).
-        #[arg(long)]
-        holder: String,
-        /// Write the credential here instead of standard output.
-        #[arg(long)]
-        out: Option<PathBuf>,
-        #[command(flatten)]
-        node: NodeArgs,
-    },
-}
-
-impl CredentialCommand {
-    /// Runs the command.
-    pub fn run(self) -> CommandResult {
-        let CredentialCommand::Issue {
-            right,
-            holder,
-            out,
-            node,
-        } = self;
-        let client = NodeClient::new(&node)?;
-        let credential = client
-            .post(
-                "/v1/credentials",
-                &json!({"right_id": right, "holder": holder}),
-                true,
-            )?
-            .ok()?;
-        match out {
-            Some(path) => {
-                let text = serde_json::to_vec_pretty(&credential).map_err(CommandError::failure)?;
-                std::fs::write(&path, text).map_err(|error| {
-                    CommandError::failure(format!("cannot write {}: {error}", path.display()))
-                })?;
-                if !client.json {
-                    println!("credential for {right} written to {}", path.display());
-                }
-                Ok(Exit::Ok)
-            }
-            None => print_json(&credential),
-        }
-    }
-}
-
 /// Submits a notice to a marketplace node: the full verdict, recorded when accepted.
 pub fn submit_notice(file: &std::path::Path, dry_run: bool, node: &NodeArgs) -> CommandResult {
     let client = NodeClient::new(node)?;

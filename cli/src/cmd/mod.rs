@@ -1,6 +1,7 @@
 //! One module per command family.
 
 pub mod client;
+pub mod credential;
 pub mod import;
 pub mod key;
 pub mod node;

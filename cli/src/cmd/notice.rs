@@ -239,7 +239,7 @@ fn create(args: &CreateArgs) -> CommandResult {
 }
 
 /// What only a node with the registry and the marketplace's state can check.
-const NOT_CHECKED: [&str; 7] = [
+const NOT_CHECKED: [&str; 9] = [
     "registry: whether the right is still alive and held by this holder (cancellations, expiries and assignments arrive by gossip)",
     "nonce: whether this notice was already filed",
     "territory: whether the marketplace enforces rights of this jurisdiction",
@@ -247,6 +247,8 @@ const NOT_CHECKED: [&str; 7] = [
     "listing_class: whether the marketplace requires a class for every listing",
     "issuer_key_rotated: whether the office has since rotated away from the key that signed the credential (rotations arrive by gossip)",
     "marketplace: whether the notice's marketplace is the one receiving it",
+    "credential_logged: whether the credential's issuer logged it in its feed, with this digest (the credential log, protocol §6.10)",
+    "credential_status: whether the credential was revoked or suspended since it was issued (status entries arrive by gossip)",
 ];
 
 fn verify(trust_path: &std::path::Path, max_age_hours: u32, as_json: bool) -> CommandResult {

@@ -57,7 +57,10 @@ use self::claims::{
     ClaimParams, CounterNoticeRequest, DecisionRequest, holder_accuracy, list_claims,
     record_counter_notice, record_decision, seller_strikes, submit_notice, verify_notice,
 };
-use self::credentials::{CredentialRequest, issue_credential};
+use self::credentials::{
+    CredentialParams, CredentialRequest, StatusChangeRequest, get_credential, issue_credential,
+    list_credentials, reinstate_credential, revoke_credential, suspend_credential,
+};
 use self::feeds::{FeedParams, LimitParams, equivocations, feed, feeds, get_entry, submit_entry};
 use self::keys::{RotateRequestBody, RotateResponse, rotate_key};
 use self::metrics::metrics;
@@ -71,10 +74,10 @@ use self::rights::{
     SearchParams, change_status, get_right, register, register_batch, search_rights,
 };
 use self::schemas::{
-    AccuracySchema, BatchResponse, BlockResponse, ClaimsResponse, CredentialSchema, EntryResponse,
-    EntrySchema, EquivocationsResponse, FeedPage, FeedsResponse, NoticeAccepted, OutcomeSchema,
-    PeersResponse, RightSchema, SearchResponse, StatusListCredentialSchema, StatusResponse,
-    StrikesSchema, VerifyResponse, schema_of,
+    AccuracySchema, BatchResponse, BlockResponse, ClaimsResponse, CredentialSchema,
+    CredentialsPage, EntryResponse, EntrySchema, EquivocationsResponse, FeedPage, FeedsResponse,
+    NoticeAccepted, OutcomeSchema, PeersResponse, RightSchema, SearchResponse, StatusChanged,
+    StatusListCredentialSchema, StatusResponse, StrikesSchema, VerifyResponse, schema_of,
 };
 use self::status::status;
 use self::status_lists::status_list;
@@ -255,7 +258,7 @@ pub fn routes() -> Vec<RouteSpec> {
             path: "/v1/credentials",
             summary: "Issue an IPRightCredential (eddsa-jcs-2022) for a live right of this office to its holder's key",
             access: Access::Operator,
-            responses: &[(201, "the signed credential"), (404, "unknown right"), (409, "right not this office's, not alive, or holder key differs"), (422, "invalid fields")],
+            responses: &[(201, "the signed credential, once its credential entry is committed (Location: its log record)"), (404, "unknown right"), (409, "right not this office's, not alive, or holder key differs"), (422, "invalid fields"), (503, "not logged: no credential")],
             request: Some(schema_of::<CredentialRequest>),
             response: schema_of::<CredentialSchema>,
             query: None,
@@ -282,6 +285,61 @@ pub fn routes() -> Vec<RouteSpec> {
             response: schema_of::<RotateResponse>,
             query: None,
             handler: post(rotate_key),
+        },
+        RouteSpec {
+            method: "get",
+            path: "/v1/credentials",
+            summary: "The credential log: every credential logged for a right or a holder key (exactly one filter), oldest first; paged",
+            access: Access::Public,
+            responses: &[(200, "a page of logged credentials")],
+            request: None,
+            response: schema_of::<CredentialsPage>,
+            query: Some(CredentialParams::json_schema),
+            handler: get(list_credentials),
+        },
+        RouteSpec {
+            method: "get",
+            path: "/v1/credentials/{credential_id}",
+            summary: "One logged credential (the id percent-encoded): its log entry, anchoring and status",
+            access: Access::Public,
+            responses: &[(200, "the logged credential"), (404, "not logged here")],
+            request: None,
+            response: schema_of::<crate::credential_log::LoggedCredential>,
+            query: None,
+            handler: get(get_credential),
+        },
+        RouteSpec {
+            method: "post",
+            path: "/v1/credentials/{credential_id}/revoke",
+            summary: "Revoke a credential this office logged (final): writes a credential_status entry",
+            access: Access::Operator,
+            responses: &[(201, "revoked"), (401, "no token"), (403, "wrong token"), (404, "not logged here"), (409, "not_this_office or invalid_transition"), (422, "invalid fields")],
+            request: Some(schema_of::<StatusChangeRequest>),
+            response: schema_of::<StatusChanged>,
+            query: None,
+            handler: post(revoke_credential),
+        },
+        RouteSpec {
+            method: "post",
+            path: "/v1/credentials/{credential_id}/suspend",
+            summary: "Suspend a credential this office logged: writes a credential_status entry",
+            access: Access::Operator,
+            responses: &[(201, "suspended"), (401, "no token"), (403, "wrong token"), (404, "not logged here"), (409, "not_this_office or invalid_transition"), (422, "invalid fields")],
+            request: Some(schema_of::<StatusChangeRequest>),
+            response: schema_of::<StatusChanged>,
+            query: None,
+            handler: post(suspend_credential),
+        },
+        RouteSpec {
+            method: "post",
+            path: "/v1/credentials/{credential_id}/reinstate",
+            summary: "Reinstate a suspended credential this office logged: writes a credential_status entry",
+            access: Access::Operator,
+            responses: &[(201, "active again"), (401, "no token"), (403, "wrong token"), (404, "not logged here"), (409, "not_this_office or invalid_transition"), (422, "invalid fields")],
+            request: Some(schema_of::<StatusChangeRequest>),
+            response: schema_of::<StatusChanged>,
+            query: None,
+            handler: post(reinstate_credential),
         },
         RouteSpec {
             method: "post",

@@ -27,6 +27,7 @@ fn path_parameter(path: &str, name: &str, generator: &mut SchemaGenerator) -> Va
         "id" if path.starts_with("/v1/entries/") => generator.subschema_for::<EntryId>(),
         "id" => generator.subschema_for::<proto_types::body::RightId>(),
         "author" | "did" => generator.subschema_for::<PublicKey>(),
+        "credential_id" => generator.subschema_for::<proto_types::body::CredentialId>(),
         "seller_ref" => {
             return json!({"type": "string", "pattern": proto_types::schema::HEX_64, "description": "A seller reference: 64 lowercase hex characters"});
         }

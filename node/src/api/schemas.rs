@@ -587,3 +587,22 @@ pub(super) struct BlockResponse {
     /// Whether this request changed that.
     pub(super) changed: bool,
 }
+
+/// A page of the credential log.
+#[derive(Debug, Serialize, JsonSchema)]
+pub(super) struct CredentialsPage {
+    /// Credentials, oldest logged first.
+    pub(super) credentials: Vec<crate::credential_log::LoggedCredential>,
+    /// Where the next page starts, when there may be one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(super) next_cursor: Option<String>,
+}
+
+/// What a status change answers.
+#[derive(Debug, Serialize, JsonSchema)]
+pub(super) struct StatusChanged {
+    /// The `credential_status` entry written.
+    pub(super) entry_id: EntryId,
+    /// The credential's status now.
+    pub(super) status: proto_types::body::CredentialStatusKind,
+}

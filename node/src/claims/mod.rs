@@ -4,10 +4,12 @@
 //!
 //! A verdict lists every check with its outcome, never a bare boolean. The checks that need no
 //! registry (signatures, proof, dates, policy) are in [`offline_checks`], shared with the
-//! offline `rightsnet notice verify`; [`verdict`] adds the registry, key rotation, nonce and
-//! policy checks. `docs/protocol.md` §6.5.4 lists every check normatively; keep them in step.
+//! offline `rightsnet notice verify`; [`verdict`] adds the credential log (`log_checks`: key
+//! rotation judged by anchoring, `credential_logged`, `credential_status`), the registry, nonce
+//! and policy checks. `docs/protocol.md` §6.5.4 lists every check normatively; keep them in step.
 //!
-//! Rooms: `checks` (the offline checks), `verdict` (the marketplace's verdict), `records` (the
+//! Rooms: `checks` (the offline checks), `verdict` (the marketplace's verdict), `log_checks`
+//! (its checks against the credential log), `records` (the
 //! bodies a marketplace records and the policy that shapes them), `restorations` (removals
 //! restored by policy, and the sweep that records them), `accountability` (holder accuracy,
 //! seller strikes). Everything here is plain functions over typed inputs and the store; the API
@@ -15,6 +17,7 @@
 
 mod accountability;
 mod checks;
+mod log_checks;
 mod records;
 mod restorations;
 mod verdict;

@@ -1,10 +1,11 @@
-//! A marketplace's verdict on a holder's notice: the offline checks plus the registry, key
-//! rotation, territory, classes, listing classes and nonce, each a reason with the entry that
-//! decided it where one did.
+//! A marketplace's verdict on a holder's notice: the offline checks plus the credential log
+//! (key rotation by anchoring, logged, status: `log_checks`), the registry, territory, classes,
+//! listing classes and nonce, each a reason with the entry that decided it where one did.
 
 use proto_types::body::{HolderNotice, Jurisdiction, Verdict, VerdictReason};
 use proto_types::claims::VerifiedCredential;
 use proto_types::keys::PublicKey;
+
 use proto_types::timestamp::Timestamp;
 use serde_json::Value;
 
@@ -59,7 +60,11 @@ pub fn verdict(
     );
     reasons.extend(offline);
     if let Some(credential) = &credential {
-        reasons.push(rotation_reason(context, &credential.issuer)?);
+        reasons.extend(super::log_checks::log_reasons(
+            context,
+            &notice.credential,
+            credential,
+        )?);
     }
 
     let jurisdiction = notice.right_id.jurisdiction();
@@ -169,30 +174,6 @@ pub fn verdict(
         checked_at: context.now.clone(),
         reasons,
     })
-}
-
-/// A credential signed by a key its office has rotated away from is refused, whenever it was
-/// signed: the rotation may be the office's answer to a compromised key.
-fn rotation_reason(
-    context: &VerdictContext<'_>,
-    issuer: &PublicKey,
-) -> Result<VerdictReason, StorageError> {
-    let Some(seq) = context.trust.rotated_at(issuer) else {
-        return Ok(reason(
-            "issuer_key_rotated",
-            true,
-            "the issuer key has not been rotated away",
-        ));
-    };
-    let mut rotated = reason(
-        "issuer_key_rotated",
-        false,
-        format!(
-            "the issuer key {issuer} was retired by its key_rotation entry (seq {seq}); the office signs with its new key"
-        ),
-    );
-    rotated.entry_id = context.store.entry_id_at(issuer, seq)?;
-    Ok(rotated)
 }
 
 /// Listings without a class escape the classes check; the policy may require one.

@@ -184,11 +184,10 @@ impl Writer {
                 }
             }
             Body::Authority(_) => Effect::None,
-            // The credential log (protocol §6.10–6.11) is applied by the credential-log work of
-            // issue 12; until then its entries are stored and say that they changed nothing.
-            Body::Credential(_) | Body::CredentialStatus(_) => Effect::Ineffective(
-                "credential log entries are not applied by this node version".to_owned(),
-            ),
+            // The credential log (protocol §6.10–6.11): `ingest::credential_log`.
+            Body::Credential(_) | Body::CredentialStatus(_) => {
+                return self.credential_effect(staged, entry);
+            }
         })
     }
 }
@@ -214,6 +213,12 @@ pub(super) enum Effect {
     Rotation { old: PublicKey, rotation: Rotation },
     /// An endorsement of another authority (an `authority` v2 entry): recorded for admission.
     Endorsement(EndorsementRecord),
+    /// A `credential` entry logs a credential (`previous` is `None`), or a `credential_status`
+    /// entry moves its record from `previous` to `record`.
+    Credential {
+        previous: Option<crate::credential_log::CredentialRecord>,
+        record: crate::credential_log::CredentialRecord,
+    },
     /// Nothing beyond the feed (an `authority` v1 entry).
     None,
     /// Nothing at all, for this reason (stored with the entry).

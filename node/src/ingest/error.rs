@@ -7,6 +7,7 @@ use proto_types::body::{BodyError, Jurisdiction, RightId};
 use proto_types::entry::{EntryError, EquivocationError};
 use proto_types::timestamp::TimeError;
 
+use crate::credential_log::CredentialRefusal;
 use crate::rights::Ineffective;
 use crate::storage::StorageError;
 
@@ -103,6 +104,12 @@ pub enum Refusal {
         /// The authority that registered it (`did:key`).
         registered_by: String,
     },
+    /// An own `credential` or `credential_status` entry that would be ineffective (§6.10–6.11).
+    #[error("{0}")]
+    Credential(CredentialRefusal),
+    /// This node's key has logged a credential at the highest status index there is.
+    #[error("every status index of this key is taken; rotate the key to issue more credentials")]
+    StatusIndexesExhausted,
     /// A register record that becomes an invalid entry body (e.g. a renewal whose new expiry
     /// date is not after the record's status date).
     #[error("{0}")]

@@ -27,6 +27,7 @@
 //! the writer's half that writes this node's own entries.
 
 pub(crate) mod compromise;
+mod credential_log;
 mod effects;
 mod error;
 mod own;
@@ -37,6 +38,7 @@ mod verify;
 mod writer;
 
 pub use compromise::{UNDO_STEP_ENTRIES, compromise_reason};
+pub use credential_log::{IssueError, IssueFn, Issued};
 pub use error::{IngestError, Refusal};
 pub use rotate::{Reconciled, RotateRequest, RotationDone, reconcile_keyring};
 
@@ -244,6 +246,11 @@ impl Ingest {
         &self.trust
     }
 
+    /// The shared trust, for work that outlives a borrow (reads on the blocking pool).
+    pub fn trust_handle(&self) -> Arc<Trust> {
+        self.trust.clone()
+    }
+
     /// The store the writer writes, for reads.
     pub fn store(&self) -> &Arc<Store> {
         &self.store
@@ -433,6 +440,28 @@ impl Ingest {
             .map_err(|_| IngestError::Closed)?;
         let result = response.await.map_err(|_| IngestError::Closed)?;
         self.count_refusal(&result);
+        result
+    }
+
+    /// Issues a credential through the writer (protocol §6.10): the writer allocates the next
+    /// status index of this node's key, `build` signs the credential with it, and the
+    /// `credential` entry that logs it is appended. Answers the signed credential and the entry's
+    /// outcome only once the entry is committed; on any failure no credential exists.
+    pub async fn issue_credential(
+        &self,
+        build: IssueFn,
+    ) -> Result<(serde_json::Value, IngestOutcome), IssueError> {
+        let (reply, response) = oneshot::channel();
+        self.commands
+            .send(Command::Issue { build, reply })
+            .await
+            .map_err(|_| IngestError::Closed)?;
+        let result = response.await.map_err(|_| IngestError::Closed)?;
+        if let Err(IssueError::Ingest(error)) = &result
+            && !matches!(error, IngestError::Closed)
+        {
+            self.metrics.entry_rejected(error.code());
+        }
         result
     }
 

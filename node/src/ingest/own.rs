@@ -99,6 +99,9 @@ impl Writer {
                     });
                 }
             }
+            Body::Credential(_) | Body::CredentialStatus(_) => {
+                self.check_own_credential(staged, &author, seq, &body)?;
+            }
             _ => {}
         }
         let entry = UnsignedEntry {

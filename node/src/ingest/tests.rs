@@ -19,6 +19,7 @@ use crate::storage::StorageError;
 use crate::trust::{TrustStore, TrustedAuthority};
 
 mod compromise;
+mod credential_log;
 mod endorsements;
 mod handle;
 mod rollback;

@@ -19,6 +19,7 @@ use proto_types::entry::{
 use proto_types::keys::{PublicKey, SecretKey};
 use tokio::sync::{broadcast, mpsc, oneshot};
 
+use super::credential_log::{IssueError, IssueFn, StagedCredentials};
 use super::effects::Effect;
 use super::rotate::{RotateRequest, RotationDone, StagedOwnRotation};
 use super::{
@@ -36,6 +37,9 @@ use crate::trust::{Rotation, Trust};
 pub(super) type Reply = oneshot::Sender<Result<IngestOutcome, IngestError>>;
 /// Where the writer sends the result of a rotation of the node's own key.
 pub(super) type RotateReply = oneshot::Sender<Result<RotationDone, IngestError>>;
+/// Where the writer sends an issued credential and its log entry's outcome.
+pub(super) type IssueReply =
+    oneshot::Sender<Result<(serde_json::Value, IngestOutcome), IssueError>>;
 /// Where the writer sends the results of a run of own appends.
 pub(super) type RepliesAll = oneshot::Sender<Result<Vec<IngestOutcome>, IngestError>>;
 
@@ -66,6 +70,8 @@ pub(super) enum Command {
         request: RotateRequest,
         reply: RotateReply,
     },
+    /// Issue a credential: allocate its status index, sign it, log it (protocol §6.10).
+    Issue { build: IssueFn, reply: IssueReply },
 }
 
 /// A command's result, waiting for the group's commit before it is sent.
@@ -74,6 +80,10 @@ enum Answer {
     All(RepliesAll, Result<Vec<IngestOutcome>, IngestError>),
     // Boxed: rare, and two keys make it much larger than the others.
     Rotate(RotateReply, Box<Result<RotationDone, IngestError>>),
+    Issued(
+        IssueReply,
+        Result<(serde_json::Value, IngestOutcome), IssueError>,
+    ),
 }
 
 /// The writer's state; lives on its own thread.
@@ -136,6 +146,8 @@ pub(super) struct Staged {
     pub(super) endorsements: Vec<EndorsementRecord>,
     /// Nonces of own notices recorded by this group.
     pub(super) nonces: HashSet<String>,
+    /// The credential log as this group left it.
+    pub(super) credentials: StagedCredentials,
     /// Entries this group held back, to forget if the commit fails.
     held_back: Vec<FeedPosition>,
     /// Held-back entries this group took out of `pending`, to put back if the commit fails:
@@ -255,6 +267,9 @@ impl Writer {
                     reply,
                     Box::new(self.rotate(&mut batch, &mut staged, request)),
                 ),
+                Command::Issue { build, reply } => {
+                    Answer::Issued(reply, self.issue(&mut batch, &mut staged, build))
+                }
             });
         }
         let result = if batch.is_empty() {
@@ -305,6 +320,9 @@ impl Writer {
                 }
                 Answer::Rotate(reply, done) => {
                     let _ = reply.send(*done);
+                }
+                Answer::Issued(reply, issued) => {
+                    let _ = reply.send(issued);
                 }
             }
         }
@@ -362,6 +380,10 @@ impl Writer {
                 }
                 Answer::Rotate(reply, done) => {
                     let _ = reply.send(done.and(Err(failed())));
+                }
+                Answer::Issued(reply, issued) => {
+                    // The credential was not logged: it must not be given out.
+                    let _ = reply.send(issued.and(Err(failed().into())));
                 }
             }
         }
@@ -579,6 +601,10 @@ impl Writer {
                 tracing::info!(endorser = %record.endorser, subject = %record.subject, withdrawn = record.withdrawn, "endorsement recorded");
                 batch.put_endorsement(&record)?;
                 staged.endorsements.push(record);
+                None
+            }
+            Effect::Credential { previous, record } => {
+                self.stage_credential(batch, staged, previous, record)?;
                 None
             }
             Effect::None => None,

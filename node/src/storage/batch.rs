@@ -15,7 +15,9 @@ use proto_types::entry::{Entry, EntryId, EquivocationProof, VerifiedEntry};
 use proto_types::keys::PublicKey;
 use rocksdb::{WriteBatch, WriteOptions};
 
-use super::{Result, StorageError, Store, cf, keys, right_state};
+use super::keys::CredentialKey;
+use super::{Result, StorageError, Store, cf, credential_log, keys, right_state};
+use crate::credential_log::CredentialRecord;
 use crate::rights::RightState;
 
 /// The writer's handle on the store: reads (through [`Deref`]) plus the only way to write.
@@ -204,6 +206,52 @@ impl StoreBatch {
             store.cf(cf::RIGHTS),
             keys::right(state.right_id.as_str()),
             right_state::encode(state)?,
+        );
+        Ok(())
+    }
+
+    /// Writes a logged credential's record (`previous` is `None` when the entry logs it, the
+    /// record before a status change otherwise): the record, its listings by right and holder
+    /// (once), its status index with the status, and `version`, the issuer key's new log
+    /// version.
+    pub fn put_credential(
+        &mut self,
+        previous: Option<&CredentialRecord>,
+        record: &CredentialRecord,
+        version: u64,
+    ) -> Result<()> {
+        let family = self.store.cf(cf::INDEX_CLAIMS);
+        let credential_id = record.credential_id.as_str();
+        self.batch.put_cf(
+            family,
+            CredentialKey::Record(credential_id).prefix(),
+            credential_log::encode(record)?,
+        );
+        if previous.is_none() {
+            let tail =
+                keys::listing_tail(record.logged_at.unix_millis(), record.seq, credential_id);
+            self.batch.put_cf(
+                family,
+                CredentialKey::ByRight(record.right_id.as_str()).with_tail(&tail),
+                [],
+            );
+            let holder = record.subject.to_did_key();
+            self.batch.put_cf(
+                family,
+                CredentialKey::ByHolder(&holder).with_tail(&tail),
+                [],
+            );
+        }
+        let issuer = record.issuer.to_did_key();
+        self.batch.put_cf(
+            family,
+            CredentialKey::ByIndex(&issuer).with_tail(&record.status_index.to_be_bytes()),
+            credential_log::index_value(record),
+        );
+        self.batch.put_cf(
+            family,
+            CredentialKey::Version(&issuer).prefix(),
+            version.to_be_bytes(),
         );
         Ok(())
     }

@@ -16,6 +16,14 @@
 //! Index tags: `t` mark token, `m` whole folded mark, `k` holder key, `n` folded holder name,
 //! `c` Nice class (1 byte) ‖ jurisdiction, `j` jurisdiction; in `index_claims`: `l` listing,
 //! `h` holder, `o` notice nonce, `r` right id, `s` seller reference, `n` notice id, `k` kind.
+//! The credential log (protocol §6.10–6.11) keeps its records in `index_claims` too, under
+//! uppercase tags of its own ([`CredentialKey`]): `C` ‖ credential id ‖ 0 → the record (version
+//! byte `0x01` ‖ JSON); `R` ‖ right id ‖ 0 ‖ order (16) ‖ credential id and `H` ‖ holder did ‖ 0
+//! ‖ order (16) ‖ credential id → empty, where order is the `credential` entry's timestamp
+//! (milliseconds, sign bit flipped, big-endian) then its seq (u64 BE), so one feed's credentials
+//! list in feed order even within a millisecond; `I` ‖ issuer did ‖ 0 ‖ status index (u32 BE) →
+//! status byte (`a`ctive, `s`uspended, `r`evoked) ‖ credential id; `V` ‖ issuer did ‖ 0 → the
+//! issuer key's log version (u64 BE), counting every credential logged and every status change.
 
 use proto_types::body::Body;
 use proto_types::entry::{Entry, EntryId};
@@ -240,6 +248,67 @@ pub(super) fn claim(index_by: ClaimIndex, value: &[u8], id: &EntryId) -> Vec<u8>
 /// The prefix of every claim key under `index` = `value`.
 pub(super) fn claim_prefix(index_by: ClaimIndex, value: &[u8]) -> Vec<u8> {
     index(index_by.tag(), &[value], &[])
+}
+
+/// The credential log's keys in `index_claims` (see the module's table).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CredentialKey<'a> {
+    /// The record of a credential id.
+    Record(&'a str),
+    /// The listing of a right: prefix, or one key with its order and credential id.
+    ByRight(&'a str),
+    /// The listing of a holder key (`did:key` text).
+    ByHolder(&'a str),
+    /// The status indexes of an issuer key (`did:key` text).
+    ByIndex(&'a str),
+    /// The log version of an issuer key (`did:key` text).
+    Version(&'a str),
+}
+
+impl CredentialKey<'_> {
+    fn tag(self) -> u8 {
+        match self {
+            CredentialKey::Record(_) => b'C',
+            CredentialKey::ByRight(_) => b'R',
+            CredentialKey::ByHolder(_) => b'H',
+            CredentialKey::ByIndex(_) => b'I',
+            CredentialKey::Version(_) => b'V',
+        }
+    }
+
+    /// The key with nothing after its separator (a record, a version, or a range's prefix).
+    pub(super) fn prefix(self) -> Vec<u8> {
+        let value = match self {
+            CredentialKey::Record(value)
+            | CredentialKey::ByRight(value)
+            | CredentialKey::ByHolder(value)
+            | CredentialKey::ByIndex(value)
+            | CredentialKey::Version(value) => value,
+        };
+        index(self.tag(), &[value.as_bytes()], &[])
+    }
+
+    /// The key with `tail` after its separator.
+    pub(super) fn with_tail(self, tail: &[u8]) -> Vec<u8> {
+        let mut key = self.prefix();
+        key.extend_from_slice(tail);
+        key
+    }
+}
+
+/// The order of a listing key: a timestamp in milliseconds, sign bit flipped so that byte order
+/// is numeric order, the entry's seq, then the credential id.
+pub(super) fn listing_tail(millis: i64, seq: u64, credential_id: &str) -> Vec<u8> {
+    let order = (millis as u64) ^ (1 << 63);
+    let mut tail = order.to_be_bytes().to_vec();
+    tail.extend_from_slice(&seq.to_be_bytes());
+    tail.extend_from_slice(credential_id.as_bytes());
+    tail
+}
+
+/// The credential id at the end of a listing key's tail.
+pub(super) fn listing_credential(tail: &[u8]) -> &[u8] {
+    tail.get(16..).unwrap_or_default()
 }
 
 /// A range of a search index to scan, by what it holds.

@@ -15,6 +15,7 @@
 //! | `index_holder` | `k` ‖ holder did ‖ 0 ‖ right id; `n` ‖ folded name ‖ 0 ‖ right id | empty |
 //! | `index_class` | `c` ‖ class (u8) ‖ jurisdiction ‖ 0 ‖ right id; `j` ‖ jurisdiction ‖ 0 ‖ right id | empty |
 //! | `index_claims` | `l` listing / `h` holder / `s` seller ref / `n` notice id / `o` nonce / `r` right id / `k` kind (counter notices), ‖ 0 ‖ entry id | empty |
+//! | `index_claims` | the credential log: `C` record, `R`/`H` listings, `I` status indexes, `V` versions ([`keys`]) | record / empty / status ‖ id / version |
 //! | `equivocations` | author key (32) ‖ seq (u64 BE) | proof JSON |
 //! | `ineffective` | entry id | why the entry changed nothing, UTF-8 |
 //! | `rotations` | old author key (32) | new key (32) ‖ seq of the `key_rotation` entry (u64 BE) ‖ its entry id (32) ‖ `compromised_since` (u64 BE, compromise rotations only); values written before issue 12 end after the seq |
@@ -27,6 +28,7 @@
 //! [`StoreReader`] on the async side).
 
 mod batch;
+mod credential_log;
 mod endorsements;
 pub mod keys;
 mod read;
@@ -34,6 +36,7 @@ pub mod right_state;
 mod rotations;
 
 pub use batch::{StoreBatch, StoreWriter};
+pub use credential_log::{CREDENTIAL_RECORD_V1, CredentialListing, IndexedCredential};
 pub use keys::{ClaimIndex, IndexScan};
 pub use read::StoreReader;
 pub use rotations::UndoMarker;

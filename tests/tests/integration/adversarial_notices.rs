@@ -146,6 +146,26 @@ fn sign_with(document: &Value, key: &SecretKey, changes: &[(&str, Value)]) -> Va
     secured
 }
 
+/// Restarts marketplace `index` with a policy that accepts unlogged credentials created before
+/// 2100 (protocol §13.4). The cases here sign credentials by hand, out of band, to reach each
+/// check; such credentials are in no credential log, and with the default policy every one of
+/// them would fail `credential_logged` first. The credential log's own checks (logged, status,
+/// a tampered or unlogged credential under either policy) are in `credential_log.rs`.
+fn accept_unlogged(federation: &mut Federation, index: usize) {
+    federation.stop(index);
+    let mut config = federation.config(index);
+    let policy = config.marketplace.as_mut().expect("a marketplace");
+    policy.unlogged_credentials = rightsnet_node::config::UnloggedCredentials::AcceptBefore;
+    policy.unlogged_cutoff = Some(Timestamp::parse("2100-01-01T00:00:00Z").unwrap());
+    let node = federation
+        .runtime
+        .block_on(rightsnet_node::start(config))
+        .unwrap();
+    federation.apis[index] = format!("http://{}", node.api_addr);
+    federation.peer_ids[index] = node.peer_id.clone();
+    federation.nodes[index] = Some(node);
+}
+
 /// What a notice is built from; `notice()` signs it.
 #[derive(Clone)]
 struct Spec {
@@ -278,11 +298,12 @@ fn bytes(value: &Value) -> Vec<u8> {
 
 #[test]
 fn adversarial_notices_are_never_accepted() {
-    let federation = Federation::with_roles(&[
+    let mut federation = Federation::with_roles(&[
         Role::Office("FR"),
         Role::Office("CN"),
         Role::Marketplace(&["FR", "WO"]),
     ]);
+    accept_unlogged(&mut federation, MARKET);
     let clients: Vec<Client> = (0..3).map(|i| federation.client(i)).collect();
     let key_of = |index: usize| {
         KeyFile::parse(&std::fs::read(federation.node_dir(index).join("authority.json")).unwrap())
@@ -341,7 +362,8 @@ fn adversarial_notices_are_never_accepted() {
         &json!({"change": "expired", "effective_date": "2026-01-01"}),
     );
     assert_eq!(expired.status, 201, "{}", expired.body);
-    assert!(wait_converged(&clients, 9, Duration::from_secs(60)));
+    // Nine register entries and the six credentials' log entries.
+    assert!(wait_converged(&clients, 15, Duration::from_secs(60)));
 
     let base = Spec {
         marketplace: market_did.clone(),
@@ -544,11 +566,31 @@ fn adversarial_notices_are_never_accepted() {
     );
 
     // --- how the credential is secured ---
+    // The office's credential without its proof, under an id of its own: re-signed out of
+    // band it is an unlogged credential (accepted here by policy), not a copy of the logged one
+    // with another digest, which `credential_logged` refuses (see the case below).
     let unsigned_credential = {
         let mut document = credential.clone();
         document.as_object_mut().unwrap().remove("proof");
+        document["id"] = json!(format!("urn:uuid:{}", fresh_nonce()));
         document
     };
+    let mut relogged = credential.clone();
+    relogged.as_object_mut().unwrap().remove("proof");
+    relogged["credentialSubject"]["right"]["niceClasses"] = json!([9, 25, 30]);
+    let relogged = claims::sign_credential(&relogged, &fr_office, &at(-60_000)).unwrap();
+    let verdict = market.rejects_notice(
+        "the logged credential changed and re-signed with the office key, out of band",
+        &notice(&holder, &with_credential(relogged)),
+        &["credential_logged"],
+    );
+    assert!(
+        reasons_of(&verdict, "credential_logged")["message"]
+            .as_str()
+            .unwrap()
+            .contains("digest differs"),
+        "{verdict}"
+    );
     for (case, change) in [
         (
             "cryptosuite swapped",
@@ -1072,27 +1114,25 @@ fn adversarial_notices_are_never_accepted() {
         &at(-1000),
     )
     .unwrap();
-    for (case, credential) in [
-        (
-            "a credential newly signed by a retired key",
-            fresh_from_old_key,
-        ),
-        (
-            "a credential signed before the key retired",
-            credential.clone(),
-        ),
-    ] {
-        let verdict = market.rejects_notice(
-            case,
-            &notice(&holder, &with_credential(credential)),
-            &["issuer_key_rotated"],
-        );
-        assert_eq!(
-            reasons_of(&verdict, "issuer_key_rotated")["entry_id"],
-            rotation.id().to_hex().as_str(),
-            "{case}"
-        );
-    }
+    // Unlogged, by a key that rotated away: not anchored, and no policy accepts it (§13.4).
+    let verdict = market.rejects_notice(
+        "a credential newly signed by a retired key",
+        &notice(&holder, &with_credential(fresh_from_old_key)),
+        &[
+            "issuer_key_rotated",
+            "credential_logged",
+            "credential_status",
+        ],
+    );
+    assert_eq!(
+        reasons_of(&verdict, "issuer_key_rotated")["entry_id"],
+        rotation.id().to_hex().as_str()
+    );
+    // Logged by the office before its key retired: anchored (§6.10), so it stays valid.
+    market.accepts(
+        "a credential logged before the key retired",
+        bytes(&notice(&holder, &with_credential(credential.clone()))),
+    );
     // The new key speaks for the office: its credentials are accepted.
     let from_new_key = claims::sign_credential(
         &document(
@@ -1112,7 +1152,7 @@ fn adversarial_notices_are_never_accepted() {
         bytes(&notice(&holder, &with_credential(from_new_key))),
     );
     assert!(market.cases >= 60, "{} cases", market.cases);
-    assert_eq!(market.accepted.len(), 7);
+    assert_eq!(market.accepted.len(), 8);
 }
 
 /// Another office trusted for the same jurisdiction cannot attest a right it did not register:
@@ -1120,11 +1160,12 @@ fn adversarial_notices_are_never_accepted() {
 /// office's own credential for the same right is accepted.
 #[test]
 fn an_office_cannot_attest_a_right_another_office_registered() {
-    let federation = Federation::with_roles(&[
+    let mut federation = Federation::with_roles(&[
         Role::Office("FR"),
         Role::Office("FR"),
         Role::Marketplace(&["FR"]),
     ]);
+    accept_unlogged(&mut federation, 2);
     let clients: Vec<Client> = (0..3).map(|i| federation.client(i)).collect();
     let second_office =
         KeyFile::parse(&std::fs::read(federation.node_dir(1).join("authority.json")).unwrap())

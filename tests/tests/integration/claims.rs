@@ -191,6 +191,23 @@ impl Story {
         id
     }
 
+    /// A credential issued by `office` for `right_id` to `holder`, once every node holds its
+    /// log entry (the marketplaces check that its issuer logged it, protocol §6.10).
+    fn credential(&self, office: usize, right_id: &str, holder: &SecretKey) -> Value {
+        let issued = credential(&self.clients[office], right_id, holder);
+        let id = issued["id"].as_str().unwrap().replace(':', "%3A");
+        for (index, client) in self.clients.iter().enumerate() {
+            assert!(
+                wait_until(GOSSIP, || client
+                    .get(&format!("/v1/credentials/{id}"))
+                    .status
+                    == 200),
+                "node {index} never logged credential {id}"
+            );
+        }
+        issued
+    }
+
     /// A notice to the CN marketplace for `right_id`, listing in class 25, created now.
     fn spec<'a>(&'a self, right_id: &'a str, credential: &'a Value) -> NoticeSpec<'a> {
         NoticeSpec {
@@ -317,7 +334,7 @@ fn the_cross_border_story_case_by_case() {
 fn an_office_attests_its_own_right_to_its_holder_and_nothing_else(story: &Story) {
     let right_id = story.register(FR_OFFICE, "FR", "4100001", &[25, 30]);
     let cn_right = story.register(CN_OFFICE, "CN", "810001", &[25]);
-    let issued = credential(&story.clients[FR_OFFICE], &right_id, &story.holder);
+    let issued = story.credential(FR_OFFICE, &right_id, &story.holder);
     assert_eq!(issued["type"][1], "IPRightCredential");
     assert_eq!(issued["credentialSubject"]["id"], story.holder_did.as_str());
     assert_eq!(issued["validUntil"], "2035-01-15T23:59:59Z");
@@ -339,7 +356,7 @@ fn a_notice_abroad_is_accepted_with_every_reason_and_its_follow_ups_reach_every_
     story: &Story,
 ) {
     let right_id = story.register(FR_OFFICE, "FR", "4100002", &[25, 30]);
-    let issued = credential(&story.clients[FR_OFFICE], &right_id, &story.holder);
+    let issued = story.credential(FR_OFFICE, &right_id, &story.holder);
     let listing = "listing-4100002";
     let accepted = story.notice(&NoticeSpec {
         listing,
@@ -407,7 +424,7 @@ fn a_notice_abroad_is_accepted_with_every_reason_and_its_follow_ups_reach_every_
 
 fn a_replayed_nonce_is_refused(story: &Story) {
     let right_id = story.register(FR_OFFICE, "FR", "4100003", &[25]);
-    let issued = credential(&story.clients[FR_OFFICE], &right_id, &story.holder);
+    let issued = story.credential(FR_OFFICE, &right_id, &story.holder);
     let notice = story.notice(&story.spec(&right_id, &issued));
     let first = story.file(CN_MARKET, &notice);
     assert_eq!(first.status, 201, "{}", first.body);
@@ -418,7 +435,7 @@ fn a_replayed_nonce_is_refused(story: &Story) {
 
 fn a_tampered_credential_fails_its_proof(story: &Story) {
     let right_id = story.register(FR_OFFICE, "FR", "4100004", &[25, 30]);
-    let mut tampered = credential(&story.clients[FR_OFFICE], &right_id, &story.holder);
+    let mut tampered = story.credential(FR_OFFICE, &right_id, &story.holder);
     tampered["credentialSubject"]["right"]["niceClasses"] = json!([9, 25, 30]);
     let notice = story.notice(&story.spec(&right_id, &tampered));
     assert_eq!(
@@ -430,7 +447,7 @@ fn a_tampered_credential_fails_its_proof(story: &Story) {
 fn an_office_untrusted_for_the_jurisdiction_fails_issuer_trusted(story: &Story) {
     // The CN office signs an attestation of a French right.
     let right_id = story.register(FR_OFFICE, "FR", "4100005", &[25]);
-    let genuine = credential(&story.clients[FR_OFFICE], &right_id, &story.holder);
+    let genuine = story.credential(FR_OFFICE, &right_id, &story.holder);
     let cn_key = proto_types::keys::KeyFile::parse(
         &std::fs::read(story.federation.node_dir(CN_OFFICE).join("authority.json")).unwrap(),
     )
@@ -445,15 +462,16 @@ fn an_office_untrusted_for_the_jurisdiction_fails_issuer_trusted(story: &Story) 
     )
     .unwrap();
     let notice = story.notice(&story.spec(&right_id, &foreign));
+    // Its id is logged, but by the FR office's key: the CN signature is not what was logged.
     assert_eq!(
         story.dry_run_failures(CN_MARKET, &notice),
-        vec!["issuer_trusted"]
+        vec!["issuer_trusted", "credential_logged", "credential_status"]
     );
 }
 
 fn someone_else_signing_with_the_credential_fails_holder_key(story: &Story) {
     let right_id = story.register(FR_OFFICE, "FR", "4100006", &[25]);
-    let issued = credential(&story.clients[FR_OFFICE], &right_id, &story.holder);
+    let issued = story.credential(FR_OFFICE, &right_id, &story.holder);
     let impostor = SecretKey::generate();
     let notice = notice(
         &impostor,
@@ -466,7 +484,7 @@ fn someone_else_signing_with_the_credential_fails_holder_key(story: &Story) {
 
 fn a_stale_notice_fails_notice_age(story: &Story) {
     let right_id = story.register(FR_OFFICE, "FR", "4100007", &[25]);
-    let issued = credential(&story.clients[FR_OFFICE], &right_id, &story.holder);
+    let issued = story.credential(FR_OFFICE, &right_id, &story.holder);
     let notice = story.notice(&NoticeSpec {
         created_millis: now_millis() - 4 * 86_400_000,
         ..story.spec(&right_id, &issued)
@@ -480,7 +498,7 @@ fn a_stale_notice_fails_notice_age(story: &Story) {
 fn a_territory_the_marketplace_does_not_enforce_fails(story: &Story) {
     // The FR marketplace does not enforce Chinese rights.
     let right_id = story.register(CN_OFFICE, "CN", "810002", &[25]);
-    let issued = credential(&story.clients[CN_OFFICE], &right_id, &story.holder);
+    let issued = story.credential(CN_OFFICE, &right_id, &story.holder);
     let notice = story.notice(&NoticeSpec {
         marketplace: &story.fr_market,
         ..story.spec(&right_id, &issued)
@@ -493,7 +511,7 @@ fn a_territory_the_marketplace_does_not_enforce_fails(story: &Story) {
 
 fn a_listing_outside_the_classes_fails(story: &Story) {
     let right_id = story.register(FR_OFFICE, "FR", "4100008", &[25, 30]);
-    let issued = credential(&story.clients[FR_OFFICE], &right_id, &story.holder);
+    let issued = story.credential(FR_OFFICE, &right_id, &story.holder);
     let notice = story.notice(&NoticeSpec {
         class: Some(9),
         ..story.spec(&right_id, &issued)
@@ -503,7 +521,7 @@ fn a_listing_outside_the_classes_fails(story: &Story) {
 
 fn an_assigned_right_fails_registry_naming_the_assignment(story: &Story) {
     let right_id = story.register(FR_OFFICE, "FR", "4100009", &[25]);
-    let issued = credential(&story.clients[FR_OFFICE], &right_id, &story.holder);
+    let issued = story.credential(FR_OFFICE, &right_id, &story.holder);
     let new_holder = SecretKey::generate();
     let assignment_id = story.change_status(
         FR_OFFICE,
@@ -527,7 +545,7 @@ fn an_assigned_right_fails_registry_naming_the_assignment(story: &Story) {
 
 fn an_expired_right_fails_registry(story: &Story) {
     let right_id = story.register(CN_OFFICE, "CN", "810003", &[25]);
-    let issued = credential(&story.clients[CN_OFFICE], &right_id, &story.holder);
+    let issued = story.credential(CN_OFFICE, &right_id, &story.holder);
     let expiry_id = story.change_status(
         CN_OFFICE,
         &right_id,
@@ -550,7 +568,7 @@ fn an_expired_right_fails_registry(story: &Story) {
 
 fn a_cancellation_by_gossip_rejects_the_same_credential_naming_it(story: &Story) {
     let right_id = story.register(FR_OFFICE, "FR", "4100010", &[25]);
-    let issued = credential(&story.clients[FR_OFFICE], &right_id, &story.holder);
+    let issued = story.credential(FR_OFFICE, &right_id, &story.holder);
     // Accepted before the cancellation ...
     let before = story.notice(&story.spec(&right_id, &issued));
     assert!(story.dry_run_failures(CN_MARKET, &before).is_empty());
@@ -577,7 +595,7 @@ fn a_restoration_after_a_counter_notice_counts_against_the_holder_and_lifts_the_
     let holder = SecretKey::generate();
     let holder_did = holder.public_key().to_did_key();
     let right_id = story.register_for(FR_OFFICE, "FR", "4100011", &holder, &[25]);
-    let issued = credential(&story.clients[FR_OFFICE], &right_id, &holder);
+    let issued = story.credential(FR_OFFICE, &right_id, &holder);
     let filed = story.file(
         CN_MARKET,
         &notice(&holder, &holder_did, &story.spec(&right_id, &issued)),

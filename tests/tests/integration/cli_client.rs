@@ -180,7 +180,8 @@ fn every_client_command_with_json_output_and_exit_codes() {
 
     // notice create (offline) / submit --dry-run / submit
     let clients = [Client::new(&office), Client::new(&market)];
-    assert!(wait_converged(&clients, 2, Duration::from_secs(30)));
+    // The registration, the renewal and the credential's log entry, at both nodes.
+    assert!(wait_converged(&clients, 3, Duration::from_secs(30)));
     let market_did = json(&["status", "--node", &market])["authority"]
         .as_str()
         .unwrap()

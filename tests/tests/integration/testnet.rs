@@ -370,9 +370,9 @@ fn testnet_up_seeds_converges_stops_and_restarts_without_reseeding() {
     );
     assert_eq!(absent.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&absent.stderr).contains("testnet.json"));
-    // The demo's entries (a registration, a notice, a decision, a counter-notice, a
-    // cancellation) reach every node too.
-    let entry_count = entry_count + 5;
+    // The demo's entries (a registration, the credential's log entry, a notice, a decision, a
+    // counter-notice, a cancellation) reach every node too.
+    let entry_count = entry_count + 6;
     assert!(
         wait_until(Duration::from_secs(30), || {
             std::panic::catch_unwind(|| assert_converged(&testnet)).is_ok_and(|n| n == entry_count)

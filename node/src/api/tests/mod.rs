@@ -10,6 +10,7 @@
 //! the areas together claim every route of [`routes`], once.
 
 mod claims;
+mod credentials;
 mod feeds;
 mod keys;
 mod node;
@@ -469,11 +470,12 @@ pub(super) fn registration(number: &str, holder: &PublicKey) -> Value {
 }
 
 /// Which routes each area's test claims. Together they must name every route once.
-const AREAS: [(&str, &[(&str, &str)]); 8] = [
+const AREAS: [(&str, &[(&str, &str)]); 9] = [
     ("node", node::ROUTES),
     ("rights", rights::ROUTES),
     ("feeds", feeds::ROUTES),
     ("claims", claims::ROUTES),
+    ("credentials", credentials::ROUTES),
     ("peers", peers::ROUTES),
     ("status_lists", status_lists::ROUTES),
     ("keys", keys::ROUTES),
