@@ -1,11 +1,15 @@
 //! `rightsnet testnet demo`: plays the cross-border story against a running testnet, found
 //! through `DIR/testnet.json`, printing what each step sent and what it got back.
 //!
-//! An office registers a mark for a new holder and issues it a credential; the holder, abroad,
-//! files a notice on a marketplace and gets a verdict with every reason; the marketplace
-//! records a removal and the seller's counter-notice; the office cancels the right; the
-//! cancellation reaches the marketplace by gossip and the same credential is now rejected,
-//! naming the cancelling entry.
+//! An office registers a mark for a new holder and issues it a credential, which it logs in its
+//! feed; the holder, abroad, files a notice on a marketplace and gets a verdict with every
+//! reason; the marketplace records a removal and the seller's counter-notice; the office rotates
+//! its key, and the credential issued before stays good (anchored in the office's log); the
+//! office issues a second credential with its new key and revokes it, and the revocation
+//! reaches the marketplace by gossip, which now rejects that credential naming the revoking
+//! entry (and the office's Bitstring Status List says the same to outsiders); the office
+//! cancels the right; the cancellation reaches the marketplace by gossip and the first
+//! credential is now rejected, naming the cancelling entry.
 
 use std::path::Path;
 use std::time::{Duration, Instant};
@@ -252,7 +256,13 @@ pub fn demo(dir: &Path) -> anyhow::Result<()> {
         bail!("step 3: credential refused");
     }
 
-    step(4, "the registration reaches the marketplace by gossip");
+    let credential_id = credential["id"].as_str().unwrap_or("").to_owned();
+    println!("    logged in the office's feed as credential {credential_id}");
+
+    step(
+        4,
+        "the registration and the credential log reach the marketplace by gossip",
+    );
     wait_for("right known at the marketplace", || {
         Ok(http
             .call(
@@ -265,17 +275,19 @@ pub fn demo(dir: &Path) -> anyhow::Result<()> {
             .0
             == 200)
     })?;
-    // The credential's log entry travels the same way: the marketplace checks that the office
-    // logged it (protocol §6.10).
-    let credential_path = format!(
-        "/v1/credentials/{}",
-        credential["id"]
-            .as_str()
-            .unwrap_or_default()
-            .replace(':', "%3A")
-    );
-    wait_for("credential logged at the marketplace", || {
-        Ok(http.call("GET", market, &credential_path, None, false)?.0 == 200)
+    wait_for("credential log known at the marketplace", || {
+        let (status, logged) = http.call(
+            "GET",
+            market,
+            &format!("/v1/credentials?holder={holder_did}"),
+            None,
+            false,
+        )?;
+        Ok(status == 200
+            && logged["credentials"].as_array().is_some_and(|list| {
+                list.iter()
+                    .any(|c| c["credential_id"] == credential_id.as_str())
+            }))
     })?;
 
     step(5, "the holder, abroad, files a notice on the marketplace");
@@ -336,6 +348,121 @@ pub fn demo(dir: &Path) -> anyhow::Result<()> {
 
     step(
         8,
+        "the office rotates its signing key, as offices do routinely",
+    );
+    let rotate = json!({"reason": "routine"});
+    let (status, rotation) = http.call("POST", office, "/v1/keys/rotate", Some(&rotate), true)?;
+    show(&format!("got {status}"), &rotation);
+    if status != 201 {
+        bail!("step 8: key rotation refused");
+    }
+    let rotation_id = rotation["rotation_entry"].as_str().unwrap_or("").to_owned();
+    wait_for("rotation known at the marketplace", || {
+        let (status, entry) = http.call(
+            "GET",
+            market,
+            &format!("/v1/entries/{rotation_id}"),
+            None,
+            false,
+        )?;
+        Ok(status == 200 && entry["effective"] == true)
+    })?;
+
+    step(
+        9,
+        "the credential issued before the rotation is still good: it is anchored in the log",
+    );
+    let third = notice(3)?;
+    let (status, body) = http.call("POST", market, "/v1/notices", Some(&third), false)?;
+    println!("got {status}; verdict:");
+    verdict_lines(&body["verdict"]);
+    if status != 201 {
+        bail!("step 9: the credential anchored before the rotation was not accepted");
+    }
+
+    step(
+        10,
+        "the office issues a second credential with its new key, then revokes it",
+    );
+    let (status, second_credential) =
+        http.call("POST", office, "/v1/credentials", Some(&request), true)?;
+    if status != 201 {
+        show(&format!("got {status}"), &second_credential);
+        bail!("step 10: second credential refused");
+    }
+    let second_id = second_credential["id"].as_str().unwrap_or("").to_owned();
+    println!(
+        "    credential {second_id}, issuer {}",
+        second_credential["issuer"].as_str().unwrap_or("")
+    );
+    let revoke =
+        json!({"reason_code": "holder_request", "reason": "the holder reported the file lost"});
+    let (status, revoked) = http.call(
+        "POST",
+        office,
+        &format!("/v1/credentials/{second_id}/revoke"),
+        Some(&revoke),
+        true,
+    )?;
+    show(
+        &format!("sent POST /v1/credentials/…/revoke, got {status}"),
+        &revoked,
+    );
+    if status != 201 {
+        bail!("step 10: revocation refused");
+    }
+    let revocation_id = revoked["entry_id"].as_str().unwrap_or("").to_owned();
+    wait_for("revocation known at the marketplace", || {
+        let (status, logged) = http.call(
+            "GET",
+            market,
+            &format!("/v1/credentials/{second_id}"),
+            None,
+            false,
+        )?;
+        Ok(status == 200 && logged["status"] == "revoked")
+    })?;
+    if let Some(list_url) = second_credential["credentialStatus"]
+        .as_array()
+        .and_then(|entries| entries.first())
+        .and_then(|entry| entry["statusListCredential"].as_str())
+    {
+        println!(
+            "    outsiders check the same with the office's Bitstring Status List: {list_url}"
+        );
+    }
+
+    step(
+        11,
+        "a notice with the revoked credential: rejected, naming the revocation entry",
+    );
+    let with_revoked = {
+        let holder_notice = notice(4)?;
+        let mut unsigned = holder_notice;
+        if let Some(object) = unsigned.as_object_mut() {
+            object.remove("signature");
+            object.insert("credential".to_owned(), second_credential.clone());
+        }
+        claims::sign_notice(&unsigned, &holder)?
+    };
+    let (status, body) = http.call("POST", market, "/v1/notices", Some(&with_revoked), false)?;
+    println!("got {status}; verdict:");
+    verdict_lines(&body["verdict"]);
+    let names_revocation = body["verdict"]["reasons"]
+        .as_array()
+        .is_some_and(|reasons| {
+            reasons.iter().any(|r| {
+                r["code"] == "credential_status"
+                    && r["ok"] == false
+                    && r["entry_id"] == revocation_id.as_str()
+            })
+        });
+    if status != 422 || !names_revocation {
+        bail!("step 11: the notice was not rejected on the revocation");
+    }
+
+    step(
+        12,
         "the office cancels the right (e.g. invalidated by a court)",
     );
     let cancel = json!({"change": "cancelled", "effective_date": now()?.date().as_str(), "reason": "invalidated by court decision"});
@@ -348,7 +475,7 @@ pub fn demo(dir: &Path) -> anyhow::Result<()> {
     )?;
     show(&format!("got {status}"), &body);
     if status != 201 {
-        bail!("step 8: cancellation refused");
+        bail!("step 12: cancellation refused");
     }
     let cancel_id = body["id"].as_str().unwrap_or("").to_owned();
     wait_for("cancellation known at the marketplace", || {
@@ -363,8 +490,8 @@ pub fn demo(dir: &Path) -> anyhow::Result<()> {
     })?;
 
     step(
-        9,
-        "the same credential, a new notice: rejected because of the gossiped cancellation",
+        13,
+        "the first credential, a new notice: rejected because of the gossiped cancellation",
     );
     let second = notice(2)?;
     let (status, body) = http.call("POST", market, "/v1/notices", Some(&second), false)?;
@@ -378,10 +505,10 @@ pub fn demo(dir: &Path) -> anyhow::Result<()> {
                 .any(|r| r["code"] == "registry" && r["entry_id"] == cancel_id.as_str())
         });
     if status != 422 || !names_cancellation {
-        bail!("step 9: the notice was not rejected on the cancellation");
+        bail!("step 13: the notice was not rejected on the cancellation");
     }
 
-    step(10, "accountability at the marketplace");
+    step(14, "accountability at the marketplace");
     let (_, accuracy) = http.call(
         "GET",
         market,
