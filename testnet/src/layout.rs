@@ -280,9 +280,7 @@ impl Layout {
         for entry in &layout.nodes {
             let node_dir = dir.join(NODES_DIR).join(&entry.name);
             let key_path = node_dir.join("authority.json");
-            let key = KeyFile::parse(read_small(&key_path)?.as_bytes())
-                .with_context(|| format!("invalid key file {}", key_path.display()))?;
-            let did = key.public_key().to_did_key();
+            let did = authority_of_key_file(&key_path)?;
             if did != entry.authority {
                 bail!(
                     "{} holds the key of {did}, but {} records {} for {}",
@@ -442,12 +440,33 @@ fn check_layout(layout: &LayoutFile) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// The `did:key` of the authority whose key file is `path`: the key of a plain Multikey file
+/// (`rightsnet key gen`), or, once the node rotated its key and rewrote the file as a key ring
+/// (`{"rightsnet_keyring": 1, "current", "pending"?, "retired": [oldest first]}`), the
+/// authority's original key: its oldest retired key, else its current one (protocol §7.6).
+fn authority_of_key_file(path: &Path) -> anyhow::Result<String> {
+    let text = read_small(path)?;
+    let invalid = || format!("invalid key file {}", path.display());
+    let value: serde_json::Value = serde_json::from_str(&text).with_context(invalid)?;
+    let original = if value.get("rightsnet_keyring").is_some() {
+        value
+            .get("retired")
+            .and_then(|retired| retired.as_array())
+            .and_then(|retired| retired.first())
+            .or_else(|| value.get("current"))
+            .map(ToString::to_string)
+            .ok_or_else(|| anyhow::anyhow!("{}: a key ring without a current key", invalid()))?
+    } else {
+        text
+    };
+    let key = KeyFile::parse(original.as_bytes()).with_context(invalid)?;
+    Ok(key.public_key().to_did_key())
+}
+
 /// The `did:key` of the key in `path`, generating the key first when the file does not exist.
 fn ensure_key(path: &Path) -> anyhow::Result<String> {
     if path.exists() {
-        let key = KeyFile::parse(read_small(path)?.as_bytes())
-            .with_context(|| format!("invalid key file {}", path.display()))?;
-        return Ok(key.public_key().to_did_key());
+        return authority_of_key_file(path);
     }
     let key = SecretKey::generate();
     write_atomic(path, KeyFile::from_secret(&key).to_json().as_bytes(), 0o600)?;
@@ -621,4 +640,58 @@ pub fn write_atomic(path: &Path, contents: &[u8], mode: u32) -> anyhow::Result<(
         .and_then(|directory| directory.sync_all())
         .with_context(|| format!("cannot sync {}", parent.display()))?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn key_json(key: &SecretKey) -> serde_json::Value {
+        serde_json::from_str(&KeyFile::from_secret(key).to_json()).expect("a key file is JSON")
+    }
+
+    #[test]
+    fn the_authority_of_a_rotated_key_ring_is_its_original_key() {
+        let dir = std::env::temp_dir().join(format!("rightsnet-layout-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("a temporary directory");
+        let path = dir.join("authority.json");
+        let (original, second, third) = (
+            SecretKey::generate(),
+            SecretKey::generate(),
+            SecretKey::generate(),
+        );
+        // A plain Multikey file: its key.
+        std::fs::write(&path, KeyFile::from_secret(&original).to_json()).expect("written");
+        assert_eq!(
+            authority_of_key_file(&path).expect("read"),
+            original.public_key().to_did_key()
+        );
+        // After two rotations: the oldest retired key.
+        let ring = serde_json::json!({
+            "rightsnet_keyring": 1,
+            "current": key_json(&third),
+            "retired": [key_json(&original), key_json(&second)],
+        });
+        std::fs::write(&path, ring.to_string()).expect("written");
+        assert_eq!(
+            authority_of_key_file(&path).expect("read"),
+            original.public_key().to_did_key()
+        );
+        // A ring that never rotated (a pending key only): its current key.
+        let pending = serde_json::json!({
+            "rightsnet_keyring": 1,
+            "current": key_json(&original),
+            "pending": key_json(&second),
+        });
+        std::fs::write(&path, pending.to_string()).expect("written");
+        assert_eq!(
+            authority_of_key_file(&path).expect("read"),
+            original.public_key().to_did_key()
+        );
+        std::fs::write(&path, "{\"rightsnet_keyring\": 1}").expect("written");
+        assert!(authority_of_key_file(&path).is_err());
+        std::fs::write(&path, "not json").expect("written");
+        assert!(authority_of_key_file(&path).is_err());
+        let _ = std::fs::remove_dir_all(&dir);
+    }
 }
