@@ -359,6 +359,16 @@ fn testnet_up_seeds_converges_stops_and_restarts_without_reseeding() {
         String::from_utf8_lossy(&demo.stderr)
     );
     assert!(demo_output.contains("FAIL registry"), "{demo_output}");
+    // The rotation and the revocation of the story: the credential anchored before the rotation
+    // is accepted, the revoked one is refused on its status.
+    assert!(
+        demo_output.contains("ok   issuer_key_rotated"),
+        "{demo_output}"
+    );
+    assert!(
+        demo_output.contains("FAIL credential_status"),
+        "{demo_output}"
+    );
     assert!(
         demo_output.contains("the whole story played as expected"),
         "{demo_output}"
@@ -370,9 +380,11 @@ fn testnet_up_seeds_converges_stops_and_restarts_without_reseeding() {
     );
     assert_eq!(absent.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&absent.stderr).contains("testnet.json"));
-    // The demo's entries (a registration, the credential's log entry, a notice, a decision, a
-    // counter-notice, a cancellation) reach every node too.
-    let entry_count = entry_count + 6;
+    // The demo's entries reach every node too: a registration, the credential's log entry, a
+    // notice, a decision, a counter-notice, the office's key rotation, a second notice (the
+    // credential anchored before the rotation), a second credential's log entry and its
+    // revocation (in the new key's feed), a cancellation.
+    let entry_count = entry_count + 10;
     assert!(
         wait_until(Duration::from_secs(30), || {
             std::panic::catch_unwind(|| assert_converged(&testnet)).is_ok_and(|n| n == entry_count)
