@@ -326,3 +326,93 @@ fn digital_bazaar_libraries_check_rightsnet_status_lists() {
     federation.runtime.block_on(server).unwrap().unwrap();
     federation.stop(0);
 }
+
+/// The same third-party verifier against a real office's credential log: credentials issued
+/// through `POST /v1/credentials` carry `credentialStatus`; a revocation and a suspension
+/// through the operator routes set the bits of the lists the node serves; after a routine key
+/// rotation the earlier credentials still check against lists signed by the retired key (their
+/// issuer), and a credential of the new key against the new key's lists.
+#[test]
+#[ignore = "needs Node.js and tests/interop/node_modules: run tests/interop/run.sh"]
+fn digital_bazaar_libraries_check_a_real_office_credential_log_across_a_rotation() {
+    use crate::federation::Role;
+    assert!(
+        interop_dir()
+            .join("node_modules/@digitalbazaar/vc-bitstring-status-list")
+            .is_dir(),
+        "tests/interop/node_modules is missing: run tests/interop/run.sh (npm ci)"
+    );
+    let federation = Federation::with_roles(&[Role::Office("FR")]);
+    let office = federation.client(0);
+    let node_url = federation.apis[0].clone();
+    let work = tempfile::tempdir().unwrap();
+    let holder = SecretKey::generate().public_key().to_did_key();
+    let reply = office.post(
+        "/v1/registrations",
+        &json!({
+            "right_type": "trademark", "jurisdiction": "FR", "number": "8001",
+            "mark_text": "Interop", "nice_classes": [25],
+            "holder": {"name": "Interop SARL", "country": "FR", "key": holder},
+            "filing_date": "2020-01-15", "registration_date": "2020-06-01",
+            "expiry_date": "2035-01-15", "status": "registered",
+        }),
+    );
+    assert_eq!(reply.status, 201, "{}", reply.body);
+    let issue = || {
+        let reply = office.post(
+            "/v1/credentials",
+            &json!({"right_id": "FR-TM-8001", "holder": holder}),
+        );
+        assert_eq!(reply.status, 201, "{}", reply.body);
+        assert!(reply.body["credentialStatus"].is_array(), "{}", reply.body);
+        reply.body
+    };
+    let change = |credential: &Value, action: &str| {
+        let id = credential["id"].as_str().unwrap().replace(':', "%3A");
+        let reply = office.post(&format!("/v1/credentials/{id}/{action}"), &json!({}));
+        assert_eq!(reply.status, 201, "{action}: {}", reply.body);
+    };
+    let (kept, revoked, suspended) = (issue(), issue(), issue());
+    let fresh = check(&kept, &node_url, work.path(), "log-active");
+    assert_eq!(fresh.code, 0, "{}", fresh.report);
+    change(&revoked, "revoke");
+    change(&suspended, "suspend");
+    let outcome = check(&revoked, &node_url, work.path(), "log-revoked");
+    assert_eq!(outcome.code, 1, "{}", outcome.report);
+    assert_eq!(
+        outcome.report["statuses"],
+        json!({"revocation": true, "suspension": false})
+    );
+    let outcome = check(&suspended, &node_url, work.path(), "log-suspended");
+    assert_eq!(outcome.code, 1, "{}", outcome.report);
+    assert_eq!(
+        outcome.report["statuses"],
+        json!({"revocation": false, "suspension": true})
+    );
+    // A routine rotation: the lists of the old key are still served, signed by the retired key.
+    let reply = office.post("/v1/keys/rotate", &json!({"reason": "routine"}));
+    assert_eq!(reply.status, 201, "{}", reply.body);
+    let old_key = reply.body["old_key"].as_str().unwrap().to_owned();
+    assert_eq!(kept["issuer"], old_key.as_str());
+    let outcome = check(&kept, &node_url, work.path(), "log-kept-after-rotation");
+    assert_eq!(outcome.code, 0, "{}", outcome.report);
+    let outcome = check(
+        &revoked,
+        &node_url,
+        work.path(),
+        "log-revoked-after-rotation",
+    );
+    assert_eq!(outcome.code, 1, "{}", outcome.report);
+    // Reinstated after the rotation, by the new key: the old key's list says active again.
+    change(&suspended, "reinstate");
+    let outcome = check(&suspended, &node_url, work.path(), "log-reinstated");
+    assert_eq!(outcome.code, 0, "{}", outcome.report);
+    // A credential of the new key checks against the new key's lists.
+    let newer = issue();
+    assert_ne!(newer["issuer"], old_key.as_str());
+    let outcome = check(&newer, &node_url, work.path(), "log-new-key");
+    assert_eq!(outcome.code, 0, "{}", outcome.report);
+    change(&newer, "revoke");
+    let outcome = check(&newer, &node_url, work.path(), "log-new-key-revoked");
+    assert_eq!(outcome.code, 1, "{}", outcome.report);
+}
