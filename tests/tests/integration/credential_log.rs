@@ -484,3 +484,62 @@ fn the_credential_log_and_status_across_a_federation() {
     let (code, _, stderr) = cli(&["credential", "list", "--node", &node]);
     assert_eq!(code, Some(2), "one filter is required: {stderr}");
 }
+
+/// A compromise rotation (protocol §6.9.1) across the federation: the office's key leaks after
+/// it logged one credential; a second credential logged from the compromise point on stands for
+/// what an attacker issued with the stolen key. After the office rotates with `compromise`, the
+/// second one's log entry is ineffective on every node and every marketplace rejects it
+/// (`credential_logged`, and `issuer_key_rotated` naming the rotation entry), while the one
+/// anchored before the leak is still accepted.
+#[test]
+fn credentials_of_a_compromised_key_are_judged_by_their_anchoring() {
+    let setup = setup();
+    let (anchored, _) = setup.issue();
+    let (forged, forged_entry) = setup.issue();
+    let forged_id = forged["id"].as_str().expect("an id").to_owned();
+    let logged = setup.clients[OFFICE].get(&format!("/v1/credentials/{}", segment(&forged_id)));
+    let since = logged.body["seq"].as_u64().expect("a seq");
+    let reply = setup.clients[OFFICE].post(
+        "/v1/keys/rotate",
+        &json!({"reason": "compromise", "compromised_since": since}),
+    );
+    assert_eq!(reply.status, 201, "{}", reply.body);
+    let rotation = reply.body["rotation_entry"]
+        .as_str()
+        .expect("the rotation entry")
+        .to_owned();
+    for (index, client) in setup.clients.iter().enumerate() {
+        assert!(
+            wait_until(GOSSIP, || {
+                let entry = client.get(&format!("/v1/entries/{forged_entry}"));
+                entry.body["effective"] == false
+                    && entry.body["ineffective_reason"]
+                        .as_str()
+                        .is_some_and(|reason| reason.contains(&rotation))
+            }),
+            "node {index} never made the compromised credential entry ineffective"
+        );
+        let listed = client.get(&format!("/v1/credentials/{}", segment(&forged_id)));
+        assert_eq!(
+            listed.body["effective"], false,
+            "node {index}: {}",
+            listed.body
+        );
+        assert_eq!(
+            listed.body["anchored"], false,
+            "node {index}: {}",
+            listed.body
+        );
+    }
+    for market in [STRICT, LENIENT] {
+        let good = setup.verdict(market, &anchored);
+        assert_eq!(good["accepted"], true, "{}", failed(&good).join("; "));
+        assert_eq!(reason(&good, "issuer_key_rotated")["ok"], true);
+        let bad = setup.verdict(market, &forged);
+        assert_eq!(bad["accepted"], false);
+        let rotated = reason(&bad, "issuer_key_rotated");
+        assert_eq!(rotated["ok"], false, "{bad}");
+        assert_eq!(rotated["entry_id"], rotation.as_str(), "{bad}");
+        assert_eq!(reason(&bad, "credential_logged")["ok"], false, "{bad}");
+    }
+}
