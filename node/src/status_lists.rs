@@ -7,6 +7,8 @@
 //! Every call here may block (the source reads the store; signing and GZIP take CPU): call it
 //! off the async executor.
 
+mod source;
+
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
@@ -17,6 +19,8 @@ use proto_types::status_list::{
     sign_status_list_credential,
 };
 use proto_types::timestamp::Timestamp;
+
+pub use source::LogStatusSource;
 
 /// Most signed lists kept; past it the copy signed longest ago is dropped. A list is at most
 /// about 22 KB of JSON, so the cache stays under 6 MB.
@@ -378,6 +382,3 @@ impl StatusSource for MemoryStatusSource {
 
 #[cfg(test)]
 mod tests;
-
-mod source;
-pub use source::LogStatusSource;

@@ -531,6 +531,34 @@ fn credentials_of_a_compromised_key_are_judged_by_their_anchoring() {
             listed.body
         );
     }
+    // The office's revocation list of the old key (signed by the retired key it keeps) says the
+    // same to outsiders (§7.5): the credential of the compromised range reads as revoked, the
+    // anchored one does not.
+    for (credential, revoked) in [(&forged, true), (&anchored, false)] {
+        let entry = &credential["credentialStatus"][0];
+        assert_eq!(entry["statusPurpose"], "revocation", "{credential}");
+        let url = entry["statusListCredential"].as_str().expect("a list URL");
+        let path = url
+            .strip_prefix(setup.federation.apis[OFFICE].as_str())
+            .expect("the list is served by the office");
+        let list = setup.clients[OFFICE].get(path);
+        assert_eq!(list.status, 200, "{}", list.body);
+        let verified = proto_types::status_list::verify_status_list_credential(&list.body)
+            .expect("the list verifies");
+        assert_eq!(
+            verified.issuer().to_did_key(),
+            credential["issuer"].as_str().unwrap()
+        );
+        let position: u32 = entry["statusListIndex"]
+            .as_str()
+            .and_then(|index| index.parse().ok())
+            .expect("a position");
+        assert_eq!(
+            verified.bits().get(position).unwrap(),
+            revoked,
+            "{credential}"
+        );
+    }
     for market in [STRICT, LENIENT] {
         let good = setup.verdict(market, &anchored);
         assert_eq!(good["accepted"], true, "{}", failed(&good).join("; "));
