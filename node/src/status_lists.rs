@@ -111,8 +111,8 @@ pub trait StatusSource: Send + Sync {
     fn statuses(&self, issuer: &PublicKey, list: u32) -> Result<StatusBits, StatusSourceError>;
 }
 
-/// A source with no credential logged: every list is 404. What a node serves until its
-/// credential log is wired to [`StatusSource`].
+/// A source with no credential logged: every list is 404. For tests of the cache and the
+/// routes; a node reads its credential log ([`LogStatusSource`]).
 #[derive(Debug, Default, Clone, Copy)]
 pub struct NoCredentials;
 
