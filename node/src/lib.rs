@@ -217,7 +217,7 @@ pub async fn start_with(config: NodeConfig, inputs: Inputs) -> anyhow::Result<Ru
         ),
     }
     let key = keys.current();
-    if trust.get(&key.public_key()).is_none() {
+    if !trust.is_trusted(&key.public_key()) {
         tracing::warn!(
             authority = %key.public_key(),
             "this node's own authority is not in its trust store; its own entries will not take effect"

@@ -381,6 +381,12 @@ impl Trust {
         self.base.get(&self.root(key))
     }
 
+    /// Whether `key` speaks for a trusted authority (what [`Trust::get`] answers, without
+    /// copying the authority: the ingest and sync paths ask it for every entry).
+    pub fn is_trusted(&self, key: &PublicKey) -> bool {
+        self.base.contains(&self.root(key))
+    }
+
     /// Whether `key` speaks for an office trusted for `jurisdiction`.
     pub fn office_for(&self, key: &PublicKey, jurisdiction: &Jurisdiction) -> bool {
         self.base.office_for(&self.root(key), jurisdiction)

@@ -34,12 +34,15 @@ pub(super) async fn feeds(State(state): State<NodeState>) -> ApiResult {
     let trust = state.ingest.trust();
     let feeds = heads
         .iter()
-        .map(|(author, head)| FeedView {
-            author: author.to_did_key(),
-            name: trust.get(author).map(|authority| authority.name.clone()),
-            role: trust.get(author).map(|authority| authority.role),
-            seq: head.seq,
-            id: head.id,
+        .map(|(author, head)| {
+            let authority = trust.get(author);
+            FeedView {
+                author: author.to_did_key(),
+                role: authority.as_ref().map(|authority| authority.role),
+                name: authority.map(|authority| authority.name),
+                seq: head.seq,
+                id: head.id,
+            }
         })
         .collect();
     Ok(Json(FeedsResponse { feeds }).into_response())

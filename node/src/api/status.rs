@@ -17,7 +17,7 @@ pub(super) async fn status(State(state): State<NodeState>) -> ApiResult {
         .iter()
         .map(|(author, head)| StatusFeed {
             author: author.to_did_key(),
-            name: trust.get(author).map(|authority| authority.name.clone()),
+            name: trust.get(author).map(|authority| authority.name),
             seq: head.seq,
             id: head.id,
         })

@@ -67,7 +67,7 @@ impl Writer {
         body.new_key
             .verify(&message, &proof)
             .map_err(|_| "new_key_proof does not verify under the new key".to_owned())?;
-        let taken = self.trust.get(&body.new_key).is_some()
+        let taken = self.trust.is_trusted(&body.new_key)
             || staged
                 .rotations
                 .iter()

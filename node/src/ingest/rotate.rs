@@ -160,7 +160,7 @@ impl Writer {
 
     /// Whether `key` belongs to an authority already: trusted, rotated to or away from.
     fn key_taken(&self, staged: &Staged, key: &PublicKey) -> bool {
-        self.trust.get(key).is_some()
+        self.trust.is_trusted(key)
             || self.trust.root(key) != *key
             || self.trust.rotated_at(key).is_some()
             || staged

@@ -17,7 +17,7 @@ pub(super) fn verify_trusted(trust: &Trust, bytes: &[u8]) -> Result<VerifiedEntr
 
 /// Refuses an entry whose author is not in the trust store.
 pub(super) fn check_trusted(trust: &Trust, entry: &Entry) -> Result<(), IngestError> {
-    if trust.get(entry.author()).is_none() {
+    if !trust.is_trusted(entry.author()) {
         return Err(IngestError::UnknownAuthor(entry.author().to_did_key()));
     }
     Ok(())

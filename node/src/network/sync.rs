@@ -290,7 +290,7 @@ impl Session {
             let Ok(author) = PublicKey::from_bytes(&head.author) else {
                 continue;
             };
-            if self.ingest.trust().get(&author).is_none() {
+            if !self.ingest.trust().is_trusted(&author) {
                 continue;
             }
             let local = self.local_head(author).await?;

@@ -37,13 +37,10 @@ pub struct TrustView {
 
 impl TrustView {
     /// The authority `root` (an original key) is, by the store or else by admission.
-    fn get(&self, root: &PublicKey) -> Option<TrustedAuthority> {
+    fn get(&self, root: &PublicKey) -> Option<&TrustedAuthority> {
         match self.store.get(root) {
-            Some(authority) => Some(authority.clone()),
-            None => self
-                .admitted
-                .get(root)
-                .map(|admitted| admitted.authority.clone()),
+            Some(authority) => Some(authority),
+            None => self.admitted.get(root).map(|admitted| &admitted.authority),
         }
     }
 }
@@ -95,13 +92,19 @@ impl LiveStore {
 
     /// The authority with this original key, by the store or by admission.
     pub fn get(&self, root: &PublicKey) -> Option<TrustedAuthority> {
-        self.view().get(root)
+        self.view().get(root).cloned()
+    }
+
+    /// Whether the original key `root` is trusted, by the store or by admission. Read on every
+    /// entry: it copies nothing.
+    pub fn contains(&self, root: &PublicKey) -> bool {
+        self.view().get(root).is_some()
     }
 
     /// Whether the original key `root` is an office trusted for `jurisdiction`: by the store
     /// alone when the store lists it, else by admission.
     pub fn office_for(&self, root: &PublicKey, jurisdiction: &Jurisdiction) -> bool {
-        self.get(root).is_some_and(|authority| {
+        self.view().get(root).is_some_and(|authority| {
             authority.role == AuthorityRole::Office
                 && authority.jurisdictions.contains(jurisdiction)
         })
@@ -109,7 +112,8 @@ impl LiveStore {
 
     /// Whether the original key `root` is a trusted marketplace.
     pub fn is_marketplace(&self, root: &PublicKey) -> bool {
-        self.get(root)
+        self.view()
+            .get(root)
             .is_some_and(|authority| authority.role == AuthorityRole::Marketplace)
     }
 }
