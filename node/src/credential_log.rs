@@ -24,7 +24,6 @@ use proto_types::timestamp::Timestamp;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use crate::storage::{StorageError, Store};
 use crate::trust::Trust;
 
 /// Most status changes a record keeps (the feed keeps them all).
@@ -273,43 +272,6 @@ pub fn current(
     }
 }
 
-/// What a rotation of a key is, for the verdict and the credential listing.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct RotationFacts {
-    /// The key it rotated to.
-    pub new_key: PublicKey,
-    /// The seq of the `key_rotation` entry in the old key's feed.
-    pub seq: u64,
-    /// The `key_rotation` entry, when this node holds it.
-    pub entry_id: Option<EntryId>,
-    /// For a compromise rotation (§6.9.1): the first distrusted seq.
-    pub compromised_since: Option<u64>,
-}
-
-impl RotationFacts {
-    /// Whether an entry of the old key at `seq` is anchored before this rotation (§6.10): below
-    /// the rotation's seq and, for a compromise, below `compromised_since`.
-    pub fn anchors(&self, seq: u64) -> bool {
-        seq < self.seq && self.compromised_since.is_none_or(|since| seq < since)
-    }
-}
-
-/// The rotation of `key`, if it rotated away ([`Trust::rotation_of`], with its entry id and,
-/// for a compromise rotation, `compromised_since`).
-pub fn rotation_facts(
-    trust: &Trust,
-    _store: &Store,
-    key: &PublicKey,
-) -> Result<Option<RotationFacts>, StorageError> {
-    Ok(trust.rotation_of(key).map(|rotation| RotationFacts {
-        new_key: rotation.new_key,
-        seq: rotation.seq,
-        // Rotations recorded before their entry ids were stored carry a zero id.
-        entry_id: (rotation.entry_id.0 != [0; 32]).then_some(rotation.entry_id),
-        compromised_since: rotation.compromised_since,
-    }))
-}
-
 /// The compromise rotation whose range holds `author`'s entry at `seq`, if any (§6.9.1): the
 /// entry must have no effect ([`Trust::compromised`]).
 pub fn compromised(trust: &Trust, author: &PublicKey, seq: u64) -> Option<CredentialRefusal> {
@@ -370,20 +332,15 @@ pub struct LoggedCredential {
 }
 
 /// How a record reads now, given the trust and rotations this node knows.
-pub fn view(
-    record: &CredentialRecord,
-    trust: &Trust,
-    store: &Store,
-) -> Result<LoggedCredential, StorageError> {
+pub fn view(record: &CredentialRecord, trust: &Trust) -> LoggedCredential {
     let compromise = compromised(trust, &record.issuer, record.seq);
-    let anchored = match rotation_facts(trust, store, &record.issuer)? {
-        Some(rotation) => rotation.anchors(record.seq),
-        None => true,
-    };
+    let anchored = trust
+        .rotation_of(&record.issuer)
+        .is_none_or(|rotation| rotation.anchors(record.seq));
     let (status, change) = current(record, |author, seq| {
         compromised(trust, author, seq).is_some()
     });
-    Ok(LoggedCredential {
+    LoggedCredential {
         credential_id: record.credential_id.clone(),
         entry_id: record.entry_id,
         issuer: record.issuer,
@@ -402,7 +359,7 @@ pub fn view(
         status,
         status_entry: change.map(|change| change.entry_id),
         status_reason_code: change.map(|change| change.reason_code),
-    })
+    }
 }
 
 #[cfg(test)]

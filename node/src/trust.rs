@@ -286,6 +286,18 @@ impl Rotation {
         self.compromised_since
             .is_some_and(|since| since <= seq && seq < self.seq)
     }
+
+    /// Whether the old key's entry at `seq` is anchored before this rotation (§6.10): below the
+    /// rotation's seq and, for a compromise rotation, below `compromised_since`.
+    pub fn anchors(&self, seq: u64) -> bool {
+        seq < self.seq && self.compromised_since.is_none_or(|since| seq < since)
+    }
+
+    /// The `key_rotation` entry, when its id was recorded (rotations stored before ids were
+    /// kept read back with a zero id).
+    pub fn entry(&self) -> Option<EntryId> {
+        (self.entry_id.0 != [0; 32]).then_some(self.entry_id)
+    }
 }
 
 /// The trust store plus the key rotations this node has stored: a rotated-to key speaks for

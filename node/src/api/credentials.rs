@@ -209,8 +209,8 @@ pub(super) async fn list_credentials(
             let (records, next) = store.credentials(listing, after.as_deref(), limit)?;
             let credentials = records
                 .iter()
-                .map(|record| credential_log::view(record, &trust, store))
-                .collect::<Result<Vec<_>, _>>()?;
+                .map(|record| credential_log::view(record, &trust))
+                .collect();
             Ok::<_, ApiError>(CredentialsPage {
                 credentials,
                 next_cursor: next.map(hex::encode),
@@ -236,10 +236,11 @@ pub(super) async fn get_credential(
     let found = state
         .reader()
         .run(move |store| {
-            store
-                .credential(id.as_str())?
-                .map(|record| credential_log::view(&record, &trust, store))
-                .transpose()
+            Ok::<_, crate::storage::StorageError>(
+                store
+                    .credential(id.as_str())?
+                    .map(|record| credential_log::view(&record, &trust)),
+            )
         })
         .await?;
     match found {

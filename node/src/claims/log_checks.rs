@@ -10,9 +10,10 @@ use serde_json::Value;
 use super::reason;
 use super::verdict::VerdictContext;
 use crate::config::UnloggedCredentials;
-use crate::credential_log::{self, CredentialRecord, RotationFacts};
+use crate::credential_log::{self, CredentialRecord};
 use crate::credentials::credential_digest;
 use crate::storage::StorageError;
+use crate::trust::Rotation;
 
 /// What the log says about a presented credential.
 enum Logged {
@@ -35,7 +36,16 @@ pub(super) fn log_reasons(
     let store = context.store;
     let trust = context.trust;
     let issuer = &credential.issuer;
-    let rotation = credential_log::rotation_facts(trust, store, issuer)?;
+    let rotation = trust.rotation_of(issuer);
+    // The rotation entry the check names; rotations recorded before their ids were kept are
+    // looked up in the feed.
+    let rotation_entry = match &rotation {
+        Some(rotation) => match rotation.entry() {
+            Some(id) => Some(id),
+            None => store.entry_id_at(issuer, rotation.seq)?,
+        },
+        None => None,
+    };
     let logged = match presented.get("id").and_then(Value::as_str) {
         None => Logged::No("the credential has no id, so no log can hold it".to_owned()),
         Some(id) => match store.credential(id)? {
@@ -73,7 +83,7 @@ pub(super) fn log_reasons(
         _ => None,
     };
     Ok([
-        rotation_reason(issuer, rotation.as_ref(), &logged),
+        rotation_reason(issuer, rotation.as_ref(), rotation_entry, &logged),
         logged_reason(&logged, by_policy.as_deref()),
         status_reason(context, &logged, by_policy.is_some()),
     ])
@@ -84,7 +94,7 @@ pub(super) fn log_reasons(
 fn unlogged_accepted(
     context: &VerdictContext<'_>,
     credential: &VerifiedCredential,
-    rotation: Option<&RotationFacts>,
+    rotation: Option<&Rotation>,
 ) -> Option<String> {
     let policy = context.policy;
     if policy.unlogged_credentials != UnloggedCredentials::AcceptBefore || rotation.is_some() {
@@ -117,7 +127,8 @@ fn unlogged_accepted(
 
 fn rotation_reason(
     issuer: &proto_types::keys::PublicKey,
-    rotation: Option<&RotationFacts>,
+    rotation: Option<&Rotation>,
+    rotation_entry: Option<proto_types::entry::EntryId>,
     logged: &Logged,
 ) -> VerdictReason {
     let Some(rotation) = rotation else {
@@ -163,7 +174,7 @@ fn rotation_reason(
             ),
         ),
     };
-    judged.entry_id = rotation.entry_id;
+    judged.entry_id = rotation_entry;
     judged
 }
 

@@ -111,16 +111,16 @@ fn the_status_read_skips_distrusted_changes() {
 #[test]
 fn anchoring_is_below_the_rotation_and_below_a_compromise() {
     let key = SecretKey::from_seed(&[4; 32]).public_key();
-    let routine = RotationFacts {
+    let routine = crate::trust::Rotation {
         new_key: key,
         seq: 10,
-        entry_id: None,
+        entry_id: EntryId([0; 32]),
         compromised_since: None,
     };
     assert!(routine.anchors(9));
     assert!(!routine.anchors(10));
     assert!(!routine.anchors(11));
-    let compromise = RotationFacts {
+    let compromise = crate::trust::Rotation {
         compromised_since: Some(5),
         ..routine
     };

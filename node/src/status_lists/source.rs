@@ -86,12 +86,8 @@ impl StatusSource for LogStatusSource {
                             });
                             // Anchored (§6.10): logged below the rotation, and below the
                             // compromise point of a compromise rotation.
-                            let anchored = rotation.is_none_or(|rotation| {
-                                record.seq < rotation.seq
-                                    && rotation
-                                        .compromised_since
-                                        .is_none_or(|since| record.seq < since)
-                            });
+                            let anchored =
+                                rotation.is_none_or(|rotation| rotation.anchors(record.seq));
                             (status, anchored)
                         }
                         Ok(None) => (indexed.status, false),
