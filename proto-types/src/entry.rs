@@ -62,8 +62,9 @@ impl<'de> Deserialize<'de> for EntryId {
 
 /// Envelope version written in every entry's `v` field.
 pub const ENVELOPE_VERSION: u64 = 1;
-/// Largest entry accepted, in bytes of its JSON (as received and canonical).
-pub const MAX_ENTRY_BYTES: usize = 64 * 1024;
+/// Largest entry accepted, in bytes of its JSON (as received and canonical): 65 535, so that
+/// every entry fits the 16-bit length prefix of a C2SP tlog-tiles entry bundle (protocol §14.1).
+pub const MAX_ENTRY_BYTES: usize = 64 * 1024 - 1;
 /// Largest `seq` accepted: beyond 2^53 − 1 a JSON number is no longer an exact integer.
 pub const MAX_SEQ: u64 = (1 << 53) - 1;
 /// Domain-separation tag prefixed to the canonical entry (without `signature`) before signing.

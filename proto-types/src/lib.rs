@@ -12,6 +12,7 @@
 //!   entries and the signed `BitstringStatusListCredential`.
 //! - [`claims`]: `IPRightCredential`s and holder-signed takedown notices.
 //! - [`sync`]: the catch-up sync protocol's messages, their CBOR encoding and bounds.
+//! - [`tlog`]: every feed as a Merkle tree (RFC 9162): hashes, the stored nodes, proofs.
 //! - [`fuzzing`]: the invariants the fuzz targets check on arbitrary input.
 //!
 //! Anything signed is hashed and signed over the canonical form of the JSON *as received*,
@@ -29,3 +30,4 @@ pub mod schema;
 pub mod status_list;
 pub mod sync;
 pub mod timestamp;
+pub mod tlog;

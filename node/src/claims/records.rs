@@ -462,7 +462,7 @@ mod tests {
         assert!(
             too_large
                 .to_string()
-                .contains("over the limit of 65536 bytes"),
+                .contains("over the limit of 65535 bytes"),
             "{too_large}"
         );
         verdict.accepted = false;
