@@ -75,7 +75,10 @@ fn go_verifier_key_manglings_are_refused() {
         let mut changed = bytes.to_vec();
         changed[position] += 1;
         let changed = String::from_utf8(changed).unwrap();
-        assert!(VerifierKey::parse(&changed).is_err(), "{changed:?} accepted");
+        assert!(
+            VerifierKey::parse(&changed).is_err(),
+            "{changed:?} accepted"
+        );
     }
     // Go's two keys with adjusted ids: a key of the wrong length, an unknown type.
     assert!(
@@ -143,7 +146,9 @@ fn go_s_bad_notes_are_refused() {
         format!("{GO_TEXT}\n"),
         format!("{GO_TEXT}\n{without_newline}"),
         format!("\x01{GO_TEXT}\n{peter_line}"),
-        format!("{GO_TEXT}\n\u{2014} Bad Name x08go/ZJkuBS9UG/SffcvIAQxVBtiFupLLr8pAcElZInNIuGUgYN1FFYC2pZSNXgKvqfqdngotpRZb6KE6RyyBwJnAM="),
+        format!(
+            "{GO_TEXT}\n\u{2014} Bad Name x08go/ZJkuBS9UG/SffcvIAQxVBtiFupLLr8pAcElZInNIuGUgYN1FFYC2pZSNXgKvqfqdngotpRZb6KE6RyyBwJnAM="
+        ),
         format!("{GO_TEXT}\n{peter_line}Unexpected line.\n"),
     ];
     for note in bad {
@@ -363,7 +368,9 @@ fn root_of(leaves: &[TreeHash]) -> TreeHash {
 #[test]
 fn tlog_proofs_verify_exactly_when_tlog_tiles_check_record_agrees() {
     let office = SecretKey::from_seed(&[1; 32]);
-    let leaves: Vec<TreeHash> = (0u32..23).map(|leaf| leaf_hash(&leaf.to_be_bytes())).collect();
+    let leaves: Vec<TreeHash> = (0u32..23)
+        .map(|leaf| leaf_hash(&leaf.to_be_bytes()))
+        .collect();
     for size in 1..=leaves.len() {
         let tree = &leaves[..size];
         let root = root_of(tree);
@@ -391,8 +398,8 @@ fn tlog_proofs_verify_exactly_when_tlog_tiles_check_record_agrees() {
             // Another leaf, another index, a shortened or extended path: refused by both.
             assert!(!check(&proof, &theirs, leaf_hash(b"other")));
             if size > 1 {
-                let moved = TlogProof::new(None, ((index + 1) % size) as u64, path.clone(), &note)
-                    .unwrap();
+                let moved =
+                    TlogProof::new(None, ((index + 1) % size) as u64, path.clone(), &note).unwrap();
                 assert!(!check(&moved, &theirs, leaf));
                 let short = TlogProof::new(None, index as u64, path[1..].to_vec(), &note).unwrap();
                 assert!(!check(&short, &theirs[1..], leaf));
@@ -451,7 +458,10 @@ fn a_cosignature_signs_the_c2sp_message() {
     let line = cosign(&checkpoint, &witness, 1679315147).unwrap();
     assert_eq!(line.signature()[..8], 1679315147u64.to_be_bytes());
     // The signature is Ed25519 over "cosignature/v1\ntime <t>\n" and the checkpoint text.
-    let message = format!("cosignature/v1\ntime 1679315147\n{}", checkpoint.note().text());
+    let message = format!(
+        "cosignature/v1\ntime 1679315147\n{}",
+        checkpoint.note().text()
+    );
     let signature = proto_types::keys::Signature::from_slice(&line.signature()[8..]).unwrap();
     witness
         .public_key()
@@ -467,6 +477,9 @@ fn a_cosignature_signs_the_c2sp_message() {
     let again = verify_feed_checkpoint(&with.to_note_text()).unwrap();
     let check = again.rightsnet_cosignatures();
     assert_eq!(check.valid().len(), 1);
-    assert_eq!(check.valid()[0].witness().public_key(), &witness.public_key());
+    assert_eq!(
+        check.valid()[0].witness().public_key(),
+        &witness.public_key()
+    );
     assert!(check.invalid().is_empty());
 }
