@@ -29,7 +29,12 @@ fn key(seed: u8) -> SecretKey {
 }
 
 fn feed_note(seed: u8, size: u64) -> String {
-    sign_feed_checkpoint(&key(seed), size, &leaf_hash(&size.to_be_bytes()))
+    let root = if size == 0 {
+        TreeHash::empty()
+    } else {
+        leaf_hash(&size.to_be_bytes())
+    };
+    sign_feed_checkpoint(&key(seed), size, &root)
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -109,7 +114,7 @@ proptest! {
     }
 
     #[test]
-    fn feed_checkpoints_round_trip_and_verify(seed in any::<u8>(), size in any::<u64>(), root in hash()) {
+    fn feed_checkpoints_round_trip_and_verify(seed in any::<u8>(), size in 1..=u64::MAX, root in hash()) {
         let note = sign_feed_checkpoint(&key(seed), size, &root);
         let verified = verify_feed_checkpoint(&note).unwrap();
         prop_assert_eq!(verified.author(), &key(seed).public_key());
@@ -436,6 +441,12 @@ fn origins_that_are_not_feeds_are_refused() {
             "{origin}"
         );
     }
+    // The empty tree has one root.
+    assert!(verify_feed_checkpoint(&feed_note(1, 0)).is_ok());
+    assert_eq!(
+        verify_feed_checkpoint(&sign_feed_checkpoint(&office, 0, &leaf_hash(b"r"))),
+        Err(CheckpointError::EmptyTreeRoot)
+    );
     // Extension lines are refused in feed checkpoints, even when signed.
     let origin = feed_origin(&office.public_key());
     let text = format!("{origin}\n3\n{}\nextension\n", encode(&leaf_hash(b"r")));

@@ -61,6 +61,9 @@ pub enum CheckpointError {
     /// The origin is not `rightsnet/feed/` followed by a did:key.
     #[error("not a rightsnet feed origin: {0:?}")]
     NotAFeedOrigin(String),
+    /// A checkpoint of size 0 whose root is not the empty tree's (SHA-256 of no bytes).
+    #[error("a checkpoint of size 0 must have the empty tree's root")]
+    EmptyTreeRoot,
     /// A feed checkpoint has extension lines; Rightsnet feed checkpoints have none.
     #[error("feed checkpoints have no extension lines")]
     FeedCheckpointExtensions,
@@ -259,7 +262,8 @@ pub fn sign_feed_checkpoint(author: &SecretKey, size: u64, root: &TreeHash) -> S
 }
 
 /// Verifies a feed checkpoint: the note parses, its text is a checkpoint without extension
-/// lines whose origin is a feed origin ([`feed_author`]), and the feed's author signed it
+/// lines whose origin is a feed origin ([`feed_author`]) and whose root, at size 0, is the
+/// empty tree's ([`TreeHash::empty`]), and the feed's author signed it
 /// (Ed25519, key name = origin). Every other signature line is kept, unverified, for the
 /// caller (see [`VerifiedCheckpoint::cosignatures`]).
 pub fn verify_feed_checkpoint(note: &str) -> Result<VerifiedCheckpoint, CheckpointError> {
@@ -274,6 +278,9 @@ pub fn verify_feed_checkpoint_note(note: Note) -> Result<VerifiedCheckpoint, Che
     })?;
     if !checkpoint.extensions.is_empty() {
         return Err(CheckpointError::FeedCheckpointExtensions);
+    }
+    if checkpoint.size == 0 && checkpoint.root != TreeHash::empty() {
+        return Err(CheckpointError::EmptyTreeRoot);
     }
     let log_key = feed_verifier_key(&author);
     let verified = note.verify(std::slice::from_ref(&log_key))?;
