@@ -242,7 +242,10 @@ mod tests {
         fn append(&mut self, data: &[u8]) {
             let siblings = read_exactly(self, &append_siblings(self.size)).unwrap();
             for (id, hash) in append_leaf(self.size, leaf_hash(data), &siblings).unwrap() {
-                assert!(self.nodes.insert(id, hash).is_none(), "{id:?} written twice");
+                assert!(
+                    self.nodes.insert(id, hash).is_none(),
+                    "{id:?} written twice"
+                );
             }
             self.size += 1;
         }
