@@ -51,21 +51,17 @@ impl Store {
         let mut read_options = ReadOptions::default();
         read_options.set_iterate_upper_bound(keys::tree_level_end(author, level).to_vec());
         let mut hashes = Vec::with_capacity(count.min(MAX_TREE_LEVEL_READ));
-        let mut expected = index;
-        for item in self.db.iterator_cf_opt(
+        let nodes = self.db.iterator_cf_opt(
             self.cf(cf::TLOG),
             read_options,
             IteratorMode::From(&start, Direction::Forward),
-        ) {
-            if hashes.len() >= count.min(MAX_TREE_LEVEL_READ) {
-                break;
-            }
+        );
+        for (item, expected) in nodes.zip(index..).take(count.min(MAX_TREE_LEVEL_READ)) {
             let (key, value) = item?;
             if keys::tree_node_index(&key) != Some(expected) {
                 break;
             }
             hashes.push(decode_hash(&value)?);
-            expected += 1;
         }
         Ok(hashes)
     }
