@@ -28,10 +28,10 @@ pub use proof::{
     verify_consistency, verify_inclusion,
 };
 pub use tile::{
-    EntryBundleError, MAX_ENTRIES_PER_BUNDLE, MAX_TILE_LEVEL, MAX_TILE_PATH_BYTES,
-    MAX_TILE_READ_NODES, TILE_HASH_BYTES, TILE_HEIGHT, TILE_WIDTH, TileError, TileHashReader,
-    TileId, TilePath, TileReadError, TileReader, decode_entry_bundle, decode_hash_tile,
-    encode_entry_bundle, encode_hash_tile, hash_tile_nodes, parse_tile_path,
+    EntryBundleError, MAX_BUNDLE_ENTRY_BYTES, MAX_ENTRIES_PER_BUNDLE, MAX_TILE_LEVEL,
+    MAX_TILE_PATH_BYTES, MAX_TILE_READ_NODES, TILE_HASH_BYTES, TILE_HEIGHT, TILE_WIDTH, TileError,
+    TileHashReader, TileId, TilePath, TileReadError, TileReader, decode_entry_bundle,
+    decode_hash_tile, encode_entry_bundle, encode_hash_tile, hash_tile_nodes, parse_tile_path,
 };
 
 /// A SHA-256 hash of a leaf or an interior node.

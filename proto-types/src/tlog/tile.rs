@@ -30,7 +30,7 @@ pub const TILE_HASH_BYTES: usize = 32;
 /// The highest tile level a tree of fewer than 2^64 leaves has: level 7 holds the hashes of
 /// tree level 56, of which such a tree has at most 255. C2SP allows levels up to 63 in a path;
 /// the levels above 7 name tiles no Rightsnet tree can have.
-pub const MAX_TILE_LEVEL: u8 = (MAX_LEVEL) / TILE_HEIGHT;
+pub const MAX_TILE_LEVEL: u8 = MAX_LEVEL / TILE_HEIGHT;
 
 /// The longest canonical tile path: `tile/entries/` and the 20 digits of the largest `u64`
 /// (`x018/x446/x744/x073/x709/x551/615`) with `.p/255`. Longer input is refused unread.
@@ -520,16 +520,18 @@ impl<T> TileHashReader<T> {
     }
 }
 
-/// The hash of the complete subtree over `hashes` (a power of two of them).
+/// The hash of the complete subtree over `hashes`, a power of two of them.
 fn complete_subtree_hash(hashes: &[TreeHash]) -> Option<TreeHash> {
+    if !hashes.len().is_power_of_two() {
+        return None;
+    }
     let mut level: Vec<TreeHash> = hashes.to_vec();
     while level.len() > 1 {
         level = level
             .chunks_exact(2)
-            .map(|pair| match pair {
-                [left, right] => node_hash(left, right),
-                // `chunks_exact(2)` yields pairs only.
-                _ => TreeHash([0; 32]),
+            .filter_map(|pair| match pair {
+                [left, right] => Some(node_hash(left, right)),
+                _ => None,
             })
             .collect();
     }
@@ -543,9 +545,10 @@ impl<T: TileReader> HashReader for TileHashReader<T> {
         if nodes.len() > MAX_TILE_READ_NODES {
             return Err(TileReadError::TooManyNodes { asked: nodes.len() });
         }
-        // For each node: its tile, and where its hashes are in the tile.
+        // For each node: its tile, and where its hashes are in the tile. Each distinct tile is
+        // asked for once, in the order first needed.
         let mut spans = Vec::with_capacity(nodes.len());
-        let mut wanted: BTreeMap<TileId, usize> = BTreeMap::new();
+        let mut tiles: Vec<TileId> = Vec::new();
         for &node in nodes {
             let not_in_tree = TileReadError::NodeNotInTree {
                 node,
@@ -556,15 +559,13 @@ impl<T: TileReader> HashReader for TileHashReader<T> {
             else {
                 return Err(not_in_tree);
             };
-            let next = wanted.len();
-            wanted.entry(tile).or_insert(next);
-            // first < 2^64 and the tile holds it: the offset is below 256.
+            if !tiles.contains(&tile) {
+                tiles.push(tile);
+            }
+            // The tile holds the hashes: the offset is below 256 and the count at most 128.
             let offset = (first % u64::from(TILE_WIDTH)) as usize;
             spans.push((tile, offset, count as usize));
         }
-        let mut order: Vec<(TileId, usize)> = wanted.iter().map(|(&t, &i)| (t, i)).collect();
-        order.sort_by_key(|&(_, position)| position);
-        let tiles: Vec<TileId> = order.iter().map(|&(tile, _)| tile).collect();
         let answered = if tiles.is_empty() {
             Vec::new()
         } else {
