@@ -10,6 +10,7 @@
 pub mod client;
 pub mod cmd;
 pub mod import;
+pub mod monitor;
 
 use std::io::Write;
 

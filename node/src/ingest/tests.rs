@@ -23,6 +23,7 @@ mod credential_log;
 mod endorsements;
 mod handle;
 mod rollback;
+mod tree;
 
 /// This node's own authority.
 const OWN_SEED: [u8; 32] = [11; 32];

@@ -30,7 +30,7 @@ use crate::admission::EndorsementRecord;
 use crate::keyring::SigningKeys;
 use crate::metrics::Metrics;
 use crate::rights::RightState;
-use crate::storage::{StorageError, StoreBatch, StoreWriter, UndoMarker};
+use crate::storage::{StagedTree, StorageError, StoreBatch, StoreWriter, UndoMarker};
 use crate::trust::{Rotation, Trust};
 
 /// Where the writer sends one command's result.
@@ -148,6 +148,8 @@ pub(super) struct Staged {
     pub(super) nonces: HashSet<String>,
     /// The credential log as this group left it.
     pub(super) credentials: StagedCredentials,
+    /// The feeds' tree nodes this group wrote.
+    tree: StagedTree,
     /// Entries this group held back, to forget if the commit fails.
     held_back: Vec<FeedPosition>,
     /// Held-back entries this group took out of `pending`, to put back if the commit fails:
@@ -567,6 +569,13 @@ impl Writer {
         entry: VerifiedEntry,
         source: Source,
     ) -> Result<IngestOutcome, IngestError> {
+        // Reads first: a failure here leaves the batch as it was.
+        let leaf = staged.tree.prepare(
+            &self.store,
+            entry.author(),
+            entry.seq(),
+            entry.canonical_bytes(),
+        )?;
         let ineffective = match self.effects(staged, &entry)? {
             Effect::Right { previous, state } => {
                 batch.put_right(previous.as_ref(), &state)?;
@@ -615,6 +624,7 @@ impl Writer {
             }
         };
         batch.put_entry(&entry);
+        staged.tree.put(batch, leaf);
         staged.stored += 1;
         let author = *entry.author();
         let head = FeedHead {

@@ -13,6 +13,7 @@ use std::sync::Arc;
 
 use proto_types::entry::{Entry, EntryId, EquivocationProof, VerifiedEntry};
 use proto_types::keys::PublicKey;
+use proto_types::tlog::{NodeId, TreeHash};
 use rocksdb::{WriteBatch, WriteOptions};
 
 use super::keys::CredentialKey;
@@ -62,6 +63,19 @@ impl StoreWriter {
             .db
             .write_opt(batch.batch, &options)
             .map_err(|error| StorageError::CommitFailed(error.to_string()))
+    }
+
+    /// Records this build's schema version, synced (the last step of an upgrade).
+    pub(super) fn write_schema_version(&self) -> Result<()> {
+        let mut options = WriteOptions::default();
+        options.set_sync(true);
+        self.store.db.put_cf_opt(
+            self.store.cf(cf::META),
+            super::SCHEMA_KEY,
+            super::SCHEMA_VERSION.to_be_bytes(),
+            &options,
+        )?;
+        Ok(())
     }
 
     /// Flushes memtables and syncs the write-ahead log (for clean shutdown).
@@ -130,6 +144,15 @@ impl StoreBatch {
             keys::head_value(entry.seq(), &id),
         );
         self.entries += 1;
+    }
+
+    /// Stores a node of `author`'s tree (see [`super::tree`]).
+    pub fn put_tree_node(&mut self, author: &PublicKey, node: &NodeId, hash: &TreeHash) {
+        self.batch.put_cf(
+            self.store.cf(cf::TLOG),
+            keys::tree_node(author, node),
+            hash.0,
+        );
     }
 
     /// Records an effective endorsement (an `authority` v2 entry) under its ordinal.

@@ -10,6 +10,7 @@
 //! | `feeds`, `equivocations` | author key (32) ‖ seq (8) | entry id / proof JSON |
 //! | `heads`, `rotations` | author key (32) | seq ‖ id / new key ‖ seq |
 //! | `rights` | right id (UTF-8) | right state (version byte ‖ encoding, see `right_state.rs`) |
+//! | `tlog` | author key (32) ‖ level (1) ‖ index (8) | the node's hash (32) |
 //! | `meta` | `endorsement` ‖ 0 ‖ ordinal (8) | an effective endorsement, JSON (`admission::EndorsementRecord`) |
 //! | `index_*` | tag (1) ‖ indexed value ‖ 0 ‖ right id or entry id | empty |
 //!
@@ -28,6 +29,7 @@
 use proto_types::body::Body;
 use proto_types::entry::{Entry, EntryId};
 use proto_types::keys::PublicKey;
+use proto_types::tlog::NodeId;
 
 use super::IndexFamily;
 use crate::rights::RightState;
@@ -42,6 +44,30 @@ pub(super) fn feed(author: &PublicKey, seq: u64) -> [u8; 40] {
     key[..32].copy_from_slice(&author.to_bytes());
     key[32..].copy_from_slice(&seq.to_be_bytes());
     key
+}
+
+/// `author ‖ level ‖ index`: the key of a stored tree node (family `tlog`).
+pub(super) fn tree_node(author: &PublicKey, node: &NodeId) -> [u8; 41] {
+    let mut key = [0u8; 41];
+    key[..32].copy_from_slice(&author.to_bytes());
+    key[32] = node.level;
+    key[33..].copy_from_slice(&node.index.to_be_bytes());
+    key
+}
+
+/// The first key after every node of `author`'s tree at `level`.
+pub(super) fn tree_level_end(author: &PublicKey, level: u8) -> [u8; 33] {
+    let mut key = [0u8; 33];
+    key[..32].copy_from_slice(&author.to_bytes());
+    // Level 255 never exists (levels stop at 63), so this does not overflow into a real key.
+    key[32] = level.saturating_add(1);
+    key
+}
+
+/// The index of a `tlog` key, if it is one.
+pub(super) fn tree_node_index(key: &[u8]) -> Option<u64> {
+    let index: [u8; 8] = key.get(33..41)?.try_into().ok()?;
+    (key.len() == 41).then(|| u64::from_be_bytes(index))
 }
 
 /// The key of a right's state: its id, as UTF-8.

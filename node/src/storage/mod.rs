@@ -34,12 +34,14 @@ pub mod keys;
 mod read;
 pub mod right_state;
 mod rotations;
+pub mod tree;
 
 pub use batch::{StoreBatch, StoreWriter};
 pub use credential_log::{CREDENTIAL_RECORD_V1, CredentialListing, IndexedCredential};
 pub use keys::{ClaimIndex, IndexScan};
 pub use read::StoreReader;
 pub use rotations::UndoMarker;
+pub use tree::{StagedTree, TreeReader};
 
 use std::path::Path;
 use std::sync::Arc;
@@ -54,8 +56,12 @@ use rocksdb::{
 use crate::files::{DataDirLock, LockError};
 use crate::rights::RightState;
 
-/// The on-disk schema version this build reads and writes.
-pub const SCHEMA_VERSION: u32 = 1;
+/// The on-disk schema version this build reads and writes. Version 2 added the feeds' trees
+/// and checkpoints; a version 1 store is upgraded in place when it is opened.
+pub const SCHEMA_VERSION: u32 = 2;
+
+/// The version this build upgrades from ([`Store::open`]).
+const UPGRADABLE_SCHEMA_VERSION: u32 = 1;
 
 /// Column family names.
 pub mod cf {
@@ -83,8 +89,12 @@ pub mod cf {
     pub const INEFFECTIVE: &str = "ineffective";
     /// Key rotations: old key → new key and the seq of the rotation entry.
     pub const ROTATIONS: &str = "rotations";
+    /// The Merkle tree of every feed: its stored nodes (protocol §14.1; `tree.rs`).
+    pub const TLOG: &str = "tlog";
+    /// Checkpoints, cosignatures and split-view proofs (protocol §14.3–14.4).
+    pub const CHECKPOINTS: &str = "checkpoints";
     /// Every column family, in creation order.
-    pub const ALL: [&str; 12] = [
+    pub const ALL: [&str; 14] = [
         META,
         ENTRIES,
         FEEDS,
@@ -97,7 +107,13 @@ pub mod cf {
         EQUIVOCATIONS,
         INEFFECTIVE,
         ROTATIONS,
+        TLOG,
+        CHECKPOINTS,
     ];
+
+    /// The families schema version 2 added: a version 1 store lacks them, and opening it
+    /// creates them and builds the trees (an upgrade, not a foreign database).
+    pub const ADDED_IN_V2: [&str; 2] = [TLOG, CHECKPOINTS];
 }
 
 const SCHEMA_KEY: &[u8] = b"schema_version";
@@ -206,12 +222,17 @@ impl Store {
     /// Returns the store, to share for reads, and its one writer, to hand to the ingest writer
     /// thread.
     pub fn open(path: &Path) -> Result<(Arc<Self>, StoreWriter)> {
-        let store = Arc::new(Self::open_store(path)?);
+        let (store, upgrade) = Self::open_store(path)?;
+        let store = Arc::new(store);
         let writer = StoreWriter::new(store.clone());
+        if upgrade {
+            writer.upgrade_to_current(path)?;
+        }
         Ok((store, writer))
     }
 
-    fn open_store(path: &Path) -> Result<Self> {
+    /// Opens the database; the flag says whether it is a version 1 store to upgrade.
+    fn open_store(path: &Path) -> Result<(Self, bool)> {
         let lock = DataDirLock::acquire(path)?;
         let display = path.display().to_string();
         let mut options = Options::default();
@@ -222,7 +243,11 @@ impl Store {
         options.set_max_open_files(512);
         options.increase_parallelism(2);
         options.set_keep_log_file_num(4);
+        let mut lacks_added_families = false;
         if let Ok(families) = DB::list_cf(&Options::default(), path) {
+            lacks_added_families = cf::ADDED_IN_V2
+                .iter()
+                .any(|name| !families.iter().any(|family| family == *name));
             if let Some(unknown) = families
                 .iter()
                 .find(|family| *family != DEFAULT_FAMILY && !cf::ALL.contains(&family.as_str()))
@@ -232,8 +257,11 @@ impl Store {
                     reason: format!("unknown column family {unknown:?}"),
                 });
             }
+            // A version 1 store lacks the families version 2 added; the schema version read
+            // below decides whether it is one.
             if let Some(missing) = cf::ALL
                 .iter()
+                .filter(|name| !cf::ADDED_IN_V2.contains(name))
                 .find(|name| !families.iter().any(|family| family == *name))
             {
                 if !families_are_empty(path, &families)? {
@@ -254,7 +282,21 @@ impl Store {
         let db = DB::open_cf_descriptors(&options, path, descriptors)?;
         let store = Self { db, _lock: lock };
         match store.db.get_cf(store.cf(cf::META), SCHEMA_KEY)? {
-            Some(bytes) if bytes.as_slice() == SCHEMA_VERSION.to_be_bytes() => Ok(store),
+            Some(bytes) if bytes.as_slice() == SCHEMA_VERSION.to_be_bytes() => {
+                if lacks_added_families {
+                    return Err(StorageError::Foreign {
+                        path: display,
+                        reason: format!(
+                            "schema version {SCHEMA_VERSION} without the families {:?}",
+                            cf::ADDED_IN_V2
+                        ),
+                    });
+                }
+                Ok((store, false))
+            }
+            Some(bytes) if bytes.as_slice() == UPGRADABLE_SCHEMA_VERSION.to_be_bytes() => {
+                Ok((store, true))
+            }
             Some(bytes) => Err(StorageError::SchemaMismatch {
                 path: display,
                 found: <[u8; 4]>::try_from(bytes.as_slice())
@@ -273,7 +315,7 @@ impl Store {
                     SCHEMA_VERSION.to_be_bytes(),
                     &write_options,
                 )?;
-                Ok(store)
+                Ok((store, false))
             }
             None => Err(StorageError::Foreign {
                 path: display,

@@ -249,13 +249,13 @@ mod families {
             db.put_cf(
                 db.cf_handle(cf::META).expect("meta"),
                 SCHEMA_KEY,
-                2u32.to_be_bytes(),
+                3u32.to_be_bytes(),
             )
             .expect("writes");
         }
         let error = Store::open(dir.path()).err().expect("refused");
         assert!(
-            matches!(&error, StorageError::SchemaMismatch { found, expected: SCHEMA_VERSION, .. } if found == "2"),
+            matches!(&error, StorageError::SchemaMismatch { found, expected: SCHEMA_VERSION, .. } if found == "3"),
             "{error}"
         );
     }
@@ -511,5 +511,156 @@ mod families {
         commit(&writer, |batch| batch.put_entry(&entry));
         assert!(store.entry_bytes(&entry.id()).expect("reads").is_some());
         assert_eq!(writer.commits_attempted(), 2);
+    }
+}
+
+mod upgrade {
+    //! Schema version 1 → 2: the trees of a store written before trees existed.
+
+    use proto_types::body::{Body, EntryKind, examples};
+    use proto_types::entry::{UnsignedEntry, VerifiedEntry};
+    use proto_types::keys::SecretKey;
+    use proto_types::timestamp::Timestamp;
+    use proto_types::tlog::{self, NodeId, TreeHash};
+    use serde_json::json;
+
+    use super::*;
+
+    /// A chain of `count` registrations by the key of seed `seed` × 32.
+    fn entry_chain(seed: u8, count: u64) -> Vec<VerifiedEntry> {
+        let key = SecretKey::from_seed(&[seed; 32]);
+        let mut entries: Vec<VerifiedEntry> = Vec::new();
+        for seq in 1..=count {
+            let mut body = examples::registration();
+            body["right_id"] = json!(format!("FR-TM-{seq}"));
+            body["number"] = json!(seq.to_string());
+            let entry = UnsignedEntry {
+                seq,
+                prev: entries.last().map(|entry| entry.id()),
+                timestamp: Timestamp::from_unix_millis(1_700_000_000_000 + seq as i64)
+                    .expect("a timestamp"),
+                body: Body::decode(EntryKind::Registration, &body).expect("a body"),
+            }
+            .sign(&key)
+            .expect("signs");
+            entries.push(entry);
+        }
+        entries
+    }
+
+    /// RFC 9162 §2.1.1, recursively.
+    fn reference_root(leaves: &[VerifiedEntry]) -> TreeHash {
+        match leaves.len() {
+            0 => TreeHash::empty(),
+            1 => tlog::leaf_hash(leaves[0].canonical_bytes()),
+            count => {
+                let split = 1usize << (usize::BITS - 1 - (count - 1).leading_zeros());
+                tlog::node_hash(
+                    &reference_root(&leaves[..split]),
+                    &reference_root(&leaves[split..]),
+                )
+            }
+        }
+    }
+
+    /// Turns a store written by this build back into version 1: the families version 2 added
+    /// dropped and the version rewritten.
+    fn downgrade_to_version_1(path: &Path) {
+        let mut db = DB::open_cf(&Options::default(), path, cf::ALL).unwrap();
+        for family in cf::ADDED_IN_V2 {
+            db.drop_cf(family).unwrap();
+        }
+        db.put_cf(
+            db.cf_handle(cf::META).unwrap(),
+            SCHEMA_KEY,
+            UPGRADABLE_SCHEMA_VERSION.to_be_bytes(),
+        )
+        .unwrap();
+    }
+
+    #[test]
+    fn a_version_1_store_is_upgraded_with_every_feed_s_tree_built() {
+        let dir = tempfile::tempdir().unwrap();
+        // More than one build batch, and a small feed.
+        let feeds = [
+            entry_chain(1, tree::BUILD_BATCH_ENTRIES as u64 + 5),
+            entry_chain(2, 3),
+        ];
+        {
+            let (_, writer) = Store::open(dir.path()).unwrap();
+            for chain in &feeds {
+                for entries in chain.chunks(1000) {
+                    let mut batch = writer.batch();
+                    for entry in entries {
+                        batch.put_entry(entry);
+                    }
+                    writer.commit(batch, false).unwrap();
+                }
+            }
+        }
+        downgrade_to_version_1(dir.path());
+        let (store, writer) = Store::open(dir.path()).unwrap();
+        assert_eq!(
+            schema_version(&store),
+            Some(SCHEMA_VERSION.to_be_bytes().to_vec())
+        );
+        for chain in &feeds {
+            let author = chain[0].author();
+            let size = chain.len() as u64;
+            for probe in [1, size / 3, size - 1, size] {
+                assert_eq!(
+                    store.tree_root(author, probe).unwrap(),
+                    reference_root(&chain[..probe as usize]),
+                    "size {probe}"
+                );
+            }
+            assert_eq!(
+                store.tree_nodes(author, &[NodeId::new(0, size)]).unwrap(),
+                vec![None]
+            );
+        }
+        drop((store, writer));
+        // Opening again does not build again; a version 2 store missing a family is refused.
+        Store::open(dir.path()).unwrap();
+        {
+            let mut db = DB::open_cf(&Options::default(), dir.path(), cf::ALL).unwrap();
+            db.drop_cf(cf::TLOG).unwrap();
+        }
+        let error = Store::open(dir.path()).err().expect("refused").to_string();
+        assert!(error.contains("without the families"), "{error}");
+    }
+
+    #[test]
+    fn an_upgrade_killed_half_way_is_run_again() {
+        let dir = tempfile::tempdir().unwrap();
+        let chain = entry_chain(3, 300);
+        {
+            let (_, writer) = Store::open(dir.path()).unwrap();
+            let mut batch = writer.batch();
+            for entry in &chain {
+                batch.put_entry(entry);
+            }
+            writer.commit(batch, false).unwrap();
+        }
+        downgrade_to_version_1(dir.path());
+        // Half of the tree written with wrong hashes and the version still 1: as a build
+        // killed part-way that left garbage would. The next open builds everything again.
+        {
+            let db = raw_database(dir.path(), &cf::ALL);
+            let author = chain[0].author();
+            for index in 0..150u64 {
+                db.put_cf(
+                    db.cf_handle(cf::TLOG).unwrap(),
+                    keys::tree_node(author, &NodeId::new(0, index)),
+                    [7u8; 32],
+                )
+                .unwrap();
+            }
+        }
+        let (store, _writer) = Store::open(dir.path()).unwrap();
+        assert_eq!(
+            store.tree_root(chain[0].author(), 300).unwrap(),
+            reference_root(&chain)
+        );
     }
 }
