@@ -218,16 +218,14 @@ impl TlogProof {
     /// match, and applies its witness policy to [`VerifiedTlogProof::checkpoint`].
     pub fn verify(&self, leaf: &TreeHash) -> Result<VerifiedTlogProof, TlogProofError> {
         let checkpoint = super::verify_feed_checkpoint_note(self.note.clone())?;
-        // TODO(integrator): replace with `crate::tlog::verify_inclusion` once it is on main
-        // (same arguments); then delete `verify_inclusion` below.
-        verify_inclusion(
+        crate::tlog::verify_inclusion(
             leaf,
             self.index,
             checkpoint.checkpoint().size(),
             &self.inclusion,
             checkpoint.checkpoint().root(),
         )
-        .map_err(TlogProofError::Inclusion)?;
+        .map_err(|error| TlogProofError::Inclusion(error.to_string()))?;
         Ok(VerifiedTlogProof {
             checkpoint,
             index: self.index,
@@ -266,49 +264,4 @@ impl VerifiedTlogProof {
     pub fn leaf(&self) -> &TreeHash {
         &self.leaf
     }
-}
-
-/// RFC 9162 §2.1.3.2: whether `proof` proves `leaf` at `index` in the tree of `size` leaves
-/// with root `root`. Stand-in for `crate::tlog::verify_inclusion` (see the TODO above).
-fn verify_inclusion(
-    leaf: &TreeHash,
-    index: u64,
-    size: u64,
-    proof: &[TreeHash],
-    root: &TreeHash,
-) -> Result<(), String> {
-    use crate::tlog::node_hash;
-    if index >= size {
-        return Err(format!(
-            "leaf index {index} is not below the tree size {size}"
-        ));
-    }
-    let mut position = index;
-    let mut last = size - 1;
-    let mut hash = *leaf;
-    for sibling in proof {
-        if last == 0 {
-            return Err("the proof is too long".to_string());
-        }
-        if position & 1 == 1 || position == last {
-            hash = node_hash(sibling, &hash);
-            if position & 1 == 0 {
-                while position & 1 == 0 && position != 0 {
-                    position >>= 1;
-                    last >>= 1;
-                }
-            }
-        } else {
-            hash = node_hash(&hash, sibling);
-        }
-        position >>= 1;
-        last >>= 1;
-    }
-    if last != 0 {
-        return Err("the proof is too short".to_string());
-    }
-    if hash != *root {
-        return Err("the computed root differs from the checkpoint's".to_string());
-    }
-    Ok(())
 }
