@@ -42,6 +42,7 @@ pub mod rights;
 pub mod status_lists;
 pub mod storage;
 pub mod text;
+pub mod transparency;
 pub mod trust;
 pub mod upsert;
 
