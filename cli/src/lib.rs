@@ -10,6 +10,7 @@
 pub mod client;
 pub mod cmd;
 pub mod import;
+pub mod monitor;
 
 use std::io::Write;
 
@@ -119,6 +120,9 @@ enum Command {
     /// The trust store, changed while the node runs, and endorsements of new authorities.
     #[command(subcommand)]
     Trust(cmd::trust::TrustCommand),
+    /// Tail every feed of a node through checkpoints and tiles: re-verify entries, catch forks,
+    /// report key rotations and what touches watched holders or marks (JSON lines).
+    Monitor(cmd::monitor::MonitorArgs),
 }
 
 /// Runs the program with the process arguments and returns its exit code.
@@ -150,6 +154,7 @@ pub fn main() -> i32 {
         Command::Peers(command) => command.run(),
         Command::Import(command) => command.run(),
         Command::Trust(command) => command.run(),
+        Command::Monitor(command) => command.run(),
     };
     match result {
         Ok(exit) => exit as i32,

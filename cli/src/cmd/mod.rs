@@ -4,6 +4,7 @@ pub mod client;
 pub mod credential;
 pub mod import;
 pub mod key;
+pub mod monitor;
 pub mod node;
 pub mod notice;
 pub mod testnet;
