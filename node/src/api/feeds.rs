@@ -17,6 +17,7 @@ use super::extract::{body_bytes, page_size, query_params};
 use super::outcome::outcome_response;
 use super::schemas::{EntryResponse, EquivocationsResponse, FeedPage, FeedView, FeedsResponse};
 use super::state::NodeState;
+use crate::transparency::split_view::SplitViewProof;
 use crate::ingest::Source;
 use crate::storage::StorageError;
 
@@ -147,12 +148,27 @@ pub(super) async fn equivocations(
         .limit
         .unwrap_or(DEFAULT_PROOFS)
         .clamp(1, state.config.limits.max_page_size);
-    let proofs = state
+    let (proofs, checkpoint_equivocations) = state
         .reader()
-        .run(move |store| store.equivocations(limit))
+        .run(move |store| {
+            // Stored only once checked; checked again here, on the blocking pool, to render
+            // each with its author, sizes and roots.
+            let checkpoint_equivocations: Vec<Value> = store
+                .checkpoint_equivocations(limit)?
+                .into_iter()
+                .map(|stored| {
+                    serde_json::to_vec(&stored)
+                        .ok()
+                        .and_then(|bytes| SplitViewProof::from_json(&bytes).ok())
+                        .map_or(stored, |proof| proof.to_view())
+                })
+                .collect();
+            Ok::<_, StorageError>((store.equivocations(limit)?, checkpoint_equivocations))
+        })
         .await?;
     Ok(Json(EquivocationsResponse {
         equivocations: proofs,
+        checkpoint_equivocations,
     })
     .into_response())
 }

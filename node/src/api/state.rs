@@ -12,6 +12,7 @@ use crate::metrics::Metrics;
 use crate::network::{Network, Peers};
 use crate::status_lists::StatusLists;
 use crate::storage::{Store, StoreReader};
+use crate::transparency::Transparency;
 
 /// Everything request handlers share.
 #[derive(Clone)]
@@ -41,6 +42,8 @@ pub struct NodeState {
     /// The Bitstring Status Lists this node publishes: its public URL, where their bits come
     /// from, and the signed copies.
     pub status_lists: Arc<StatusLists>,
+    /// Checkpoints, the witness, split views and the witness policy.
+    pub transparency: Arc<Transparency>,
 }
 
 impl NodeState {

@@ -386,6 +386,7 @@ impl Federation {
                         .expect("a policy")
                 }),
                 trust: Default::default(),
+                transparency: Default::default(),
             };
             let authority = key.public_key();
             let inputs = Inputs {
