@@ -291,9 +291,13 @@ impl Transparency {
                 .await
                 .map_err(|_| IngestError::Closed)??
         };
-        if let Some(submitted) = &submitted {
-            check_submitted(submitted, &reads.view, size, &root)?;
-        }
+        // A submission that fails the C2SP checks is not cosigned, but what it shows (a split
+        // view) is still recorded: the specification lets a witness log such a request.
+        let refused_submission = submitted
+            .as_ref()
+            .and_then(|submitted| check_submitted(submitted, &reads.view, size, &root).err());
+        // A witness vouches for other authorities' feeds, not its own.
+        let own_feed = self.ingest.trust().root(&author) == *self.ingest.authority();
         let mut processed = Processed::default();
         let mut split_views = Vec::new();
         let matches_tree = reads.view.root_at_size == Some(root);
@@ -340,7 +344,9 @@ impl Transparency {
         let mut witness_state = None;
         let mut own_line = None;
         match &decision {
-            WitnessDecision::Cosign if !self.is_flagged(&author) => {
+            WitnessDecision::Cosign
+                if refused_submission.is_none() && !own_feed && !self.is_flagged(&author) =>
+            {
                 let timestamp = u64::try_from(crate::clock::now_millis() / 1000).unwrap_or(0);
                 let line = cosign(&checkpoint, &self.witness_key, timestamp)
                     .map_err(|error| AddCheckpointError::Unprocessable(error.to_string()))?;
@@ -408,9 +414,17 @@ impl Transparency {
             memory.conflicts.remove(&author);
         }
         drop(memory);
+        if let Some(error) = refused_submission {
+            return Err(error);
+        }
         if matches!(decision, WitnessDecision::Cosign) && own_line.is_some() {
             self.metrics.event("checkpoint_cosigned");
             self.gossip_held(author, size).await;
+        }
+        if own_feed && submitted.is_some() {
+            return Err(AddCheckpointError::Unprocessable(
+                "a witness does not cosign its own authority's feed".to_owned(),
+            ));
         }
         processed.cosignature = own_line;
         processed.decision = Some(decision);

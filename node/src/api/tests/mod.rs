@@ -393,6 +393,7 @@ impl Federation {
                 operator_token: TOKEN.into(),
                 keyring: crate::keyring::Keyring::single(key),
                 trust: TrustStore::from_toml(&trust).expect("the trust store parses"),
+                witness_policy: None,
             };
             let node = tokio::time::timeout(DEADLINE, crate::start_with(config, inputs))
                 .await
