@@ -256,12 +256,8 @@ pub async fn start_with(config: NodeConfig, inputs: Inputs) -> anyhow::Result<Ru
         metrics.clone(),
     )?;
     let witness_key = Arc::new(files::load_or_create_witness_key(&config.data_dir)?);
-    let transparency = Transparency::new(
-        ingest.clone(),
-        witness_key,
-        witness_policy,
-        metrics.clone(),
-    );
+    let transparency =
+        Transparency::new(ingest.clone(), witness_key, witness_policy, metrics.clone());
     let (shutdown, signal) = watch::channel(false);
     let peers = Arc::new(Peers::default());
     let running_network = network::start(

@@ -17,9 +17,9 @@ use super::extract::{body_bytes, page_size, query_params};
 use super::outcome::outcome_response;
 use super::schemas::{EntryResponse, EquivocationsResponse, FeedPage, FeedView, FeedsResponse};
 use super::state::NodeState;
-use crate::transparency::split_view::SplitViewProof;
 use crate::ingest::Source;
 use crate::storage::StorageError;
+use crate::transparency::split_view::SplitViewProof;
 
 /// Default page size of a feed.
 const DEFAULT_FEED_PAGE: usize = 100;

@@ -6,34 +6,33 @@ use axum::extract::State;
 use axum::response::IntoResponse;
 
 use super::error::ApiResult;
-use super::schemas::{
-    KeyHistoryItem, StatusCheckpoint, StatusFeed, StatusResponse, WitnessStatus,
-};
+use super::schemas::{KeyHistoryItem, StatusCheckpoint, StatusFeed, StatusResponse, WitnessStatus};
 use super::state::NodeState;
 
 /// The node's authority, peers, and every feed's head (author, latest seq and entry id).
 pub(super) async fn status(State(state): State<NodeState>) -> ApiResult {
     let transparency = state.transparency.clone();
-    let (heads, checkpoints, flagged) = state
-        .reader()
-        .run(move |store| {
-            let heads = store.heads()?;
-            let mut checkpoints = Vec::with_capacity(heads.len());
-            for (author, _) in &heads {
-                checkpoints.push(store.latest_checkpoint(author)?.map(|latest| {
-                    StatusCheckpoint {
-                        size: latest.size,
-                        cosignatures: latest.cosignatures.len(),
-                    }
-                }));
-            }
-            let flagged: Vec<bool> = heads
-                .iter()
-                .map(|(author, _)| transparency.is_flagged(author))
-                .collect();
-            Ok::<_, crate::storage::StorageError>((heads, checkpoints, flagged))
-        })
-        .await?;
+    let (heads, checkpoints, flagged) =
+        state
+            .reader()
+            .run(move |store| {
+                let heads = store.heads()?;
+                let mut checkpoints = Vec::with_capacity(heads.len());
+                for (author, _) in &heads {
+                    checkpoints.push(store.latest_checkpoint(author)?.map(|latest| {
+                        StatusCheckpoint {
+                            size: latest.size,
+                            cosignatures: latest.cosignatures.len(),
+                        }
+                    }));
+                }
+                let flagged: Vec<bool> = heads
+                    .iter()
+                    .map(|(author, _)| transparency.is_flagged(author))
+                    .collect();
+                Ok::<_, crate::storage::StorageError>((heads, checkpoints, flagged))
+            })
+            .await?;
     let trust = state.ingest.trust();
     let feeds: Vec<StatusFeed> = heads
         .iter()

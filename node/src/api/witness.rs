@@ -56,9 +56,11 @@ pub(super) async fn add_checkpoint(
         Err(error @ AddCheckpointError::BadRequest(_)) => {
             Err(ApiError::bad_request("bad_body", error.to_string()))
         }
-        Err(error @ AddCheckpointError::UnknownOrigin) => {
-            Err(ApiError::new(StatusCode::NOT_FOUND, "unknown_origin", error.to_string()))
-        }
+        Err(error @ AddCheckpointError::UnknownOrigin) => Err(ApiError::new(
+            StatusCode::NOT_FOUND,
+            "unknown_origin",
+            error.to_string(),
+        )),
         Err(error @ AddCheckpointError::Forbidden(_)) => Err(ApiError::new(
             StatusCode::FORBIDDEN,
             "bad_signature",

@@ -136,7 +136,10 @@ impl HashReader for GroupTreeReader<'_> {
             .map(|(node, hash)| {
                 hash.ok_or_else(|| StorageError::Corrupt {
                     cf: "tlog",
-                    reason: format!("node {}/{} of {} missing", node.level, node.index, self.author),
+                    reason: format!(
+                        "node {}/{} of {} missing",
+                        node.level, node.index, self.author
+                    ),
                 })
             })
             .collect()
@@ -145,7 +148,12 @@ impl HashReader for GroupTreeReader<'_> {
 
 impl Writer {
     /// The root of `author`'s tree at `size` as the group left it (the head must reach `size`).
-    fn group_root(&self, staged: &Staged, author: &PublicKey, size: u64) -> Result<TreeHash, IngestError> {
+    fn group_root(
+        &self,
+        staged: &Staged,
+        author: &PublicKey,
+        size: u64,
+    ) -> Result<TreeHash, IngestError> {
         let mut reader = GroupTreeReader {
             store: &self.store,
             staged: staged.tree(),
@@ -163,7 +171,11 @@ impl Writer {
     }
 
     /// The sizes of `author`'s checkpoints, stored or staged by this group, ascending.
-    fn checkpoint_sizes(&self, staged: &Staged, author: &PublicKey) -> Result<Vec<u64>, IngestError> {
+    fn checkpoint_sizes(
+        &self,
+        staged: &Staged,
+        author: &PublicKey,
+    ) -> Result<Vec<u64>, IngestError> {
         let mut sizes = self.store.checkpoint_sizes(author)?;
         if let Some(more) = staged.checkpoints.sizes.get(author) {
             sizes.extend(more);
@@ -255,12 +267,18 @@ impl Writer {
         batch: &mut StoreBatch,
         staged: &mut Staged,
     ) -> Result<(), IngestError> {
-        if let Some(old) = staged.own_rotation.as_ref().map(|rotation| rotation.old_key().clone()) {
+        if let Some(old) = staged
+            .own_rotation
+            .as_ref()
+            .map(|rotation| rotation.old_key().clone())
+        {
             self.sign_own_checkpoint(batch, staged, &old)?;
         }
         if self.checkpoint_before_ack {
             let key = self.key.clone();
-            if staged.extended(&key.public_key()) && self.rotated_at(staged, &key.public_key()).is_none() {
+            if staged.extended(&key.public_key())
+                && self.rotated_at(staged, &key.public_key()).is_none()
+            {
                 self.sign_own_checkpoint(batch, staged, &key)?;
             }
         }
@@ -279,12 +297,14 @@ impl Writer {
         let root = *write.checkpoint.checkpoint().root();
         let mut written = CheckpointWritten::default();
         let head = self.head(&author)?.map_or(0, |head| head.seq);
-        let matches_tree = size > 0 && head >= size && self.group_root(staged, &author, size)? == root;
+        let matches_tree =
+            size > 0 && head >= size && self.group_root(staged, &author, size)? == root;
         if matches_tree {
             let note = write.checkpoint.to_note_text_with(&[]);
-            written.checkpoint_new = self.stage_checkpoint(batch, staged, &author, size, &root, &note)?;
-            written.checkpoint_held = written.checkpoint_new
-                || self.checkpoint_sizes(staged, &author)?.contains(&size);
+            written.checkpoint_new =
+                self.stage_checkpoint(batch, staged, &author, size, &root, &note)?;
+            written.checkpoint_held =
+                written.checkpoint_new || self.checkpoint_sizes(staged, &author)?.contains(&size);
         }
         if written.checkpoint_held {
             let held = self.store.cosignature_lines(&author, size)?;
@@ -318,8 +338,15 @@ impl Writer {
             if proof.author != author || self.store.has_split_view(&author, &proof.id)? {
                 continue;
             }
-            let staged_count = staged.checkpoints.split_views.get(&author).copied().unwrap_or(0);
-            let stored = self.store.split_view_count(&author, MAX_SPLIT_VIEWS_PER_FEED)?;
+            let staged_count = staged
+                .checkpoints
+                .split_views
+                .get(&author)
+                .copied()
+                .unwrap_or(0);
+            let stored = self
+                .store
+                .split_view_count(&author, MAX_SPLIT_VIEWS_PER_FEED)?;
             if stored + staged_count >= MAX_SPLIT_VIEWS_PER_FEED {
                 break;
             }

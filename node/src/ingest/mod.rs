@@ -38,9 +38,7 @@ mod tests;
 mod verify;
 mod writer;
 
-pub use checkpoint::{
-    CheckpointWrite, CheckpointWritten, OwnCheckpoint, SplitViewRecord,
-};
+pub use checkpoint::{CheckpointWrite, CheckpointWritten, OwnCheckpoint, SplitViewRecord};
 pub use compromise::{UNDO_STEP_ENTRIES, compromise_reason};
 pub use credential_log::{IssueError, IssueFn, Issued};
 pub use error::{IngestError, Refusal};

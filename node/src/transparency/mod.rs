@@ -30,7 +30,7 @@ pub mod split_view;
 pub mod witness;
 
 pub use policy::{CheckpointRelied, load_policy};
-pub use receive::{AddCheckpointError, Acceptance};
+pub use receive::{Acceptance, AddCheckpointError};
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -152,7 +152,8 @@ impl Transparency {
     pub fn is_flagged(&self, author: &PublicKey) -> bool {
         let trust = self.ingest.trust();
         let root = trust.root(author);
-        let flagged = |key: &PublicKey| self.store.has_checkpoint_equivocation(key).unwrap_or(false);
+        let flagged =
+            |key: &PublicKey| self.store.has_checkpoint_equivocation(key).unwrap_or(false);
         flagged(author) || (root != *author && flagged(&root))
     }
 

@@ -9,7 +9,7 @@ use proto_types::checkpoint::verify_feed_checkpoint;
 use proto_types::keys::PublicKey;
 use serde::Serialize;
 
-use crate::storage::{Store, StorageError};
+use crate::storage::{StorageError, Store};
 
 /// Reads and parses the witness policy file (bounded by [`MAX_POLICY_BYTES`]).
 pub fn load_policy(path: &Path) -> anyhow::Result<WitnessPolicy> {

@@ -12,6 +12,7 @@ use std::sync::Arc;
 use proto_types::checkpoint::cosignature::{VerifiedCosignature, cosign, witness_verifier_key};
 use proto_types::checkpoint::{MAX_CHECKPOINT_BYTES, VerifiedCheckpoint, verify_feed_checkpoint};
 use proto_types::keys::PublicKey;
+use proto_types::note::NoteError;
 use proto_types::tlog::{self, TreeHash};
 
 use super::split_view::{SplitViewError, SplitViewProof};
@@ -52,7 +53,9 @@ pub enum AddCheckpointError {
     Unprocessable(String),
     /// 503: this node does not hold the feed to the checkpoint's size yet; it is held and
     /// cosigned once the entries arrive.
-    #[error("this witness does not hold the feed to size {size} yet (it holds {head}); retry later")]
+    #[error(
+        "this witness does not hold the feed to size {size} yet (it holds {head}); retry later"
+    )]
     NotYet {
         /// The checkpoint's size.
         size: u64,
@@ -231,13 +234,18 @@ impl Transparency {
 
     /// The C2SP tlog-witness `add-checkpoint` call: `old N`, the consistency proof lines, a
     /// blank line, the checkpoint note. Answers this witness's cosignature line.
-    pub async fn add_checkpoint(self: &Arc<Self>, body: &[u8]) -> Result<String, AddCheckpointError> {
+    pub async fn add_checkpoint(
+        self: &Arc<Self>,
+        body: &[u8],
+    ) -> Result<String, AddCheckpointError> {
         let (submitted, note) = parse_add_checkpoint(body)?;
         let checkpoint = verify_feed_checkpoint(&note).map_err(|error| {
             use proto_types::checkpoint::CheckpointError;
             match error {
                 CheckpointError::NotAFeedOrigin(_) => AddCheckpointError::UnknownOrigin,
-                CheckpointError::Note(_) => AddCheckpointError::Forbidden(error.to_string()),
+                CheckpointError::Note(
+                    NoteError::InvalidSignature { .. } | NoteError::NoKnownSignature,
+                ) => AddCheckpointError::Forbidden(error.to_string()),
                 other => AddCheckpointError::BadRequest(other.to_string()),
             }
         })?;
@@ -325,10 +333,11 @@ impl Transparency {
                 if conflict.checkpoint().size() < size && conflict.checkpoint().size() > 0 {
                     let store = self.store.clone();
                     let against = conflict.clone();
-                    let evidence =
-                        tokio::task::spawn_blocking(move || evidence_against(&store, &against, size))
-                            .await
-                            .map_err(|_| IngestError::Closed)??;
+                    let evidence = tokio::task::spawn_blocking(move || {
+                        evidence_against(&store, &against, size)
+                    })
+                    .await
+                    .map_err(|_| IngestError::Closed)??;
                     split_views.extend(SplitViewProof::with_consistency(
                         &conflict,
                         &checkpoint,
@@ -351,7 +360,10 @@ impl Transparency {
                 let line = cosign(&checkpoint, &self.witness_key, timestamp)
                     .map_err(|error| AddCheckpointError::Unprocessable(error.to_string()))?;
                 let verified = checkpoint
-                    .verify_cosignature(&witness_verifier_key(&self.witness_key.public_key()), &line)
+                    .verify_cosignature(
+                        &witness_verifier_key(&self.witness_key.public_key()),
+                        &line,
+                    )
                     .map_err(|error| AddCheckpointError::Unprocessable(error.to_string()))?;
                 own_line = Some(line.to_line());
                 all_cosignatures.retain(|other| other.witness() != verified.witness());
@@ -361,10 +373,11 @@ impl Transparency {
             WitnessDecision::AlreadyCosigned => {
                 let key = self.witness_key.public_key();
                 let store = self.store.clone();
-                let lines = tokio::task::spawn_blocking(move || store.cosignature_lines(&author, size))
-                    .await
-                    .map_err(|_| IngestError::Closed)?
-                    .map_err(storage)?;
+                let lines =
+                    tokio::task::spawn_blocking(move || store.cosignature_lines(&author, size))
+                        .await
+                        .map_err(|_| IngestError::Closed)?
+                        .map_err(storage)?;
                 own_line = lines
                     .into_iter()
                     .find(|(witness, _)| *witness == key)
@@ -394,14 +407,18 @@ impl Transparency {
                     .pending
                     .get(&author)
                     .is_none_or(|held| held.checkpoint().size() < size);
-                if newer && (memory.pending.len() < MAX_PENDING_CHECKPOINTS || memory.pending.contains_key(&author)) {
+                if newer
+                    && (memory.pending.len() < MAX_PENDING_CHECKPOINTS
+                        || memory.pending.contains_key(&author))
+                {
                     memory.pending.insert(author, checkpoint.clone());
                     processed.new = true;
                 }
             }
             WitnessDecision::Refuse(super::witness::WitnessRefusal::RootMismatch { .. }) => {
                 if split_views.is_empty()
-                    && (memory.conflicts.len() < MAX_HELD_CONFLICTS || memory.conflicts.contains_key(&author))
+                    && (memory.conflicts.len() < MAX_HELD_CONFLICTS
+                        || memory.conflicts.contains_key(&author))
                 {
                     let replaced = memory.conflicts.insert(author, checkpoint.clone());
                     processed.new |= replaced.as_ref() != Some(&checkpoint);
@@ -526,7 +543,9 @@ pub const MAX_ADD_CHECKPOINT_PROOF_LINES: usize = 63;
 fn parse_add_checkpoint(body: &[u8]) -> Result<(Submitted, String), AddCheckpointError> {
     let bad = |reason: &str| AddCheckpointError::BadRequest(reason.to_owned());
     let text = std::str::from_utf8(body).map_err(|_| bad("the body is not UTF-8"))?;
-    let (old_line, mut rest) = text.split_once('\n').ok_or_else(|| bad("no old size line"))?;
+    let (old_line, mut rest) = text
+        .split_once('\n')
+        .ok_or_else(|| bad("no old size line"))?;
     let old = old_line
         .strip_prefix("old ")
         .filter(|digits| {
@@ -548,7 +567,9 @@ fn parse_add_checkpoint(body: &[u8]) -> Result<(Submitted, String), AddCheckpoin
         if proof.len() >= MAX_ADD_CHECKPOINT_PROOF_LINES {
             return Err(bad("more than 63 consistency proof lines"));
         }
-        proof.push(decode_proof_hash(line).ok_or_else(|| bad("a proof line is not base64 of 32 bytes"))?);
+        proof.push(
+            decode_proof_hash(line).ok_or_else(|| bad("a proof line is not base64 of 32 bytes"))?,
+        );
     }
     Ok((Submitted { old, proof }, rest.to_owned()))
 }
@@ -558,7 +579,9 @@ fn decode_proof_hash(line: &str) -> Option<TreeHash> {
     if line.len() != 44 {
         return None;
     }
-    let bytes = base64::engine::general_purpose::STANDARD.decode(line).ok()?;
+    let bytes = base64::engine::general_purpose::STANDARD
+        .decode(line)
+        .ok()?;
     Some(TreeHash(bytes.try_into().ok()?))
 }
 
@@ -569,9 +592,10 @@ mod tests {
     #[test]
     fn add_checkpoint_bodies_are_split_strictly() {
         let hash = base64::Engine::encode(&base64::engine::general_purpose::STANDARD, [7u8; 32]);
-        let (submitted, note) =
-            parse_add_checkpoint(format!("old 3\n{hash}\n{hash}\n\norigin\n5\nroot\n\n— sig\n").as_bytes())
-                .unwrap();
+        let (submitted, note) = parse_add_checkpoint(
+            format!("old 3\n{hash}\n{hash}\n\norigin\n5\nroot\n\n— sig\n").as_bytes(),
+        )
+        .unwrap();
         assert_eq!(submitted.old, 3);
         assert_eq!(submitted.proof, vec![TreeHash([7; 32]); 2]);
         assert_eq!(note, "origin\n5\nroot\n\n— sig\n");
@@ -587,7 +611,10 @@ mod tests {
             b"\xff\xfe",
         ] {
             assert!(
-                matches!(parse_add_checkpoint(bad), Err(AddCheckpointError::BadRequest(_))),
+                matches!(
+                    parse_add_checkpoint(bad),
+                    Err(AddCheckpointError::BadRequest(_))
+                ),
                 "{bad:?}"
             );
         }

@@ -190,8 +190,7 @@ impl SplitViewProof {
         }
         let first = verify_feed_checkpoint(&json.first)?;
         let second = verify_feed_checkpoint(&json.second)?;
-        if first.checkpoint().origin() != json.origin
-            || second.checkpoint().origin() != json.origin
+        if first.checkpoint().origin() != json.origin || second.checkpoint().origin() != json.origin
         {
             return Err(SplitViewError::OriginMismatch);
         }

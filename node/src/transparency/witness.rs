@@ -46,7 +46,9 @@ pub enum WitnessRefusal {
         cosigned: u64,
     },
     /// Not consistent with the checkpoint this witness cosigned last.
-    #[error("inconsistent with the checkpoint this witness cosigned last (size {cosigned}): {reason}")]
+    #[error(
+        "inconsistent with the checkpoint this witness cosigned last (size {cosigned}): {reason}"
+    )]
     Inconsistent {
         /// The size cosigned last.
         cosigned: u64,
@@ -179,7 +181,10 @@ mod tests {
     fn a_first_checkpoint_that_matches_the_tree_is_cosigned() {
         let mut tree = Tree::with(&LEAVES);
         let root = tree.root(5);
-        assert_eq!(decide(5, &root, &tree.view(5, None)), WitnessDecision::Cosign);
+        assert_eq!(
+            decide(5, &root, &tree.view(5, None)),
+            WitnessDecision::Cosign
+        );
     }
 
     #[test]

@@ -123,12 +123,18 @@ fn forged_proofs_are_refused() {
     // Two checkpoints of different feeds.
     let mut two_feeds = good.clone();
     two_feeds["second"] = sign_feed_checkpoint(&other, 4, &TreeHash([9; 32])).into();
-    assert!(matches!(refused(&two_feeds), SplitViewError::OriginMismatch));
+    assert!(matches!(
+        refused(&two_feeds),
+        SplitViewError::OriginMismatch
+    ));
 
     // The same root twice.
     let mut same = good.clone();
     same["second"] = same["first"].clone();
-    assert!(matches!(refused(&same), SplitViewError::NotContradictory(_)));
+    assert!(matches!(
+        refused(&same),
+        SplitViewError::NotContradictory(_)
+    ));
 
     // A consistent pair with a valid consistency proof.
     let small = checkpoint(&key, 3, &honest.root(3));
@@ -145,13 +151,21 @@ fn forged_proofs_are_refused() {
         "second": large.to_note_text_with(&[]),
         "consistency": evidence.iter().map(|hash| STANDARD.encode(hash.0)).collect::<Vec<_>>(),
     });
-    assert!(matches!(refused(&consistent), SplitViewError::NotContradictory(_)));
+    assert!(matches!(
+        refused(&consistent),
+        SplitViewError::NotContradictory(_)
+    ));
 
     // A consistency proof that does not lead to the larger root.
     let mut bad_proof = consistent.clone();
     bad_proof["consistency"][0] = STANDARD.encode([0u8; 32]).into();
-    bad_proof["first"] = checkpoint(&key, 3, &TreeHash([5; 32])).to_note_text_with(&[]).into();
-    assert!(matches!(refused(&bad_proof), SplitViewError::Consistency(_)));
+    bad_proof["first"] = checkpoint(&key, 3, &TreeHash([5; 32]))
+        .to_note_text_with(&[])
+        .into();
+    assert!(matches!(
+        refused(&bad_proof),
+        SplitViewError::Consistency(_)
+    ));
 
     // Shape: unknown fields, another kind, the larger first, junk, oversize, non-canonical hashes.
     let mut extra = good.clone();
@@ -180,8 +194,7 @@ fn forged_proofs_are_refused() {
     padded["consistency"][0] = format!("{}\n", STANDARD.encode([1u8; 32])).into();
     assert!(matches!(refused(&padded), SplitViewError::Malformed(_)));
     let mut too_many = consistent.clone();
-    too_many["consistency"] =
-        vec![STANDARD.encode([1u8; 32]); MAX_PROOF_HASHES + 1].into();
+    too_many["consistency"] = vec![STANDARD.encode([1u8; 32]); MAX_PROOF_HASHES + 1].into();
     assert!(matches!(refused(&too_many), SplitViewError::Malformed(_)));
     // An empty tree contradicts nothing larger.
     let empty = checkpoint(&key, 0, &TreeHash::empty());
