@@ -22,3 +22,4 @@ mod node_durability;
 mod rotation;
 mod testnet;
 mod trust;
+mod witness;

@@ -19,6 +19,7 @@ mod peers;
 mod rights;
 mod status_lists;
 mod trust;
+mod witness;
 
 use std::collections::BTreeSet;
 use std::sync::{Arc, Mutex};
@@ -472,7 +473,7 @@ pub(super) fn registration(number: &str, holder: &PublicKey) -> Value {
 }
 
 /// Which routes each area's test claims. Together they must name every route once.
-const AREAS: [(&str, &[(&str, &str)]); 9] = [
+const AREAS: [(&str, &[(&str, &str)]); 10] = [
     ("node", node::ROUTES),
     ("rights", rights::ROUTES),
     ("feeds", feeds::ROUTES),
@@ -482,6 +483,7 @@ const AREAS: [(&str, &[(&str, &str)]); 9] = [
     ("status_lists", status_lists::ROUTES),
     ("keys", keys::ROUTES),
     ("trust", trust::ROUTES),
+    ("witness", witness::ROUTES),
 ];
 
 #[test]
