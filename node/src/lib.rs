@@ -18,6 +18,8 @@
 //!   through the [`status_lists::StatusSource`] seam, and a cache of signed copies.
 //! - [`credential_log`]: the public credential log and credential status (what a `credential`
 //!   or `credential_status` entry does, anchoring, the rotation facts the verdict reads).
+//! - [`held_checkpoints`]: the read seam of the transparency routes: the signed checkpoints
+//!   (with cosignatures) the node holds for each feed, and which one a route serves.
 //! - [`text`], [`query`]: search folding, index-driven search, JSON views.
 //! - [`network`]: libp2p — gossip, catch-up sync, peers. Only it names libp2p.
 //! - [`api`]: axum — routes, errors, limits, auth, OpenAPI. Only it names axum.
@@ -33,6 +35,7 @@ pub mod config;
 pub mod credential_log;
 pub mod credentials;
 pub mod files;
+pub mod held_checkpoints;
 pub mod ingest;
 pub mod keyring;
 pub mod metrics;
@@ -287,6 +290,7 @@ pub async fn start_with(config: NodeConfig, inputs: Inputs) -> anyhow::Result<Ru
         peers,
         network: running_network.network,
         status_lists,
+        checkpoints: Arc::new(held_checkpoints::StoredCheckpoints),
     };
     let server = tokio::spawn(api::serve(listener, state.clone(), signal));
     let restorer = state.config.marketplace.is_some().then(|| {

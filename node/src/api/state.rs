@@ -6,6 +6,7 @@ use std::sync::Arc;
 use proto_types::keys::{PublicKey, SecretKey};
 
 use crate::config::NodeConfig;
+use crate::held_checkpoints::CheckpointSource;
 use crate::ingest::Ingest;
 use crate::keyring::SigningKeys;
 use crate::metrics::Metrics;
@@ -41,6 +42,9 @@ pub struct NodeState {
     /// The Bitstring Status Lists this node publishes: its public URL, where their bits come
     /// from, and the signed copies.
     pub status_lists: Arc<StatusLists>,
+    /// The checkpoints the node holds for each feed, with their cosignatures: what the
+    /// transparency routes serve (read only).
+    pub checkpoints: Arc<dyn CheckpointSource>,
 }
 
 impl NodeState {
