@@ -119,6 +119,12 @@ enum Command {
     /// The trust store, changed while the node runs, and endorsements of new authorities.
     #[command(subcommand)]
     Trust(cmd::trust::TrustCommand),
+    /// Feeds as transparency logs: export one as a static tlog-tiles tree.
+    #[command(subcommand)]
+    Feed(cmd::feed::FeedCommand),
+    /// Inclusion proofs (C2SP tlog-proof): verify one offline.
+    #[command(subcommand)]
+    Proof(cmd::proof::ProofCommand),
 }
 
 /// Runs the program with the process arguments and returns its exit code.
@@ -150,6 +156,8 @@ pub fn main() -> i32 {
         Command::Peers(command) => command.run(),
         Command::Import(command) => command.run(),
         Command::Trust(command) => command.run(),
+        Command::Feed(command) => command.run(),
+        Command::Proof(command) => command.run(),
     };
     match result {
         Ok(exit) => exit as i32,

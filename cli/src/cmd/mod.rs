@@ -2,10 +2,12 @@
 
 pub mod client;
 pub mod credential;
+pub mod feed;
 pub mod import;
 pub mod key;
 pub mod node;
 pub mod notice;
+pub mod proof;
 pub mod testnet;
 pub mod trust;
 pub mod vc;

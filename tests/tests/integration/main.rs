@@ -21,4 +21,5 @@ mod node_api;
 mod node_durability;
 mod rotation;
 mod testnet;
+mod transparency;
 mod trust;
