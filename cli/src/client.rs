@@ -82,6 +82,16 @@ impl NodeClient {
     }
 
     fn send(&self, request: reqwest::blocking::RequestBuilder) -> Result<Answer, CommandError> {
+        let (status, bytes) = self.receive(request)?;
+        let body = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
+        Ok(Answer { status, body })
+    }
+
+    /// Sends a request; the status and at most [`MAX_RESPONSE_BYTES`] of the body.
+    fn receive(
+        &self,
+        request: reqwest::blocking::RequestBuilder,
+    ) -> Result<(u16, Vec<u8>), CommandError> {
         let response = request.send().map_err(|error| {
             CommandError::failure(format!("cannot reach the node at {}: {error}", self.base))
         })?;
@@ -92,8 +102,13 @@ impl NodeClient {
             &mut bytes,
         )
         .map_err(|error| CommandError::failure(format!("reading the node's answer: {error}")))?;
-        let body = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
-        Ok(Answer { status, body })
+        Ok((status, bytes))
+    }
+
+    /// GET `path` and its raw body (tiles, checkpoints: not JSON), at most
+    /// [`MAX_RESPONSE_BYTES`].
+    pub fn get_bytes(&self, path: &str) -> Result<(u16, Vec<u8>), CommandError> {
+        self.receive(self.http.get(format!("{}{path}", self.base)))
     }
 
     /// GET `path`.

@@ -10,6 +10,7 @@
 pub mod client;
 pub mod cmd;
 pub mod import;
+pub mod monitor;
 
 use std::io::Write;
 
@@ -125,6 +126,9 @@ enum Command {
     /// Inclusion proofs (C2SP tlog-proof): verify one offline.
     #[command(subcommand)]
     Proof(cmd::proof::ProofCommand),
+    /// Tail every feed of a node through checkpoints and tiles: re-verify entries, catch forks,
+    /// report key rotations and what touches watched holders or marks (JSON lines).
+    Monitor(cmd::monitor::MonitorArgs),
 }
 
 /// Runs the program with the process arguments and returns its exit code.
@@ -158,6 +162,7 @@ pub fn main() -> i32 {
         Command::Trust(command) => command.run(),
         Command::Feed(command) => command.run(),
         Command::Proof(command) => command.run(),
+        Command::Monitor(command) => command.run(),
     };
     match result {
         Ok(exit) => exit as i32,

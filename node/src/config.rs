@@ -65,6 +65,27 @@ pub struct NodeConfig {
     /// Trust policy beyond the trust store: admission by endorsement.
     #[serde(default)]
     pub trust: TrustPolicy,
+    /// Checkpoints, witnessing and the witness policy (protocol.md §14.3–14.4).
+    #[serde(default)]
+    pub transparency: TransparencyConfig,
+}
+
+/// Checkpoints of the own feed and the witness policy verdicts apply (protocol.md §14.4).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TransparencyConfig {
+    /// Sign and store a checkpoint covering the own feed's head in the same write as the own
+    /// entries of each write, before any 2xx answers them (default false: a checkpoint at most
+    /// one second after the write). With true, every acknowledged own entry is covered by a
+    /// signed checkpoint at once, at the cost of one signature per write.
+    #[serde(default)]
+    pub checkpoint_before_ack: bool,
+    /// A witness policy file (`c2sp.org/tlog-policy` text, at most
+    /// `proto_types::checkpoint::policy::MAX_POLICY_BYTES`): which witnesses' cosignatures a
+    /// verdict requires of the checkpoint its registry state came from. Read at start; none: no
+    /// policy, verdicts name the checkpoint and its cosigners without judging them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub witness_policy: Option<PathBuf>,
 }
 
 /// How this node extends its trust store (protocol.md §13.3).
@@ -385,6 +406,9 @@ impl NodeConfig {
         resolve(&mut config.authority_key);
         resolve(&mut config.trust_store);
         if let Some(file) = &mut config.operator_token_file {
+            resolve(file);
+        }
+        if let Some(file) = &mut config.transparency.witness_policy {
             resolve(file);
         }
         Ok(config)

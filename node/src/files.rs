@@ -251,6 +251,17 @@ pub fn load_or_create_secret(path: &std::path::Path) -> anyhow::Result<[u8; 32]>
     Ok(secret)
 }
 
+/// File in the data directory holding this node's witness key (protocol.md §14.4): 32 secret
+/// bytes, hex, like the peer identity; the Ed25519 key it seeds cosigns checkpoints.
+pub const WITNESS_KEY_FILE: &str = "witness.key";
+
+/// Reads this node's witness key from `data_dir`, creating it on first start (mode 0600,
+/// atomically, [`load_or_create_secret`]).
+pub fn load_or_create_witness_key(data_dir: &std::path::Path) -> anyhow::Result<SecretKey> {
+    let secret = load_or_create_secret(&data_dir.join(WITNESS_KEY_FILE))?;
+    Ok(SecretKey::from_seed(&secret))
+}
+
 /// Reads a Multikey key file.
 pub fn load_key(path: &std::path::Path) -> anyhow::Result<SecretKey> {
     let text = crate::config::read_bounded(path, MAX_KEY_FILE_BYTES)?;
@@ -260,6 +271,28 @@ pub fn load_key(path: &std::path::Path) -> anyhow::Result<SecretKey> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_witness_key_is_created_once_then_read_back() {
+        let dir = tempfile::tempdir().unwrap();
+        let first = load_or_create_witness_key(dir.path()).unwrap();
+        let second = load_or_create_witness_key(dir.path()).unwrap();
+        assert_eq!(first.public_key(), second.public_key());
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(dir.path().join(WITNESS_KEY_FILE))
+                .unwrap()
+                .permissions()
+                .mode();
+            assert_eq!(mode & 0o777, 0o600);
+        }
+        std::fs::write(dir.path().join(WITNESS_KEY_FILE), b"not hex").unwrap();
+        assert!(
+            load_or_create_witness_key(dir.path()).is_err(),
+            "never replaced"
+        );
+    }
 
     #[test]
     fn an_atomic_write_replaces_the_file_and_leaves_no_temporary_file() {

@@ -18,9 +18,8 @@
 //!   through the [`status_lists::StatusSource`] seam, and a cache of signed copies.
 //! - [`credential_log`]: the public credential log and credential status (what a `credential`
 //!   or `credential_status` entry does, anchoring, the rotation facts the verdict reads).
-//! - [`held_checkpoints`]: the read seam of the transparency routes: the signed checkpoints
-//!   (with cosignatures) the node holds for each feed, and which one a route serves.
 //! - [`text`], [`query`]: search folding, index-driven search, JSON views.
+//! - [`transparency`]: own checkpoints, the witness, split views, the witness policy.
 //! - [`network`]: libp2p — gossip, catch-up sync, peers. Only it names libp2p.
 //! - [`api`]: axum — routes, errors, limits, auth, OpenAPI. Only it names axum.
 //! - [`metrics`]: Prometheus counters.
@@ -35,7 +34,6 @@ pub mod config;
 pub mod credential_log;
 pub mod credentials;
 pub mod files;
-pub mod held_checkpoints;
 pub mod ingest;
 pub mod keyring;
 pub mod metrics;
@@ -45,6 +43,7 @@ pub mod rights;
 pub mod status_lists;
 pub mod storage;
 pub mod text;
+pub mod transparency;
 pub mod trust;
 pub mod upsert;
 
@@ -58,12 +57,13 @@ use tokio::sync::watch;
 use crate::claims::{RESTORE_SWEEP_INTERVAL, restore_uncontested};
 use crate::config::NodeConfig;
 use crate::files::{SELLER_KEY_FILE, load_or_create_secret};
-use crate::ingest::{Ingest, Reconciled, reconcile_keyring};
+use crate::ingest::{Ingest, Reconciled, WriterOptions, reconcile_keyring};
 use crate::keyring::{Keyring, SigningKeys};
 use crate::metrics::Metrics;
 use crate::network::Peers;
 use crate::status_lists::{LogStatusSource, StatusLists};
 use crate::storage::Store;
+use crate::transparency::Transparency;
 use crate::trust::{Trust, TrustSource, TrustStore};
 
 pub use crate::api::NodeState;
@@ -81,6 +81,7 @@ pub struct RunningNode {
     shutdown: watch::Sender<bool>,
     network_task: Option<tokio::task::JoinHandle<()>>,
     restorer: Option<tokio::task::JoinHandle<()>>,
+    checkpointer: Option<tokio::task::JoinHandle<()>>,
     server: tokio::task::JoinHandle<std::io::Result<()>>,
     writer: Option<std::thread::JoinHandle<()>>,
     state: Option<NodeState>,
@@ -95,6 +96,9 @@ impl RunningNode {
             let _ = task.await;
         }
         if let Some(task) = self.restorer.take() {
+            let _ = task.await;
+        }
+        if let Some(task) = self.checkpointer.take() {
             let _ = task.await;
         }
         // Dropping the last ingest handle ends the writer thread after its last commit.
@@ -128,6 +132,7 @@ pub struct Inputs {
     operator_token: Arc<str>,
     keyring: Keyring,
     trust: TrustStore,
+    witness_policy: Option<Arc<proto_types::checkpoint::policy::WitnessPolicy>>,
 }
 
 impl Inputs {
@@ -139,10 +144,15 @@ impl Inputs {
         let trust_text = config::read_bounded(&config.trust_store, trust::MAX_TRUST_FILE_BYTES)?;
         let trust = TrustStore::from_toml(&trust_text)
             .with_context(|| format!("loading trust store {}", config.trust_store.display()))?;
+        let witness_policy = match &config.transparency.witness_policy {
+            Some(path) => Some(Arc::new(transparency::load_policy(path)?)),
+            None => None,
+        };
         Ok(Self {
             operator_token,
             keyring,
             trust,
+            witness_policy,
         })
     }
 }
@@ -176,6 +186,7 @@ pub async fn start_with(config: NodeConfig, inputs: Inputs) -> anyhow::Result<Ru
         operator_token,
         keyring,
         trust,
+        witness_policy,
     } = inputs;
     let keys = Arc::new(SigningKeys::new(
         keyring,
@@ -234,13 +245,19 @@ pub async fn start_with(config: NodeConfig, inputs: Inputs) -> anyhow::Result<Ru
         );
     }
     let metrics = Arc::new(Metrics::default());
-    let (ingest, writer) = Ingest::start_with_keys(
+    let (ingest, writer) = Ingest::start_with_options(
         store_writer,
         trust,
         keys.clone(),
-        config.sync_writes,
+        WriterOptions {
+            sync_writes: config.sync_writes,
+            checkpoint_before_ack: config.transparency.checkpoint_before_ack,
+        },
         metrics.clone(),
     )?;
+    let witness_key = Arc::new(files::load_or_create_witness_key(&config.data_dir)?);
+    let transparency =
+        Transparency::new(ingest.clone(), witness_key, witness_policy, metrics.clone());
     let (shutdown, signal) = watch::channel(false);
     let peers = Arc::new(Peers::default());
     let running_network = network::start(
@@ -251,6 +268,7 @@ pub async fn start_with(config: NodeConfig, inputs: Inputs) -> anyhow::Result<Ru
             mdns: config.mdns,
         },
         ingest.clone(),
+        transparency.clone(),
         store.clone(),
         peers.clone(),
         metrics.clone(),
@@ -290,8 +308,9 @@ pub async fn start_with(config: NodeConfig, inputs: Inputs) -> anyhow::Result<Ru
         peers,
         network: running_network.network,
         status_lists,
-        checkpoints: Arc::new(held_checkpoints::StoredCheckpoints),
+        transparency: transparency.clone(),
     };
+    let checkpointer = Some(tokio::spawn(transparency.run(shutdown.subscribe())));
     let server = tokio::spawn(api::serve(listener, state.clone(), signal));
     let restorer = state.config.marketplace.is_some().then(|| {
         let state = state.clone();
@@ -319,6 +338,7 @@ pub async fn start_with(config: NodeConfig, inputs: Inputs) -> anyhow::Result<Ru
         shutdown,
         network_task: Some(running_network.task),
         restorer,
+        checkpointer,
         server,
         writer: Some(writer),
         state: Some(state),

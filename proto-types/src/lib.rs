@@ -13,6 +13,10 @@
 //! - [`claims`]: `IPRightCredential`s and holder-signed takedown notices.
 //! - [`sync`]: the catch-up sync protocol's messages, their CBOR encoding and bounds.
 //! - [`tlog`]: every feed as a Merkle tree (RFC 9162): hashes, the stored nodes, proofs.
+//! - [`note`]: C2SP signed notes: text and signature lines, key ids, verifier keys, Ed25519
+//!   signatures and `cosignature/v1` cosignatures.
+//! - [`checkpoint`]: C2SP checkpoints of feeds signed by their authors, witness cosignatures,
+//!   witness policies (tlog-policy) and offline inclusion proofs (tlog-proof).
 //! - [`fuzzing`]: the invariants the fuzz targets check on arbitrary input.
 //!
 //! Anything signed is hashed and signed over the canonical form of the JSON *as received*,
@@ -20,12 +24,14 @@
 //! only this crate can construct.
 
 pub mod body;
+pub mod checkpoint;
 pub mod claims;
 pub mod data_integrity;
 pub mod entry;
 pub mod fuzzing;
 pub mod jcs;
 pub mod keys;
+pub mod note;
 pub mod schema;
 pub mod status_list;
 pub mod sync;

@@ -207,7 +207,26 @@ fn fetch(
     path: &str,
     limit: usize,
 ) -> Result<(u16, Vec<u8>), CommandError> {
-    client.get_bytes(&format!("/v1/feeds/{}/{path}", author.to_did_key()), limit)
+    let (status, bytes) = client.get_bytes(&format!("/v1/feeds/{}/{path}", author.to_did_key()))?;
+    if bytes.len() > limit {
+        return Err(invalid(
+            author,
+            format!("the answer to {path} has more than {limit} bytes"),
+        ));
+    }
+    Ok((status, bytes))
+}
+
+/// A node's error answer as the command's error ([`Answer::ok`]: 4xx exit 2, 5xx exit 3).
+fn answer_error(status: u16, bytes: &[u8]) -> CommandError {
+    let answer = Answer {
+        status,
+        body: serde_json::from_slice(bytes).unwrap_or(Value::Null),
+    };
+    match answer.ok() {
+        Err(error) => error,
+        Ok(_) => CommandError::failure(format!("the node answered HTTP {status}")),
+    }
 }
 
 /// Fetches a tile or bundle the checkpoint requires: any answer but 200 means the node does not
@@ -221,7 +240,7 @@ fn fetch_required(
     let (status, bytes) = fetch(client, author, path, limit)?;
     match status {
         200 => Ok(bytes),
-        500.. => Answer::from_bytes(status, &bytes).ok().map(|_| Vec::new()),
+        500.. => Err(answer_error(status, &bytes)),
         _ => Err(invalid(
             author,
             format!("the node answers HTTP {status} for {path}, which its checkpoint requires"),
@@ -327,11 +346,7 @@ fn export_feed(
         return Ok(None);
     }
     if status != 200 {
-        Answer::from_bytes(status, &bytes).ok()?;
-        return Err(CommandError::failure(format!(
-            "the node answered HTTP {status} for the checkpoint of {}",
-            author.to_did_key()
-        )));
+        return Err(answer_error(status, &bytes));
     }
     let text =
         String::from_utf8(bytes).map_err(|_| invalid(author, "the checkpoint is not UTF-8"))?;

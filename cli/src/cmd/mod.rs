@@ -5,6 +5,7 @@ pub mod credential;
 pub mod feed;
 pub mod import;
 pub mod key;
+pub mod monitor;
 pub mod node;
 pub mod notice;
 pub mod proof;

@@ -90,6 +90,7 @@ fn build_config(args: RunArgs) -> Result<NodeConfig, CommandError> {
                 limits: Limits::default(),
                 marketplace: None,
                 trust: Default::default(),
+                transparency: Default::default(),
             }
         }
     };

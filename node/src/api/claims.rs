@@ -58,6 +58,7 @@ async fn judge(
     let notice = HolderNotice::decode(&value)
         .map_err(|error| ApiError::unprocessable("invalid_notice", error.to_string()))?;
     let ingest = state.ingest.clone();
+    let transparency = state.transparency.clone();
     let marketplace = state.authority;
     let for_verdict = notice.clone();
     let (verdict, recordable) = state
@@ -69,6 +70,7 @@ async fn judge(
                 marketplace: &marketplace,
                 policy: &policy,
                 now: crate::clock::now(),
+                transparency: Some(&transparency),
             };
             let verdict = claims::verdict(&value, &for_verdict, &context)?;
             let recordable = claims::recordable(&marketplace, &for_verdict, &verdict);

@@ -19,6 +19,7 @@ use super::schemas::{EntryResponse, EquivocationsResponse, FeedPage, FeedView, F
 use super::state::NodeState;
 use crate::ingest::Source;
 use crate::storage::StorageError;
+use crate::transparency::split_view::SplitViewProof;
 
 /// Default page size of a feed.
 const DEFAULT_FEED_PAGE: usize = 100;
@@ -147,12 +148,27 @@ pub(super) async fn equivocations(
         .limit
         .unwrap_or(DEFAULT_PROOFS)
         .clamp(1, state.config.limits.max_page_size);
-    let proofs = state
+    let (proofs, checkpoint_equivocations) = state
         .reader()
-        .run(move |store| store.equivocations(limit))
+        .run(move |store| {
+            // Stored only once checked; checked again here, on the blocking pool, to render
+            // each with its author, sizes and roots.
+            let checkpoint_equivocations: Vec<Value> = store
+                .checkpoint_equivocations(limit)?
+                .into_iter()
+                .map(|stored| {
+                    serde_json::to_vec(&stored)
+                        .ok()
+                        .and_then(|bytes| SplitViewProof::from_json(&bytes).ok())
+                        .map_or(stored, |proof| proof.to_view())
+                })
+                .collect();
+            Ok::<_, StorageError>((store.equivocations(limit)?, checkpoint_equivocations))
+        })
         .await?;
     Ok(Json(EquivocationsResponse {
         equivocations: proofs,
+        checkpoint_equivocations,
     })
     .into_response())
 }

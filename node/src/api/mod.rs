@@ -35,6 +35,7 @@ mod status_lists;
 mod tests;
 mod tiles;
 mod trust;
+mod witness;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -257,6 +258,17 @@ pub fn routes() -> Vec<RouteSpec> {
             response: schema_of::<EquivocationsResponse>,
             query: Some(LimitParams::json_schema),
             handler: get(equivocations),
+        },
+        RouteSpec {
+            method: "post",
+            path: "/v1/witness/add-checkpoint",
+            summary: "C2SP tlog-witness add-checkpoint: submit a checkpoint of a feed this node holds (text: `old N`, consistency proof lines, a blank line, the signed note) and get this witness's cosignature line",
+            access: Access::Public,
+            responses: &[(200, "the cosignature line (text/plain)"), (403, "`bad_signature`: no valid signature of the feed's author"), (404, "`unknown_origin`: not a feed origin, or an author this node does not trust"), (409, "the old size is not the size this witness cosigned last; the body is that size (text/x.tlog.size)"), (422, "`inconsistent`: the proof or the checkpoint is inconsistent with what this witness cosigned or holds"), (503, "`not_yet`: this node does not hold the feed to that size yet; retry after a second")],
+            request: Some(schema_of::<String>),
+            response: schema_of::<String>,
+            query: None,
+            handler: post(witness::add_checkpoint),
         },
         RouteSpec {
             method: "post",

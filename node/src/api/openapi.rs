@@ -344,6 +344,14 @@ pub fn openapi_document(max_page_size: usize) -> Value {
             .or_insert_with(|| json!({}));
         item[spec.method] = operation;
     }
+    if let Some(operation) = paths.get_mut("/v1/witness/add-checkpoint") {
+        operation["post"]["requestBody"]["content"] =
+            json!({"text/plain": {"schema": {"type": "string"}}});
+        operation["post"]["responses"]["200"]["content"] =
+            json!({"text/plain": {"schema": {"type": "string"}}});
+        operation["post"]["responses"]["409"]["content"] =
+            json!({"text/x.tlog.size": {"schema": {"type": "string"}}});
+    }
     for path in ["/v1/verify", "/v1/notices"] {
         if let Some(operation) = paths.get_mut(path) {
             operation["post"]["requestBody"]["content"]["application/json"]["example"] =

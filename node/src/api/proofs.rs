@@ -1,12 +1,12 @@
 //! Proofs (protocol §11.5, §14.6): `GET /v1/entries/{id}/proof`, an entry's C2SP tlog-proof
-//! relative to the newest checkpoint the node holds that covers it, and
+//! relative to the latest checkpoint the node holds when it covers the entry, and
 //! `GET /v1/feeds/{author}/consistency?from=N&to=M`, the RFC 9162 consistency proof between two
 //! sizes of a feed's tree.
 //!
-//! Each answer is read in one store read on the blocking pool: the head, the checkpoint and
-//! the proof's nodes. A stored node never changes and the head is written with the nodes under
-//! it, so a proof for a size up to that head is whole and matches the checkpoint's root (which
-//! is checked before it is served).
+//! Each answer is read in one store read on the blocking pool: the checkpoint (or the head) and
+//! the proof's nodes. A stored node never changes, the head is written with the nodes under it,
+//! and a checkpoint is stored only when its root is the stored tree's at its size, so a proof
+//! is whole and leads to the checkpoint's root.
 
 use axum::Json;
 use axum::extract::rejection::QueryRejection;
@@ -24,9 +24,8 @@ use super::error::{ApiError, ApiResult};
 use super::extract::query_params;
 use super::schemas::schema_of;
 use super::state::NodeState;
-use super::tiles::{NO_CACHE, TEXT_PLAIN, answer, first_matching, head_seq, path_author, uncached};
+use super::tiles::{NO_CACHE, TEXT_PLAIN, answer, head_seq, path_author, uncached};
 use super::{Access, RouteSpec, openapi};
-use crate::held_checkpoints::covering;
 
 /// The routes of this file, for the route table.
 pub(super) fn routes() -> Vec<RouteSpec> {
@@ -34,7 +33,7 @@ pub(super) fn routes() -> Vec<RouteSpec> {
         RouteSpec {
             method: "get",
             path: "/v1/entries/{id}/proof",
-            summary: "The entry's C2SP tlog-proof (index = seq − 1, the inclusion path, and the newest checkpoint held that covers it, with its cosignatures), verifiable offline with `rightsnet proof verify`; text/plain, Cache-Control: no-cache",
+            summary: "The entry's C2SP tlog-proof (index = seq − 1, the inclusion path, and the latest checkpoint held, with its cosignatures, when it covers the entry), verifiable offline with `rightsnet proof verify`; text/plain, Cache-Control: no-cache",
             access: Access::Public,
             responses: &[
                 (200, "the tlog-proof text"),
@@ -97,7 +96,6 @@ pub(super) async fn entry_proof(
 async fn serve_proof(state: NodeState, id: String) -> ApiResult {
     let id = EntryId::from_hex(&id)
         .map_err(|error| ApiError::bad_request("bad_entry_id", error.to_string()))?;
-    let source = state.checkpoints.clone();
     let text = state
         .reader()
         .run(move |store| {
@@ -112,10 +110,9 @@ async fn serve_proof(state: NodeState, id: String) -> ApiResult {
                     "entry {id} is not in its author's feed on this node"
                 )));
             }
-            let head = head_seq(store, &author)?;
-            let held = source.held_checkpoints(store, &author)?;
-            let Some(checkpoint) = first_matching(store, &author, covering(&held, seq, head))?
-            else {
+            // The latest stored checkpoint, when it covers the entry; it is stored only when
+            // its root is this node's tree at its size, so the proof's nodes are all stored.
+            let Some(checkpoint) = store.checkpoint_covering(&author, seq)? else {
                 return Err(ApiError::new(
                     StatusCode::CONFLICT,
                     "not_checkpointed",
@@ -126,7 +123,7 @@ async fn serve_proof(state: NodeState, id: String) -> ApiResult {
                 ));
             };
             let inclusion = store.inclusion_proof(&author, seq - 1, checkpoint.size)?;
-            let proof = TlogProof::new(None, seq - 1, inclusion, &checkpoint.note)
+            let proof = TlogProof::new(None, seq - 1, inclusion, &checkpoint.note_with_cosignatures())
                 .map_err(ApiError::internal)?;
             Ok(proof.to_text())
         })

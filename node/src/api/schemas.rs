@@ -399,6 +399,30 @@ pub(super) struct StatusFeed {
     pub(super) seq: u64,
     /// That entry's id.
     pub(super) id: EntryId,
+    /// The latest checkpoint of the feed this node holds (size, cosigners), if any.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(super) checkpoint: Option<StatusCheckpoint>,
+    /// Whether a split-view proof against the feed's authority is stored (protocol §14.4):
+    /// its author signed two checkpoints that contradict each other.
+    pub(super) split_view: bool,
+}
+
+/// The latest checkpoint of a feed in `GET /v1/status`.
+#[derive(Debug, Serialize, JsonSchema)]
+pub(super) struct StatusCheckpoint {
+    /// Its tree size.
+    pub(super) size: u64,
+    /// How many witness cosignatures of it this node holds.
+    pub(super) cosignatures: usize,
+}
+
+/// This node's witness key in `GET /v1/status` (protocol §14.4).
+#[derive(Debug, Serialize, JsonSchema)]
+pub(super) struct WitnessStatus {
+    /// The key name, `rightsnet/witness/<did:key>`.
+    pub(super) name: String,
+    /// The signed-note verifier key, as a witness policy lists it.
+    pub(super) vkey: String,
 }
 
 /// `GET /v1/status`.
@@ -429,6 +453,8 @@ pub(super) struct StatusResponse {
     pub(super) entry_count: u64,
     /// The node's version.
     pub(super) version: &'static str,
+    /// This node's witness key: it cosigns the checkpoints of the feeds it holds.
+    pub(super) witness: WitnessStatus,
 }
 
 /// One rotation in `GET /v1/status`'s `key_history`.
@@ -502,6 +528,10 @@ pub(super) struct EquivocationsResponse {
     /// The proofs.
     #[schemars(with = "Vec<ProofSchema>")]
     pub(super) equivocations: Vec<Value>,
+    /// Checkpoint equivocation (split-view) proofs (protocol §14.4): each with `kind`,
+    /// `origin`, `author`, the two signed notes `first` and `second`, their sizes and roots,
+    /// and for different sizes the `consistency` proof (base64 hashes).
+    pub(super) checkpoint_equivocations: Vec<Value>,
 }
 
 /// `GET /v1/rights`.

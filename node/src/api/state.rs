@@ -6,13 +6,13 @@ use std::sync::Arc;
 use proto_types::keys::{PublicKey, SecretKey};
 
 use crate::config::NodeConfig;
-use crate::held_checkpoints::CheckpointSource;
 use crate::ingest::Ingest;
 use crate::keyring::SigningKeys;
 use crate::metrics::Metrics;
 use crate::network::{Network, Peers};
 use crate::status_lists::StatusLists;
 use crate::storage::{Store, StoreReader};
+use crate::transparency::Transparency;
 
 /// Everything request handlers share.
 #[derive(Clone)]
@@ -42,9 +42,8 @@ pub struct NodeState {
     /// The Bitstring Status Lists this node publishes: its public URL, where their bits come
     /// from, and the signed copies.
     pub status_lists: Arc<StatusLists>,
-    /// The checkpoints the node holds for each feed, with their cosignatures: what the
-    /// transparency routes serve (read only).
-    pub checkpoints: Arc<dyn CheckpointSource>,
+    /// Checkpoints, the witness, split views and the witness policy.
+    pub transparency: Arc<Transparency>,
 }
 
 impl NodeState {

@@ -6,20 +6,45 @@ use axum::extract::State;
 use axum::response::IntoResponse;
 
 use super::error::ApiResult;
-use super::schemas::{KeyHistoryItem, StatusFeed, StatusResponse};
+use super::schemas::{KeyHistoryItem, StatusCheckpoint, StatusFeed, StatusResponse, WitnessStatus};
 use super::state::NodeState;
 
 /// The node's authority, peers, and every feed's head (author, latest seq and entry id).
 pub(super) async fn status(State(state): State<NodeState>) -> ApiResult {
-    let heads = state.reader().run(|store| store.heads()).await?;
+    let transparency = state.transparency.clone();
+    let (heads, checkpoints, flagged) =
+        state
+            .reader()
+            .run(move |store| {
+                let heads = store.heads()?;
+                let mut checkpoints = Vec::with_capacity(heads.len());
+                for (author, _) in &heads {
+                    checkpoints.push(store.latest_checkpoint(author)?.map(|latest| {
+                        StatusCheckpoint {
+                            size: latest.size,
+                            cosignatures: latest.cosignatures.len(),
+                        }
+                    }));
+                }
+                let flagged: Vec<bool> = heads
+                    .iter()
+                    .map(|(author, _)| transparency.is_flagged(author))
+                    .collect();
+                Ok::<_, crate::storage::StorageError>((heads, checkpoints, flagged))
+            })
+            .await?;
     let trust = state.ingest.trust();
     let feeds: Vec<StatusFeed> = heads
         .iter()
-        .map(|(author, head)| StatusFeed {
+        .zip(checkpoints)
+        .zip(flagged)
+        .map(|(((author, head), checkpoint), split_view)| StatusFeed {
             author: author.to_did_key(),
             name: trust.get(author).map(|authority| authority.name),
             seq: head.seq,
             id: head.id,
+            checkpoint,
+            split_view,
         })
         .collect();
     let entry_count: u64 = heads.iter().map(|(_, head)| head.seq).sum();
@@ -51,6 +76,10 @@ pub(super) async fn status(State(state): State<NodeState>) -> ApiResult {
         feeds,
         entry_count,
         version: env!("CARGO_PKG_VERSION"),
+        witness: WitnessStatus {
+            name: state.transparency.identity().name.clone(),
+            vkey: state.transparency.identity().vkey.clone(),
+        },
     })
     .into_response())
 }

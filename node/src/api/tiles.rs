@@ -4,10 +4,10 @@
 //!
 //! A tile path is parsed strictly ([`parse_tile_path`]: one canonical form, 400 otherwise) and
 //! served for any tree size up to the feed's head (a stored node never changes, so a tile of
-//! an earlier size is the prefix of today's). Full tiles never change and are cached for a
-//! year; a partial tile is only needed until its full tile exists (and tlog-tiles lets a log
-//! stop serving it then), so it is cached briefly. Errors are not cached: a tile beyond the
-//! head now exists a moment later.
+//! an earlier size is the prefix of today's). Every tile and bundle, full or partial, is
+//! therefore immutable and cached for a year (protocol §14.5). Errors are not cached: a tile
+//! beyond the head now exists a moment later. The checkpoint is the newest stored one (the
+//! store keeps only checkpoints whose root is its own tree's), with its cosignatures.
 
 use axum::extract::{Path, State};
 use axum::http::{HeaderValue, header};
@@ -21,14 +21,11 @@ use proto_types::tlog::{
 use super::error::{ApiError, ApiResult};
 use super::state::NodeState;
 use super::{Access, RouteSpec, openapi};
-use crate::held_checkpoints::{HeldCheckpoint, servable};
-use crate::storage::{StorageError, Store};
+use crate::storage::Store;
 
-/// `Cache-Control` of a full tile or bundle: it never changes.
+/// `Cache-Control` of a tile or bundle: it never changes (a partial tile of width W is the
+/// first W hashes of its position for every larger size too; protocol §14.5).
 pub(super) const IMMUTABLE: &str = "public, max-age=31536000, immutable";
-/// `Cache-Control` of a partial tile or bundle: the same bytes for the same width, but only
-/// needed until the full tile exists.
-pub(super) const PARTIAL: &str = "public, max-age=60";
 /// `Cache-Control` of a checkpoint, a proof and every error of these routes: they change as
 /// the feed grows (tlog-tiles: a checkpoint is not cached beyond a few seconds).
 pub(super) const NO_CACHE: &str = "no-cache";
@@ -43,7 +40,7 @@ pub(super) fn routes() -> Vec<RouteSpec> {
         RouteSpec {
             method: "get",
             path: "/v1/feeds/{author}/checkpoint",
-            summary: "The feed's newest checkpoint this node can serve the tree of (C2SP tlog-checkpoint signed note, signed by the feed's key), with the witness cosignatures the node holds appended; text/plain, Cache-Control: no-cache",
+            summary: "The feed's latest checkpoint this node holds (C2SP tlog-checkpoint signed note, signed by the feed's key, its root this node's tree), with the witness cosignatures the node holds appended; text/plain, Cache-Control: no-cache",
             access: Access::Public,
             responses: &[
                 (200, "the signed checkpoint note"),
@@ -58,7 +55,7 @@ pub(super) fn routes() -> Vec<RouteSpec> {
         RouteSpec {
             method: "get",
             path: "/v1/feeds/{author}/tile/{*path}",
-            summary: "A C2SP tlog-tiles hash tile (`{L}/{N}[.p/{W}]`: the hashes of tree level 8·L from N·256, W of them, 256 when no `.p/`) or entry bundle (`entries/{N}[.p/{W}]`: the entries seq N·256+1 on, each behind a 16-bit length) of the feed, for any tree size up to its head; application/octet-stream; full: Cache-Control public, max-age=31536000, immutable; partial: public, max-age=60",
+            summary: "A C2SP tlog-tiles hash tile (`{L}/{N}[.p/{W}]`: the hashes of tree level 8·L from N·256, W of them, 256 when no `.p/`) or entry bundle (`entries/{N}[.p/{W}]`: the entries seq N·256+1 on, each behind a 16-bit length) of the feed, for any tree size up to its head; application/octet-stream; Cache-Control: public, max-age=31536000, immutable (full and partial)",
             access: Access::Public,
             responses: &[
                 (200, "the tile or bundle"),
@@ -114,24 +111,6 @@ pub(super) fn head_seq(store: &Store, author: &PublicKey) -> ApiResult<u64> {
     }
 }
 
-/// The newest of the checkpoints held for `author` whose size is at most `head` and whose
-/// root is the stored tree's root at that size (`candidates` newest first). A held checkpoint
-/// that disagrees with the stored tree is skipped (and logged): serving it would contradict
-/// every tile and proof of the same size.
-pub(super) fn first_matching<'a>(
-    store: &Store,
-    author: &PublicKey,
-    candidates: impl Iterator<Item = &'a HeldCheckpoint>,
-) -> Result<Option<&'a HeldCheckpoint>, StorageError> {
-    for candidate in candidates {
-        if store.tree_root(author, candidate.size)? == candidate.root {
-            return Ok(Some(candidate));
-        }
-        tracing::warn!(author = %author.to_did_key(), size = candidate.size, "a held checkpoint's root differs from the stored tree's; not served");
-    }
-    Ok(None)
-}
-
 /// `GET /v1/feeds/{author}/checkpoint`.
 pub(super) async fn checkpoint(
     State(state): State<NodeState>,
@@ -144,15 +123,15 @@ pub(super) async fn checkpoint(
 
 async fn serve_checkpoint(state: NodeState, author: String) -> ApiResult {
     let author = path_author(&author)?;
-    let source = state.checkpoints.clone();
     let note = state
         .reader()
         .run(move |store| {
-            let head = head_seq(store, &author)?;
-            let held = source.held_checkpoints(store, &author)?;
-            let chosen = first_matching(store, &author, servable(&held, head))?;
-            chosen
-                .map(|checkpoint| checkpoint.note.clone())
+            head_seq(store, &author)?;
+            // A checkpoint is stored only when its root is this node's tree at its size
+            // (storage::checkpoints), so its tiles are all served here.
+            store
+                .latest_checkpoint(&author)?
+                .map(|checkpoint| checkpoint.note_with_cosignatures())
                 .ok_or_else(|| {
                     ApiError::not_found(format!(
                         "no checkpoint of {} is held yet",
@@ -218,8 +197,7 @@ async fn serve_tile(state: NodeState, author: String, path: String) -> ApiResult
             })
         })
         .await?;
-    let cache = if tile.is_full() { IMMUTABLE } else { PARTIAL };
-    Ok(answer(OCTET_STREAM, cache, body))
+    Ok(answer(OCTET_STREAM, IMMUTABLE, body))
 }
 
 #[cfg(test)]

@@ -1,6 +1,8 @@
 //! A marketplace's verdict on a holder's notice: the offline checks plus the credential log
 //! (key rotation by anchoring, logged, status: `log_checks`), the registry, territory, classes,
-//! listing classes and nonce, each a reason with the entry that decided it where one did.
+//! listing classes and nonce, each a reason with the entry that decided it where one did; and
+//! `registry_checkpoint`: the checkpoint of the registering office's feed that covers the
+//! registry state relied on, its cosigners and the witness policy (protocol §14.4).
 
 use proto_types::body::{HolderNotice, Jurisdiction, Verdict, VerdictReason};
 use proto_types::claims::VerifiedCredential;
@@ -13,6 +15,8 @@ use super::{offline_checks, reason};
 use crate::config::MarketplacePolicy;
 use crate::rights::{Liveness, RightState};
 use crate::storage::{ClaimIndex, StorageError, Store};
+use crate::transparency::Transparency;
+use crate::transparency::policy::checkpoint_relied;
 use crate::trust::Trust;
 
 /// Everything a marketplace's verdict needs besides the notice.
@@ -27,6 +31,8 @@ pub struct VerdictContext<'a> {
     pub policy: &'a MarketplacePolicy,
     /// Now.
     pub now: Timestamp,
+    /// The witness policy and split-view flags; none: no `registry_checkpoint` reason.
+    pub transparency: Option<&'a Transparency>,
 }
 
 /// The verdict on a notice: every check, with the entry that decided it where one did.
@@ -154,6 +160,9 @@ pub fn verdict(
         },
     ));
     reasons.push(listing_class_reason(notice, policy));
+    if let (Some(right), Some(transparency)) = (right.as_ref(), context.transparency) {
+        reasons.push(checkpoint_reason(context.store, transparency, right)?);
+    }
     let seen = context
         .store
         .claim_ids(ClaimIndex::Nonce, &notice.nonce, 1)?;
@@ -174,6 +183,75 @@ pub fn verdict(
         checked_at: context.now.clone(),
         reasons,
     })
+}
+
+/// Most characters of a `registry_checkpoint` message (a reason's message bound).
+const MAX_CHECKPOINT_MESSAGE_CHARS: usize = proto_types::body::MAX_VERDICT_MESSAGE_CHARS;
+
+/// `registry_checkpoint`: which checkpoint of the registering office's feed covers the entry
+/// that last set the right's state, who cosigned it, and whether the witness policy accepts it.
+/// Fails when a policy is configured and no covering checkpoint meets it, or when the office
+/// signed two contradicting checkpoints (a split view).
+fn checkpoint_reason(
+    store: &Store,
+    transparency: &Transparency,
+    right: &RightState,
+) -> Result<VerdictReason, StorageError> {
+    let Some(entry) = store.entry(&right.last_entry)? else {
+        return Ok(reason(
+            "registry_checkpoint",
+            true,
+            "the entry that set the right's state is not stored here",
+        ));
+    };
+    let author = *entry.author();
+    let seq = entry.seq();
+    let origin = proto_types::checkpoint::feed_origin(&author);
+    let policy = transparency.policy();
+    let mut result = if transparency.is_flagged(&author) {
+        reason(
+            "registry_checkpoint",
+            false,
+            format!(
+                "split view: {origin} signed two checkpoints that contradict each other (see GET /v1/equivocations)"
+            ),
+        )
+    } else {
+        match checkpoint_relied(store, &author, seq, policy)? {
+            None => reason(
+                "registry_checkpoint",
+                policy.is_none_or(|policy| policy.requires_no_cosignature()),
+                format!("no checkpoint of {origin} covers seq {seq} yet"),
+            ),
+            Some(relied) => {
+                let policy_text = match (&relied.policy_met, &relied.policy_counted) {
+                    (Some(true), Some(counted)) => {
+                        format!("; witness policy met ({})", counted.join(", "))
+                    }
+                    (Some(false), _) => "; witness policy not met".to_owned(),
+                    _ => String::new(),
+                };
+                reason(
+                    "registry_checkpoint",
+                    relied.policy_met != Some(false),
+                    format!(
+                        "seq {seq} of {} is covered by checkpoint size {} root {}, with {} witness cosignatures{policy_text}",
+                        relied.origin,
+                        relied.size,
+                        relied.root,
+                        relied.cosigners.len()
+                    ),
+                )
+            }
+        }
+    };
+    result.message = result
+        .message
+        .chars()
+        .take(MAX_CHECKPOINT_MESSAGE_CHARS)
+        .collect();
+    result.entry_id = Some(right.last_entry);
+    Ok(result)
 }
 
 /// Listings without a class escape the classes check; the policy may require one.

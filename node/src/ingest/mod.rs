@@ -26,6 +26,7 @@
 //! `effects` what a stored entry does (a right's fold, a claim's indexes, a rotation) and `own`
 //! the writer's half that writes this node's own entries.
 
+mod checkpoint;
 pub(crate) mod compromise;
 mod credential_log;
 mod effects;
@@ -37,6 +38,7 @@ mod tests;
 mod verify;
 mod writer;
 
+pub use checkpoint::{CheckpointWrite, CheckpointWritten, OwnCheckpoint, SplitViewRecord};
 pub use compromise::{UNDO_STEP_ENTRIES, compromise_reason};
 pub use credential_log::{IssueError, IssueFn, Issued};
 pub use error::{IngestError, Refusal};
@@ -72,6 +74,16 @@ pub const VERIFY_CHUNK_ENTRIES: usize = 512;
 /// Stored-entry notices buffered for slow subscribers; a subscriber that falls further behind
 /// skips notices (the federation then relies on catch-up sync).
 pub const STORED_BROADCAST_CAPACITY: usize = 4096;
+
+/// How the writer commits.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct WriterOptions {
+    /// Sync the write-ahead log before a group's replies (config `sync_writes`).
+    pub sync_writes: bool,
+    /// Stage a checkpoint of the own feed in every group that extends it (config
+    /// `[transparency] checkpoint_before_ack`).
+    pub checkpoint_before_ack: bool,
+}
 
 /// Where an entry came from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -184,12 +196,36 @@ impl Ingest {
         sync_writes: bool,
         metrics: Arc<Metrics>,
     ) -> std::io::Result<(Self, std::thread::JoinHandle<()>)> {
+        Self::start_with_options(
+            store_writer,
+            trust,
+            keys,
+            WriterOptions {
+                sync_writes,
+                checkpoint_before_ack: false,
+            },
+            metrics,
+        )
+    }
+
+    /// [`Ingest::start_with_keys`] with every writer option.
+    pub fn start_with_options(
+        store_writer: StoreWriter,
+        trust: Arc<Trust>,
+        keys: Arc<SigningKeys>,
+        options: WriterOptions,
+        metrics: Arc<Metrics>,
+    ) -> std::io::Result<(Self, std::thread::JoinHandle<()>)> {
+        let WriterOptions {
+            sync_writes,
+            checkpoint_before_ack,
+        } = options;
         let (commands, receiver) = mpsc::channel(WRITE_QUEUE_CAPACITY);
         let (stored, _) = broadcast::channel(STORED_BROADCAST_CAPACITY);
         let current = keys.current().public_key();
         let authority = trust.root(&current);
         let store = store_writer.store().clone();
-        let writer = Writer::new(
+        let mut writer = Writer::new(
             store_writer,
             trust.clone(),
             keys.clone(),
@@ -197,6 +233,7 @@ impl Ingest {
             metrics.clone(),
             stored.clone(),
         );
+        writer.checkpoint_before_ack = checkpoint_before_ack;
         let thread = std::thread::Builder::new()
             .name("rightsnet-writer".to_owned())
             .spawn(move || writer.run(receiver))?;

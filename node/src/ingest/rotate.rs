@@ -57,6 +57,13 @@ pub(super) struct StagedOwnRotation {
     new_key: Arc<SecretKey>,
 }
 
+impl StagedOwnRotation {
+    /// The key rotated away from: it signs the old feed's final checkpoint.
+    pub(super) fn old_key(&self) -> &Arc<SecretKey> {
+        &self.old_key
+    }
+}
+
 impl Writer {
     /// Stages a rotation of this node's key (steps 1 and 2 above).
     pub(super) fn rotate(

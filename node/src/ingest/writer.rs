@@ -19,6 +19,10 @@ use proto_types::entry::{
 use proto_types::keys::{PublicKey, SecretKey};
 use tokio::sync::{broadcast, mpsc, oneshot};
 
+use super::checkpoint::{
+    CheckpointReply, CheckpointWrite, CheckpointWritten, CheckpointsReply, OwnCheckpoint,
+    StagedCheckpoints,
+};
 use super::credential_log::{IssueError, IssueFn, StagedCredentials};
 use super::effects::Effect;
 use super::rotate::{RotateRequest, RotationDone, StagedOwnRotation};
@@ -72,6 +76,14 @@ pub(super) enum Command {
     },
     /// Issue a credential: allocate its status index, sign it, log it (protocol §6.10).
     Issue { build: IssueFn, reply: IssueReply },
+    /// Sign and store a checkpoint of the own feed at its head, when it is above the latest
+    /// (`checkpoint.rs`).
+    Checkpoint { reply: CheckpointReply },
+    /// Store a feed's checkpoint, cosignatures, witness state and split-view proofs.
+    Checkpoints {
+        write: Box<CheckpointWrite>,
+        reply: CheckpointsReply,
+    },
 }
 
 /// A command's result, waiting for the group's commit before it is sent.
@@ -84,6 +96,8 @@ enum Answer {
         IssueReply,
         Result<(serde_json::Value, IngestOutcome), IssueError>,
     ),
+    Checkpoint(CheckpointReply, Result<Option<OwnCheckpoint>, IngestError>),
+    Checkpoints(CheckpointsReply, Result<CheckpointWritten, IngestError>),
 }
 
 /// The writer's state; lives on its own thread.
@@ -101,6 +115,8 @@ pub(super) struct Writer {
     /// Failed undo steps in a row.
     pub(super) undo_failures: u32,
     pub(super) sync_writes: bool,
+    /// Sign the own feed's checkpoint in every group that extends it (`checkpoint.rs`).
+    pub(super) checkpoint_before_ack: bool,
     pub(super) metrics: Arc<Metrics>,
     /// Heads as of the last commit plus what the current group staged.
     pub(super) heads: HashMap<PublicKey, Option<FeedHead>>,
@@ -150,11 +166,25 @@ pub(super) struct Staged {
     pub(super) credentials: StagedCredentials,
     /// The feeds' tree nodes this group wrote.
     tree: StagedTree,
+    /// The checkpoints and split-view proofs this group staged.
+    pub(super) checkpoints: StagedCheckpoints,
     /// Entries this group held back, to forget if the commit fails.
     held_back: Vec<FeedPosition>,
     /// Held-back entries this group took out of `pending`, to put back if the commit fails:
     /// staged ones are found in `notices`, dropped ones (of another branch) are kept here.
     released: Vec<(FeedPosition, Option<Held>)>,
+}
+
+impl Staged {
+    /// The feeds' tree nodes this group wrote.
+    pub(super) fn tree(&self) -> &StagedTree {
+        &self.tree
+    }
+
+    /// Whether this group stored entries of `author`'s feed.
+    pub(super) fn extended(&self, author: &PublicKey) -> bool {
+        self.heads_before.contains_key(author)
+    }
 }
 
 impl Writer {
@@ -182,6 +212,7 @@ impl Writer {
             undo,
             undo_failures: 0,
             sync_writes,
+            checkpoint_before_ack: false,
             metrics,
             heads: HashMap::new(),
             pending: HashMap::new(),
@@ -272,12 +303,23 @@ impl Writer {
                 Command::Issue { build, reply } => {
                     Answer::Issued(reply, self.issue(&mut batch, &mut staged, build))
                 }
+                Command::Checkpoint { reply } => {
+                    Answer::Checkpoint(reply, self.checkpoint_own(&mut batch, &mut staged))
+                }
+                Command::Checkpoints { write, reply } => Answer::Checkpoints(
+                    reply,
+                    self.write_checkpoints(&mut batch, &mut staged, *write),
+                ),
             });
         }
-        let result = if batch.is_empty() {
-            Ok(())
-        } else {
-            self.store.commit(batch, self.sync_writes)
+        // The checkpoints the group's own entries need, in the same batch: a group whose
+        // checkpoint cannot be staged is not committed at all.
+        let result = match self.checkpoint_group(&mut batch, &mut staged) {
+            Err(error) => Err(StorageError::CommitFailed(format!(
+                "staging the group's checkpoint failed: {error}"
+            ))),
+            Ok(()) if batch.is_empty() => Ok(()),
+            Ok(()) => self.store.commit(batch, self.sync_writes),
         };
         match result {
             Ok(()) => self.committed(&mut staged, &mut answers),
@@ -325,6 +367,12 @@ impl Writer {
                 }
                 Answer::Issued(reply, issued) => {
                     let _ = reply.send(issued);
+                }
+                Answer::Checkpoint(reply, signed) => {
+                    let _ = reply.send(signed);
+                }
+                Answer::Checkpoints(reply, written) => {
+                    let _ = reply.send(written);
                 }
             }
         }
@@ -386,6 +434,12 @@ impl Writer {
                 Answer::Issued(reply, issued) => {
                     // The credential was not logged: it must not be given out.
                     let _ = reply.send(issued.and(Err(failed().into())));
+                }
+                Answer::Checkpoint(reply, signed) => {
+                    let _ = reply.send(signed.and(Err(failed())));
+                }
+                Answer::Checkpoints(reply, written) => {
+                    let _ = reply.send(written.and(Err(failed())));
                 }
             }
         }

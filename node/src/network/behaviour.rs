@@ -17,9 +17,10 @@ use proto_types::entry::MAX_ENTRY_BYTES;
 use proto_types::sync::{self, SyncRequest, SyncResponse};
 use sha2::{Digest, Sha256};
 
-use super::{ENTRIES_TOPIC, KAD_PROTOCOL, PROTOCOL_VERSION, SYNC_PROTOCOL};
+use super::{CHECKPOINTS_TOPIC, ENTRIES_TOPIC, KAD_PROTOCOL, PROTOCOL_VERSION, SYNC_PROTOCOL};
 
-/// Largest gossip message: one entry plus framing.
+/// Largest gossip message: one entry plus framing (a checkpoint note, at most 64 KiB, and a
+/// split-view proof, at most 16 KiB, fit too).
 pub const MAX_GOSSIP_BYTES: usize = MAX_ENTRY_BYTES + 1024;
 /// Established connections in total.
 pub const MAX_CONNECTIONS: u32 = 256;
@@ -158,6 +159,7 @@ fn gossip() -> anyhow::Result<gossipsub::Behaviour> {
     let mut gossip = gossipsub::Behaviour::new(gossipsub::MessageAuthenticity::Anonymous, config)
         .map_err(anyhow::Error::msg)?;
     gossip.subscribe(&gossipsub::IdentTopic::new(ENTRIES_TOPIC))?;
+    gossip.subscribe(&gossipsub::IdentTopic::new(CHECKPOINTS_TOPIC))?;
     Ok(gossip)
 }
 

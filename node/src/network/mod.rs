@@ -29,6 +29,7 @@
 //! scheduling, fetching); `peers` scores, blocks and the block-list file.
 
 mod behaviour;
+mod checkpoints;
 mod peers;
 mod swarm;
 mod sync;
@@ -48,6 +49,7 @@ use tokio::sync::{mpsc, oneshot, watch};
 use crate::ingest::Ingest;
 use crate::metrics::Metrics;
 use crate::storage::{Store, StoreReader};
+use crate::transparency::Transparency;
 
 pub use behaviour::{
     GOSSIP_MESH_N, GOSSIP_MESH_N_HIGH, GOSSIP_MESH_N_LOW, IDLE_CONNECTION_TIMEOUT, MAX_CONNECTIONS,
@@ -64,6 +66,9 @@ pub use peers::Offence;
 
 /// The gossip topic for entries; versioned with the envelope.
 pub const ENTRIES_TOPIC: &str = "/rightsnet/entries/1";
+/// The gossip topic for checkpoints (a signed note with the cosignatures the sender holds) and
+/// checkpoint equivocation proofs (JSON), protocol §14.4.
+pub const CHECKPOINTS_TOPIC: &str = "/rightsnet/checkpoints/1";
 /// The catch-up sync protocol ([`proto_types::sync::PROTOCOL`]).
 pub const SYNC_PROTOCOL: StreamProtocol = StreamProtocol::new(proto_types::sync::PROTOCOL);
 /// The Kademlia protocol (our own, so nodes never join another DHT).
@@ -92,7 +97,8 @@ enum Command {
         channel: ResponseChannel<SyncResponse>,
         response: SyncResponse,
     },
-    /// Report the ingest path's verdict on a gossip message.
+    /// Report the transparency service's verdict on a checkpoints-topic message (or the
+    /// ingest path's, on an entry).
     Validated {
         message_id: gossipsub::MessageId,
         source: PeerId,
@@ -261,9 +267,11 @@ fn load_identity(data_dir: &std::path::Path) -> anyhow::Result<identity::Keypair
 /// Starts the swarm task. Returns once the swarm listens (or fails to). A block-list file that
 /// cannot be read is an error ([`BlockListError`]): the operator's blocks are not dropped
 /// silently.
+#[allow(clippy::too_many_arguments)]
 pub async fn start(
     config: NetworkConfig,
     ingest: Ingest,
+    transparency: Arc<Transparency>,
     store: Arc<Store>,
     peers: Arc<Peers>,
     metrics: Arc<Metrics>,
@@ -328,11 +336,13 @@ pub async fn start(
         }
     }
     let stored = ingest.subscribe_stored();
+    let outgoing = transparency.subscribe_outgoing();
     let mut task = swarm::SwarmTask::new(swarm::Parts {
         swarm,
         network: network.clone(),
         commands: receiver,
         ingest,
+        transparency,
         reader: StoreReader::new(store),
         peers,
         metrics,
@@ -343,7 +353,7 @@ pub async fn start(
     task.publish_snapshot();
     task.dial_bootstrap();
     let handle = tokio::spawn(async move {
-        task.run(stored, &mut shutdown).await;
+        task.run(stored, outgoing, &mut shutdown).await;
     });
     Ok(RunningNetwork {
         network,

@@ -26,6 +26,7 @@ use super::{Command, ENTRIES_TOPIC, GossipMesh, Network, PROTOCOL_VERSION};
 use crate::ingest::{Ingest, IngestError, IngestOutcome, Source, StoredEntry};
 use crate::metrics::Metrics;
 use crate::storage::StoreReader;
+use crate::transparency::{OutgoingMessage, Transparency};
 
 /// How often the task redials lost bootstrap and known peers, lifts expired blocks and starts
 /// a discovery walk that new connections asked for.
@@ -48,6 +49,7 @@ pub(super) struct Parts {
     pub(super) network: Network,
     pub(super) commands: mpsc::Receiver<Command>,
     pub(super) ingest: Ingest,
+    pub(super) transparency: Arc<Transparency>,
     pub(super) reader: StoreReader,
     pub(super) peers: Arc<Peers>,
     pub(super) metrics: Arc<Metrics>,
@@ -63,6 +65,7 @@ pub(super) struct SwarmTask {
     pub(super) network: Network,
     commands: mpsc::Receiver<Command>,
     pub(super) ingest: Ingest,
+    pub(super) transparency: Arc<Transparency>,
     pub(super) reader: StoreReader,
     peers: Arc<Peers>,
     pub(super) metrics: Arc<Metrics>,
@@ -83,9 +86,10 @@ pub(super) struct SwarmTask {
     pub(super) sync_queue: VecDeque<PeerId>,
     pub(super) sync_slots: Arc<Semaphore>,
     pub(super) serve_slots: Arc<Semaphore>,
-    validation_slots: Arc<Semaphore>,
+    pub(super) validation_slots: Arc<Semaphore>,
     discovery_due: bool,
     topic: gossipsub::IdentTopic,
+    pub(super) checkpoints_topic: gossipsub::IdentTopic,
     listen_addrs: Vec<Multiaddr>,
 }
 
@@ -96,6 +100,7 @@ impl SwarmTask {
             network: parts.network,
             commands: parts.commands,
             ingest: parts.ingest,
+            transparency: parts.transparency,
             reader: parts.reader,
             peers: parts.peers,
             metrics: parts.metrics,
@@ -111,6 +116,7 @@ impl SwarmTask {
             validation_slots: Arc::new(Semaphore::new(MAX_CONCURRENT_VALIDATIONS)),
             discovery_due: false,
             topic: gossipsub::IdentTopic::new(ENTRIES_TOPIC),
+            checkpoints_topic: gossipsub::IdentTopic::new(super::CHECKPOINTS_TOPIC),
             listen_addrs: parts.listen_addrs,
         }
     }
@@ -119,6 +125,7 @@ impl SwarmTask {
     pub(super) async fn run(
         &mut self,
         mut stored: broadcast::Receiver<StoredEntry>,
+        mut outgoing: broadcast::Receiver<OutgoingMessage>,
         shutdown: &mut watch::Receiver<bool>,
     ) {
         let mut sync_tick = tokio::time::interval(SYNC_INTERVAL);
@@ -137,6 +144,14 @@ impl SwarmTask {
                     Err(RecvError::Lagged(skipped)) => {
                         // Peers will fetch what was not gossiped through sync.
                         tracing::debug!(skipped, "stored-entry notices skipped");
+                    }
+                    Err(RecvError::Closed) => break,
+                },
+                message = outgoing.recv() => match message {
+                    Ok(message) => self.publish_checkpoint_message(&message),
+                    Err(RecvError::Lagged(skipped)) => {
+                        // The next checkpoint or the re-gossip makes up for them.
+                        tracing::debug!(skipped, "outgoing checkpoint messages skipped");
                     }
                     Err(RecvError::Closed) => break,
                 },
@@ -209,7 +224,13 @@ impl SwarmTask {
                 propagation_source,
                 message_id,
                 message,
-            })) => self.validate_gossip(propagation_source, message_id, message.data),
+            })) => {
+                if message.topic == self.checkpoints_topic.hash() {
+                    self.validate_checkpoint(propagation_source, message_id, message.data);
+                } else {
+                    self.validate_gossip(propagation_source, message_id, message.data);
+                }
+            }
             SwarmEvent::Behaviour(BehaviourEvent::Sync(event)) => self.on_sync_event(event),
             SwarmEvent::Behaviour(BehaviourEvent::Identify(identify::Event::Received {
                 peer_id,

@@ -127,6 +127,27 @@ impl StoreBatch {
         self.batch.is_empty()
     }
 
+    /// Writes `value` under `key` in `family`: for the typed writers of the storage modules
+    /// beside this one (`checkpoints.rs`), which build their keys in `keys.rs`.
+    pub(super) fn put_in(
+        &mut self,
+        family: &'static str,
+        key: impl AsRef<[u8]>,
+        value: impl AsRef<[u8]>,
+    ) {
+        self.batch.put_cf(self.store.cf(family), key, value);
+    }
+
+    /// Deletes `key` from `family` (see [`StoreBatch::put_in`]).
+    pub(super) fn delete_in(&mut self, family: &'static str, key: impl AsRef<[u8]>) {
+        self.batch.delete_cf(self.store.cf(family), key);
+    }
+
+    /// Deletes the keys `from..to` of `family` (see [`StoreBatch::put_in`]).
+    pub(super) fn delete_range_in(&mut self, family: &'static str, from: &[u8], to: &[u8]) {
+        self.batch.delete_range_cf(self.store.cf(family), from, to);
+    }
+
     /// Stores a verified entry: by id, in its feed, as the new head of its author.
     pub fn put_entry(&mut self, entry: &VerifiedEntry) {
         let store = &self.store;

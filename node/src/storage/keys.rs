@@ -11,6 +11,10 @@
 //! | `heads`, `rotations` | author key (32) | seq ‖ id / new key ‖ seq |
 //! | `rights` | right id (UTF-8) | right state (version byte ‖ encoding, see `right_state.rs`) |
 //! | `tlog` | author key (32) ‖ level (1) ‖ index (8) | the node's hash (32) |
+//! | `checkpoints` | `c` ‖ author key (32) ‖ size (8) | root (32) ‖ the checkpoint note, author's signature only |
+//! | `checkpoints` | `s` ‖ author key (32) ‖ size (8) ‖ witness key (32) | the cosignature line (UTF-8, newline included) |
+//! | `checkpoints` | `w` ‖ author key (32) | this node's witness state: last cosigned size (8) ‖ root (32) |
+//! | `checkpoints` | `x` ‖ author key (32) ‖ proof id (32) | a checkpoint equivocation proof, JSON |
 //! | `meta` | `endorsement` ‖ 0 ‖ ordinal (8) | an effective endorsement, JSON (`admission::EndorsementRecord`) |
 //! | `index_*` | tag (1) ‖ indexed value ‖ 0 ‖ right id or entry id | empty |
 //!
@@ -68,6 +72,102 @@ pub(super) fn tree_level_end(author: &PublicKey, level: u8) -> [u8; 33] {
 pub(super) fn tree_node_index(key: &[u8]) -> Option<u64> {
     let index: [u8; 8] = key.get(33..41)?.try_into().ok()?;
     (key.len() == 41).then(|| u64::from_be_bytes(index))
+}
+
+/// Tags of the `checkpoints` family (see the module's table).
+const CHECKPOINT_TAG: u8 = b'c';
+const COSIGNATURE_TAG: u8 = b's';
+const WITNESS_STATE_TAG: u8 = b'w';
+const SPLIT_VIEW_TAG: u8 = b'x';
+
+/// `tag ‖ author`: the prefix of one feed's keys of one kind in `checkpoints`.
+fn checkpoint_family_prefix(tag: u8, author: &PublicKey) -> [u8; 33] {
+    let mut key = [0u8; 33];
+    key[0] = tag;
+    key[1..].copy_from_slice(&author.to_bytes());
+    key
+}
+
+/// `c ‖ author ‖ size`: a stored checkpoint of `author`'s feed.
+pub(super) fn checkpoint(author: &PublicKey, size: u64) -> [u8; 41] {
+    let mut key = [0u8; 41];
+    key[..33].copy_from_slice(&checkpoint_family_prefix(CHECKPOINT_TAG, author));
+    key[33..].copy_from_slice(&size.to_be_bytes());
+    key
+}
+
+/// `c ‖ author`: the prefix of every checkpoint of `author`'s feed.
+pub(super) fn checkpoint_prefix(author: &PublicKey) -> [u8; 33] {
+    checkpoint_family_prefix(CHECKPOINT_TAG, author)
+}
+
+/// The size of a checkpoint key or a cosignature key (the 8 bytes after tag and author).
+pub(super) fn checkpoint_size(key: &[u8]) -> Option<u64> {
+    let size: [u8; 8] = key.get(33..41)?.try_into().ok()?;
+    Some(u64::from_be_bytes(size))
+}
+
+/// `s ‖ author ‖ size ‖ witness`: a witness's cosignature of the checkpoint at `size`.
+pub(super) fn cosignature(author: &PublicKey, size: u64, witness: &PublicKey) -> [u8; 73] {
+    let mut key = [0u8; 73];
+    key[..41].copy_from_slice(&cosignature_prefix(author, size));
+    key[41..].copy_from_slice(&witness.to_bytes());
+    key
+}
+
+/// `s ‖ author ‖ size`: the prefix of every cosignature of one checkpoint.
+pub(super) fn cosignature_prefix(author: &PublicKey, size: u64) -> [u8; 41] {
+    let mut key = [0u8; 41];
+    key[..33].copy_from_slice(&checkpoint_family_prefix(COSIGNATURE_TAG, author));
+    key[33..].copy_from_slice(&size.to_be_bytes());
+    key
+}
+
+/// The first key after every cosignature of the checkpoint at `size` (a range delete's end).
+pub(super) fn cosignature_end(author: &PublicKey, size: u64) -> Vec<u8> {
+    match size.checked_add(1) {
+        Some(next) => cosignature_prefix(author, next).to_vec(),
+        // No checkpoint has size u64::MAX in practice; the prefix of the next author would do.
+        None => {
+            let mut key = cosignature_prefix(author, size).to_vec();
+            key.push(0xff);
+            key
+        }
+    }
+}
+
+/// `w ‖ author`: this node's witness state for `author`'s feed.
+pub(super) fn witness_state(author: &PublicKey) -> [u8; 33] {
+    checkpoint_family_prefix(WITNESS_STATE_TAG, author)
+}
+
+/// `size ‖ root`: the value of a witness state.
+pub(super) fn witness_state_value(size: u64, root: &[u8; 32]) -> [u8; 40] {
+    let mut value = [0u8; 40];
+    value[..8].copy_from_slice(&size.to_be_bytes());
+    value[8..].copy_from_slice(root);
+    value
+}
+
+/// `x ‖ author ‖ proof id`: a checkpoint equivocation proof against `author`.
+pub(super) fn split_view(author: &PublicKey, proof_id: &[u8; 32]) -> [u8; 65] {
+    let mut key = [0u8; 65];
+    key[..33].copy_from_slice(&checkpoint_family_prefix(SPLIT_VIEW_TAG, author));
+    key[33..].copy_from_slice(proof_id);
+    key
+}
+
+/// `x ‖ author`: the prefix of every checkpoint equivocation proof against `author`.
+pub(super) fn split_view_prefix(author: &PublicKey) -> [u8; 33] {
+    checkpoint_family_prefix(SPLIT_VIEW_TAG, author)
+}
+
+/// `x`: the prefix of every checkpoint equivocation proof.
+pub(super) const SPLIT_VIEW_ALL_PREFIX: &[u8] = &[SPLIT_VIEW_TAG];
+
+/// The author of a `checkpoints` key (the 32 bytes after its tag).
+pub(super) fn checkpoint_author(key: &[u8]) -> Option<[u8; 32]> {
+    key.get(1..33)?.try_into().ok()
 }
 
 /// The key of a right's state: its id, as UTF-8.
@@ -433,6 +533,34 @@ mod tests {
         assert_eq!(&value[72..], &2u64.to_be_bytes());
         assert_eq!(undo_marker_value(3, 9)[..8], 3u64.to_be_bytes());
         assert!(undo_marker(&author()).starts_with(UNDO_MARKER_PREFIX));
+    }
+
+    #[test]
+    fn checkpoint_keys_are_pinned_and_sort_by_size() {
+        let author = author();
+        let key = checkpoint(&author, 258);
+        assert_eq!(key[0], b'c');
+        assert_eq!(&key[1..33], &author.to_bytes());
+        assert_eq!(&key[33..], &258u64.to_be_bytes());
+        assert_eq!(checkpoint_size(&key), Some(258));
+        assert!(checkpoint(&author, 255) < checkpoint(&author, 256));
+        assert!(key.starts_with(&checkpoint_prefix(&author)));
+        let witness = proto_types::keys::SecretKey::from_seed(&[8; 32]).public_key();
+        let cosigned = cosignature(&author, 258, &witness);
+        assert_eq!(cosigned[0], b's');
+        assert_eq!(checkpoint_size(&cosigned), Some(258));
+        assert_eq!(&cosigned[41..], &witness.to_bytes());
+        assert!(cosigned.starts_with(&cosignature_prefix(&author, 258)));
+        assert!(cosigned.as_slice() < cosignature_end(&author, 258).as_slice());
+        assert!(
+            cosignature_prefix(&author, 259).as_slice() >= cosignature_end(&author, 258).as_slice()
+        );
+        assert_eq!(witness_state(&author)[0], b'w');
+        assert_eq!(witness_state_value(3, &[9; 32])[..8], 3u64.to_be_bytes());
+        let proof = split_view(&author, &[5; 32]);
+        assert!(proof.starts_with(&split_view_prefix(&author)));
+        assert!(proof.starts_with(SPLIT_VIEW_ALL_PREFIX));
+        assert_eq!(checkpoint_author(&proof), Some(author.to_bytes()));
     }
 
     #[test]

@@ -18,6 +18,11 @@
 //! | `index_claims` | the credential log: `C` record, `R`/`H` listings, `I` status indexes, `V` versions ([`keys`]) | record / empty / status ‖ id / version |
 //! | `equivocations` | author key (32) ‖ seq (u64 BE) | proof JSON |
 //! | `ineffective` | entry id | why the entry changed nothing, UTF-8 |
+//! | `tlog` | author key (32) ‖ level (1) ‖ index (u64 BE) | the node's hash (32) ([`tree`]) |
+//! | `checkpoints` | `c` ‖ author key (32) ‖ size (u64 BE) | root (32) ‖ the checkpoint's signed note, author's signature only ([`checkpoints`]) |
+//! | `checkpoints` | `s` ‖ author key (32) ‖ size (u64 BE) ‖ witness key (32) | a witness's cosignature line of that checkpoint |
+//! | `checkpoints` | `w` ‖ author key (32) | this node's witness state: last cosigned size (u64 BE) ‖ root (32) |
+//! | `checkpoints` | `x` ‖ author key (32) ‖ proof id (32) | a checkpoint equivocation (split-view) proof, JSON |
 //! | `rotations` | old author key (32) | new key (32) ‖ seq of the `key_rotation` entry (u64 BE) ‖ its entry id (32) ‖ `compromised_since` (u64 BE, compromise rotations only); values written before issue 12 end after the seq |
 //!
 //! **Invariant:** every entry is written with all of its index changes in one `WriteBatch`, so
@@ -28,6 +33,7 @@
 //! [`StoreReader`] on the async side).
 
 mod batch;
+pub mod checkpoints;
 mod credential_log;
 mod endorsements;
 pub mod keys;
@@ -37,6 +43,10 @@ mod rotations;
 pub mod tree;
 
 pub use batch::{StoreBatch, StoreWriter};
+pub use checkpoints::{
+    MAX_CHECKPOINTS_PER_FEED, MAX_COSIGNATURES_PER_CHECKPOINT, MAX_SPLIT_VIEWS_PER_FEED,
+    StoredCheckpoint, WitnessState,
+};
 pub use credential_log::{CREDENTIAL_RECORD_V1, CredentialListing, IndexedCredential};
 pub use keys::{ClaimIndex, IndexScan};
 pub use read::StoreReader;

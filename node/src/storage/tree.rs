@@ -318,6 +318,11 @@ impl StagedTree {
         })
     }
 
+    /// A node of `author`'s tree staged by this group (not yet committed), if any.
+    pub fn staged_node(&self, author: &PublicKey, node: &NodeId) -> Option<TreeHash> {
+        self.nodes.get(&(*author, *node)).copied()
+    }
+
     /// Writes a prepared leaf's nodes into `batch` and keeps them for the group's next entries.
     pub fn put(&mut self, batch: &mut StoreBatch, leaf: PreparedLeaf) {
         for (node, hash) in leaf.nodes {

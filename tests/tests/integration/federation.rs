@@ -182,6 +182,7 @@ impl Federation {
                 .unwrap()
             }),
             trust: Default::default(),
+            transparency: Default::default(),
         }
     }
 

@@ -15,6 +15,9 @@ use std::path::{Path, PathBuf};
 use std::process::Output;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use base64::Engine;
 
 use proto_types::checkpoint::cosignature::{cosign, witness_verifier_key, witness_vkey};
 use proto_types::checkpoint::tlog_proof::TlogProof;
@@ -23,7 +26,7 @@ use proto_types::keys::{KeyFile, SecretKey};
 use proto_types::tlog::{TreeHash, decode_entry_bundle, leaf_hash, node_hash};
 use serde_json::{Value, json};
 
-use crate::harness::{Client, NodeFiles, run};
+use crate::harness::{Client, NodeFiles, run, wait_until};
 
 /// Entries the node writes: a full level-0 tile and a partial one of 44.
 const ENTRIES: usize = 300;
@@ -251,7 +254,10 @@ fn tiles_export_and_offline_proofs_against_a_real_node() {
         leaves[..256].iter().flat_map(|h| h.0).collect::<Vec<_>>()
     );
     let (status, cache, tile) = get_raw(&format!("{feed}/tile/0/001.p/44"));
-    assert_eq!((status, cache.as_str()), (200, "public, max-age=60"));
+    assert_eq!(
+        (status, cache.as_str()),
+        (200, "public, max-age=31536000, immutable")
+    );
     assert_eq!(
         tile,
         leaves[256..].iter().flat_map(|h| h.0).collect::<Vec<_>>()
@@ -488,13 +494,36 @@ fn tiles_export_and_offline_proofs_against_a_real_node() {
         2
     );
     assert_eq!(code(&export("not-a-url", out.path(), &[])), 2);
-    // The node itself holds no checkpoint of the feed yet: a clear exit 2.
-    let direct = export(
-        &node.api,
-        &target.path().join("direct"),
-        &["--author", &did],
+    // The node's own checkpoint (its checkpointer signs one within a second of a write):
+    // exporting from the node itself gives the same tiles, and its checkpoint.
+    assert!(
+        wait_until(Duration::from_secs(30), || {
+            let (status, _, body) = get_raw(&format!("{feed}/checkpoint"));
+            status == 200
+                && verify_feed_checkpoint(&String::from_utf8_lossy(&body))
+                    .is_ok_and(|checkpoint| checkpoint.checkpoint().size() == ENTRIES as u64)
+        }),
+        "the node checkpoints its feed"
     );
-    assert_eq!(code(&direct), 2, "{}", stderr(&direct));
+    let direct_dir = target.path().join("direct");
+    let direct = export(&node.api, &direct_dir, &[]);
+    assert_eq!(code(&direct), 0, "{}", stderr(&direct));
+    let mut from_node = tree_files(&direct_dir);
+    let node_checkpoint = from_node
+        .remove(&base.join("checkpoint"))
+        .expect("a checkpoint");
+    let mut tiles_only = written.clone();
+    tiles_only.remove(&base.join("checkpoint"));
+    assert_eq!(from_node, tiles_only);
+    let node_checkpoint =
+        verify_feed_checkpoint(&String::from_utf8(node_checkpoint).unwrap()).expect("verifies");
+    assert_eq!(node_checkpoint.checkpoint().root(), &root);
+    // An unknown feed: exit 2.
+    let unknown = SecretKey::generate().public_key().to_did_key();
+    assert_eq!(
+        code(&export(&node.api, &direct_dir, &["--author", &unknown])),
+        2
+    );
 
     // proof verify, offline: an entry, its tlog-proof, the trust store, a witness policy.
     let work = tempfile::tempdir().expect("tempdir");

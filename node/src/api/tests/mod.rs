@@ -397,12 +397,14 @@ impl Federation {
                         .expect("a policy")
                 }),
                 trust: Default::default(),
+                transparency: Default::default(),
             };
             let authority = key.public_key();
             let inputs = Inputs {
                 operator_token: TOKEN.into(),
                 keyring: crate::keyring::Keyring::single(key),
                 trust: TrustStore::from_toml(&trust).expect("the trust store parses"),
+                witness_policy: None,
             };
             let node = tokio::time::timeout(DEADLINE, crate::start_with(config, inputs))
                 .await

@@ -3,25 +3,25 @@
 //! the edges of the tree; the checkpoint; proofs that verify with proto-types and fail for an
 //! altered entry; consistency proofs and their bounds.
 //!
-//! Checkpoints are held through the [`crate::held_checkpoints::CheckpointSource`] seam: the
-//! test signs them with the node's own key and holds them in a [`MemoryCheckpoints`] it puts
-//! in a copy of the node's state.
+//! The own feed's checkpoints are the node's own (its checkpointer signs one within a second of
+//! a write); a foreign feed's is signed by the test with the foreign office's key and submitted
+//! to the node's witness (`POST /v1/witness/add-checkpoint`), which stores it with its
+//! cosignature.
 
-use std::sync::Arc;
+use std::time::Duration;
 
 use axum::http::header;
 use base64::Engine;
-use proto_types::checkpoint::cosignature::{cosign, witness_verifier_key};
+use proto_types::body::{Body, EntryKind};
+use proto_types::checkpoint::cosignature::witness_verifier_key;
 use proto_types::checkpoint::tlog_proof::TlogProof;
-use proto_types::checkpoint::{sign_feed_checkpoint, verify_feed_checkpoint};
-use proto_types::entry::Entry;
+use proto_types::checkpoint::{VerifiedCheckpoint, sign_feed_checkpoint, verify_feed_checkpoint};
+use proto_types::entry::{Entry, EntryId, UnsignedEntry};
 use proto_types::keys::SecretKey;
 use proto_types::tlog::{TreeHash, decode_entry_bundle, leaf_hash, node_hash, verify_consistency};
 use serde_json::{Value, json};
 
-use super::{Auth, Federation, Reply, Role, TestNode, registration};
-use crate::api::router;
-use crate::held_checkpoints::MemoryCheckpoints;
+use super::{Auth, Federation, Reply, Role, registration};
 
 /// The routes this area tests.
 pub(super) const ROUTES: &[(&str, &str)] = &[
@@ -46,10 +46,27 @@ fn reference_root(leaves: &[TreeHash]) -> TreeHash {
     }
 }
 
-/// `GET path` through a router over `state`.
-async fn get_with(node: &TestNode, state: &crate::NodeState, path: &str) -> Reply {
-    node.send_to(router(state.clone()), "GET", path, Auth::Anonymous, None)
-        .await
+/// Longest the node's checkpointer may take to cover a write (it ticks every second).
+const CHECKPOINT_DEADLINE: Duration = Duration::from_secs(30);
+
+/// A registration of right `DE-TM-<number>` signed by `key` at `seq`.
+fn foreign_registration(key: &SecretKey, seq: u64, prev: Option<EntryId>, number: u64) -> Entry {
+    let body = json!({
+        "v": 1, "right_id": format!("DE-TM-{number}"), "right_type": "trademark",
+        "jurisdiction": "DE", "number": number.to_string(), "mark_text": "Edelweiß",
+        "nice_classes": [25], "holder": {"name": "Edelweiß GmbH", "country": "DE"},
+        "filing_date": "2021-01-15", "registration_date": "2021-06-01",
+        "expiry_date": "2031-01-15", "status": "registered",
+    });
+    UnsignedEntry {
+        seq,
+        prev,
+        timestamp: crate::clock::now(),
+        body: Body::decode(EntryKind::Registration, &body).expect("a registration body"),
+    }
+    .sign(key)
+    .expect("signs")
+    .into_entry()
 }
 
 fn header_of<'a>(reply: &'a Reply, name: header::HeaderName) -> &'a str {
@@ -111,7 +128,8 @@ async fn tiles_bundles_checkpoints_and_proofs() {
     assert_eq!(partial.bytes, expected);
     assert_eq!(
         header_of(&partial, header::CACHE_CONTROL),
-        "public, max-age=60"
+        "public, max-age=31536000, immutable",
+        "a partial tile never changes either"
     );
     let narrower = node.get(&format!("{feed}/tile/0/001.p/1")).await;
     assert_eq!(narrower.bytes, leaves[256].0.to_vec());
@@ -198,61 +216,45 @@ async fn tiles_bundles_checkpoints_and_proofs() {
     node.expect_body_refused("GET", &format!("{feed}/tile/0/000"), Auth::Anonymous)
         .await;
 
-    // No checkpoint held yet: 404 for the checkpoint, 409 for a proof.
-    node.get(&format!("{feed}/checkpoint"))
-        .await
-        .expect(404, Some("not_found"));
+    // The node checkpoints its own feed: its latest checkpoint covers all 300 entries.
+    let deadline = tokio::time::Instant::now() + CHECKPOINT_DEADLINE;
+    let checkpoint: VerifiedCheckpoint = loop {
+        let reply = node.get(&format!("{feed}/checkpoint")).await;
+        if reply.status == 200 {
+            let text = String::from_utf8(reply.bytes.clone()).expect("utf-8");
+            let checkpoint = verify_feed_checkpoint(&text).expect("signed by the feed's key");
+            if checkpoint.checkpoint().size() == ENTRIES as u64 {
+                assert_eq!(
+                    header_of(&reply, header::CONTENT_TYPE),
+                    "text/plain; charset=utf-8"
+                );
+                assert_eq!(header_of(&reply, header::CACHE_CONTROL), "no-cache");
+                break checkpoint;
+            }
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "no checkpoint of 300 within {CHECKPOINT_DEADLINE:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    assert_eq!(checkpoint.author(), &author);
+    assert_eq!(checkpoint.checkpoint().root(), &reference_root(&leaves));
     node.get("/v1/feeds/did:key:z6Mk/checkpoint")
         .await
         .expect(400, Some("bad_author"));
+
+    // A proof relative to the latest checkpoint; it verifies with proto-types, and fails for an
+    // altered entry or another entry's leaf.
     let entry_ten = Entry::decode(&entries[9]).expect("an entry");
-    let proof_path = format!("/v1/entries/{}/proof", entry_ten.id());
-    let early = node.get(&proof_path).await;
-    early.expect(409, Some("not_checkpointed"));
-    assert_eq!(header_of(&early, header::RETRY_AFTER), "1");
-
-    // Checkpoints signed with the node's key, one cosigned by a witness; held in memory.
-    let key = state.signing_key();
-    let witness = SecretKey::generate();
-    let memory = Arc::new(MemoryCheckpoints::default());
-    let at_100 = sign_feed_checkpoint(&key, 100, &reference_root(&leaves[..100]));
-    let mut cosigned = verify_feed_checkpoint(&sign_feed_checkpoint(
-        &key,
-        200,
-        &reference_root(&leaves[..200]),
-    ))
-    .expect("verifies");
-    let line = cosign(&cosigned, &witness, 1_700_000_000).expect("cosigns");
-    cosigned
-        .add_cosignature(&witness_verifier_key(&witness.public_key()), line)
-        .expect("adds");
-    let at_200 = cosigned.to_note_text();
-    // A checkpoint the node cannot serve the tree of (beyond its head), and one whose root is
-    // not the stored tree's: neither is served.
-    let ahead = sign_feed_checkpoint(&key, 400, &TreeHash([7; 32]));
-    let wrong_root = sign_feed_checkpoint(&key, 250, &TreeHash([9; 32]));
-    for note in [&at_100, &at_200, &ahead, &wrong_root] {
-        memory.hold(note).expect("a feed checkpoint");
-    }
-    let mut with_checkpoints = state.clone();
-    with_checkpoints.checkpoints = memory.clone();
-    let served = get_with(node, &with_checkpoints, &format!("{feed}/checkpoint")).await;
-    assert_eq!(served.status, 200);
-    assert_eq!(String::from_utf8(served.bytes.clone()).unwrap(), at_200);
-    assert_eq!(
-        header_of(&served, header::CONTENT_TYPE),
-        "text/plain; charset=utf-8"
-    );
-    assert_eq!(header_of(&served, header::CACHE_CONTROL), "no-cache");
-
-    // A proof relative to the newest covering checkpoint, with its cosignature; it verifies,
-    // and fails for an altered entry.
-    let reply = get_with(node, &with_checkpoints, &proof_path).await;
+    let reply = node
+        .get(&format!("/v1/entries/{}/proof", entry_ten.id()))
+        .await;
     assert_eq!(reply.status, 200, "{}", reply.body);
+    assert_eq!(header_of(&reply, header::CACHE_CONTROL), "no-cache");
     let proof = TlogProof::parse_bytes(&reply.bytes).expect("a tlog-proof");
     assert_eq!(proof.index(), 9);
-    assert_eq!(proof.checkpoint().size(), 200);
-    assert_eq!(proof.note().to_text(), at_200, "with the cosignature");
+    assert_eq!(proof.checkpoint().size(), 300);
     let verified = proof.verify(&leaves[9]).expect("the proof verifies");
     assert_eq!(verified.checkpoint().author(), &author);
     let mut altered: Value = serde_json::from_slice(&entries[9]).unwrap();
@@ -260,32 +262,82 @@ async fn tiles_bundles_checkpoints_and_proofs() {
     let altered = serde_json::to_vec(&altered).unwrap();
     assert!(proof.verify(&leaf_hash(&altered)).is_err());
     assert!(proof.verify(&leaves[10]).is_err(), "another entry's leaf");
-    // An entry past the newest servable checkpoint has no proof yet; one below 100 is proved
-    // against 200 (the newest), one in (100, 200] too.
-    let late = Entry::decode(&entries[220]).expect("an entry");
-    get_with(
-        node,
-        &with_checkpoints,
-        &format!("/v1/entries/{}/proof", late.id()),
-    )
-    .await
-    .expect(409, Some("not_checkpointed"));
-    let last_covered = Entry::decode(&entries[199]).expect("an entry");
-    let reply = get_with(
-        node,
-        &with_checkpoints,
-        &format!("/v1/entries/{}/proof", last_covered.id()),
-    )
-    .await;
+    let last = Entry::decode(&entries[299]).expect("an entry");
+    let reply = node.get(&format!("/v1/entries/{}/proof", last.id())).await;
     let proof = TlogProof::parse_bytes(&reply.bytes).expect("a tlog-proof");
-    assert_eq!((proof.index(), proof.checkpoint().size()), (199, 200));
-    proof.verify(&leaves[199]).expect("verifies");
+    assert_eq!((proof.index(), proof.checkpoint().size()), (299, 300));
+    proof.verify(&leaves[299]).expect("verifies");
     node.get(&format!("/v1/entries/{}/proof", "ab".repeat(32)))
         .await
         .expect(404, Some("not_found"));
     node.get("/v1/entries/not-an-id/proof")
         .await
         .expect(400, Some("bad_entry_id"));
+
+    // A foreign feed: entries, but no checkpoint of it yet (409 with Retry-After, 404).
+    let foreign = &federation.foreign;
+    let foreign_did = foreign.public_key().to_did_key();
+    let mut prev = None;
+    let mut foreign_entries = Vec::new();
+    for seq in 1..=3u64 {
+        let entry = foreign_registration(foreign, seq, prev, 3_020_000 + seq);
+        node.post_bytes("/v1/entries", Auth::Anonymous, entry.canonical_bytes())
+            .await
+            .expect(201, None);
+        prev = Some(entry.id());
+        foreign_entries.push(entry);
+    }
+    let foreign_proof = format!("/v1/entries/{}/proof", foreign_entries[1].id());
+    let early = node.get(&foreign_proof).await;
+    early.expect(409, Some("not_checkpointed"));
+    assert_eq!(header_of(&early, header::RETRY_AFTER), "1");
+    node.get(&format!("/v1/feeds/{foreign_did}/checkpoint"))
+        .await
+        .expect(404, Some("not_found"));
+    // The foreign office's checkpoint of 2 entries, submitted to this node's witness: stored
+    // with the witness's cosignature. Entry 3 is not covered; entry 2 is, with the cosignature.
+    let foreign_leaves: Vec<TreeHash> = foreign_entries
+        .iter()
+        .map(|entry| leaf_hash(entry.canonical_bytes()))
+        .collect();
+    let note = sign_feed_checkpoint(foreign, 2, &reference_root(&foreign_leaves[..2]));
+    let cosigned = node
+        .send(
+            "POST",
+            "/v1/witness/add-checkpoint",
+            Auth::Anonymous,
+            Some(format!("old 0\n\n{note}").into_bytes()),
+        )
+        .await;
+    assert_eq!(cosigned.status, 200, "{}", cosigned.body);
+    let held = node
+        .get(&format!("/v1/feeds/{foreign_did}/checkpoint"))
+        .await;
+    assert_eq!(held.status, 200);
+    let held = verify_feed_checkpoint(&String::from_utf8(held.bytes).unwrap()).expect("verifies");
+    let witness = witness_verifier_key(&state.transparency.witness_key());
+    let valid = held.cosignatures(std::slice::from_ref(&witness));
+    assert_eq!(
+        valid.valid().len(),
+        1,
+        "the witness's cosignature is served"
+    );
+    let reply = node.get(&foreign_proof).await;
+    assert_eq!(reply.status, 200, "{}", reply.body);
+    let proof = TlogProof::parse_bytes(&reply.bytes).expect("a tlog-proof");
+    let verified = proof.verify(&foreign_leaves[1]).expect("verifies");
+    assert_eq!(
+        verified
+            .checkpoint()
+            .cosignatures(std::slice::from_ref(&witness))
+            .valid()
+            .len(),
+        1,
+        "the proof carries the cosignature"
+    );
+    node.get(&format!("/v1/entries/{}/proof", foreign_entries[2].id()))
+        .await
+        .expect(409, Some("not_checkpointed"));
 
     // Consistency proofs, checked against the independent roots.
     let reply = node
@@ -365,6 +417,6 @@ async fn tiles_bundles_checkpoints_and_proofs() {
 
     federation.assert_covers(ROUTES);
     // The state's ingest handle keeps the writer running; a node stops once none is held.
-    drop((state, with_checkpoints));
+    drop(state);
     federation.stop().await;
 }

@@ -10,8 +10,29 @@
 //!
 //! Everything here is pure: hashes are read through [`HashReader`], which the node implements
 //! over its store and a test over a vector.
+//!
+//! - [`proof`]: inclusion and consistency proofs (RFC 9162 §2.1.3–2.1.4), built from stored
+//!   nodes in one read and verified without any; the old root a consistency proof implies, as
+//!   split-view evidence.
+//! - [`tile`]: C2SP tlog-tiles: tile coordinates and paths, which tiles a tree has, a
+//!   [`HashReader`] over fetched tiles, and entry bundles.
 
 use sha2::{Digest, Sha256};
+
+pub mod proof;
+pub mod tile;
+
+pub use proof::{
+    MAX_CONSISTENCY_PROOF_HASHES, MAX_INCLUSION_PROOF_HASHES, MAX_PROOF_HASHES, ProofError,
+    consistency_evidence, consistency_proof, inclusion_proof, old_root_from_consistency,
+    verify_consistency, verify_inclusion,
+};
+pub use tile::{
+    EntryBundleError, MAX_BUNDLE_ENTRY_BYTES, MAX_ENTRIES_PER_BUNDLE, MAX_TILE_LEVEL,
+    MAX_TILE_PATH_BYTES, MAX_TILE_READ_NODES, TILE_HASH_BYTES, TILE_HEIGHT, TILE_WIDTH, TileError,
+    TileHashReader, TileId, TilePath, TileReadError, TileReader, decode_entry_bundle,
+    decode_hash_tile, encode_entry_bundle, encode_hash_tile, hash_tile_nodes, parse_tile_path,
+};
 
 /// A SHA-256 hash of a leaf or an interior node.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -71,16 +92,20 @@ impl NodeId {
         Self { level, index }
     }
 
-    /// The first leaf under this node.
+    /// The first leaf under this node. Meaningful for the nodes of a tree (those some size
+    /// [`is_complete_in`](Self::is_complete_in)); for a level above [`MAX_LEVEL`] it is 0.
     pub fn first_leaf(&self) -> u64 {
-        self.index << self.level
+        self.index.checked_shl(u32::from(self.level)).unwrap_or(0)
     }
 
     /// Whether the node is stored in a tree of `size` leaves: its subtree is complete.
     pub fn is_complete_in(&self, size: u64) -> bool {
         // (index + 1) · 2^level ≤ size, without overflow.
-        match (self.index + 1).checked_shl(u32::from(self.level)) {
-            Some(end) => end >> self.level == self.index + 1 && end <= size,
+        let Some(count) = self.index.checked_add(1) else {
+            return false;
+        };
+        match count.checked_shl(u32::from(self.level)) {
+            Some(end) => end >> self.level == count && end <= size,
             None => false,
         }
     }
@@ -227,6 +252,7 @@ pub fn tree_hash<R: HashReader>(
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::indexing_slicing, clippy::panic)]
 mod tests {
     use super::*;
     use std::collections::BTreeMap;

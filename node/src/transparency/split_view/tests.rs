@@ -1,0 +1,1 @@
+//! Split-view proof tests.
