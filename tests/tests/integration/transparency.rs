@@ -280,7 +280,8 @@ fn tiles_export_and_offline_proofs_against_a_real_node() {
         ("tile/0/x018/x446/x744/x073/x709/x551/615", 404),
         ("tile/0/000.p/0", 400),
         ("tile/0/000.p/256", 400),
-        ("tile/0/%2E%2E/%2E%2E/000", 400),
+        ("tile/0/000.p/1x", 400),
+        ("tile/0/000.p/01", 400),
         ("tile/0/1", 400),
     ] {
         let (status, cache, _) = get_raw(&format!("{feed}/{path}"));
@@ -594,6 +595,30 @@ fn tiles_export_and_offline_proofs_against_a_real_node() {
     let answer = client.get(&format!("/v1/entries/{id}"));
     let wrapped = write("wrapped.json", answer.body.to_string().as_bytes());
     assert_eq!(code(&verify(&wrapped, &proof_file, &trust, None)), 0);
+    // The node's own proof (`GET /v1/entries/{id}/proof`) verifies, and reads as written: an
+    // independent parse of its lines.
+    let (status, _, served) = get_raw(&format!("{}/v1/entries/{id}/proof", node.api));
+    assert_eq!(status, 200);
+    let served_file = write("served.tlog-proof", &served);
+    let output = verify(&entry, &served_file, &trust, None);
+    assert_eq!(
+        code(&output),
+        0,
+        "{}",
+        String::from_utf8_lossy(&output.stdout)
+    );
+    let served = String::from_utf8(served).expect("utf-8");
+    let mut lines = served.lines();
+    assert_eq!(lines.next(), Some("c2sp.org/tlog-proof@v1"));
+    assert_eq!(lines.next(), Some(format!("index {index}").as_str()));
+    let path: Vec<String> = reference_path(index, &leaves)
+        .iter()
+        .map(|hash| base64::engine::general_purpose::STANDARD.encode(hash.0))
+        .collect();
+    let served_path: Vec<&str> = lines.by_ref().take_while(|line| !line.is_empty()).collect();
+    assert_eq!(served_path, path);
+    assert_eq!(lines.next(), Some(format!("rightsnet/feed/{did}").as_str()));
+    assert_eq!(lines.next(), Some("300"));
     let failed_check = |output: &Output, failing: &str| {
         assert_eq!(code(output), 1, "{failing}: {}", stderr(output));
         let report: Value = serde_json::from_slice(&output.stdout).expect("json");
