@@ -81,6 +81,9 @@ fn get_raw(url: &str) -> (u16, String, Vec<u8>) {
 /// What the front answers for a path: status and body.
 type Handler = dyn Fn(&str) -> (u16, Vec<u8>) + Send + Sync;
 
+/// How a lying front changes the node's answer to a path: the status and body it serves.
+type Lie = dyn Fn(&str, Vec<u8>) -> (u16, Vec<u8>) + Send + Sync;
+
 /// A minimal HTTP/1.1 server on 127.0.0.1, one connection at a time, `Connection: close`.
 struct Front {
     url: String,
@@ -365,10 +368,7 @@ fn tiles_export_and_offline_proofs_against_a_real_node() {
     assert_eq!(tree_files(again.path()), written);
 
     // A lying node: every change to what it serves is caught (exit 1), nothing is written.
-    let lies: Vec<(
-        &str,
-        Box<dyn Fn(&str, Vec<u8>) -> (u16, Vec<u8>) + Send + Sync>,
-    )> = vec![
+    let lies: Vec<(&str, Box<Lie>)> = vec![
         (
             "a flipped leaf hash",
             Box::new(|path: &str, mut body: Vec<u8>| {

@@ -69,7 +69,7 @@ fn foreign_registration(key: &SecretKey, seq: u64, prev: Option<EntryId>, number
     .into_entry()
 }
 
-fn header_of<'a>(reply: &'a Reply, name: header::HeaderName) -> &'a str {
+fn header_of(reply: &Reply, name: header::HeaderName) -> &str {
     reply
         .headers
         .get(name)
@@ -203,7 +203,7 @@ async fn tiles_bundles_checkpoints_and_proofs() {
         let reply = node.get(&format!("{feed}/{path}")).await;
         reply.expect(400, Some("bad_tile_path"));
     }
-    node.get(&format!("/v1/feeds/not-a-did/tile/0/000"))
+    node.get("/v1/feeds/not-a-did/tile/0/000")
         .await
         .expect(400, Some("bad_author"));
     let stranger = SecretKey::generate().public_key().to_did_key();
