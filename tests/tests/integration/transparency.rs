@@ -668,6 +668,35 @@ fn tiles_export_and_offline_proofs_against_a_real_node() {
         &verify(&entry, &proof_file, &trust, Some(&unmet_policy)),
         "witnesses",
     );
+    // A cosignature line of a policy witness that does not verify fails the policy (protocol
+    // §14.6 step 5), even with no quorum change.
+    let witness_line = note
+        .lines()
+        .find(|line| line.starts_with("\u{2014} rightsnet/witness/"))
+        .expect("a cosignature line")
+        .to_owned();
+    let (head, signature) = witness_line.rsplit_once(' ').expect("name and signature");
+    let middle = signature.len() / 2;
+    let flipped_char = if &signature[middle..=middle] == "A" {
+        "B"
+    } else {
+        "A"
+    };
+    let broken_line = format!(
+        "{head} {}{flipped_char}{}",
+        &signature[..middle],
+        &signature[middle + 1..]
+    );
+    let broken = write(
+        "broken-cosignature.tlog-proof",
+        proof.replacen(&witness_line, &broken_line, 1).as_bytes(),
+    );
+    failed_check(&verify(&entry, &broken, &trust, Some(&policy)), "witnesses");
+    assert_eq!(
+        code(&verify(&entry, &broken, &trust, None)),
+        0,
+        "no policy, no witness check"
+    );
     // A feed signed by a key the trust store does not list (entry and checkpoint both its).
     let untrusted_trust = write(
         "other-trust.toml",
