@@ -283,6 +283,7 @@ fn tiles_export_and_offline_proofs_against_a_real_node() {
         ("tile/0/x018/x446/x744/x073/x709/x551/615", 404),
         ("tile/0/000.p/0", 400),
         ("tile/0/000.p/256", 400),
+        ("tile/0/000.p/257", 400),
         ("tile/0/000.p/1x", 400),
         ("tile/0/000.p/01", 400),
         ("tile/0/1", 400),
@@ -519,6 +520,13 @@ fn tiles_export_and_offline_proofs_against_a_real_node() {
     let node_checkpoint =
         verify_feed_checkpoint(&String::from_utf8(node_checkpoint).unwrap()).expect("verifies");
     assert_eq!(node_checkpoint.checkpoint().root(), &root);
+    // --all: every feed the node holds with a checkpoint (here its own).
+    let all_dir = target.path().join("all");
+    let all = export(&node.api, &all_dir, &["--all"]);
+    assert_eq!(code(&all), 0, "{}", stderr(&all));
+    let summary: Value = serde_json::from_slice(&all.stdout).expect("json");
+    assert_eq!(summary["feeds"][0]["author"], did.as_str());
+    assert_eq!(tree_files(&all_dir).len(), 6);
     // An unknown feed: exit 2.
     let unknown = SecretKey::generate().public_key().to_did_key();
     assert_eq!(
