@@ -18,6 +18,7 @@ use crate::rights::Ineffective;
 use crate::storage::StorageError;
 use crate::trust::{TrustStore, TrustedAuthority};
 
+mod checkpoint;
 mod compromise;
 mod credential_log;
 mod endorsements;

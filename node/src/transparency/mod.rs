@@ -162,3 +162,6 @@ impl Transparency {
         self.store.split_view_authors().unwrap_or_default()
     }
 }
+
+#[cfg(test)]
+mod tests;

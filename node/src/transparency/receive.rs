@@ -12,6 +12,7 @@ use std::sync::Arc;
 use proto_types::checkpoint::cosignature::{VerifiedCosignature, cosign, witness_verifier_key};
 use proto_types::checkpoint::{MAX_CHECKPOINT_BYTES, VerifiedCheckpoint, verify_feed_checkpoint};
 use proto_types::keys::PublicKey;
+use proto_types::note::NoteError;
 use proto_types::tlog::{self, TreeHash};
 
 use super::split_view::{SplitViewError, SplitViewProof};
@@ -242,7 +243,9 @@ impl Transparency {
             use proto_types::checkpoint::CheckpointError;
             match error {
                 CheckpointError::NotAFeedOrigin(_) => AddCheckpointError::UnknownOrigin,
-                CheckpointError::Note(_) => AddCheckpointError::Forbidden(error.to_string()),
+                CheckpointError::Note(
+                    NoteError::InvalidSignature { .. } | NoteError::NoKnownSignature,
+                ) => AddCheckpointError::Forbidden(error.to_string()),
                 other => AddCheckpointError::BadRequest(other.to_string()),
             }
         })?;
@@ -296,9 +299,13 @@ impl Transparency {
                 .await
                 .map_err(|_| IngestError::Closed)??
         };
-        if let Some(submitted) = &submitted {
-            check_submitted(submitted, &reads.view, size, &root)?;
-        }
+        // A submission that fails the C2SP checks is not cosigned, but what it shows (a split
+        // view) is still recorded: the specification lets a witness log such a request.
+        let refused_submission = submitted
+            .as_ref()
+            .and_then(|submitted| check_submitted(submitted, &reads.view, size, &root).err());
+        // A witness vouches for other authorities' feeds, not its own.
+        let own_feed = self.ingest.trust().root(&author) == *self.ingest.authority();
         let mut processed = Processed::default();
         let mut split_views = Vec::new();
         let matches_tree = reads.view.root_at_size == Some(root);
@@ -346,7 +353,9 @@ impl Transparency {
         let mut witness_state = None;
         let mut own_line = None;
         match &decision {
-            WitnessDecision::Cosign if !self.is_flagged(&author) => {
+            WitnessDecision::Cosign
+                if refused_submission.is_none() && !own_feed && !self.is_flagged(&author) =>
+            {
                 let timestamp = u64::try_from(crate::clock::now_millis() / 1000).unwrap_or(0);
                 let line = cosign(&checkpoint, &self.witness_key, timestamp)
                     .map_err(|error| AddCheckpointError::Unprocessable(error.to_string()))?;
@@ -422,9 +431,17 @@ impl Transparency {
             memory.conflicts.remove(&author);
         }
         drop(memory);
+        if let Some(error) = refused_submission {
+            return Err(error);
+        }
         if matches!(decision, WitnessDecision::Cosign) && own_line.is_some() {
             self.metrics.event("checkpoint_cosigned");
             self.gossip_held(author, size).await;
+        }
+        if own_feed && submitted.is_some() {
+            return Err(AddCheckpointError::Unprocessable(
+                "a witness does not cosign its own authority's feed".to_owned(),
+            ));
         }
         processed.cosignature = own_line;
         processed.decision = Some(decision);

@@ -23,3 +23,4 @@ mod rotation;
 mod testnet;
 mod transparency;
 mod trust;
+mod witness;

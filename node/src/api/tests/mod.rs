@@ -20,6 +20,7 @@ mod rights;
 mod status_lists;
 mod transparency;
 mod trust;
+mod witness;
 
 use std::collections::BTreeSet;
 use std::sync::{Arc, Mutex};
@@ -483,7 +484,7 @@ pub(super) fn registration(number: &str, holder: &PublicKey) -> Value {
 }
 
 /// Which routes each area's test claims. Together they must name every route once.
-const AREAS: [(&str, &[(&str, &str)]); 10] = [
+const AREAS: [(&str, &[(&str, &str)]); 11] = [
     ("node", node::ROUTES),
     ("rights", rights::ROUTES),
     ("feeds", feeds::ROUTES),
@@ -493,6 +494,7 @@ const AREAS: [(&str, &[(&str, &str)]); 10] = [
     ("status_lists", status_lists::ROUTES),
     ("keys", keys::ROUTES),
     ("trust", trust::ROUTES),
+    ("witness", witness::ROUTES),
     ("transparency", transparency::ROUTES),
 ];
 
