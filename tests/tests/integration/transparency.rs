@@ -208,9 +208,6 @@ fn tree_files(dir: &Path) -> HashMap<PathBuf, Vec<u8>> {
     files
 }
 
-/// How a lying front changes a node's answer: path and body in, status and body out.
-type Lie = dyn Fn(&str, Vec<u8>) -> (u16, Vec<u8>) + Send + Sync;
-
 #[test]
 fn tiles_export_and_offline_proofs_against_a_real_node() {
     let files = NodeFiles::office(&["FR"]);
