@@ -40,9 +40,10 @@ use crate::{CommandError, CommandResult, Exit};
 pub enum FeedCommand {
     /// Export feeds as a static C2SP tlog-tiles tree (checkpoint, hash tiles, entry bundles),
     /// verified against each feed's signed checkpoint: by default the node's own feeds (its
-    /// authority's key and the keys it rotated to). Exit 0 when written, 1 when what the node
-    /// served does not verify (nothing of that feed is written), 2 for bad arguments or a feed
-    /// the node has no checkpoint of, 3 when the node or the directory fails.
+    /// authority's key and the keys it rotated to; one without a checkpoint yet is listed as
+    /// skipped). Exit 0 when written, 1 when what the node served does not verify (nothing of
+    /// that feed is written), 2 for bad arguments or an --author feed the node has no
+    /// checkpoint of, 3 when the node or the directory fails.
     Export(ExportArgs),
 }
 
@@ -96,8 +97,12 @@ fn export(args: &ExportArgs) -> CommandResult {
     })?;
     let mut exported = Vec::new();
     let mut skipped = Vec::new();
+    // A feed named with --author must have a checkpoint; the node's own feeds and --all skip
+    // the ones without (a key rotated to that has not written yet, a foreign feed whose
+    // author's checkpoint has not arrived).
+    let skip_missing = args.author.is_empty();
     for author in &authors {
-        match export_feed(&client, &args.tiles, author, args.all)? {
+        match export_feed(&client, &args.tiles, author, skip_missing)? {
             Some(feed) => exported.push(feed),
             None => skipped.push(author.to_did_key()),
         }

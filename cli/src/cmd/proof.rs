@@ -221,29 +221,30 @@ fn verify(
         let check = match &verified_checkpoint {
             Some(checkpoint) => {
                 let verdict = policy.check(checkpoint);
+                // protocol §14.6 step 5: the quorum is met, and no line naming a policy
+                // witness fails to verify.
+                let ok = verdict.satisfied() && verdict.invalid().is_empty();
                 witnesses = json!({
                     "satisfied": verdict.satisfied(),
                     "counted": verdict.counted(),
                     "invalid": verdict.invalid().len(),
                 });
-                Check::new(
-                    "witnesses",
-                    verdict.satisfied(),
-                    format!(
-                        "{} by the policy's quorum: valid cosignatures of [{}]{}",
-                        if verdict.satisfied() {
-                            "witnessed"
-                        } else {
-                            "not witnessed"
-                        },
-                        verdict.counted().join(", "),
-                        if verdict.invalid().is_empty() {
-                            String::new()
-                        } else {
-                            format!(", {} invalid", verdict.invalid().len())
-                        }
-                    ),
-                )
+                let mut message = format!(
+                    "{} by the policy's quorum: valid cosignatures of [{}]",
+                    if verdict.satisfied() {
+                        "witnessed"
+                    } else {
+                        "not witnessed"
+                    },
+                    verdict.counted().join(", "),
+                );
+                if !verdict.invalid().is_empty() {
+                    message.push_str(&format!(
+                        "; {} line(s) naming a policy witness do not verify",
+                        verdict.invalid().len()
+                    ));
+                }
+                Check::new("witnesses", ok, message)
             }
             None => Check::new("witnesses", false, "no verified checkpoint"),
         };

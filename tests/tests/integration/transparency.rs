@@ -81,6 +81,9 @@ fn get_raw(url: &str) -> (u16, String, Vec<u8>) {
 /// What the front answers for a path: status and body.
 type Handler = dyn Fn(&str) -> (u16, Vec<u8>) + Send + Sync;
 
+/// How a lying front changes the node's answer to a path: the status and body it serves.
+type Lie = dyn Fn(&str, Vec<u8>) -> (u16, Vec<u8>) + Send + Sync;
+
 /// A minimal HTTP/1.1 server on 127.0.0.1, one connection at a time, `Connection: close`.
 struct Front {
     url: String,
@@ -205,9 +208,6 @@ fn tree_files(dir: &Path) -> HashMap<PathBuf, Vec<u8>> {
     files
 }
 
-/// How a lying front changes a node's answer: path and body in, status and body out.
-type Lie = dyn Fn(&str, Vec<u8>) -> (u16, Vec<u8>) + Send + Sync;
-
 #[test]
 fn tiles_export_and_offline_proofs_against_a_real_node() {
     let files = NodeFiles::office(&["FR"]);
@@ -283,6 +283,7 @@ fn tiles_export_and_offline_proofs_against_a_real_node() {
         ("tile/0/x018/x446/x744/x073/x709/x551/615", 404),
         ("tile/0/000.p/0", 400),
         ("tile/0/000.p/256", 400),
+        ("tile/0/000.p/257", 400),
         ("tile/0/000.p/1x", 400),
         ("tile/0/000.p/01", 400),
         ("tile/0/1", 400),
@@ -519,6 +520,13 @@ fn tiles_export_and_offline_proofs_against_a_real_node() {
     let node_checkpoint =
         verify_feed_checkpoint(&String::from_utf8(node_checkpoint).unwrap()).expect("verifies");
     assert_eq!(node_checkpoint.checkpoint().root(), &root);
+    // --all: every feed the node holds with a checkpoint (here its own).
+    let all_dir = target.path().join("all");
+    let all = export(&node.api, &all_dir, &["--all"]);
+    assert_eq!(code(&all), 0, "{}", stderr(&all));
+    let summary: Value = serde_json::from_slice(&all.stdout).expect("json");
+    assert_eq!(summary["feeds"][0]["author"], did.as_str());
+    assert_eq!(tree_files(&all_dir).len(), 6);
     // An unknown feed: exit 2.
     let unknown = SecretKey::generate().public_key().to_did_key();
     assert_eq!(
@@ -667,6 +675,35 @@ fn tiles_export_and_offline_proofs_against_a_real_node() {
     failed_check(
         &verify(&entry, &proof_file, &trust, Some(&unmet_policy)),
         "witnesses",
+    );
+    // A cosignature line of a policy witness that does not verify fails the policy (protocol
+    // §14.6 step 5), even with no quorum change.
+    let witness_line = note
+        .lines()
+        .find(|line| line.starts_with("\u{2014} rightsnet/witness/"))
+        .expect("a cosignature line")
+        .to_owned();
+    let (head, signature) = witness_line.rsplit_once(' ').expect("name and signature");
+    let middle = signature.len() / 2;
+    let flipped_char = if &signature[middle..=middle] == "A" {
+        "B"
+    } else {
+        "A"
+    };
+    let broken_line = format!(
+        "{head} {}{flipped_char}{}",
+        &signature[..middle],
+        &signature[middle + 1..]
+    );
+    let broken = write(
+        "broken-cosignature.tlog-proof",
+        proof.replacen(&witness_line, &broken_line, 1).as_bytes(),
+    );
+    failed_check(&verify(&entry, &broken, &trust, Some(&policy)), "witnesses");
+    assert_eq!(
+        code(&verify(&entry, &broken, &trust, None)),
+        0,
+        "no policy, no witness check"
     );
     // A feed signed by a key the trust store does not list (entry and checkpoint both its).
     let untrusted_trust = write(

@@ -185,6 +185,8 @@ async fn tiles_bundles_checkpoints_and_proofs() {
         "tile/00/000",
         "tile/0/000.p/0",
         "tile/0/000.p/256",
+        "tile/0/000.p/257",
+        "tile/entries/000.p/0",
         "tile/0/000.p/01",
         "tile/0/x000/001",
         "tile/0/001/",
