@@ -231,7 +231,10 @@ fn the_protocol_example_is_this_proof() {
     assert_eq!(serde_json::to_vec(&value).unwrap(), proof.to_json());
     assert_eq!(
         hex::encode(proof.id()),
-        rest.split("id `").nth(1).and_then(|tail| tail.split('`').next()).unwrap_or_default(),
+        rest.split("id `")
+            .nth(1)
+            .and_then(|tail| tail.split('`').next())
+            .unwrap_or_default(),
         "the printed id"
     );
 }
