@@ -8,7 +8,9 @@ use anyhow::Context;
 use clap::{Parser, Subcommand};
 use rightsnet_bench::Reporter;
 use rightsnet_bench::cluster::{self, NodeMode};
-use rightsnet_bench::scenarios::{catchup, ingest, propagation, query, verify_notice};
+use rightsnet_bench::scenarios::{
+    catchup, ingest, propagation, query, transparency, verify_notice,
+};
 
 #[derive(Parser)]
 #[command(
@@ -33,6 +35,8 @@ enum Scenario {
     Query(query::Params),
     /// Verdicts per second on POST /v1/verify with a mix of valid and invalid notices.
     VerifyNotice(verify_notice::Params),
+    /// Every feed a verifiable log: proofs and tiles at 10 M leaves.
+    Transparency(transparency::Params),
     /// Runs a node from a configuration file until stdin closes (used by `query` and
     /// `verify-notice` to measure a node in its own process).
     #[command(hide = true)]
@@ -70,6 +74,7 @@ fn main() -> anyhow::Result<()> {
         Scenario::Catchup(params) => catchup::run(&params, &mut reporter),
         Scenario::Query(params) => query::run(&params, &child()?, &mut reporter),
         Scenario::VerifyNotice(params) => verify_notice::run(&params, &child()?, &mut reporter),
+        Scenario::Transparency(params) => transparency::run(&params, &mut reporter),
         Scenario::Serve { config } => cluster::serve(&config),
     }
 }

@@ -120,6 +120,12 @@ enum Command {
     /// The trust store, changed while the node runs, and endorsements of new authorities.
     #[command(subcommand)]
     Trust(cmd::trust::TrustCommand),
+    /// Feeds as transparency logs: export one as a static tlog-tiles tree.
+    #[command(subcommand)]
+    Feed(cmd::feed::FeedCommand),
+    /// Inclusion proofs (C2SP tlog-proof): verify one offline.
+    #[command(subcommand)]
+    Proof(cmd::proof::ProofCommand),
     /// Tail every feed of a node through checkpoints and tiles: re-verify entries, catch forks,
     /// report key rotations and what touches watched holders or marks (JSON lines).
     Monitor(cmd::monitor::MonitorArgs),
@@ -154,6 +160,8 @@ pub fn main() -> i32 {
         Command::Peers(command) => command.run(),
         Command::Import(command) => command.run(),
         Command::Trust(command) => command.run(),
+        Command::Feed(command) => command.run(),
+        Command::Proof(command) => command.run(),
         Command::Monitor(command) => command.run(),
     };
     match result {

@@ -12,6 +12,8 @@
 
 use serde_json::{Map, Value, json};
 
+pub mod evidence;
+
 use crate::body::{BodyError, HolderNotice, RightId};
 use crate::data_integrity::{self, ProofError, ProofOptions};
 use crate::entry::EntryId;

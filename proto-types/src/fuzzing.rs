@@ -12,7 +12,10 @@
 //! - notices: a notice that decodes keeps exactly the canonical form of what was received;
 //! - notices and credentials: verification of any JSON returns a result;
 //! - sync messages: a request or response that decodes re-encodes to bytes that decode to the
-//!   same message (and encoding is deterministic), and checking a response against any request returns a result.
+//!   same message (and encoding is deterministic), and checking a response against any request returns a result;
+//! - transparency texts: a tile path, signed note, checkpoint, tlog-proof or entry bundle that
+//!   parses formats back to exactly the bytes received (one spelling each), and checkpoint,
+//!   cosignature and proof verification and witness policies return a result.
 
 // A fuzz oracle reports a broken invariant by panicking: that is what the fuzzer detects.
 #![allow(clippy::panic)]
@@ -20,8 +23,13 @@
 use sha2::{Digest, Sha256};
 
 use crate::body::HolderNotice;
+use crate::checkpoint::policy::WitnessPolicy;
+use crate::checkpoint::tlog_proof::TlogProof;
+use crate::checkpoint::{Checkpoint, verify_feed_checkpoint};
 use crate::entry::Entry;
+use crate::note::Note;
 use crate::sync::{self, SyncRequest, SyncResponse};
+use crate::tlog::{self, MAX_ENTRIES_PER_BUNDLE};
 use crate::{claims, data_integrity, jcs};
 
 /// Strict JSON parsing and RFC 8785 canonicalisation.
@@ -128,6 +136,53 @@ pub fn sync(data: &[u8]) {
         if let SyncResponse::Heads(heads) = &response {
             for head in heads {
                 let _ = head.entry_id();
+            }
+        }
+    }
+}
+
+/// The transparency texts (protocol §14): C2SP tile paths, signed notes, checkpoints,
+/// tlog-proofs, witness policies and entry bundles, each read from the same bytes.
+pub fn transparency(data: &[u8]) {
+    if let Ok(text) = std::str::from_utf8(data) {
+        if let Ok(path) = tlog::parse_tile_path(text)
+            && path.to_string() != text
+        {
+            panic!("the tile path {text:?} formats back as {path}");
+        }
+        if let Ok(checkpoint) = Checkpoint::parse(text)
+            && checkpoint.to_text() != text
+        {
+            panic!("a checkpoint does not format back to its text");
+        }
+        if let Ok(policy) = WitnessPolicy::parse(text) {
+            let _ = policy.to_text();
+        }
+        if let Ok(verified) = verify_feed_checkpoint(text) {
+            let cosignatures = verified.rightsnet_cosignatures();
+            if let Ok(policy) = WitnessPolicy::parse(text) {
+                let _ = policy.satisfied_by(cosignatures.valid());
+            }
+        }
+    }
+    if let Ok(note) = Note::parse_bytes(data)
+        && note.to_text().as_bytes() != data
+    {
+        panic!("a signed note does not format back to its bytes");
+    }
+    if let Ok(proof) = TlogProof::parse_bytes(data) {
+        if proof.to_text().as_bytes() != data {
+            panic!("a tlog-proof does not format back to its bytes");
+        }
+        let leaf = tlog::leaf_hash(proof.extra().unwrap_or_default());
+        let _ = proof.verify(&leaf);
+    }
+    for count in [1, 2, MAX_ENTRIES_PER_BUNDLE] {
+        if let Ok(entries) = tlog::decode_entry_bundle(data, count) {
+            match tlog::encode_entry_bundle(&entries) {
+                Ok(encoded) if encoded == data => {}
+                Ok(_) => panic!("an entry bundle does not encode back to its bytes"),
+                Err(error) => panic!("a decoded entry bundle does not encode: {error}"),
             }
         }
     }

@@ -25,12 +25,13 @@ use serde_json::json;
 
 type Oracle = fn(&[u8]);
 
-const TARGETS: [(&str, Oracle); 5] = [
+const TARGETS: [(&str, Oracle); 6] = [
     ("json", fuzzing::json),
     ("entry", fuzzing::entry),
     ("notice", fuzzing::notice),
     ("credential", fuzzing::credential),
     ("sync", fuzzing::sync),
+    ("transparency", fuzzing::transparency),
 ];
 
 fn seeds_dir() -> PathBuf {
@@ -141,7 +142,76 @@ fn valid_documents() -> Vec<(&'static str, Vec<u8>)> {
         "nested": [[[{}]]],
     });
     documents.push(("json", serde_json::to_vec(&numbers).unwrap()));
+    documents.extend(transparency_documents(&office, &entries));
     documents
+}
+
+/// A checkpoint of the entries' tree with two cosignatures, a tlog-proof carrying an entry,
+/// an entry bundle, tile paths and a witness policy.
+fn transparency_documents(
+    office: &SecretKey,
+    entries: &[proto_types::entry::VerifiedEntry],
+) -> Vec<(&'static str, Vec<u8>)> {
+    use proto_types::checkpoint::tlog_proof::TlogProof;
+    use proto_types::checkpoint::{cosignature, sign_feed_checkpoint, verify_feed_checkpoint};
+    use proto_types::note::Note;
+    use proto_types::tlog::{self, HashReader, NodeId, TreeHash};
+    use std::collections::BTreeMap;
+
+    struct Tree(BTreeMap<NodeId, TreeHash>);
+    impl HashReader for Tree {
+        type Error = ();
+        fn read_hashes(&mut self, nodes: &[NodeId]) -> Result<Vec<TreeHash>, ()> {
+            nodes
+                .iter()
+                .map(|id| self.0.get(id).copied().ok_or(()))
+                .collect()
+        }
+    }
+    let mut tree = Tree(BTreeMap::new());
+    for (index, entry) in entries.iter().enumerate() {
+        let siblings = tlog::read_exactly(&mut tree, &tlog::append_siblings(index as u64)).unwrap();
+        let leaf = tlog::leaf_hash(entry.canonical_bytes());
+        tree.0
+            .extend(tlog::append_leaf(index as u64, leaf, &siblings).unwrap());
+    }
+    let size = entries.len() as u64;
+    let root = tlog::tree_hash(size, &mut tree).unwrap();
+    let mut note = Note::parse(&sign_feed_checkpoint(office, size, &root)).unwrap();
+    let checkpoint = verify_feed_checkpoint(&note.to_text()).unwrap();
+    let mut policy = String::new();
+    for seed in [3u8, 4] {
+        let witness = SecretKey::from_seed(&[seed; 32]);
+        note.add_signature(cosignature::cosign(&checkpoint, &witness, 1_764_547_200).unwrap())
+            .unwrap();
+        policy.push_str(&format!(
+            "witness w{seed} {}\n",
+            cosignature::witness_vkey(&witness.public_key())
+        ));
+    }
+    policy.push_str("group both 2 w3 w4\nquorum both\n");
+    let note = note.to_text();
+    let index = 2;
+    let path = tlog::inclusion_proof(index, size, &mut tree).unwrap();
+    let proof = TlogProof::new(
+        Some(entries[index as usize].canonical_bytes().to_vec()),
+        index,
+        path,
+        &note,
+    )
+    .unwrap();
+    let bytes: Vec<&[u8]> = entries
+        .iter()
+        .map(|entry| entry.canonical_bytes())
+        .collect();
+    vec![
+        ("transparency", note.into_bytes()),
+        ("transparency", proof.to_text().into_bytes()),
+        ("transparency", tlog::encode_entry_bundle(&bytes).unwrap()),
+        ("transparency", b"tile/0/x001/x234/067.p/8".to_vec()),
+        ("transparency", b"tile/entries/000".to_vec()),
+        ("transparency", policy.into_bytes()),
+    ]
 }
 
 #[test]

@@ -3,10 +3,11 @@
 //! ```text
 //! DIR/layout.json               which nodes the network has, their authorities, whether seeded
 //! DIR/trust.toml                one trust store for every node
+//! DIR/witnesses.policy          the witness policy every node applies (c2sp.org/tlog-policy)
 //! DIR/nodes/<name>/authority.json   the node's authority key (0600)
 //! DIR/nodes/<name>/operator.token   its operator bearer token (0600)
 //! DIR/nodes/<name>/node.toml        its configuration (edit freely; reused as is)
-//! DIR/nodes/<name>/data/            its RocksDB store
+//! DIR/nodes/<name>/data/            its RocksDB store, and `witness.key` (its witness key, 0600)
 //! DIR/nodes/<name>/node.log         its standard error, appended to on every start
 //! DIR/holders/                      demo holders' keys and holders.json (see `seed`)
 //! DIR/testnet.json                  the running network (see `report`), rewritten on each start
@@ -29,6 +30,16 @@ use crate::{BadInput, MAX_MARKETPLACES, MAX_OFFICES, catalog};
 
 /// The file recording the network's nodes.
 pub const LAYOUT_FILE: &str = "layout.json";
+/// The witness policy every node's configuration names.
+pub const WITNESS_POLICY_FILE: &str = "witnesses.policy";
+/// How many nodes (the first of the layout: offices first) are the policy's witnesses.
+pub const POLICY_WITNESSES: usize = 3;
+/// How many of them must cosign a checkpoint for the policy to accept it.
+pub const POLICY_QUORUM: usize = 2;
+/// The node's witness key, in its data directory: 32 secret bytes as hex, the form the node
+/// reads (`rightsnet_node::files::WITNESS_KEY_FILE`).
+const WITNESS_KEY_PATH: &str = "data/witness.key";
+
 /// The shared trust store.
 pub const TRUST_FILE: &str = "trust.toml";
 /// The directory holding one directory per node.
@@ -192,12 +203,17 @@ impl Layout {
             .collect();
         let mut nodes = Vec::with_capacity(planned.len());
         let mut entries = Vec::with_capacity(planned.len());
+        let mut witnesses = Vec::new();
         for (name, role, jurisdictions) in planned {
             let node_dir = dir.join(NODES_DIR).join(&name);
             std::fs::create_dir_all(&node_dir)
                 .with_context(|| format!("cannot create {}", node_dir.display()))?;
             // A key left by a first run that stopped half-way is kept: never replace a key.
             let authority = ensure_key(&node_dir.join("authority.json"))?;
+            let witness = ensure_witness_key(&node_dir.join(WITNESS_KEY_PATH))?;
+            if witnesses.len() < POLICY_WITNESSES {
+                witnesses.push((name.clone(), witness));
+            }
             let token = ensure_token(&node_dir.join("operator.token"))?;
             let policy = (role == Role::Marketplace).then_some(office_jurisdictions.as_slice());
             write_config(&node_dir.join("node.toml"), policy)?;
@@ -217,6 +233,7 @@ impl Layout {
             ));
         }
         write_trust_store(&dir.join(TRUST_FILE), &entries)?;
+        write_witness_policy(&dir.join(WITNESS_POLICY_FILE), &witnesses)?;
         let layout = LayoutFile {
             version: LAYOUT_VERSION,
             created: crate::now_rfc3339(),
@@ -276,6 +293,20 @@ impl Layout {
             .iter()
             .map(|code| (*code).to_owned())
             .collect();
+        // A testnet made before witnesses: its nodes get witness keys, and the policy a
+        // configuration written from now on names.
+        if !dir.join(WITNESS_POLICY_FILE).exists() {
+            let witnesses = layout
+                .nodes
+                .iter()
+                .take(POLICY_WITNESSES)
+                .map(|node| {
+                    let path = dir.join(NODES_DIR).join(&node.name).join(WITNESS_KEY_PATH);
+                    Ok((node.name.clone(), ensure_witness_key(&path)?))
+                })
+                .collect::<anyhow::Result<Vec<_>>>()?;
+            write_witness_policy(&dir.join(WITNESS_POLICY_FILE), &witnesses)?;
+        }
         let mut nodes = Vec::with_capacity(layout.nodes.len());
         for entry in &layout.nodes {
             let node_dir = dir.join(NODES_DIR).join(&entry.name);
@@ -473,6 +504,52 @@ fn ensure_key(path: &Path) -> anyhow::Result<String> {
     Ok(key.public_key().to_did_key())
 }
 
+/// The public key of the witness key in `path` (hex of 32 secret bytes), generating it first
+/// when the file does not exist.
+fn ensure_witness_key(path: &Path) -> anyhow::Result<proto_types::keys::PublicKey> {
+    if let Some(parent) = path.parent() {
+        std::fs::create_dir_all(parent)
+            .with_context(|| format!("cannot create {}", parent.display()))?;
+    }
+    if path.exists() {
+        let mut secret = [0u8; 32];
+        hex::decode_to_slice(read_small(path)?.trim(), &mut secret)
+            .with_context(|| format!("{} is not 64 hex characters", path.display()))?;
+        return Ok(SecretKey::from_seed(&secret).public_key());
+    }
+    let mut secret = [0u8; 32];
+    rand::RngCore::fill_bytes(&mut rand::rngs::OsRng, &mut secret);
+    write_atomic(path, hex::encode(secret).as_bytes(), 0o600)?;
+    Ok(SecretKey::from_seed(&secret).public_key())
+}
+
+/// Writes the witness policy: the `witnesses` (node name, witness key) and a quorum of
+/// [`POLICY_QUORUM`] of them (all of them when there are fewer).
+fn write_witness_policy(
+    path: &Path,
+    witnesses: &[(String, proto_types::keys::PublicKey)],
+) -> anyhow::Result<()> {
+    let mut text = String::from(
+        "# Written by `rightsnet testnet up`: the witnesses whose cosignatures a verdict wants\n\
+         # on the checkpoint its registry state came from (c2sp.org/tlog-policy).\n",
+    );
+    for (name, key) in witnesses {
+        text.push_str(&format!(
+            "witness {name} {}\n",
+            proto_types::checkpoint::cosignature::witness_vkey(key)
+        ));
+    }
+    let names: Vec<&str> = witnesses.iter().map(|(name, _)| name.as_str()).collect();
+    let quorum = POLICY_QUORUM.min(names.len()).max(1);
+    text.push_str(&format!(
+        "group testnet {quorum} {}\nquorum testnet\n",
+        names.join(" ")
+    ));
+    proto_types::checkpoint::policy::WitnessPolicy::parse(&text)
+        .map_err(|error| anyhow::anyhow!("the witness policy written would not parse: {error}"))?;
+    write_atomic(path, text.as_bytes(), 0o644)
+}
+
 /// The operator token in `path`, generating a random one first when the file does not exist.
 fn ensure_token(path: &Path) -> anyhow::Result<String> {
     if path.exists() {
@@ -517,8 +594,14 @@ struct ConfigFile<'a> {
     authority_key: &'a str,
     trust_store: &'a str,
     operator_token_file: &'a str,
+    transparency: TransparencyTable<'a>,
     #[serde(skip_serializing_if = "Option::is_none")]
     marketplace: Option<MarketplaceTable<'a>>,
+}
+
+#[derive(Serialize)]
+struct TransparencyTable<'a> {
+    witness_policy: &'a str,
 }
 
 #[derive(Serialize)]
@@ -538,6 +621,9 @@ fn write_config(path: &Path, accepted: Option<&[String]>) -> anyhow::Result<()> 
         authority_key: "authority.json",
         trust_store: "../../trust.toml",
         operator_token_file: "operator.token",
+        transparency: TransparencyTable {
+            witness_policy: "../../witnesses.policy",
+        },
         marketplace: accepted.map(|accepted_jurisdictions| MarketplaceTable {
             accepted_jurisdictions,
         }),
@@ -692,6 +778,39 @@ mod tests {
         assert!(authority_of_key_file(&path).is_err());
         std::fs::write(&path, "not json").expect("written");
         assert!(authority_of_key_file(&path).is_err());
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn a_new_testnet_names_three_of_its_witness_keys_in_a_two_of_three_policy() {
+        let dir = std::env::temp_dir().join(format!("rightsnet-witnesses-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        let layout = Layout::prepare(&dir, &Requested::default()).expect("prepared");
+        let text = read_small(&layout.dir.join(WITNESS_POLICY_FILE)).expect("written");
+        let policy = proto_types::checkpoint::policy::WitnessPolicy::parse(&text).expect("parses");
+        assert_eq!(policy.witnesses().len(), POLICY_WITNESSES);
+        assert!(
+            text.contains(&format!("group testnet {POLICY_QUORUM} ")),
+            "{text}"
+        );
+        // The policy names the keys the nodes will load from their data directories.
+        for node in layout.nodes.iter().take(POLICY_WITNESSES) {
+            let key = ensure_witness_key(&node.dir.join(WITNESS_KEY_PATH)).expect("read back");
+            let vkey = proto_types::checkpoint::cosignature::witness_vkey(&key);
+            assert!(text.contains(&vkey), "{vkey} missing from {text}");
+        }
+        // Every configuration names the policy; a reused testnet without one gets it again.
+        let config = read_small(&layout.nodes[0].config).expect("a config");
+        assert!(
+            config.contains("witness_policy = \"../../witnesses.policy\""),
+            "{config}"
+        );
+        std::fs::remove_file(layout.dir.join(WITNESS_POLICY_FILE)).expect("removed");
+        Layout::prepare(&dir, &Requested::default()).expect("reused");
+        assert_eq!(
+            read_small(&layout.dir.join(WITNESS_POLICY_FILE)).expect("rewritten"),
+            text
+        );
         let _ = std::fs::remove_dir_all(&dir);
     }
 }

@@ -2,11 +2,13 @@
 
 pub mod client;
 pub mod credential;
+pub mod feed;
 pub mod import;
 pub mod key;
 pub mod monitor;
 pub mod node;
 pub mod notice;
+pub mod proof;
 pub mod testnet;
 pub mod trust;
 pub mod vc;

@@ -7,7 +7,9 @@
 //! conversions from every domain error), `middleware` (auth, rate limit, metrics, body
 //! refusals), `state` ([`NodeState`]), `extract` and `outcome` (reading requests, answering
 //! ingest outcomes), `openapi`, and one file per area: `status`, `rights`, `feeds`,
-//! `credentials`, `status_lists`, `claims`, `peers`, `metrics`, `keys`, `trust`. Handlers parse,
+//! `credentials`, `status_lists`, `claims`, `peers`, `metrics`, `keys`, `trust`, and the
+//! transparency routes `tiles` (checkpoint, tiles, entry bundles) and `proofs` (tlog-proof,
+//! consistency), which declare their entries of the route table beside their handlers. Handlers parse,
 //! call the domain ([`crate::claims`], [`crate::credentials`], [`crate::upsert`], [`crate::query`], the ingest
 //! path) and render; they hold no policy, and read the store only through
 //! [`crate::storage::StoreReader`].
@@ -23,6 +25,7 @@ mod middleware;
 mod openapi;
 mod outcome;
 mod peers;
+mod proofs;
 mod rights;
 mod schemas;
 mod state;
@@ -30,6 +33,7 @@ mod status;
 mod status_lists;
 #[cfg(test)]
 mod tests;
+mod tiles;
 mod trust;
 mod witness;
 
@@ -130,7 +134,8 @@ impl RouteSpec {
     }
 }
 
-/// Every route of the API.
+/// Every route of the API. The transparency routes' entries are declared beside their handlers
+/// (`tiles::routes`, `proofs::routes`) and chained in here, so this is still the one table.
 pub fn routes() -> Vec<RouteSpec> {
     vec![
         RouteSpec {
@@ -542,6 +547,8 @@ pub fn routes() -> Vec<RouteSpec> {
         },
     ]
     .into_iter()
+    .chain(tiles::routes())
+    .chain(proofs::routes())
     .map(|mut spec| {
         if !spec.takes_body() {
             spec.handler = spec

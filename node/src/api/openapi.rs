@@ -48,6 +48,14 @@ fn path_parameter(path: &str, name: &str, generator: &mut SchemaGenerator) -> Va
             });
         }
         "purpose" => return json!({"type": "string", "enum": ["revocation", "suspension"]}),
+        "path" if path.ends_with("/tile/{*path}") => {
+            return json!({
+                "type": "string",
+                "description": "A C2SP tlog-tiles path below `tile/`, in its one canonical form: `{L}/{N}[.p/{W}]` (a hash tile) or `entries/{N}[.p/{W}]` (an entry bundle); L is 0 to 63, N in 3-digit groups of which all but the last start with x (1234067 is x001/x234/067), W is 1 to 255. It spans several path segments",
+                "pattern": TILE_PATH_PATTERN,
+                "examples": ["0/000", "entries/000.p/3", "1/x001/234"],
+            });
+        }
         "n" => {
             return json!({
                 "type": "string",
@@ -59,6 +67,28 @@ fn path_parameter(path: &str, name: &str, generator: &mut SchemaGenerator) -> Va
         _ => return json!({"type": "string"}),
     };
     schema.to_value()
+}
+
+/// The canonical tile paths below `tile/` (tlog-tiles): a level of 0 to 63 or `entries`, an
+/// index in 3-digit groups (no leading `x000`), an optional partial width of 1 to 255.
+const TILE_PATH_PATTERN: &str = "^(?:entries|[0-9]|[1-5][0-9]|6[0-3])/(?:x(?:00[1-9]|0[1-9][0-9]|[1-9][0-9]{2})/(?:x[0-9]{3}/){0,5})?[0-9]{3}(?:\\.p/(?:[1-9]|[1-9][0-9]|1[0-9]{2}|2[0-4][0-9]|25[0-5]))?$";
+
+/// The media type of a route's 2xx answers that are not JSON.
+fn media_type(path: &str) -> Option<&'static str> {
+    match path {
+        "/metrics" => Some("text/plain"),
+        "/v1/feeds/{author}/checkpoint" | "/v1/entries/{id}/proof" => {
+            Some("text/plain; charset=utf-8")
+        }
+        "/v1/feeds/{author}/tile/{*path}" => Some("application/octet-stream"),
+        _ => None,
+    }
+}
+
+/// The route's path as OpenAPI writes it: an axum wildcard `{*name}` is the parameter `{name}`
+/// (whose value may hold `/`).
+pub(super) fn document_path(path: &str) -> String {
+    path.replace("{*", "{")
 }
 
 /// A query parameter's schema as a query string carries it: an optional field's `null` is the
@@ -232,7 +262,7 @@ pub fn openapi_document(max_page_size: usize) -> Value {
             let Some(end) = rest[start..].find('}') else {
                 break;
             };
-            let name = &rest[start + 1..start + end];
+            let name = rest[start + 1..start + end].trim_start_matches('*');
             let schema = path_parameter(spec.path, name, &mut generator);
             parameters
                 .push(json!({"name": name, "in": "path", "required": true, "schema": schema}));
@@ -291,7 +321,7 @@ pub fn openapi_document(max_page_size: usize) -> Value {
             });
         }
         let mut operation = json!({
-            "operationId": format!("{}{}", spec.method, spec.path.replace(['{', '}'], "").replace('/', "_")),
+            "operationId": format!("{}{}", spec.method, document_path(spec.path).replace(['{', '}'], "").replace('/', "_")),
             "summary": spec.summary,
             "parameters": parameters,
             "responses": responses,
@@ -304,14 +334,15 @@ pub fn openapi_document(max_page_size: usize) -> Value {
         if spec.access == Access::Operator {
             operation["security"] = json!([{"operatorToken": []}]);
         }
+        if let Some(media_type) = media_type(spec.path) {
+            let schema =
+                operation["responses"]["200"]["content"]["application/json"]["schema"].take();
+            operation["responses"]["200"]["content"] = json!({media_type: {"schema": schema}});
+        }
         let item = paths
-            .entry(spec.path.to_owned())
+            .entry(document_path(spec.path))
             .or_insert_with(|| json!({}));
         item[spec.method] = operation;
-    }
-    if let Some(operation) = paths.get_mut("/metrics") {
-        operation["get"]["responses"]["200"]["content"] =
-            json!({"text/plain": {"schema": {"type": "string"}}});
     }
     if let Some(operation) = paths.get_mut("/v1/witness/add-checkpoint") {
         operation["post"]["requestBody"]["content"] =
@@ -434,6 +465,16 @@ pub(super) fn document_schema(_generator: &mut SchemaGenerator) -> schemars::Sch
         "description": "An OpenAPI 3.1 document",
         "required": ["openapi", "info", "paths"],
     })
+}
+
+/// The schema of a text answer (a signed note, a tlog-proof).
+pub(super) fn text_schema(_generator: &mut SchemaGenerator) -> schemars::Schema {
+    schemars::json_schema!({"type": "string"})
+}
+
+/// The schema of a binary answer (a tile, an entry bundle).
+pub(super) fn binary_schema(_generator: &mut SchemaGenerator) -> schemars::Schema {
+    schemars::json_schema!({"type": "string", "contentMediaType": "application/octet-stream"})
 }
 
 /// The schema of `GET /metrics`'s answer: the Prometheus text exposition format.

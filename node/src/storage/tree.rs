@@ -6,6 +6,15 @@
 //! Any root, inclusion or consistency proof reads at most 128 of them in one `multi_get`, and a
 //! hash tile is one range scan of at most 256 consecutive keys.
 //!
+//! The reads the transparency routes serve (protocol §14.5–14.6) are here too: a hash tile
+//! ([`Store::hash_tile`], one range scan), the entries of an entry bundle
+//! ([`Store::bundle_entries`], one range scan of the `feeds` family and one `multi_get` of
+//! `entries`), and inclusion and consistency proofs ([`Store::inclusion_proof`],
+//! [`Store::consistency_proof`], one `multi_get` each). Each is asked for a tree size the
+//! caller has checked against the feed's head; since a stored node never changes and the head
+//! is written in the same batch as the nodes under it, any size up to a head read earlier is
+//! answered whole and the same every time.
+//!
 //! [`StagedTree`] is the writer's half: the nodes a group of entries has written but not yet
 //! committed, so that the next entry of the same feed in the group finds its left siblings.
 //! The same code builds the trees of a store written before trees existed ([`Store::build_trees`]).
@@ -13,7 +22,10 @@
 use std::collections::HashMap;
 
 use proto_types::keys::PublicKey;
-use proto_types::tlog::{self, HashReader, NodeId, TreeError, TreeHash};
+use proto_types::tlog::{
+    self, HashReader, MAX_ENTRIES_PER_BUNDLE, NodeId, TILE_HEIGHT, TILE_WIDTH, TileId, TreeError,
+    TreeHash,
+};
 use rocksdb::{Direction, IteratorMode, ReadOptions};
 
 use super::{Result, StorageError, Store, StoreBatch, StoreWriter, cf, corrupt, keys};
@@ -78,6 +90,76 @@ impl Store {
     /// entries).
     pub fn tree_root(&self, author: &PublicKey, size: u64) -> Result<TreeHash> {
         tlog::tree_hash(size, &mut self.tree_reader(author)).map_err(tree_error)
+    }
+
+    /// The hashes of the hash tile `tile` of `author`'s tree, which must be served in the
+    /// tree of the feed's head ([`TileId::is_served_in`]): exactly `tile.width` hashes, or a
+    /// corrupt store.
+    pub fn hash_tile(&self, author: &PublicKey, tile: &TileId) -> Result<Vec<TreeHash>> {
+        let first = tile
+            .index
+            .checked_mul(u64::from(TILE_WIDTH))
+            .ok_or_else(|| corrupt(cf::TLOG, format!("tile {tile:?} past any tree")))?;
+        let width = usize::from(tile.width);
+        let hashes = self.tree_level(author, tile.level * TILE_HEIGHT, first, width)?;
+        if hashes.len() != width {
+            return Err(corrupt(
+                cf::TLOG,
+                format!(
+                    "tile {} of {author} has {} of its {width} nodes",
+                    tile.path(),
+                    hashes.len()
+                ),
+            ));
+        }
+        Ok(hashes)
+    }
+
+    /// The canonical bytes of the `count` entries of `author`'s feed from `first_seq` on (an
+    /// entry bundle's entries: at most [`MAX_ENTRIES_PER_BUNDLE`], so at most 256 · 65 535
+    /// bytes), which the feed must hold: fewer is a corrupt store.
+    pub fn bundle_entries(
+        &self,
+        author: &PublicKey,
+        first_seq: u64,
+        count: usize,
+    ) -> Result<Vec<Vec<u8>>> {
+        let count = count.min(MAX_ENTRIES_PER_BUNDLE);
+        let entries = self.feed(author, first_seq, count, usize::MAX)?;
+        if entries.len() != count {
+            return Err(corrupt(
+                cf::FEEDS,
+                format!(
+                    "feed of {author} has {} of the {count} entries from seq {first_seq}",
+                    entries.len()
+                ),
+            ));
+        }
+        Ok(entries)
+    }
+
+    /// The inclusion proof of leaf `index` in the first `size` leaves of `author`'s tree (RFC
+    /// 9162 §2.1.3.1), which must hold at least `size` entries; `index < size`.
+    pub fn inclusion_proof(
+        &self,
+        author: &PublicKey,
+        index: u64,
+        size: u64,
+    ) -> Result<Vec<TreeHash>> {
+        tlog::inclusion_proof(index, size, &mut self.tree_reader(author)).map_err(tree_error)
+    }
+
+    /// The consistency proof between the first `old_size` and `new_size` leaves of `author`'s
+    /// tree (RFC 9162 §2.1.4.1), which must hold at least `new_size` entries;
+    /// `0 < old_size ≤ new_size`.
+    pub fn consistency_proof(
+        &self,
+        author: &PublicKey,
+        old_size: u64,
+        new_size: u64,
+    ) -> Result<Vec<TreeHash>> {
+        tlog::consistency_proof(old_size, new_size, &mut self.tree_reader(author))
+            .map_err(tree_error)
     }
 }
 

@@ -21,5 +21,6 @@ mod node_api;
 mod node_durability;
 mod rotation;
 mod testnet;
+mod transparency;
 mod trust;
 mod witness;

@@ -18,6 +18,7 @@ mod openapi;
 mod peers;
 mod rights;
 mod status_lists;
+mod transparency;
 mod trust;
 mod witness;
 
@@ -129,8 +130,15 @@ fn route_of(method: &str, path: &str) -> Option<&'static str> {
         .into_iter()
         .find(|spec| {
             let template: Vec<&str> = spec.path.split('/').collect();
+            // A wildcard `{*name}` as the last part takes one or more segments.
+            let wildcard = template.last().is_some_and(|part| part.starts_with("{*"));
+            let fits = if wildcard {
+                segments.len() >= template.len()
+            } else {
+                template.len() == segments.len()
+            };
             spec.method.eq_ignore_ascii_case(method)
-                && template.len() == segments.len()
+                && fits
                 && template.iter().zip(&segments).all(|(part, segment)| {
                     part == segment || (part.starts_with('{') && !segment.is_empty())
                 })
@@ -145,6 +153,8 @@ pub(super) struct Reply {
     pub(super) status: StatusCode,
     pub(super) headers: HeaderMap,
     pub(super) body: Value,
+    /// The body's bytes as received (for answers that are not JSON: tiles, notes, proofs).
+    pub(super) bytes: Vec<u8>,
 }
 
 impl Reply {
@@ -268,6 +278,7 @@ impl TestNode {
             status,
             headers,
             body,
+            bytes: bytes.to_vec(),
         }
     }
 
@@ -473,7 +484,7 @@ pub(super) fn registration(number: &str, holder: &PublicKey) -> Value {
 }
 
 /// Which routes each area's test claims. Together they must name every route once.
-const AREAS: [(&str, &[(&str, &str)]); 10] = [
+const AREAS: [(&str, &[(&str, &str)]); 11] = [
     ("node", node::ROUTES),
     ("rights", rights::ROUTES),
     ("feeds", feeds::ROUTES),
@@ -484,6 +495,7 @@ const AREAS: [(&str, &[(&str, &str)]); 10] = [
     ("keys", keys::ROUTES),
     ("trust", trust::ROUTES),
     ("witness", witness::ROUTES),
+    ("transparency", transparency::ROUTES),
 ];
 
 #[test]
@@ -525,6 +537,11 @@ fn request_paths_map_to_their_route_templates() {
     );
     assert_eq!(route_of("DELETE", "/v1/rights"), None);
     assert_eq!(route_of("GET", "/v1/nothing"), None);
+    assert_eq!(
+        route_of("GET", "/v1/feeds/did:key:z6Mk/tile/0/x001/234.p/7"),
+        Some("/v1/feeds/{author}/tile/{*path}")
+    );
+    assert_eq!(route_of("GET", "/v1/feeds/did:key:z6Mk/tile"), None);
     assert_eq!(route_of("GET", "/v1/rights/"), None);
     assert_eq!(Check::of(StatusCode::CREATED), Some(Check::Success));
     assert_eq!(
