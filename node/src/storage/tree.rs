@@ -17,7 +17,7 @@
 //!
 //! [`StagedTree`] is the writer's half: the nodes a group of entries has written but not yet
 //! committed, so that the next entry of the same feed in the group finds its left siblings.
-//! The same code builds the trees of a store written before trees existed ([`Store::build_trees`]).
+//! The same code builds the trees of a store written before trees existed (`StoreWriter::build_trees`).
 
 use std::collections::HashMap;
 

@@ -223,7 +223,7 @@ fn the_protocol_example_is_this_proof() {
     let rest = &text[text.find(marker).expect("the example is in protocol.md")..];
     let open = rest.find("```json\n").expect("a json block follows") + "```json\n".len();
     let close = rest[open..].find("```").expect("the block ends");
-    let printed = rest[open..open + close].as_bytes();
+    let printed = &rest.as_bytes()[open..open + close];
     let read = SplitViewProof::from_json(printed).expect("the printed proof checks");
     let proof = protocol_example();
     assert_eq!(read, proof);
