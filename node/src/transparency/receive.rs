@@ -92,6 +92,8 @@ struct Reads {
     larger: Option<(VerifiedCheckpoint, Vec<TreeHash>)>,
     /// The stored checkpoint of the same size.
     same_size: Option<VerifiedCheckpoint>,
+    /// Whether the feed's authority is flagged for a split view.
+    flagged: bool,
 }
 
 fn storage(error: StorageError) -> IngestError {
@@ -108,7 +110,12 @@ fn tree_error(error: tlog::TreeError<StorageError>) -> IngestError {
     }
 }
 
-fn read_feed(store: &Store, author: &PublicKey, size: u64) -> Result<Reads, IngestError> {
+fn read_feed(
+    transparency: &Transparency,
+    store: &Store,
+    author: &PublicKey,
+    size: u64,
+) -> Result<Reads, IngestError> {
     let head = store.head(author)?.map_or(0, |head| head.seq);
     let state = store.witness_state(author)?;
     let root_at_size = (size > 0 && head >= size)
@@ -143,6 +150,7 @@ fn read_feed(store: &Store, author: &PublicKey, size: u64) -> Result<Reads, Inge
         },
         larger,
         same_size,
+        flagged: transparency.is_flagged(author),
     })
 }
 
@@ -294,8 +302,8 @@ impl Transparency {
         let size = checkpoint.checkpoint().size();
         let root = *checkpoint.checkpoint().root();
         let reads = {
-            let store = self.store.clone();
-            tokio::task::spawn_blocking(move || read_feed(&store, &author, size))
+            let this = self.clone();
+            tokio::task::spawn_blocking(move || read_feed(&this, &this.store, &author, size))
                 .await
                 .map_err(|_| IngestError::Closed)??
         };
@@ -354,7 +362,7 @@ impl Transparency {
         let mut own_line = None;
         match &decision {
             WitnessDecision::Cosign
-                if refused_submission.is_none() && !own_feed && !self.is_flagged(&author) =>
+                if refused_submission.is_none() && !own_feed && !reads.flagged =>
             {
                 let timestamp = u64::try_from(crate::clock::now_millis() / 1000).unwrap_or(0);
                 let line = cosign(&checkpoint, &self.witness_key, timestamp)
@@ -473,22 +481,37 @@ impl Transparency {
     /// Checkpoints held ahead of their feed whose feed has caught up: processed again (the
     /// checkpointer's tick).
     pub(super) async fn retry_pending(self: &Arc<Self>) {
-        let ready: Vec<VerifiedCheckpoint> = {
-            let mut memory = self.memory.lock().await;
-            let store = &self.store;
-            let ready: Vec<PublicKey> = memory
+        let waiting: Vec<(PublicKey, u64)> = {
+            let memory = self.memory.lock().await;
+            memory
                 .pending
                 .iter()
-                .filter(|(author, held)| {
+                .map(|(author, held)| (*author, held.checkpoint().size()))
+                .collect()
+        };
+        if waiting.is_empty() {
+            return;
+        }
+        // The heads are read on the blocking pool, outside the lock.
+        let store = self.store.clone();
+        let caught_up = tokio::task::spawn_blocking(move || {
+            waiting
+                .into_iter()
+                .filter(|(author, size)| {
                     store
                         .head(author)
                         .ok()
                         .flatten()
-                        .is_some_and(|head| head.seq >= held.checkpoint().size())
+                        .is_some_and(|head| head.seq >= *size)
                 })
-                .map(|(author, _)| *author)
-                .collect();
-            ready
+                .map(|(author, _)| author)
+                .collect::<Vec<PublicKey>>()
+        })
+        .await
+        .unwrap_or_default();
+        let ready: Vec<VerifiedCheckpoint> = {
+            let mut memory = self.memory.lock().await;
+            caught_up
                 .iter()
                 .filter_map(|author| memory.pending.remove(author))
                 .collect()
