@@ -15,7 +15,7 @@ use proto_types::keys::PublicKey;
 use proto_types::note::NoteError;
 use proto_types::tlog::{self, TreeHash};
 
-use super::split_view::{SplitViewError, SplitViewProof};
+use super::split_view::SplitViewProof;
 use super::witness::{FeedView, WitnessDecision, decide};
 use super::{MAX_HELD_CONFLICTS, MAX_PENDING_CHECKPOINTS, Transparency};
 use crate::ingest::{CheckpointWrite, IngestError, SplitViewRecord};
@@ -211,8 +211,8 @@ impl Transparency {
         let proof = tokio::task::spawn_blocking(move || SplitViewProof::from_json(&bytes)).await;
         let proof = match proof {
             Ok(Ok(proof)) => proof,
-            Ok(Err(SplitViewError::Checkpoint(_) | SplitViewError::Consistency(_)))
-            | Ok(Err(_)) => {
+            // Malformed, a checkpoint that does not verify, no contradiction: a forged proof.
+            Ok(Err(_)) => {
                 self.metrics.event("split_view_rejected");
                 return Acceptance::Reject;
             }
