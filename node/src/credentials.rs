@@ -11,6 +11,8 @@
 //! credential and makes the `credential` body ([`log_body`]) with its [`credential_digest`].
 
 use proto_types::body::{CredentialId, CredentialV1, Digest, RightId};
+use proto_types::checkpoint::tlog_proof::TlogProof;
+use proto_types::claims::evidence::add_registration_proof;
 use proto_types::claims::{ClaimError, RightClaims, credential_document, sign_credential};
 use proto_types::keys::{PublicKey, SecretKey};
 use proto_types::status_list::credential_status_entries;
@@ -203,7 +205,8 @@ pub fn log_body(
 
 /// What the writer runs to issue the credential `id` of `attestation` to `holder` at `now`
 /// once it has allocated the status index, with its current key: the signed credential, which
-/// carries its `credentialStatus` entries under `status_base_url` (protocol §7.5), and the body
+/// carries its `credentialStatus` entries under `status_base_url` (protocol §7.5) and, when
+/// given, the tlog-proof of its registration entry in its evidence (§6.5.3), and the body
 /// that logs it.
 pub fn issue_logged(
     id: String,
@@ -211,6 +214,7 @@ pub fn issue_logged(
     holder: PublicKey,
     now: Timestamp,
     status_base_url: String,
+    registration_proof: Option<TlogProof>,
 ) -> IssueFn {
     Box::new(move |status_index, key: &SecretKey| {
         let mut document = credential_document(
@@ -226,6 +230,9 @@ pub fn issue_logged(
                 .map_err(|error| error.to_string())?;
         if let Some(object) = document.as_object_mut() {
             object.insert("credentialStatus".to_owned(), status);
+        }
+        if let Some(proof) = &registration_proof {
+            add_registration_proof(&mut document, proof);
         }
         let signed = sign_credential(&document, key, &now).map_err(|e| e.to_string())?;
         let body = log_body(

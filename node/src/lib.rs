@@ -252,6 +252,7 @@ pub async fn start_with(config: NodeConfig, inputs: Inputs) -> anyhow::Result<Ru
         WriterOptions {
             sync_writes: config.sync_writes,
             checkpoint_before_ack: config.transparency.checkpoint_before_ack,
+            build_trees: true,
         },
         metrics.clone(),
     )?;

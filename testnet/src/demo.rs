@@ -10,8 +10,18 @@
 //! entry (and the office's Bitstring Status List says the same to outsiders); the office
 //! cancels the right; the cancellation reaches the marketplace by gossip and the first
 //! credential is now rejected, naming the cancelling entry.
+//!
+//! With the testnet's witness policy (`DIR/witnesses.policy`), the demo also waits until the
+//! registration is covered by a checkpoint of the office's log that the policy's witnesses
+//! cosigned, checks offline the registration proof the credential carries (and writes the files
+//! to check it with `rightsnet proof verify`), waits for the marketplace to hold such a
+//! checkpoint before it files a notice, and ends with an office that shows two nodes two
+//! histories of its log: every node proves the split view and flags the office.
+
+mod transparency;
 
 use std::path::Path;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, anyhow, bail};
@@ -63,9 +73,40 @@ impl Http {
         let body = response.json::<Value>().unwrap_or(Value::Null);
         Ok((status, body))
     }
+
+    /// A request with a raw body (text) and a raw answer (at most 1 MiB).
+    fn raw(
+        &self,
+        method: &str,
+        node: &Node,
+        path: &str,
+        body: Option<Vec<u8>>,
+        operator: bool,
+    ) -> anyhow::Result<(u16, Vec<u8>)> {
+        let url = format!("{}{path}", node.api);
+        let method = reqwest::Method::from_bytes(method.as_bytes())?;
+        let mut request = self.client.request(method.clone(), &url);
+        if let Some(body) = body {
+            request = request
+                .header(reqwest::header::CONTENT_TYPE, "text/plain; charset=utf-8")
+                .body(body);
+        }
+        if operator {
+            request = request.bearer_auth(&node.token);
+        }
+        let response = request.send().with_context(|| format!("{method} {url}"))?;
+        let status = response.status().as_u16();
+        let mut bytes = Vec::new();
+        std::io::Read::read_to_end(&mut std::io::Read::take(response, 1 << 20), &mut bytes)?;
+        Ok((status, bytes))
+    }
 }
 
-fn step(number: usize, title: &str) {
+/// The number of the step shown last.
+static STEP: AtomicUsize = AtomicUsize::new(0);
+
+fn step(title: &str) {
+    let number = STEP.fetch_add(1, Ordering::Relaxed) + 1;
     println!("\n== {number}. {title}");
 }
 
@@ -175,6 +216,7 @@ fn wait_for(
 /// Runs the demo against the testnet in `dir`. Returns an error naming the step that did not
 /// behave as the story says.
 pub fn demo(dir: &Path) -> anyhow::Result<()> {
+    STEP.store(0, Ordering::Relaxed);
     let nodes = load_nodes(dir)?;
     let offices: Vec<&Node> = nodes.iter().filter(|n| n.role == "office").collect();
     let office = offices
@@ -203,7 +245,7 @@ pub fn demo(dir: &Path) -> anyhow::Result<()> {
         office.name, office.api, market.name, market.api
     );
 
-    step(1, "a rights holder gets a key");
+    step("a rights holder gets a key");
     let holder = SecretKey::generate();
     let demo_dir = dir.join("demo");
     std::fs::create_dir_all(&demo_dir)?;
@@ -216,7 +258,7 @@ pub fn demo(dir: &Path) -> anyhow::Result<()> {
         holder_file.display()
     );
 
-    step(2, "the office registers the holder's mark");
+    step("the office registers the holder's mark");
     let number = format!("9{}", stamp % 1_000_000_000);
     let registration = json!({
         "right_type": "trademark",
@@ -240,11 +282,18 @@ pub fn demo(dir: &Path) -> anyhow::Result<()> {
     )?;
     show(&format!("got {status}"), &body);
     if status != 201 {
-        bail!("step 2: registration refused");
+        bail!("registration refused");
     }
     let right_id = format!("{jurisdiction}-TM-{number}");
+    let registration_id = body["id"].as_str().unwrap_or("").to_owned();
+    let witnessing = transparency::Witnessing::load(dir)?;
 
-    step(3, "the office issues an ownership credential to the holder");
+    if let Some(witnessing) = &witnessing {
+        step("the office's log: a checkpoint covering the registration, cosigned by the witnesses");
+        witnessing.wait_witnessed(&http, office, &registration_id, "the registration")?;
+    }
+
+    step("the office issues an ownership credential to the holder");
     let request = json!({"right_id": right_id, "holder": holder_did});
     let (status, credential) =
         http.call("POST", office, "/v1/credentials", Some(&request), true)?;
@@ -253,16 +302,20 @@ pub fn demo(dir: &Path) -> anyhow::Result<()> {
         &credential,
     );
     if status != 201 {
-        bail!("step 3: credential refused");
+        bail!("credential refused");
     }
 
     let credential_id = credential["id"].as_str().unwrap_or("").to_owned();
     println!("    logged in the office's feed as credential {credential_id}");
+    if let Some(witnessing) = &witnessing {
+        let (_, office_status) = http.call("GET", office, "/v1/status", None, false)?;
+        let signing_key = office_status["signing_key"]
+            .as_str()
+            .unwrap_or(&office.authority);
+        witnessing.check_credential(&credential, signing_key, dir, &demo_dir, stamp)?;
+    }
 
-    step(
-        4,
-        "the registration and the credential log reach the marketplace by gossip",
-    );
+    step("the registration and the credential log reach the marketplace by gossip");
     wait_for("right known at the marketplace", || {
         Ok(http
             .call(
@@ -290,7 +343,11 @@ pub fn demo(dir: &Path) -> anyhow::Result<()> {
             }))
     })?;
 
-    step(5, "the holder, abroad, files a notice on the marketplace");
+    if let Some(witnessing) = &witnessing {
+        witnessing.wait_witnessed(&http, market, &registration_id, "the registration")?;
+    }
+
+    step("the holder, abroad, files a notice on the marketplace");
     let notice = |nonce_seed: u64| -> anyhow::Result<Value> {
         let unsigned = json!({
             "v": 1,
@@ -312,17 +369,17 @@ pub fn demo(dir: &Path) -> anyhow::Result<()> {
     println!("got {status}; verdict:");
     verdict_lines(&body["verdict"]);
     if status != 201 {
-        bail!("step 5: the notice was not accepted");
+        bail!("the notice was not accepted");
     }
     let notice_id = body["notice_id"].as_str().unwrap_or("").to_owned();
 
-    step(6, "the marketplace removes the listing");
+    step("the marketplace removes the listing");
     let decision = json!({"notice_id": notice_id, "outcome": "removed", "reason": "counterfeit confirmed by a test purchase", "seller_id": format!("seller-{stamp}")});
     show("sent POST /v1/decisions", &decision);
     let (status, body) = http.call("POST", market, "/v1/decisions", Some(&decision), true)?;
     show(&format!("got {status}"), &body);
     if status != 201 {
-        bail!("step 6: decision refused");
+        bail!("decision refused");
     }
     let decision_id = body["id"].as_str().unwrap_or("").to_owned();
     let (_, entry) = http.call(
@@ -338,23 +395,20 @@ pub fn demo(dir: &Path) -> anyhow::Result<()> {
         .to_owned();
     println!("    the seller appears only as {seller_ref} (a keyed hash)");
 
-    step(7, "the seller files a counter-notice");
+    step("the seller files a counter-notice");
     let counter = json!({"decision_id": decision_id, "statement": "These goods are genuine; invoices from the brand's distributor attached."});
     let (status, body) = http.call("POST", market, "/v1/counter-notices", Some(&counter), true)?;
     show(&format!("got {status}"), &body);
     if status != 201 {
-        bail!("step 7: counter-notice refused");
+        bail!("counter-notice refused");
     }
 
-    step(
-        8,
-        "the office rotates its signing key, as offices do routinely",
-    );
+    step("the office rotates its signing key, as offices do routinely");
     let rotate = json!({"reason": "routine"});
     let (status, rotation) = http.call("POST", office, "/v1/keys/rotate", Some(&rotate), true)?;
     show(&format!("got {status}"), &rotation);
     if status != 201 {
-        bail!("step 8: key rotation refused");
+        bail!("key rotation refused");
     }
     let rotation_id = rotation["rotation_entry"].as_str().unwrap_or("").to_owned();
     wait_for("rotation known at the marketplace", || {
@@ -368,27 +422,25 @@ pub fn demo(dir: &Path) -> anyhow::Result<()> {
         Ok(status == 200 && entry["effective"] == true)
     })?;
 
-    step(
-        9,
-        "the credential issued before the rotation is still good: it is anchored in the log",
-    );
+    if let Some(witnessing) = &witnessing {
+        witnessing.wait_witnessed(&http, market, &registration_id, "the registration")?;
+    }
+
+    step("the credential issued before the rotation is still good: it is anchored in the log");
     let third = notice(3)?;
     let (status, body) = http.call("POST", market, "/v1/notices", Some(&third), false)?;
     println!("got {status}; verdict:");
     verdict_lines(&body["verdict"]);
     if status != 201 {
-        bail!("step 9: the credential anchored before the rotation was not accepted");
+        bail!("the credential anchored before the rotation was not accepted");
     }
 
-    step(
-        10,
-        "the office issues a second credential with its new key, then revokes it",
-    );
+    step("the office issues a second credential with its new key, then revokes it");
     let (status, second_credential) =
         http.call("POST", office, "/v1/credentials", Some(&request), true)?;
     if status != 201 {
         show(&format!("got {status}"), &second_credential);
-        bail!("step 10: second credential refused");
+        bail!("second credential refused");
     }
     let second_id = second_credential["id"].as_str().unwrap_or("").to_owned();
     println!(
@@ -409,7 +461,7 @@ pub fn demo(dir: &Path) -> anyhow::Result<()> {
         &revoked,
     );
     if status != 201 {
-        bail!("step 10: revocation refused");
+        bail!("revocation refused");
     }
     let revocation_id = revoked["entry_id"].as_str().unwrap_or("").to_owned();
     wait_for("revocation known at the marketplace", || {
@@ -432,10 +484,7 @@ pub fn demo(dir: &Path) -> anyhow::Result<()> {
         );
     }
 
-    step(
-        11,
-        "a notice with the revoked credential: rejected, naming the revocation entry",
-    );
+    step("a notice with the revoked credential: rejected, naming the revocation entry");
     let with_revoked = {
         let holder_notice = notice(4)?;
         let mut unsigned = holder_notice;
@@ -458,13 +507,10 @@ pub fn demo(dir: &Path) -> anyhow::Result<()> {
             })
         });
     if status != 422 || !names_revocation {
-        bail!("step 11: the notice was not rejected on the revocation");
+        bail!("the notice was not rejected on the revocation");
     }
 
-    step(
-        12,
-        "the office cancels the right (e.g. invalidated by a court)",
-    );
+    step("the office cancels the right (e.g. invalidated by a court)");
     let cancel = json!({"change": "cancelled", "effective_date": now()?.date().as_str(), "reason": "invalidated by court decision"});
     let (status, body) = http.call(
         "POST",
@@ -475,7 +521,7 @@ pub fn demo(dir: &Path) -> anyhow::Result<()> {
     )?;
     show(&format!("got {status}"), &body);
     if status != 201 {
-        bail!("step 12: cancellation refused");
+        bail!("cancellation refused");
     }
     let cancel_id = body["id"].as_str().unwrap_or("").to_owned();
     wait_for("cancellation known at the marketplace", || {
@@ -489,10 +535,7 @@ pub fn demo(dir: &Path) -> anyhow::Result<()> {
         Ok(right["liveness"]["state"] == "cancelled")
     })?;
 
-    step(
-        13,
-        "the first credential, a new notice: rejected because of the gossiped cancellation",
-    );
+    step("the first credential, a new notice: rejected because of the gossiped cancellation");
     let second = notice(2)?;
     let (status, body) = http.call("POST", market, "/v1/notices", Some(&second), false)?;
     println!("got {status}; verdict:");
@@ -505,10 +548,10 @@ pub fn demo(dir: &Path) -> anyhow::Result<()> {
                 .any(|r| r["code"] == "registry" && r["entry_id"] == cancel_id.as_str())
         });
     if status != 422 || !names_cancellation {
-        bail!("step 13: the notice was not rejected on the cancellation");
+        bail!("the notice was not rejected on the cancellation");
     }
 
-    step(14, "accountability at the marketplace");
+    step("accountability at the marketplace");
     let (_, accuracy) = http.call(
         "GET",
         market,
@@ -531,6 +574,10 @@ pub fn demo(dir: &Path) -> anyhow::Result<()> {
         "    seller: {}",
         strikes["explanation"].as_str().unwrap_or("")
     );
+    if witnessing.is_some() {
+        step("an office shows two nodes two histories of its log: the split view is caught");
+        transparency::split_view(&http, &nodes, stamp)?;
+    }
     println!("\nthe whole story played as expected");
     Ok(())
 }

@@ -255,12 +255,31 @@ pub fn run(params: &Params, reporter: &mut Reporter<'_>) -> anyhow::Result<()> {
         .collect();
     let bulk_dir = directory.path().join("bulk");
     let loader = Loader::open(&bulk_dir, trust()?, sync_writes)?;
+    // The same entries into a store without trees (the baseline of what transparency costs),
+    // chunk by chunk beside the real path, alternating which goes first.
+    let baseline_dir = directory.path().join("bulk-without-trees");
+    let baseline = Loader::open_with(&baseline_dir, trust()?, sync_writes, false)?;
+    let mut baseline_elapsed = Duration::ZERO;
+    let mut baseline_outcomes = Outcomes::default();
     let mut outcomes = Outcomes::default();
     let mut elapsed = Duration::ZERO;
     let mut cpu = CpuUse::default();
     let mut chunk_ratios = Vec::new();
-    for chunk in chunks {
+    for (index, chunk) in chunks.into_iter().enumerate() {
         let count = chunk.len() as u64;
+        let mut baseline_chunk = |chunk: Vec<Vec<u8>>| {
+            let started = Instant::now();
+            let results = runtime.block_on(baseline.ingest.submit_many_bytes(chunk, Source::Sync));
+            baseline_elapsed += started.elapsed();
+            baseline_outcomes.add(&results);
+        };
+        // Alternate which store takes the chunk first (the second finds warmer caches).
+        let mut copy = Some(chunk.clone());
+        if index % 2 == 0
+            && let Some(copy) = copy.take()
+        {
+            baseline_chunk(copy);
+        }
         let sample_before = CpuSample::now(&[]);
         let started = Instant::now();
         let results = runtime.block_on(loader.ingest.submit_many_bytes(chunk, Source::Sync));
@@ -272,13 +291,20 @@ pub fn run(params: &Params, reporter: &mut Reporter<'_>) -> anyhow::Result<()> {
         let after = raw_rates(&sample)?;
         chunk_ratios.push(per_second(count, chunk_elapsed) / ((before + after.single) / 2.0));
         bursts.push(after);
+        if let Some(copy) = copy.take() {
+            baseline_chunk(copy);
+        }
     }
     outcomes.ensure_accepted(total)?;
+    baseline_outcomes.ensure_accepted(total)?;
     anyhow::ensure!(
         stored_entries(&loader.store)? == total,
         "the bulk path did not store every entry"
     );
     loader.close()?;
+    baseline.close()?;
+    std::fs::remove_dir_all(&baseline_dir).context("removing the baseline store")?;
+    let without_trees = per_second(total, baseline_elapsed);
     let bulk = PathFigures {
         entries_per_s: per_second(total, elapsed),
         seconds: elapsed.as_secs_f64(),
@@ -361,6 +387,11 @@ pub fn run(params: &Params, reporter: &mut Reporter<'_>) -> anyhow::Result<()> {
         bulk.entries_per_s / raw.batch,
         100.0 * bulk.cpu.others_share()
     ));
+    reporter.say(format!(
+        "  the same entries into a store without trees (chunk by chunk, same run): {} — with trees {:.2} of that (aim ≥ 0.9)",
+        thousand(without_trees),
+        bulk.entries_per_s / without_trees
+    ));
     if let Some(per_entry) = &per_entry {
         reporter.say(format!(
             "  one at a time (submit_bytes, {} in flight): {} in {:.1} s, {:.0} µs of CPU per entry — ratio {:.2} of single verification",
@@ -399,6 +430,8 @@ pub fn run(params: &Params, reporter: &mut Reporter<'_>) -> anyhow::Result<()> {
             "ratio_to_single": round(bulk.entries_per_s / raw.single, 3),
             "ratio_to_single_median": round(median(&bulk.chunk_ratios), 3),
             "ratio_to_batch": round(bulk.entries_per_s / raw.batch, 3),
+            "without_trees_entries_per_s": round(without_trees, 0),
+            "ratio_to_without_trees": round(bulk.entries_per_s / without_trees, 3),
             "cpu_ratio_to_single": round(raw.single_cpu_us / bulk_cpu_us.max(f64::MIN_POSITIVE), 3),
             "cpu_ratio_to_batch": round(raw.batch_cpu_us / bulk_cpu_us.max(f64::MIN_POSITIVE), 3),
         }),

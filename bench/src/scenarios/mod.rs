@@ -15,7 +15,8 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
 use proto_types::keys::SecretKey;
-use rightsnet_node::ingest::{Ingest, IngestError, IngestOutcome, Source};
+use rightsnet_node::ingest::{Ingest, IngestError, IngestOutcome, Source, WriterOptions};
+use rightsnet_node::keyring::{Keyring, SigningKeys};
 use rightsnet_node::metrics::Metrics;
 use rightsnet_node::storage::Store;
 use rightsnet_node::trust::{Trust, TrustStore};
@@ -97,17 +98,33 @@ pub struct Loader {
 impl Loader {
     /// Opens (or creates) the store in `data_dir` and starts its writer.
     pub fn open(data_dir: &Path, trust: TrustStore, sync_writes: bool) -> anyhow::Result<Self> {
+        Self::open_with(data_dir, trust, sync_writes, true)
+    }
+
+    /// [`Loader::open`], choosing whether the writer builds the feeds' trees (off only for the
+    /// ingest scenario's baseline).
+    pub fn open_with(
+        data_dir: &Path,
+        trust: TrustStore,
+        sync_writes: bool,
+        build_trees: bool,
+    ) -> anyhow::Result<Self> {
         std::fs::create_dir_all(data_dir)?;
         let (store, store_writer) = Store::open(data_dir).context("opening the store")?;
         let rotations = store.rotations()?;
         let trust = Arc::new(Trust::new(trust, &rotations));
         // The loader never signs: its own key is throwaway.
         let key = Arc::new(SecretKey::generate());
-        let (ingest, writer) = Ingest::start(
+        let keys = Arc::new(SigningKeys::new(Keyring::from_current(key), None));
+        let (ingest, writer) = Ingest::start_with_options(
             store_writer,
             trust,
-            key,
-            sync_writes,
+            keys,
+            WriterOptions {
+                sync_writes,
+                checkpoint_before_ack: false,
+                build_trees,
+            },
             Arc::new(Metrics::default()),
         )?;
         Ok(Self {

@@ -28,6 +28,7 @@ use crate::credential_log::{self, CredentialRefusal};
 use crate::credentials::{attest, issue_logged, new_credential_id};
 use crate::ingest::{IngestError, IngestOutcome, IssueError, Refusal};
 use crate::storage::CredentialListing;
+use crate::transparency::proofs::{EntryProofError, entry_proof};
 
 /// Credentials a listing answers when the query gives no `limit`.
 const DEFAULT_CREDENTIALS: usize = 100;
@@ -101,12 +102,24 @@ pub(super) async fn issue_credential(
     let office = state.ingest.trust().root(&state.authority);
     let attestation = attest(&right, &office, &holder, requested_until, &now)?;
     let id = new_credential_id();
+    let registration = attestation.claims.registration_entry;
+    let registration_proof = state
+        .reader()
+        .run(move |store| match entry_proof(store, &registration, true) {
+            Ok(proof) => Ok(Some(proof)),
+            // Not covered by a checkpoint yet (registered in the last second): the credential
+            // names its registration entry without the proof.
+            Err(EntryProofError::NotCheckpointed { .. }) => Ok(None),
+            Err(error) => Err(ApiError::from(error)),
+        })
+        .await?;
     let build = issue_logged(
         id.clone(),
         attestation,
         holder,
         now,
         state.status_lists.base_url().to_owned(),
+        registration_proof,
     );
     let (signed, outcome) = state
         .ingest

@@ -96,6 +96,22 @@ impl From<IngestError> for ApiError {
     }
 }
 
+impl From<crate::transparency::proofs::EntryProofError> for ApiError {
+    fn from(error: crate::transparency::proofs::EntryProofError) -> Self {
+        use crate::transparency::proofs::EntryProofError;
+        match error {
+            EntryProofError::Unknown(_) | EntryProofError::NotInFeed(_) => {
+                Self::not_found(error.to_string())
+            }
+            EntryProofError::NotCheckpointed { .. } => {
+                Self::new(StatusCode::CONFLICT, "not_checkpointed", error.to_string())
+            }
+            EntryProofError::Storage(error) => error.into(),
+            EntryProofError::Build(error) => Self::internal(error),
+        }
+    }
+}
+
 impl From<StorageError> for ApiError {
     fn from(error: StorageError) -> Self {
         Self::internal(error)

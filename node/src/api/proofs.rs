@@ -8,6 +8,7 @@
 //! and a checkpoint is stored only when its root is the stored tree's at its size, so a proof
 //! is whole and leads to the checkpoint's root.
 
+use crate::transparency::proofs;
 use axum::Json;
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Path, Query, State};
@@ -15,7 +16,6 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use base64::Engine;
-use proto_types::checkpoint::tlog_proof::TlogProof;
 use proto_types::entry::EntryId;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
@@ -98,35 +98,7 @@ async fn serve_proof(state: NodeState, id: String) -> ApiResult {
         .map_err(|error| ApiError::bad_request("bad_entry_id", error.to_string()))?;
     let text = state
         .reader()
-        .run(move |store| {
-            let entry = store
-                .entry(&id)?
-                .ok_or_else(|| ApiError::not_found(format!("no entry {id}")))?;
-            let (author, seq) = (*entry.author(), entry.seq());
-            // An entry held but not in its author's feed (the losing side of an equivocation
-            // is recorded as evidence only) is in no tree of this node.
-            if store.entry_id_at(&author, seq)? != Some(id) {
-                return Err(ApiError::not_found(format!(
-                    "entry {id} is not in its author's feed on this node"
-                )));
-            }
-            // The latest stored checkpoint, when it covers the entry; it is stored only when
-            // its root is this node's tree at its size, so the proof's nodes are all stored.
-            let Some(checkpoint) = store.checkpoint_covering(&author, seq)? else {
-                return Err(ApiError::new(
-                    StatusCode::CONFLICT,
-                    "not_checkpointed",
-                    format!(
-                        "no checkpoint of {} covering seq {seq} is held yet; retry after the next checkpoint",
-                        author.to_did_key()
-                    ),
-                ));
-            };
-            let inclusion = store.inclusion_proof(&author, seq - 1, checkpoint.size)?;
-            let proof = TlogProof::new(None, seq - 1, inclusion, &checkpoint.note_with_cosignatures())
-                .map_err(ApiError::internal)?;
-            Ok(proof.to_text())
-        })
+        .run(move |store| Ok::<_, ApiError>(proofs::entry_proof(store, &id, false)?.to_text()))
         .await?;
     Ok(answer(TEXT_PLAIN, NO_CACHE, text.into_bytes()))
 }

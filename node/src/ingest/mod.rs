@@ -83,6 +83,10 @@ pub struct WriterOptions {
     /// Stage a checkpoint of the own feed in every group that extends it (config
     /// `[transparency] checkpoint_before_ack`).
     pub checkpoint_before_ack: bool,
+    /// Build every feed's Merkle tree with its entries. Always on in a node; off only in the
+    /// benchmark's baseline, which measures what the trees cost: a store written without them
+    /// serves no tiles, proofs or checkpoints and cannot take them up later.
+    pub build_trees: bool,
 }
 
 /// Where an entry came from.
@@ -203,6 +207,7 @@ impl Ingest {
             WriterOptions {
                 sync_writes,
                 checkpoint_before_ack: false,
+                build_trees: true,
             },
             metrics,
         )
@@ -219,6 +224,7 @@ impl Ingest {
         let WriterOptions {
             sync_writes,
             checkpoint_before_ack,
+            build_trees,
         } = options;
         let (commands, receiver) = mpsc::channel(WRITE_QUEUE_CAPACITY);
         let (stored, _) = broadcast::channel(STORED_BROADCAST_CAPACITY);
@@ -234,6 +240,7 @@ impl Ingest {
             stored.clone(),
         );
         writer.checkpoint_before_ack = checkpoint_before_ack;
+        writer.build_trees = build_trees;
         let thread = std::thread::Builder::new()
             .name("rightsnet-writer".to_owned())
             .spawn(move || writer.run(receiver))?;

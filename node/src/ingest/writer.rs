@@ -117,6 +117,8 @@ pub(super) struct Writer {
     pub(super) sync_writes: bool,
     /// Sign the own feed's checkpoint in every group that extends it (`checkpoint.rs`).
     pub(super) checkpoint_before_ack: bool,
+    /// Whether entries' tree nodes are written ([`super::WriterOptions::build_trees`]).
+    pub(super) build_trees: bool,
     pub(super) metrics: Arc<Metrics>,
     /// Heads as of the last commit plus what the current group staged.
     pub(super) heads: HashMap<PublicKey, Option<FeedHead>>,
@@ -213,6 +215,7 @@ impl Writer {
             undo_failures: 0,
             sync_writes,
             checkpoint_before_ack: false,
+            build_trees: true,
             metrics,
             heads: HashMap::new(),
             pending: HashMap::new(),
@@ -624,12 +627,16 @@ impl Writer {
         source: Source,
     ) -> Result<IngestOutcome, IngestError> {
         // Reads first: a failure here leaves the batch as it was.
-        let leaf = staged.tree.prepare(
-            &self.store,
-            entry.author(),
-            entry.seq(),
-            entry.canonical_bytes(),
-        )?;
+        let leaf = if self.build_trees {
+            Some(staged.tree.prepare(
+                &self.store,
+                entry.author(),
+                entry.seq(),
+                entry.canonical_bytes(),
+            )?)
+        } else {
+            None
+        };
         let ineffective = match self.effects(staged, &entry)? {
             Effect::Right { previous, state } => {
                 batch.put_right(previous.as_ref(), &state)?;
@@ -678,7 +685,9 @@ impl Writer {
             }
         };
         batch.put_entry(&entry);
-        staged.tree.put(batch, leaf);
+        if let Some(leaf) = leaf {
+            staged.tree.put(batch, leaf);
+        }
         staged.stored += 1;
         let author = *entry.author();
         let head = FeedHead {

@@ -16,6 +16,8 @@
 //! - **Split views** (`split_view.rs`, pure): two checkpoints of one feed that contradict each
 //!   other become a proof, stored, gossiped and listed by `GET /v1/equivocations`; the author
 //!   is flagged ([`Transparency::is_flagged`]).
+//! - **Proofs** (`proofs.rs`): an entry's tlog-proof against the latest stored checkpoint
+//!   covering it, for `GET /v1/entries/{id}/proof` and the credentials the node issues.
 //! - The **policy** (`policy.rs`): the witness policy file, and which checkpoint a verdict's
 //!   registry state came from.
 //!
@@ -25,6 +27,7 @@
 
 mod checkpointer;
 pub mod policy;
+pub mod proofs;
 mod receive;
 pub mod split_view;
 pub mod witness;
