@@ -380,19 +380,9 @@ mod tests {
             .collect()
     }
 
-    /// RFC 9162's root, recursively.
+    /// The root of `leaves` by proto-types' in-memory tree.
     fn reference_root(leaves: &[Vec<u8>]) -> TreeHash {
-        match leaves.len() {
-            0 => TreeHash::empty(),
-            1 => tlog::leaf_hash(&leaves[0]),
-            count => {
-                let split = 1usize << (usize::BITS - 1 - (count - 1).leading_zeros());
-                tlog::node_hash(
-                    &reference_root(&leaves[..split]),
-                    &reference_root(&leaves[split..]),
-                )
-            }
-        }
+        tlog::MemoryTree::with_leaves(leaves.iter().map(Vec::as_slice)).root()
     }
 
     #[test]

@@ -155,28 +155,11 @@ fn transparency_documents(
     use proto_types::checkpoint::tlog_proof::TlogProof;
     use proto_types::checkpoint::{cosignature, sign_feed_checkpoint, verify_feed_checkpoint};
     use proto_types::note::Note;
-    use proto_types::tlog::{self, HashReader, NodeId, TreeHash};
-    use std::collections::BTreeMap;
+    use proto_types::tlog::{self, MemoryTree};
 
-    struct Tree(BTreeMap<NodeId, TreeHash>);
-    impl HashReader for Tree {
-        type Error = ();
-        fn read_hashes(&mut self, nodes: &[NodeId]) -> Result<Vec<TreeHash>, ()> {
-            nodes
-                .iter()
-                .map(|id| self.0.get(id).copied().ok_or(()))
-                .collect()
-        }
-    }
-    let mut tree = Tree(BTreeMap::new());
-    for (index, entry) in entries.iter().enumerate() {
-        let siblings = tlog::read_exactly(&mut tree, &tlog::append_siblings(index as u64)).unwrap();
-        let leaf = tlog::leaf_hash(entry.canonical_bytes());
-        tree.0
-            .extend(tlog::append_leaf(index as u64, leaf, &siblings).unwrap());
-    }
+    let mut tree = MemoryTree::with_leaves(entries.iter().map(|entry| entry.canonical_bytes()));
     let size = entries.len() as u64;
-    let root = tlog::tree_hash(size, &mut tree).unwrap();
+    let root = tree.root();
     let mut note = Note::parse(&sign_feed_checkpoint(office, size, &root)).unwrap();
     let checkpoint = verify_feed_checkpoint(&note.to_text()).unwrap();
     let mut policy = String::new();

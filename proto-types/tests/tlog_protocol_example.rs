@@ -11,28 +11,10 @@
 )]
 
 use proto_types::tlog::{
-    HashReader, NodeId, TileId, TreeHash, append_leaf, append_siblings, consistency_evidence,
-    consistency_proof, encode_entry_bundle, encode_hash_tile, hash_tile_nodes, inclusion_proof,
-    leaf_hash, old_root_from_consistency, read_exactly, tree_hash, verify_consistency,
-    verify_inclusion,
+    MemoryTree, TileId, TreeHash, consistency_evidence, consistency_proof, encode_entry_bundle,
+    encode_hash_tile, hash_tile_nodes, inclusion_proof, leaf_hash, old_root_from_consistency,
+    read_exactly, tree_hash, verify_consistency, verify_inclusion,
 };
-use std::collections::BTreeMap;
-
-#[derive(Default)]
-struct MemoryTree {
-    size: u64,
-    nodes: BTreeMap<NodeId, TreeHash>,
-}
-
-impl HashReader for MemoryTree {
-    type Error = NodeId;
-    fn read_hashes(&mut self, nodes: &[NodeId]) -> Result<Vec<TreeHash>, NodeId> {
-        nodes
-            .iter()
-            .map(|id| self.nodes.get(id).copied().ok_or(*id))
-            .collect()
-    }
-}
 
 fn hex(hash: &TreeHash) -> String {
     hex::encode(hash.0)
@@ -45,12 +27,7 @@ fn expected_lines() -> Vec<String> {
         .collect();
     let mut tree = MemoryTree::default();
     for data in &leaves {
-        let wanted = append_siblings(tree.size);
-        let siblings = read_exactly(&mut tree, &wanted).unwrap();
-        for (id, hash) in append_leaf(tree.size, leaf_hash(data), &siblings).unwrap() {
-            tree.nodes.insert(id, hash);
-        }
-        tree.size += 1;
+        tree.append(data);
     }
     let mut lines = Vec::new();
     for (index, data) in leaves.iter().enumerate() {

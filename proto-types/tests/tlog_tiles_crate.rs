@@ -15,29 +15,12 @@
 )]
 
 use proto_types::tlog::{
-    HashReader, NodeId, TILE_WIDTH, TileHashReader, TileId, TilePath, TreeHash, append_leaf,
-    append_siblings, consistency_proof, encode_hash_tile, hash_tile_nodes, inclusion_proof,
-    leaf_hash, parse_tile_path, read_exactly, tree_hash, verify_consistency, verify_inclusion,
+    MemoryTree, NodeId, TILE_WIDTH, TileHashReader, TileId, TilePath, TreeHash, consistency_proof,
+    encode_hash_tile, hash_tile_nodes, inclusion_proof, parse_tile_path, read_exactly, tree_hash,
+    verify_consistency, verify_inclusion,
 };
 use std::collections::BTreeMap;
 use std::sync::OnceLock;
-
-/// Our tree, built through `append_leaf` only.
-#[derive(Default, Clone)]
-struct OurTree {
-    size: u64,
-    nodes: BTreeMap<NodeId, TreeHash>,
-}
-
-impl HashReader for OurTree {
-    type Error = NodeId;
-    fn read_hashes(&mut self, nodes: &[NodeId]) -> Result<Vec<TreeHash>, NodeId> {
-        nodes
-            .iter()
-            .map(|id| self.nodes.get(id).copied().ok_or(*id))
-            .collect()
-    }
-}
 
 /// Their tree: hashes at Go's stored hash indices.
 #[derive(Default)]
@@ -66,19 +49,14 @@ fn leaf_data(index: u64) -> Vec<u8> {
 /// 70 000 leaves, the size C2SP tlog-tiles uses as its example: tiles at three levels.
 const LEAVES: u64 = 70_000;
 
-fn trees() -> &'static (OurTree, TheirTree) {
-    static TREES: OnceLock<(OurTree, TheirTree)> = OnceLock::new();
+fn trees() -> &'static (MemoryTree, TheirTree) {
+    static TREES: OnceLock<(MemoryTree, TheirTree)> = OnceLock::new();
     TREES.get_or_init(|| {
-        let mut ours = OurTree::default();
+        let mut ours = MemoryTree::default();
         let mut theirs = TheirTree::default();
         for index in 0..LEAVES {
             let data = leaf_data(index);
-            let wanted = append_siblings(index);
-            let siblings = read_exactly(&mut ours, &wanted).unwrap();
-            for (id, hash) in append_leaf(index, leaf_hash(&data), &siblings).unwrap() {
-                ours.nodes.insert(id, hash);
-            }
-            ours.size += 1;
+            ours.append(&data);
             let stored = tlog_tiles::stored_hashes(index, &data, &theirs).unwrap();
             assert_eq!(
                 tlog_tiles::stored_hash_index(0, index),
@@ -107,8 +85,8 @@ fn sizes() -> Vec<u64> {
 #[test]
 fn every_node_we_store_is_a_hash_they_store() {
     let (ours, theirs) = trees();
-    assert_eq!(ours.nodes.len(), theirs.hashes.len());
-    for (node, hash) in &ours.nodes {
+    assert_eq!(ours.nodes().len(), theirs.hashes.len());
+    for (node, hash) in ours.nodes() {
         let index = tlog_tiles::stored_hash_index(node.level, node.index);
         assert_eq!(theirs.hashes[index as usize].0, hash.0, "{node:?}");
     }
@@ -150,7 +128,7 @@ fn inclusion_proofs_agree_and_each_side_accepts_the_other() {
             let converted: Vec<TreeHash> =
                 theirs_proof.iter().copied().map(theirs_to_ours).collect();
             assert_eq!(proof, converted, "leaf {index} of {size}");
-            let leaf = ours.nodes[&NodeId::new(0, index)];
+            let leaf = ours.nodes()[&NodeId::new(0, index)];
             verify_inclusion(&leaf, index, size, &converted, &root).unwrap();
             let ours_for_them: Vec<tlog_tiles::Hash> =
                 proof.iter().map(|hash| tlog_tiles::Hash(hash.0)).collect();

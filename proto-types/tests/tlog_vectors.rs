@@ -17,12 +17,11 @@
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use proto_types::tlog::{
-    HashReader, NodeId, TreeHash, append_leaf, append_siblings, consistency_proof, inclusion_proof,
-    leaf_hash, read_exactly, tree_hash, verify_consistency, verify_inclusion,
+    MemoryTree, TreeHash, consistency_proof, inclusion_proof, tree_hash, verify_consistency,
+    verify_inclusion,
 };
 use serde_json::Value;
 use sha2::{Digest, Sha256};
-use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 fn vectors() -> PathBuf {
@@ -148,23 +147,6 @@ fn every_consistency_probe_verifies_as_it_says() {
     assert_eq!((files.len(), passed, refused), (98, 72, 26));
 }
 
-/// The tree the probes are made from (RFC 6962's test leaves), in memory.
-#[derive(Default)]
-struct MemoryTree {
-    size: u64,
-    nodes: BTreeMap<NodeId, TreeHash>,
-}
-
-impl HashReader for MemoryTree {
-    type Error = NodeId;
-    fn read_hashes(&mut self, nodes: &[NodeId]) -> Result<Vec<TreeHash>, NodeId> {
-        nodes
-            .iter()
-            .map(|id| self.nodes.get(id).copied().ok_or(*id))
-            .collect()
-    }
-}
-
 fn rfc6962_tree() -> MemoryTree {
     let leaves: [&[u8]; 8] = [
         b"",
@@ -178,12 +160,7 @@ fn rfc6962_tree() -> MemoryTree {
     ];
     let mut tree = MemoryTree::default();
     for leaf in leaves {
-        let wanted = append_siblings(tree.size);
-        let siblings = read_exactly(&mut tree, &wanted).unwrap();
-        for (id, hash) in append_leaf(tree.size, leaf_hash(leaf), &siblings).unwrap() {
-            tree.nodes.insert(id, hash);
-        }
-        tree.size += 1;
+        tree.append(leaf);
     }
     tree
 }

@@ -77,6 +77,10 @@ pub(super) struct TrustedView {
     /// For an authority admitted by endorsement: per jurisdiction, the entries that justify it.
     #[serde(skip_serializing_if = "Option::is_none")]
     justification: Option<Vec<JustificationView>>,
+    /// Present and true when a split-view proof against the authority (one of its keys) is
+    /// stored: it signed two checkpoints that contradict each other (protocol §14.4).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    split_view: bool,
 }
 
 /// `GET /v1/trust`.
@@ -167,6 +171,7 @@ fn view(authority: &TrustedAuthority, admitted: Option<&AdmittedAuthority>) -> T
                 })
                 .collect()
         }),
+        split_view: false,
     }
 }
 
@@ -196,6 +201,15 @@ pub(super) async fn list_trust(State(state): State<NodeState>) -> ApiResult {
             .into_iter()
             .map(|admitted| view(&admitted.authority, Some(admitted))),
     );
+    let flagged = state
+        .reader()
+        .run(|store| store.split_view_authors())
+        .await?;
+    for authority in &mut authorities {
+        authority.split_view = flagged
+            .iter()
+            .any(|key| trust.root(key).to_did_key() == authority.did);
+    }
     Ok(Json(TrustResponse {
         store_source: view_now.source,
         endorsement_threshold: trust.endorsement_threshold(),

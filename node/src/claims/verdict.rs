@@ -190,8 +190,9 @@ const MAX_CHECKPOINT_MESSAGE_CHARS: usize = proto_types::body::MAX_VERDICT_MESSA
 
 /// `registry_checkpoint`: which checkpoint of the registering office's feed covers the entry
 /// that last set the right's state, who cosigned it, and whether the witness policy accepts it.
-/// Fails when a policy is configured and no covering checkpoint meets it, or when the office
-/// signed two contradicting checkpoints (a split view).
+/// It informs (a registration is usually verified before its checkpoint is cosigned, so a
+/// policy not met yet does not refuse the notice); it fails only when the office signed two
+/// contradicting checkpoints (a split view): then its registry proves nothing.
 fn checkpoint_reason(
     store: &Store,
     transparency: &Transparency,
@@ -220,8 +221,15 @@ fn checkpoint_reason(
         match checkpoint_relied(store, &author, seq, policy)? {
             None => reason(
                 "registry_checkpoint",
-                policy.is_none_or(|policy| policy.requires_no_cosignature()),
-                format!("no checkpoint of {origin} covers seq {seq} yet"),
+                true,
+                format!(
+                    "no checkpoint of {origin} covers seq {seq} yet{}",
+                    if policy.is_some() {
+                        "; witness policy not met yet"
+                    } else {
+                        ""
+                    }
+                ),
             ),
             Some(relied) => {
                 let policy_text = match (&relied.policy_met, &relied.policy_counted) {
@@ -233,7 +241,7 @@ fn checkpoint_reason(
                 };
                 reason(
                     "registry_checkpoint",
-                    relied.policy_met != Some(false),
+                    true,
                     format!(
                         "seq {seq} of {} is covered by checkpoint size {} root {}, with {} witness cosignatures{policy_text}",
                         relied.origin,

@@ -548,19 +548,9 @@ mod upgrade {
         entries
     }
 
-    /// RFC 9162 §2.1.1, recursively.
+    /// The root of the entries' tree by proto-types' in-memory tree.
     fn reference_root(leaves: &[VerifiedEntry]) -> TreeHash {
-        match leaves.len() {
-            0 => TreeHash::empty(),
-            1 => tlog::leaf_hash(leaves[0].canonical_bytes()),
-            count => {
-                let split = 1usize << (usize::BITS - 1 - (count - 1).leading_zeros());
-                tlog::node_hash(
-                    &reference_root(&leaves[..split]),
-                    &reference_root(&leaves[split..]),
-                )
-            }
-        }
+        tlog::MemoryTree::with_leaves(leaves.iter().map(|entry| entry.canonical_bytes())).root()
     }
 
     /// Turns a store written by this build back into version 1: the families version 2 added

@@ -25,6 +25,7 @@
 //! [`Transparency::subscribe_outgoing`] and hands incoming ones to
 //! [`Transparency::receive_gossip`], which answers what gossipsub should do with them.
 
+mod add_checkpoint;
 mod checkpointer;
 pub mod policy;
 pub mod proofs;

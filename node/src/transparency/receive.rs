@@ -15,7 +15,8 @@ use proto_types::keys::PublicKey;
 use proto_types::note::NoteError;
 use proto_types::tlog::{self, TreeHash};
 
-use super::split_view::{SplitViewError, SplitViewProof};
+use super::add_checkpoint::{Submitted, check_submitted, parse_add_checkpoint};
+use super::split_view::SplitViewProof;
 use super::witness::{FeedView, WitnessDecision, decide};
 use super::{MAX_HELD_CONFLICTS, MAX_PENDING_CHECKPOINTS, Transparency};
 use crate::ingest::{CheckpointWrite, IngestError, SplitViewRecord};
@@ -67,12 +68,6 @@ pub enum AddCheckpointError {
     Ingest(#[from] IngestError),
 }
 
-/// The `add-checkpoint` request's own part: the old size and the consistency proof.
-struct Submitted {
-    old: u64,
-    proof: Vec<TreeHash>,
-}
-
 /// What processing one checkpoint did.
 #[derive(Default)]
 struct Processed {
@@ -92,6 +87,8 @@ struct Reads {
     larger: Option<(VerifiedCheckpoint, Vec<TreeHash>)>,
     /// The stored checkpoint of the same size.
     same_size: Option<VerifiedCheckpoint>,
+    /// Whether the feed's authority is flagged for a split view.
+    flagged: bool,
 }
 
 fn storage(error: StorageError) -> IngestError {
@@ -108,7 +105,12 @@ fn tree_error(error: tlog::TreeError<StorageError>) -> IngestError {
     }
 }
 
-fn read_feed(store: &Store, author: &PublicKey, size: u64) -> Result<Reads, IngestError> {
+fn read_feed(
+    transparency: &Transparency,
+    store: &Store,
+    author: &PublicKey,
+    size: u64,
+) -> Result<Reads, IngestError> {
     let head = store.head(author)?.map_or(0, |head| head.seq);
     let state = store.witness_state(author)?;
     let root_at_size = (size > 0 && head >= size)
@@ -143,6 +145,7 @@ fn read_feed(store: &Store, author: &PublicKey, size: u64) -> Result<Reads, Inge
         },
         larger,
         same_size,
+        flagged: transparency.is_flagged(author),
     })
 }
 
@@ -203,8 +206,8 @@ impl Transparency {
         let proof = tokio::task::spawn_blocking(move || SplitViewProof::from_json(&bytes)).await;
         let proof = match proof {
             Ok(Ok(proof)) => proof,
-            Ok(Err(SplitViewError::Checkpoint(_) | SplitViewError::Consistency(_)))
-            | Ok(Err(_)) => {
+            // Malformed, a checkpoint that does not verify, no contradiction: a forged proof.
+            Ok(Err(_)) => {
                 self.metrics.event("split_view_rejected");
                 return Acceptance::Reject;
             }
@@ -294,8 +297,8 @@ impl Transparency {
         let size = checkpoint.checkpoint().size();
         let root = *checkpoint.checkpoint().root();
         let reads = {
-            let store = self.store.clone();
-            tokio::task::spawn_blocking(move || read_feed(&store, &author, size))
+            let this = self.clone();
+            tokio::task::spawn_blocking(move || read_feed(&this, &this.store, &author, size))
                 .await
                 .map_err(|_| IngestError::Closed)??
         };
@@ -354,7 +357,7 @@ impl Transparency {
         let mut own_line = None;
         match &decision {
             WitnessDecision::Cosign
-                if refused_submission.is_none() && !own_feed && !self.is_flagged(&author) =>
+                if refused_submission.is_none() && !own_feed && !reads.flagged =>
             {
                 let timestamp = u64::try_from(crate::clock::now_millis() / 1000).unwrap_or(0);
                 let line = cosign(&checkpoint, &self.witness_key, timestamp)
@@ -473,22 +476,37 @@ impl Transparency {
     /// Checkpoints held ahead of their feed whose feed has caught up: processed again (the
     /// checkpointer's tick).
     pub(super) async fn retry_pending(self: &Arc<Self>) {
-        let ready: Vec<VerifiedCheckpoint> = {
-            let mut memory = self.memory.lock().await;
-            let store = &self.store;
-            let ready: Vec<PublicKey> = memory
+        let waiting: Vec<(PublicKey, u64)> = {
+            let memory = self.memory.lock().await;
+            memory
                 .pending
                 .iter()
-                .filter(|(author, held)| {
+                .map(|(author, held)| (*author, held.checkpoint().size()))
+                .collect()
+        };
+        if waiting.is_empty() {
+            return;
+        }
+        // The heads are read on the blocking pool, outside the lock.
+        let store = self.store.clone();
+        let caught_up = tokio::task::spawn_blocking(move || {
+            waiting
+                .into_iter()
+                .filter(|(author, size)| {
                     store
                         .head(author)
                         .ok()
                         .flatten()
-                        .is_some_and(|head| head.seq >= held.checkpoint().size())
+                        .is_some_and(|head| head.seq >= *size)
                 })
-                .map(|(author, _)| *author)
-                .collect();
-            ready
+                .map(|(author, _)| author)
+                .collect::<Vec<PublicKey>>()
+        })
+        .await
+        .unwrap_or_default();
+        let ready: Vec<VerifiedCheckpoint> = {
+            let mut memory = self.memory.lock().await;
+            caught_up
                 .iter()
                 .filter_map(|author| memory.pending.remove(author))
                 .collect()
@@ -507,121 +525,5 @@ fn record(proof: &SplitViewProof) -> SplitViewRecord {
         author: *proof.author(),
         id: proof.id(),
         json: proof.to_json(),
-    }
-}
-
-/// The C2SP tlog-witness checks of the submitted old size and proof against the witness state.
-fn check_submitted(
-    submitted: &Submitted,
-    view: &FeedView,
-    size: u64,
-    root: &TreeHash,
-) -> Result<(), AddCheckpointError> {
-    let cosigned = view.state.map_or(0, |state| state.size);
-    if submitted.old != cosigned {
-        return Err(AddCheckpointError::Conflict(cosigned));
-    }
-    if submitted.old == 0 {
-        if !submitted.proof.is_empty() {
-            return Err(AddCheckpointError::Unprocessable(
-                "a consistency proof from size 0 must be empty".to_owned(),
-            ));
-        }
-        return Ok(());
-    }
-    let Some(state) = view.state else {
-        return Ok(());
-    };
-    tlog::verify_consistency(state.size, &state.root, size, root, &submitted.proof)
-        .map_err(|error| AddCheckpointError::Unprocessable(error.to_string()))
-}
-
-/// Most consistency proof lines in an `add-checkpoint` request (C2SP tlog-witness).
-pub const MAX_ADD_CHECKPOINT_PROOF_LINES: usize = 63;
-
-/// Splits an `add-checkpoint` body: `old N\n`, up to 63 base64 hash lines, `\n`, the note.
-fn parse_add_checkpoint(body: &[u8]) -> Result<(Submitted, String), AddCheckpointError> {
-    let bad = |reason: &str| AddCheckpointError::BadRequest(reason.to_owned());
-    let text = std::str::from_utf8(body).map_err(|_| bad("the body is not UTF-8"))?;
-    let (old_line, mut rest) = text
-        .split_once('\n')
-        .ok_or_else(|| bad("no old size line"))?;
-    let old = old_line
-        .strip_prefix("old ")
-        .filter(|digits| {
-            !digits.is_empty()
-                && digits.bytes().all(|byte| byte.is_ascii_digit())
-                && (digits.len() == 1 || !digits.starts_with('0'))
-        })
-        .and_then(|digits| digits.parse::<u64>().ok())
-        .ok_or_else(|| bad("the first line must be `old <size>`"))?;
-    let mut proof = Vec::new();
-    loop {
-        let (line, after) = rest
-            .split_once('\n')
-            .ok_or_else(|| bad("no blank line before the checkpoint"))?;
-        rest = after;
-        if line.is_empty() {
-            break;
-        }
-        if proof.len() >= MAX_ADD_CHECKPOINT_PROOF_LINES {
-            return Err(bad("more than 63 consistency proof lines"));
-        }
-        proof.push(
-            decode_proof_hash(line).ok_or_else(|| bad("a proof line is not base64 of 32 bytes"))?,
-        );
-    }
-    Ok((Submitted { old, proof }, rest.to_owned()))
-}
-
-fn decode_proof_hash(line: &str) -> Option<TreeHash> {
-    use base64::Engine;
-    if line.len() != 44 {
-        return None;
-    }
-    let bytes = base64::engine::general_purpose::STANDARD
-        .decode(line)
-        .ok()?;
-    Some(TreeHash(bytes.try_into().ok()?))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn add_checkpoint_bodies_are_split_strictly() {
-        let hash = base64::Engine::encode(&base64::engine::general_purpose::STANDARD, [7u8; 32]);
-        let (submitted, note) = parse_add_checkpoint(
-            format!("old 3\n{hash}\n{hash}\n\norigin\n5\nroot\n\n— sig\n").as_bytes(),
-        )
-        .unwrap();
-        assert_eq!(submitted.old, 3);
-        assert_eq!(submitted.proof, vec![TreeHash([7; 32]); 2]);
-        assert_eq!(note, "origin\n5\nroot\n\n— sig\n");
-        let (submitted, _) = parse_add_checkpoint(b"old 0\n\nnote\n").unwrap();
-        assert_eq!((submitted.old, submitted.proof.len()), (0, 0));
-        for bad in [
-            &b"old 01\n\nnote\n"[..],
-            b"old -1\n\nnote\n",
-            b"old 3",
-            b"new 3\n\nnote\n",
-            b"old 3\nnot-base64\n\nnote\n",
-            b"old 3\nAAAA\n",
-            b"\xff\xfe",
-        ] {
-            assert!(
-                matches!(
-                    parse_add_checkpoint(bad),
-                    Err(AddCheckpointError::BadRequest(_))
-                ),
-                "{bad:?}"
-            );
-        }
-        let many = format!("old 3\n{}\nnote\n", format!("{hash}\n").repeat(64));
-        assert!(matches!(
-            parse_add_checkpoint(many.as_bytes()),
-            Err(AddCheckpointError::BadRequest(_))
-        ));
     }
 }

@@ -126,43 +126,14 @@ mod tests {
     use crate::entry::UnsignedEntry;
     use crate::keys::SecretKey;
     use crate::timestamp::Timestamp;
-    use crate::tlog::{HashReader, NodeId, TreeHash};
-    use std::collections::BTreeMap;
-
-    #[derive(Default)]
-    struct Tree {
-        size: u64,
-        nodes: BTreeMap<NodeId, TreeHash>,
-    }
-
-    impl HashReader for Tree {
-        type Error = NodeId;
-        fn read_hashes(&mut self, nodes: &[NodeId]) -> Result<Vec<TreeHash>, NodeId> {
-            nodes
-                .iter()
-                .map(|id| self.nodes.get(id).copied().ok_or(*id))
-                .collect()
-        }
-    }
-
-    impl Tree {
-        fn append(&mut self, data: &[u8]) {
-            let siblings = tlog::read_exactly(self, &tlog::append_siblings(self.size)).unwrap();
-            for (id, hash) in
-                tlog::append_leaf(self.size, tlog::leaf_hash(data), &siblings).unwrap()
-            {
-                self.nodes.insert(id, hash);
-            }
-            self.size += 1;
-        }
-    }
+    use crate::tlog::MemoryTree;
 
     /// A feed of five registrations by the example office, its tree, and a credential for the
     /// third registration carrying `proof_for`'s proof.
-    fn setup() -> (SecretKey, Vec<VerifiedEntry>, Tree) {
+    fn setup() -> (SecretKey, Vec<VerifiedEntry>, MemoryTree) {
         let office = SecretKey::from_seed(&examples::OFFICE_SEED);
         let mut entries: Vec<VerifiedEntry> = Vec::new();
-        let mut tree = Tree::default();
+        let mut tree = MemoryTree::default();
         for seq in 1..=5u64 {
             let mut body = examples::registration();
             body["right_id"] = json!(format!("FR-TM-{seq}"));
@@ -203,12 +174,12 @@ mod tests {
 
     fn proof(
         office: &SecretKey,
-        tree: &mut Tree,
+        tree: &mut MemoryTree,
         entry: &VerifiedEntry,
         extra: Option<&[u8]>,
     ) -> TlogProof {
-        let size = tree.size;
-        let root = tlog::tree_hash(size, tree).unwrap();
+        let size = tree.size();
+        let root = tree.root();
         let path = tlog::inclusion_proof(entry.seq() - 1, size, tree).unwrap();
         TlogProof::new(
             extra.map(<[u8]>::to_vec),

@@ -251,41 +251,78 @@ pub fn tree_hash<R: HashReader>(
     Ok(fold_from_right(&hashes).unwrap_or_else(TreeHash::empty))
 }
 
-#[cfg(test)]
-#[allow(clippy::unwrap_used, clippy::indexing_slicing, clippy::panic)]
-mod tests {
-    use super::*;
-    use std::collections::BTreeMap;
+/// A whole tree in memory, built only through [`append_leaf`]: for tests, and for tools that
+/// hold a small log entirely. Its reader answers a node that is not stored with that node.
+#[derive(Clone, Debug, Default)]
+pub struct MemoryTree {
+    size: u64,
+    nodes: std::collections::BTreeMap<NodeId, TreeHash>,
+}
 
-    /// A tree in memory, built only through `append_leaf`.
-    #[derive(Default)]
-    struct MemoryTree {
-        size: u64,
-        nodes: BTreeMap<NodeId, TreeHash>,
+impl MemoryTree {
+    /// A tree of `leaves`, in order.
+    pub fn with_leaves<'a>(leaves: impl IntoIterator<Item = &'a [u8]>) -> Self {
+        let mut tree = Self::default();
+        for data in leaves {
+            tree.append(data);
+        }
+        tree
     }
 
-    impl MemoryTree {
-        fn append(&mut self, data: &[u8]) {
-            let siblings = read_exactly(self, &append_siblings(self.size)).unwrap();
-            for (id, hash) in append_leaf(self.size, leaf_hash(data), &siblings).unwrap() {
-                assert!(
-                    self.nodes.insert(id, hash).is_none(),
-                    "{id:?} written twice"
-                );
-            }
+    /// Appends a leaf whose data is `data`.
+    pub fn append(&mut self, data: &[u8]) {
+        self.append_hash(leaf_hash(data));
+    }
+
+    /// Appends a leaf whose hash is `leaf`.
+    pub fn append_hash(&mut self, leaf: TreeHash) {
+        let siblings: Vec<TreeHash> = append_siblings(self.size)
+            .iter()
+            .filter_map(|node| self.nodes.get(node).copied())
+            .collect();
+        // Every sibling of a leaf appended here is stored: the tree is complete up to `size`.
+        if let Ok(stored) = append_leaf(self.size, leaf, &siblings) {
+            self.nodes.extend(stored);
             self.size += 1;
         }
     }
 
-    impl HashReader for MemoryTree {
-        type Error = NodeId;
-        fn read_hashes(&mut self, nodes: &[NodeId]) -> Result<Vec<TreeHash>, NodeId> {
-            nodes
-                .iter()
-                .map(|id| self.nodes.get(id).copied().ok_or(*id))
-                .collect()
-        }
+    /// How many leaves.
+    pub fn size(&self) -> u64 {
+        self.size
     }
+
+    /// The stored nodes, by id.
+    pub fn nodes(&self) -> &std::collections::BTreeMap<NodeId, TreeHash> {
+        &self.nodes
+    }
+
+    /// The root of the whole tree.
+    pub fn root(&self) -> TreeHash {
+        let nodes = root_nodes(self.size);
+        let hashes: Vec<TreeHash> = nodes
+            .iter()
+            .filter_map(|node| self.nodes.get(node).copied())
+            .collect();
+        fold_from_right(&hashes).unwrap_or_else(TreeHash::empty)
+    }
+}
+
+impl HashReader for MemoryTree {
+    type Error = NodeId;
+
+    fn read_hashes(&mut self, nodes: &[NodeId]) -> Result<Vec<TreeHash>, NodeId> {
+        nodes
+            .iter()
+            .map(|id| self.nodes.get(id).copied().ok_or(*id))
+            .collect()
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::indexing_slicing, clippy::panic)]
+mod tests {
+    use super::*;
 
     /// RFC 9162 §2.1.1's definition, recursively, for comparison.
     fn reference_root(leaves: &[Vec<u8>]) -> TreeHash {

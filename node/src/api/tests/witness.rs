@@ -267,6 +267,15 @@ async fn add_checkpoint_answers_every_witness_status_and_records_a_split_view() 
         .unwrap()
         .clone();
     assert_eq!(flagged["split_view"], true);
+    let trust = node.get("/v1/trust").await.expect(200, None).clone();
+    for authority in trust["authorities"].as_array().unwrap() {
+        let is_foreign = authority["did"] == foreign.public_key().to_did_key();
+        assert_eq!(
+            authority.get("split_view") == Some(&json!(true)),
+            is_foreign,
+            "{authority}"
+        );
+    }
     // The checkpoint cosigned before the split view still answers its cosignature.
     node.post_bytes(PATH, Auth::Anonymous, &request(2, &[], &honest))
         .await

@@ -6,19 +6,10 @@ use proto_types::tlog::{self, TreeHash};
 
 use super::*;
 
-/// RFC 9162 §2.1.1, recursively, over the leaves' data.
+/// The root of `leaves` by proto-types' in-memory tree (itself checked against RFC 9162's
+/// recursive definition).
 fn reference_root(leaves: &[Vec<u8>]) -> TreeHash {
-    match leaves.len() {
-        0 => TreeHash::empty(),
-        1 => tlog::leaf_hash(&leaves[0]),
-        count => {
-            let split = 1usize << (usize::BITS - 1 - (count - 1).leading_zeros());
-            tlog::node_hash(
-                &reference_root(&leaves[..split]),
-                &reference_root(&leaves[split..]),
-            )
-        }
-    }
+    tlog::MemoryTree::with_leaves(leaves.iter().map(Vec::as_slice)).root()
 }
 
 /// Checks every prefix root of `author`'s stored tree against the stored feed.

@@ -203,3 +203,47 @@ fn forged_proofs_are_refused() {
         None
     );
 }
+
+/// The proof of protocol.md's example (`checkpoint-equivocation`): the office's feed (seed
+/// `01` × 32) signed at size 5 the tree of `entry 1` … `entry 5` (§14.3's example) and another
+/// tree whose third leaf is `entry X`.
+fn protocol_example() -> SplitViewProof {
+    let key = SecretKey::from_seed(&[1; 32]);
+    let honest = Tree::with(&["entry 1", "entry 2", "entry 3", "entry 4", "entry 5"]).root(5);
+    let forged = Tree::with(&["entry 1", "entry 2", "entry X", "entry 4", "entry 5"]).root(5);
+    SplitViewProof::same_size(&checkpoint(&key, 5, &honest), &checkpoint(&key, 5, &forged))
+        .expect("a contradiction")
+}
+
+#[test]
+fn the_protocol_example_is_this_proof() {
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../docs/protocol.md");
+    let text = std::fs::read_to_string(path).expect("docs/protocol.md");
+    let marker = "Example (`checkpoint-equivocation`)";
+    let rest = &text[text.find(marker).expect("the example is in protocol.md")..];
+    let open = rest.find("```json\n").expect("a json block follows") + "```json\n".len();
+    let close = rest[open..].find("```").expect("the block ends");
+    let printed = &rest.as_bytes()[open..open + close];
+    let read = SplitViewProof::from_json(printed).expect("the printed proof checks");
+    let proof = protocol_example();
+    assert_eq!(read, proof);
+    let value: serde_json::Value = serde_json::from_slice(printed).unwrap();
+    assert_eq!(serde_json::to_vec(&value).unwrap(), proof.to_json());
+    assert_eq!(
+        hex::encode(proof.id()),
+        rest.split("id `")
+            .nth(1)
+            .and_then(|tail| tail.split('`').next())
+            .unwrap_or_default(),
+        "the printed id"
+    );
+}
+
+#[test]
+#[ignore = "prints protocol.md's example"]
+fn print_the_protocol_example() {
+    let proof = protocol_example();
+    let value: serde_json::Value = serde_json::from_slice(&proof.to_json()).unwrap();
+    println!("{}", serde_json::to_string_pretty(&value).unwrap());
+    println!("id {}", hex::encode(proof.id()));
+}
