@@ -54,7 +54,7 @@ fixed_schema!(
     json_schema!({
         "type": "string",
         "description": "An Ed25519 public key as a did:key identifier",
-        "pattern": "^did:key:z6Mk(?:[f-km-v][1-9A-HJ-NP-Za-km-z]{43}|e[U-Za-km-z][1-9A-HJ-NP-Za-km-z]{42}|w[1-9A-HJ-NP-Za-f][1-9A-HJ-NP-Za-km-z]{42})$",
+        "pattern": "^did:key:z6Mk(?:[f-km-v][1-9A-HJ-NP-Za-km-z]{43}|e[T-Za-km-z][1-9A-HJ-NP-Za-km-z]{42}|w[1-9A-HJ-NP-Za-g][1-9A-HJ-NP-Za-km-z]{42})$",
         "examples": ["did:key:z6MkiTBz1ymuepAQ4HEHYSF1H8quG5GLVVQR3djdX3mDooWp"],
     })
 );

@@ -195,3 +195,23 @@ proptest! {
         }
     }
 }
+
+/// The did:key pattern covers the whole Ed25519 range: the smallest and largest multibase
+/// strings (`z6MkeTG3b…` and `z6Mkwgar…`) and random keys, which once failed the schema now and
+/// then (issue 13: `z6MkeT…`).
+#[test]
+fn the_did_key_pattern_covers_every_ed25519_key() {
+    let schema = validator::<PublicKey>();
+    let edge = |byte: u8| {
+        let mut multicodec = vec![0xed, 0x01];
+        multicodec.extend([byte; 32]);
+        format!("did:key:z{}", bs58::encode(multicodec).into_string())
+    };
+    for did in [edge(0), edge(0xff)] {
+        assert!(schema.is_valid(&json!(did)), "{did}");
+    }
+    for _ in 0..2000 {
+        let did = SecretKey::generate().public_key().to_did_key();
+        assert!(schema.is_valid(&json!(did)), "{did}");
+    }
+}

@@ -43,7 +43,7 @@ fn path_parameter(path: &str, name: &str, generator: &mut SchemaGenerator) -> Va
             return json!({
                 "type": "string",
                 "description": "An Ed25519 public key as a Multikey (the did:key without its did:key: prefix)",
-                "pattern": "^z6Mk(?:[f-km-v][1-9A-HJ-NP-Za-km-z]{43}|e[U-Za-km-z][1-9A-HJ-NP-Za-km-z]{42}|w[1-9A-HJ-NP-Za-f][1-9A-HJ-NP-Za-km-z]{42})$",
+                "pattern": "^z6Mk(?:[f-km-v][1-9A-HJ-NP-Za-km-z]{43}|e[T-Za-km-z][1-9A-HJ-NP-Za-km-z]{42}|w[1-9A-HJ-NP-Za-g][1-9A-HJ-NP-Za-km-z]{42})$",
                 "examples": ["z6MkiTBz1ymuepAQ4HEHYSF1H8quG5GLVVQR3djdX3mDooWp"],
             });
         }
