@@ -316,7 +316,7 @@ fn over_http(params: &Params, mode: &NodeMode, reporter: &mut Reporter<'_>) -> a
     let base = node.base_url();
     let measured = measure(params, &runtime, &base, Arc::new(served));
     let stopped = node.stop();
-    let (tiles, proofs, largest_proof) = measured?;
+    let (tiles, proofs, largest_proof, proof_hashes) = measured?;
     stopped?;
 
     let tile_summary = tiles.latencies.summary();
@@ -335,9 +335,11 @@ fn over_http(params: &Params, mode: &NodeMode, reporter: &mut Reporter<'_>) -> a
         reporter.say(format!("    first wrong tile: {wrong}"));
     }
     reporter.say(format!(
-        "  inclusion proofs over HTTP (one client, {} entries): {}; tlog-proof {} bytes at most (aim ≤ 1 KB, p99 < 2 ms); {} right ({} verified end to end), {} wrong",
+        "  inclusion proofs over HTTP (one client, {} entries): {}; inclusion path {} hashes = {} bytes (aim ≤ 1 KB, p99 < 2 ms), the whole tlog-proof answer with its checkpoint and the node's cosignature {} bytes at most; {} right ({} verified end to end), {} wrong",
         size,
         proof_summary,
+        proof_hashes,
+        proof_hashes * 32,
         largest_proof,
         proofs.hits,
         proofs.hits.min(VERIFIED_PROOFS),
@@ -369,6 +371,8 @@ fn over_http(params: &Params, mode: &NodeMode, reporter: &mut Reporter<'_>) -> a
                 "requests_per_s": round(per_second(proofs.requests, proofs.elapsed), 1),
                 "latency": proof_summary.to_json(),
                 "largest_proof_bytes": largest_proof,
+                "proof_hashes": proof_hashes,
+                "inclusion_path_bytes": proof_hashes * 32,
                 "right": proofs.hits,
                 "wrong": proofs.wrong,
             },
@@ -384,13 +388,13 @@ fn over_http(params: &Params, mode: &NodeMode, reporter: &mut Reporter<'_>) -> a
 }
 
 /// Submits the office's checkpoint to the node's witness, then runs the tile and proof loads;
-/// returns their outcomes and the largest proof in bytes.
+/// returns their outcomes, the largest proof in bytes and the longest inclusion path in hashes.
 fn measure(
     params: &Params,
     runtime: &tokio::runtime::Runtime,
     base: &str,
     served: Arc<Served>,
-) -> anyhow::Result<(LoadOutcome, LoadOutcome, usize)> {
+) -> anyhow::Result<(LoadOutcome, LoadOutcome, usize, usize)> {
     runtime.block_on(submit_checkpoint(base, &served.note))?;
     let duration = Duration::from_secs_f64(params.seconds);
 
@@ -431,6 +435,8 @@ fn measure(
     let make_served = served.clone();
     let check_served = served;
     let check_largest = largest.clone();
+    let hashes = Arc::new(AtomicUsize::new(0));
+    let check_hashes = hashes.clone();
     let proofs = runtime.block_on(load::run(
         base,
         1,
@@ -444,13 +450,14 @@ fn measure(
         Arc::new(move |number, status, body| {
             let (_, index) =
                 check_served.targets[(number % check_served.targets.len() as u64) as usize];
-            check_largest.fetch_max(body.len(), Ordering::Relaxed);
             if status != 200 {
                 return Check::Wrong;
             }
             let Ok(proof) = TlogProof::parse_bytes(body) else {
                 return Check::Wrong;
             };
+            check_largest.fetch_max(body.len(), Ordering::Relaxed);
+            check_hashes.fetch_max(proof.inclusion().len(), Ordering::Relaxed);
             if proof.index() != index {
                 return Check::Wrong;
             }
@@ -464,7 +471,12 @@ fn measure(
             Check::Hit
         }),
     ))?;
-    Ok((tiles, proofs, largest.load(Ordering::Relaxed)))
+    Ok((
+        tiles,
+        proofs,
+        largest.load(Ordering::Relaxed),
+        hashes.load(Ordering::Relaxed),
+    ))
 }
 
 /// `POST /v1/witness/add-checkpoint` with `old 0` and `note`; retries while the node answers
