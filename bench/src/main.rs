@@ -35,10 +35,11 @@ enum Scenario {
     Query(query::Params),
     /// Verdicts per second on POST /v1/verify with a mix of valid and invalid notices.
     VerifyNotice(verify_notice::Params),
-    /// Every feed a verifiable log: proofs and tiles at 10 M leaves.
+    /// Every feed a verifiable log: proofs and tiles at 10 M leaves, then tiles and proofs over
+    /// HTTP from a node.
     Transparency(transparency::Params),
-    /// Runs a node from a configuration file until stdin closes (used by `query` and
-    /// `verify-notice` to measure a node in its own process).
+    /// Runs a node from a configuration file until stdin closes (used by `query`,
+    /// `verify-notice` and `transparency` to measure a node in its own process).
     #[command(hide = true)]
     Serve {
         /// The node's configuration file.
@@ -74,7 +75,7 @@ fn main() -> anyhow::Result<()> {
         Scenario::Catchup(params) => catchup::run(&params, &mut reporter),
         Scenario::Query(params) => query::run(&params, &child()?, &mut reporter),
         Scenario::VerifyNotice(params) => verify_notice::run(&params, &child()?, &mut reporter),
-        Scenario::Transparency(params) => transparency::run(&params, &mut reporter),
+        Scenario::Transparency(params) => transparency::run(&params, &child()?, &mut reporter),
         Scenario::Serve { config } => cluster::serve(&config),
     }
 }

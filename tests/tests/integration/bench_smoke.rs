@@ -4,7 +4,9 @@
 
 use rightsnet_bench::Reporter;
 use rightsnet_bench::cluster::NodeMode;
-use rightsnet_bench::scenarios::{catchup, ingest, propagation, query, verify_notice};
+use rightsnet_bench::scenarios::{
+    catchup, ingest, propagation, query, transparency, verify_notice,
+};
 use serde_json::Value;
 
 /// Runs a scenario and returns the JSON lines it printed, checking their common shape.
@@ -187,4 +189,66 @@ fn verify_notice_gets_every_verdict_as_built() {
         assert!(number(&run["verdicts_per_s"]) > 0.0);
         sane_latency(&run["latency"]);
     }
+}
+
+#[test]
+fn transparency_measures_in_process_and_over_http_with_every_answer_right() {
+    let params = transparency::Params {
+        leaves: 3000,
+        proofs: 50,
+        tiles: 20,
+        http_entries: 700,
+        chunk: 300,
+        workers: 2,
+        seconds: 5.0,
+        max_requests: 30,
+        skip_http: false,
+    };
+    let lines = results("transparency", |reporter| {
+        transparency::run(&params, &NodeMode::InProcess, reporter)
+    });
+    assert_eq!(lines.len(), 2);
+    assert_eq!(lines[0]["parameters"]["part"], "in_process");
+    let in_process = &lines[0]["figures"];
+    sane_latency(&in_process["proof_from_store"]);
+    // 3000 leaves: a path of 12 hashes.
+    assert_eq!(in_process["proof_hashes"], 12);
+    assert!(number(&in_process["tile_reads_per_s"]) > 0.0);
+    assert_eq!(lines[1]["parameters"]["part"], "http");
+    assert_eq!(lines[1]["parameters"]["http_entries"], 700);
+    let tiles = &lines[1]["figures"]["tiles"];
+    assert_eq!(tiles["requests"], 30, "{tiles}");
+    assert_eq!(tiles["right"], 30, "{tiles}");
+    assert_eq!(tiles["wrong"], 0, "{tiles}");
+    sane_latency(&tiles["latency"]);
+    let proofs = &lines[1]["figures"]["proofs"];
+    assert_eq!(proofs["requests"], 30, "{proofs}");
+    assert_eq!(proofs["right"], 30, "{proofs}");
+    assert_eq!(proofs["wrong"], 0, "{proofs}");
+    sane_latency(&proofs["latency"]);
+    // A proof in a tree of 700 carries at most 10 hashes and the checkpoint with its
+    // cosignature.
+    assert!(
+        (9..=10).contains(&proofs["proof_hashes"].as_u64().unwrap()),
+        "{proofs}"
+    );
+    let largest = number(&proofs["largest_proof_bytes"]);
+    assert!((400.0..2048.0).contains(&largest), "{proofs}");
+}
+
+#[test]
+fn transparency_skip_http_measures_in_process_only() {
+    let params = transparency::Params {
+        leaves: 300,
+        proofs: 10,
+        tiles: 5,
+        skip_http: true,
+        ..transparency::Params::default()
+    };
+    let lines = results("transparency", |reporter| {
+        transparency::run(&params, &NodeMode::InProcess, reporter)
+    });
+    assert_eq!(lines.len(), 1);
+    assert_eq!(lines[0]["parameters"]["part"], "in_process");
+    assert_eq!(lines[0]["figures"]["proof_hashes"], 9);
 }
