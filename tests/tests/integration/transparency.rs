@@ -744,3 +744,125 @@ fn tiles_export_and_offline_proofs_against_a_real_node() {
     assert_eq!(code(&verify(&huge, &proof_file, &trust, None)), 2);
     assert_eq!(code(&verify(&entry, &huge, &trust, None)), 2);
 }
+
+/// `rightsnet monitor --once` against a real node: the first pass reports the node's checkpoint
+/// and every registration; with its state file, a later pass reports only what is new and what
+/// it watches; a node whose checkpoint changes a verified root, or goes back, is a fork (exit 1).
+#[test]
+fn the_monitor_tails_a_node_and_catches_a_forked_or_rolled_back_log() {
+    let files = NodeFiles::office(&["FR"]);
+    let node = files.start();
+    let client = Client::new(&node.api);
+    let did = files.authority.clone();
+    let register = |number: u32, mark: &str| {
+        let body = json!({
+            "right_type": "trademark", "jurisdiction": "FR", "number": number.to_string(),
+            "mark_text": mark, "nice_classes": [9], "holder": {"name": "Verre SA", "country": "FR"},
+            "filing_date": "2020-01-15", "registration_date": "2021-03-01",
+            "expiry_date": "2031-03-01", "status": "registered",
+        });
+        let reply = client.post("/v1/registrations", &body);
+        assert_eq!(reply.status, 201, "{}", reply.body);
+    };
+    // Waits until the node's own checkpoint covers `size` entries.
+    let checkpointed = |size: u64| {
+        assert!(
+            wait_until(Duration::from_secs(20), || {
+                let (status, _, note) = get_raw(&format!("{}/v1/feeds/{did}/checkpoint", node.api));
+                status == 200
+                    && verify_feed_checkpoint(&String::from_utf8_lossy(&note))
+                        .is_ok_and(|checkpoint| checkpoint.checkpoint().size() == size)
+            }),
+            "no checkpoint of size {size}"
+        );
+    };
+    for number in 0..5 {
+        register(7_200_000 + number, &format!("Miroir {number}"));
+    }
+    checkpointed(5);
+    let state = tempfile::tempdir().expect("tempdir");
+    let state_file = state.path().join("monitor.json");
+    let state_arg = state_file.to_str().expect("utf-8");
+    let monitor = |node_url: &str, extra: &[&str]| {
+        let mut args = vec![
+            "monitor", "--node", node_url, "--once", "--state", state_arg,
+        ];
+        args.extend_from_slice(extra);
+        let output = run(&args, b"");
+        let events: Vec<Value> = String::from_utf8_lossy(&output.stdout)
+            .lines()
+            .map(|line| serde_json::from_str(line).expect("a JSON line"))
+            .collect();
+        (code(&output), events, stderr(&output))
+    };
+    let kinds =
+        |events: &[Value], kind: &str| events.iter().filter(|event| event["event"] == kind).count();
+
+    let (exit, events, errors) = monitor(&node.api, &[]);
+    assert_eq!(exit, 0, "{errors}");
+    assert_eq!(kinds(&events, "registration"), 5, "{events:?}");
+    assert!(
+        events.iter().any(|event| event["event"] == "checkpoint"
+            && event["size"] == 5
+            && event["feed"] == did.as_str()),
+        "{events:?}"
+    );
+
+    // A new registration; the state file keeps what was verified: only it is new, and only the
+    // watched mark is reported.
+    register(7_200_100, "Zèbre de Verre");
+    register(7_200_101, "Miroir 6");
+    checkpointed(7);
+    let (exit, events, errors) = monitor(&node.api, &["--watch-mark", "zebre"]);
+    assert_eq!(exit, 0, "{errors}");
+    let registrations: Vec<&Value> = events
+        .iter()
+        .filter(|event| event["event"] == "registration")
+        .collect();
+    assert_eq!(registrations.len(), 1, "{events:?}");
+    assert_eq!(registrations[0]["mark"], "Zèbre de Verre");
+    assert_eq!(registrations[0]["seq"], 6);
+
+    // A front that serves another root for the verified size (signed with the node's own key,
+    // as a compromised or two-faced office would): a fork.
+    let key = KeyFile::parse(&std::fs::read(files.dir.path().join("authority.json")).expect("key"))
+        .expect("a key");
+    let serve_checkpoint = |note: String| {
+        let api = node.api.clone();
+        Front::start(Arc::new(move |path: &str| {
+            if path.ends_with("/checkpoint") {
+                (200, note.clone().into_bytes())
+            } else {
+                forward(&api, path)
+            }
+        }))
+    };
+    let forked = serve_checkpoint(sign_feed_checkpoint(&key, 7, &TreeHash([9; 32])));
+    let (exit, events, _) = monitor(&forked.url, &[]);
+    assert_eq!(exit, 1, "{events:?}");
+    let fork = events.last().expect("a fork event");
+    assert_eq!(fork["event"], "fork");
+    assert!(
+        fork["reason"].as_str().unwrap().contains("different roots"),
+        "{fork}"
+    );
+    // A checkpoint older than the one verified: the log went back.
+    let older = serve_checkpoint(sign_feed_checkpoint(&key, 5, &TreeHash([9; 32])));
+    let (exit, events, _) = monitor(&older.url, &[]);
+    assert_eq!(exit, 1, "{events:?}");
+    assert!(
+        events.last().unwrap()["reason"]
+            .as_str()
+            .unwrap()
+            .contains("went back"),
+        "{events:?}"
+    );
+    // A checkpoint the node's key did not sign is a fork too, never a silent skip.
+    let stranger = SecretKey::generate();
+    let foreign = serve_checkpoint(sign_feed_checkpoint(&stranger, 7, &TreeHash([9; 32])));
+    let (exit, events, _) = monitor(&foreign.url, &[]);
+    assert_eq!(exit, 1, "{events:?}");
+    // The honest node still passes with the same state.
+    let (exit, _, errors) = monitor(&node.api, &[]);
+    assert_eq!(exit, 0, "{errors}");
+}
