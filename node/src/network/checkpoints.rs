@@ -37,13 +37,7 @@ impl SwarmTask {
         message_id: gossipsub::MessageId,
         data: Vec<u8>,
     ) {
-        let Ok(permit) = self.validation_slots.clone().try_acquire_owned() else {
-            let _ = self
-                .swarm
-                .behaviour_mut()
-                .gossipsub
-                .report_message_validation_result(&message_id, &source, MessageAcceptance::Ignore);
-            self.metrics.event("gossip_dropped_overload");
+        let Some(permit) = self.validation_slot(source, &message_id) else {
             return;
         };
         let transparency = self.transparency.clone();

@@ -479,17 +479,36 @@ impl SwarmTask {
         }
     }
 
+    /// A slot to validate one gossip message off the event loop; when every slot is busy the
+    /// message is reported `Ignore` (dropped unforwarded, counted) and there is none.
+    pub(super) fn validation_slot(
+        &mut self,
+        source: PeerId,
+        message_id: &gossipsub::MessageId,
+    ) -> Option<tokio::sync::OwnedSemaphorePermit> {
+        match self.validation_slots.clone().try_acquire_owned() {
+            Ok(permit) => Some(permit),
+            Err(_) => {
+                let _ = self
+                    .swarm
+                    .behaviour_mut()
+                    .gossipsub
+                    .report_message_validation_result(
+                        message_id,
+                        &source,
+                        MessageAcceptance::Ignore,
+                    );
+                self.metrics.event("gossip_dropped_overload");
+                None
+            }
+        }
+    }
+
     /// Hands a gossip message to the ingest path; the verdict comes back as
     /// [`Command::Validated`].
     fn validate_gossip(&mut self, source: PeerId, message_id: gossipsub::MessageId, data: Vec<u8>) {
-        let Ok(permit) = self.validation_slots.clone().try_acquire_owned() else {
-            // Overloaded: drop it unforwarded; sync brings it later.
-            let _ = self
-                .swarm
-                .behaviour_mut()
-                .gossipsub
-                .report_message_validation_result(&message_id, &source, MessageAcceptance::Ignore);
-            self.metrics.event("gossip_dropped_overload");
+        // Overloaded: dropped unforwarded; sync brings it later.
+        let Some(permit) = self.validation_slot(source, &message_id) else {
             return;
         };
         let ingest = self.ingest.clone();

@@ -214,15 +214,20 @@ pub fn consistency_proof<R: HashReader>(
     new_size: u64,
     reader: &mut R,
 ) -> Result<Vec<TreeHash>, TreeError<R::Error>> {
+    if consistency_sizes(old_size, new_size)? {
+        return Ok(Vec::new());
+    }
+    Plan::new(&consistency_ranges(old_size, new_size)).read(new_size, reader)
+}
+
+/// Checks `0 < old_size ≤ new_size`; whether the sizes are equal (the empty proof).
+fn consistency_sizes<E>(old_size: u64, new_size: u64) -> Result<bool, TreeError<E>> {
     if old_size == 0 || old_size > new_size {
         return Err(TreeError::OutOfRange(format!(
             "consistency needs 0 < old size ≤ new size, got {old_size} and {new_size}"
         )));
     }
-    if old_size == new_size {
-        return Ok(Vec::new());
-    }
-    Plan::new(&consistency_ranges(old_size, new_size)).read(new_size, reader)
+    Ok(old_size == new_size)
 }
 
 /// The consistency proof from `old_size` to `new_size` in the form
@@ -234,12 +239,7 @@ pub fn consistency_evidence<R: HashReader>(
     new_size: u64,
     reader: &mut R,
 ) -> Result<Vec<TreeHash>, TreeError<R::Error>> {
-    if old_size == 0 || old_size > new_size {
-        return Err(TreeError::OutOfRange(format!(
-            "consistency needs 0 < old size ≤ new size, got {old_size} and {new_size}"
-        )));
-    }
-    if old_size == new_size {
+    if consistency_sizes(old_size, new_size)? {
         return Ok(Vec::new());
     }
     let mut ranges = consistency_ranges(old_size, new_size);
