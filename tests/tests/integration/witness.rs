@@ -107,13 +107,14 @@ fn add_checkpoint(client: &Client, old: u64, note: &str) -> (u16, Value) {
     (reply.status, reply.body)
 }
 
-#[test]
-fn a_forged_split_view_is_flagged_by_every_node() {
-    let office = SecretKey::generate();
-    let did = office.public_key().to_did_key();
-    let federation = Federation::new_with_extra_trust(3, 3, &did, "IT");
-    let clients: Vec<Client> = (0..3).map(|index| federation.client(index)).collect();
-    // The office (a key the test holds, trusted by every node) writes one entry.
+/// The office (a key the test holds, trusted by every node) writes the first entry of its feed,
+/// a registration of IT-TM-`number` for `mark`, at node 0; returns it once every node holds it.
+fn write_first_entry(
+    office: &SecretKey,
+    clients: &[Client],
+    number: u32,
+    mark: &str,
+) -> proto_types::entry::VerifiedEntry {
     let entry = UnsignedEntry {
         seq: 1,
         prev: None,
@@ -121,15 +122,15 @@ fn a_forged_split_view_is_flagged_by_every_node() {
         body: Body::decode(
             EntryKind::Registration,
             &json!({
-                "v": 1, "right_id": "IT-TM-1", "right_type": "trademark", "jurisdiction": "IT",
-                "number": "1", "mark_text": "Bivio", "nice_classes": [25],
-                "holder": {"name": "Bivio Srl", "country": "IT"},
+                "v": 1, "right_id": format!("IT-TM-{number}"), "right_type": "trademark",
+                "jurisdiction": "IT", "number": number.to_string(), "mark_text": mark,
+                "nice_classes": [25], "holder": {"name": format!("{mark} Srl"), "country": "IT"},
                 "filing_date": "2024-01-01", "status": "filed"
             }),
         )
         .unwrap(),
     }
-    .sign(&office)
+    .sign(office)
     .unwrap();
     let posted = clients[0].post_raw(
         "/v1/entries",
@@ -137,10 +138,22 @@ fn a_forged_split_view_is_flagged_by_every_node() {
         None,
     );
     assert_eq!(posted.status, 201, "{}", posted.body);
-    for client in &clients {
+    let did = office.public_key().to_did_key();
+    for client in clients {
         assert!(wait_until(DEADLINE, || feed_status(client, &did)
             .is_some_and(|feed| feed["seq"] == 1)));
     }
+    entry
+}
+
+#[test]
+fn a_forged_split_view_is_flagged_by_every_node() {
+    let office = SecretKey::generate();
+    let did = office.public_key().to_did_key();
+    let federation = Federation::new_with_extra_trust(3, 3, &did, "IT");
+    let clients: Vec<Client> = (0..3).map(|index| federation.client(index)).collect();
+    // The office (a key the test holds, trusted by every node) writes one entry.
+    let entry = write_first_entry(&office, &clients, 1, "Bivio");
     // Two checkpoints of size 1: the honest root (the entry's leaf hash) and a forged one,
     // each to another node.
     let honest = sign_feed_checkpoint(&office, 1, &leaf_hash(entry.canonical_bytes()));
@@ -238,33 +251,7 @@ fn ten_nodes_cosign_a_new_entry_and_all_flag_a_split_view() {
     assert!(covered, "{:?}", feed_status(&clients[0], &author));
     // The office writes one entry; a forged checkpoint of it goes to node 9, the honest one to
     // node 1.
-    let entry = UnsignedEntry {
-        seq: 1,
-        prev: None,
-        timestamp: proto_types::timestamp::Timestamp::from_unix_millis(1_700_000_000_000).unwrap(),
-        body: Body::decode(
-            EntryKind::Registration,
-            &json!({
-                "v": 1, "right_id": "IT-TM-2", "right_type": "trademark", "jurisdiction": "IT",
-                "number": "2", "mark_text": "Dieci", "nice_classes": [25],
-                "holder": {"name": "Dieci Srl", "country": "IT"},
-                "filing_date": "2024-01-01", "status": "filed"
-            }),
-        )
-        .unwrap(),
-    }
-    .sign(&office)
-    .unwrap();
-    let posted = clients[0].post_raw(
-        "/v1/entries",
-        serde_json::to_vec(entry.value()).unwrap(),
-        None,
-    );
-    assert_eq!(posted.status, 201, "{}", posted.body);
-    for client in &clients {
-        assert!(wait_until(DEADLINE, || feed_status(client, &did)
-            .is_some_and(|feed| feed["seq"] == 1)));
-    }
+    let entry = write_first_entry(&office, &clients, 2, "Dieci");
     let started = std::time::Instant::now();
     let honest = sign_feed_checkpoint(&office, 1, &leaf_hash(entry.canonical_bytes()));
     let forged = sign_feed_checkpoint(&office, 1, &TreeHash([9; 32]));
