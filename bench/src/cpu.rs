@@ -83,6 +83,25 @@ fn process_ticks(pid: Option<u32>) -> u64 {
     field(11) + field(12)
 }
 
+/// CPU seconds (user + system) of this process's children that have ended and been waited
+/// for (`cutime` + `cstime` of `/proc/self/stat`): what a child program run to its end used.
+pub fn children_cpu_seconds() -> f64 {
+    let Ok(text) = std::fs::read_to_string("/proc/self/stat") else {
+        return 0.0;
+    };
+    let Some((_, rest)) = text.rsplit_once(')') else {
+        return 0.0;
+    };
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    let field = |index: usize| {
+        fields
+            .get(index)
+            .and_then(|value| value.parse::<u64>().ok())
+            .unwrap_or(0)
+    };
+    (field(13) + field(14)) as f64 / TICKS_PER_SECOND
+}
+
 fn machine_busy_ticks() -> u64 {
     let Ok(text) = std::fs::read_to_string("/proc/stat") else {
         return 0;

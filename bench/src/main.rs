@@ -9,7 +9,7 @@ use clap::{Parser, Subcommand};
 use rightsnet_bench::Reporter;
 use rightsnet_bench::cluster::{self, NodeMode};
 use rightsnet_bench::scenarios::{
-    catchup, ingest, propagation, query, transparency, verify_notice,
+    catchup, import, ingest, propagation, query, transparency, verify_notice,
 };
 
 #[derive(Parser)]
@@ -38,6 +38,17 @@ enum Scenario {
     /// Every feed a verifiable log: proofs and tiles at 10 M leaves, then tiles and proofs over
     /// HTTP from a node.
     Transparency(transparency::Params),
+    /// A register imported from a CSV file with `rightsnet import`, end to end, into a node in
+    /// its own process; then the same file again (every record unchanged).
+    Import(import::Params),
+    /// Runs the `rightsnet` command line with the arguments that follow (used by `import` to
+    /// run the real CLI in a process of its own).
+    #[command(hide = true)]
+    Cli {
+        /// The `rightsnet` arguments.
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+        args: Vec<std::ffi::OsString>,
+    },
     /// Runs a node from a configuration file until stdin closes (used by `query`,
     /// `verify-notice` and `transparency` to measure a node in its own process).
     #[command(hide = true)]
@@ -76,6 +87,11 @@ fn main() -> anyhow::Result<()> {
         Scenario::Query(params) => query::run(&params, &child()?, &mut reporter),
         Scenario::VerifyNotice(params) => verify_notice::run(&params, &child()?, &mut reporter),
         Scenario::Transparency(params) => transparency::run(&params, &child()?, &mut reporter),
+        Scenario::Import(params) => import::run(&params, &child()?, &mut reporter),
+        Scenario::Cli { args } => {
+            let argv = std::iter::once(std::ffi::OsString::from("rightsnet")).chain(args);
+            std::process::exit(rightsnet_cli::run_args(argv));
+        }
         Scenario::Serve { config } => cluster::serve(&config),
     }
 }

@@ -133,7 +133,18 @@ enum Command {
 
 /// Runs the program with the process arguments and returns its exit code.
 pub fn main() -> i32 {
-    let cli = match Cli::try_parse() {
+    run_args(std::env::args_os())
+}
+
+/// Runs the program with `args` (the first is the program's name, as in `argv`) and returns
+/// its exit code: what the `rightsnet` binary does, callable from another program (the
+/// benchmark tool runs `import` through it).
+pub fn run_args<I, T>(args: I) -> i32
+where
+    I: IntoIterator<Item = T>,
+    T: Into<std::ffi::OsString> + Clone,
+{
+    let cli = match Cli::try_parse_from(args) {
         Ok(cli) => cli,
         Err(error) => {
             let _ = error.print();

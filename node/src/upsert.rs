@@ -15,7 +15,7 @@
 //! a batch in a few groups rather than one write per record. A record of a right that has
 //! entries in flight waits for them first, so it is planned against the state they made.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
 use proto_types::body::{
     Body, Holder, RegistrationV1, RightId, RightStatus, StatusChange, StatusV1,
@@ -278,6 +278,31 @@ pub async fn upsert_many<E: From<IngestError>>(
     let reader = ingest.reader();
     let own = ingest.trust().root(ingest.authority());
     let today = crate::clock::today();
+    // The current state of every right of the batch, read in one call on the blocking pool
+    // rather than one trip to the pool per record. A right's second record in the batch reads
+    // its state again (after the first one's entries are committed, if it wrote any).
+    let wanted: Vec<RightId> = items
+        .iter()
+        .filter_map(|item| item.as_ref().ok())
+        .map(|record| record.registration.right_id.clone())
+        .collect::<HashSet<_>>()
+        .into_iter()
+        .collect();
+    let mut prefetched: HashMap<RightId, Result<Option<RightState>, IngestError>> = reader
+        .run(move |store| {
+            Ok::<_, IngestError>(
+                wanted
+                    .into_iter()
+                    .map(|id| {
+                        let state = store.right(id.as_str()).map_err(IngestError::from);
+                        (id, state)
+                    })
+                    .collect(),
+            )
+        })
+        .await
+        .unwrap_or_default();
+    let mut touched: HashSet<RightId> = HashSet::new();
     let mut results: Vec<Option<Result<Vec<IngestOutcome>, E>>> =
         std::iter::repeat_with(|| None).take(items.len()).collect();
     let mut in_flight = InFlight::default();
@@ -293,11 +318,16 @@ pub async fn upsert_many<E: From<IngestError>>(
         if in_flight.rights.contains(&right_id) || in_flight.queued.len() >= MAX_RECORDS_IN_FLIGHT {
             in_flight.collect(&mut results).await;
         }
-        let read_id = right_id.clone();
-        let current = reader
-            .run(move |store| store.right(read_id.as_str()))
-            .await
-            .map_err(IngestError::from);
+        let current = match prefetched.remove(&right_id) {
+            Some(state) if !touched.contains(&right_id) => state,
+            _ => {
+                let read_id = right_id.clone();
+                reader
+                    .run(move |store| store.right(read_id.as_str()))
+                    .await
+                    .map_err(IngestError::from)
+            }
+        };
         let planned = current.and_then(|current| {
             plan(current.as_ref(), &record, &own, &today).map_err(IngestError::from)
         });
@@ -319,6 +349,7 @@ pub async fn upsert_many<E: From<IngestError>>(
         }
         match ingest.queue_appends(bodies, Source::Bulk).await {
             Ok(pending) => {
+                touched.insert(right_id.clone());
                 in_flight.rights.insert(right_id);
                 in_flight.queued.push((index, pending, then));
             }

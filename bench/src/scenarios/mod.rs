@@ -3,6 +3,7 @@
 //! bounded chunks, and the tally of ingest outcomes.
 
 pub mod catchup;
+pub mod import;
 pub mod ingest;
 pub mod propagation;
 pub mod query;

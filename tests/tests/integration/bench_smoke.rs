@@ -5,7 +5,7 @@
 use rightsnet_bench::Reporter;
 use rightsnet_bench::cluster::NodeMode;
 use rightsnet_bench::scenarios::{
-    catchup, ingest, propagation, query, transparency, verify_notice,
+    catchup, import, ingest, propagation, query, transparency, verify_notice,
 };
 use serde_json::Value;
 
@@ -251,4 +251,24 @@ fn transparency_skip_http_measures_in_process_only() {
     assert_eq!(lines.len(), 1);
     assert_eq!(lines[0]["parameters"]["part"], "in_process");
     assert_eq!(lines[0]["figures"]["proof_hashes"], 9);
+}
+
+#[test]
+fn import_runs_the_cli_end_to_end_and_reports_rate_disk_and_the_second_pass() {
+    let params = import::Params {
+        records: 700,
+        batch: 100,
+        concurrency: 2,
+        no_sync: true,
+        skip_reimport: false,
+    };
+    let lines = results("import", |reporter| {
+        import::run(&params, &NodeMode::InProcess, reporter)
+    });
+    assert_eq!(lines.len(), 1);
+    let figures = &lines[0]["figures"];
+    assert_eq!(figures["records"], 700);
+    assert!(number(&figures["records_per_s"]) > 0.0);
+    assert!(number(&figures["disk_bytes_per_registration"]) > 0.0);
+    assert!(number(&figures["reimport"]["records_per_s"]) > 0.0);
 }

@@ -191,3 +191,147 @@ fn a_register_of_100k_rights_imports_once_reports_bad_records_and_converges() {
     assert!(wait_converged(&clients, total, Duration::from_secs(60)));
     assert_eq!(clients[0].get("/v1/status").body["feeds"], heads_before);
 }
+
+/// Writes a CSV register of `count` FR rights numbered from `first`.
+fn write_register(path: &std::path::Path, first: usize, count: usize) {
+    let mut file = std::io::BufWriter::new(std::fs::File::create(path).unwrap());
+    writeln!(file, "jurisdiction,number,mark_text,nice_classes,holder_name,holder_country,filing_date,registration_date,expiry_date,status").unwrap();
+    for number in first..first + count {
+        writeln!(
+            file,
+            "FR,{number},Marque {number},{},Titulaire {} SA,FR,2015-01-01,2015-06-01,2035-01-01,registered",
+            1 + number % 45,
+            number % 89
+        )
+        .unwrap();
+    }
+}
+
+fn own_seq(client: &Client, authority: &str) -> u64 {
+    client.get("/v1/status").body["feeds"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|feed| feed["author"] == authority)
+        .map_or(0, |feed| feed["seq"].as_u64().unwrap())
+}
+
+#[test]
+fn an_import_killed_half_way_resumes_after_what_the_node_answered_and_writes_each_right_once() {
+    const RECORDS: usize = 60_000;
+    let files = crate::harness::NodeFiles::office(&["FR"]);
+    let node = files.start();
+    let client = Client::new(&node.api);
+    let dir = tempfile::tempdir().unwrap();
+    let csv_path = dir.path().join("register.csv");
+    write_register(&csv_path, 5_000_000, RECORDS);
+    let csv = csv_path.to_str().unwrap();
+    let state_path = dir.path().join("register.csv.import-state");
+    let args = [
+        "import", "--format", "csv", csv, "--node", &node.api, "--token", TOKEN, "--json",
+        "--batch", "200",
+    ];
+
+    // Kill -9 the importer once it has saved some progress.
+    let mut child = std::process::Command::new(crate::harness::binary())
+        .args(args)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let saved_progress = || -> u64 {
+        std::fs::read(&state_path)
+            .ok()
+            .and_then(|bytes| serde_json::from_slice::<Value>(&bytes).ok())
+            .and_then(|state| state["records_done"].as_u64())
+            .unwrap_or(0)
+    };
+    let mut done_before_kill = 0;
+    assert!(
+        crate::harness::wait_until(Duration::from_secs(300), || {
+            done_before_kill = saved_progress();
+            done_before_kill > 0 || matches!(child.try_wait(), Ok(Some(_)))
+        }),
+        "no progress saved"
+    );
+    child.kill().unwrap();
+    child.wait().unwrap();
+    assert!(
+        done_before_kill > 0 && (done_before_kill as usize) < RECORDS,
+        "the import ended before its first save ({done_before_kill}); raise RECORDS"
+    );
+    let done = saved_progress();
+    assert!(done >= done_before_kill);
+    // Requests the importer sent before it died may still be committing: wait until the
+    // node's feed stops growing.
+    let mut stored_before = own_seq(&client, &files.authority);
+    loop {
+        std::thread::sleep(Duration::from_millis(700));
+        let now = own_seq(&client, &files.authority);
+        if now == stored_before {
+            break;
+        }
+        stored_before = now;
+    }
+    assert!(
+        stored_before >= done,
+        "every record of the saved prefix is stored ({stored_before} < {done})"
+    );
+
+    // The same command again: resumes after the saved prefix, writes the rest, exit 0.
+    let (code, summary, stderr) = import(&args);
+    assert_eq!(code, 0, "{stderr} {summary}");
+    assert_eq!(summary["resumed_after"], done, "{summary}");
+    assert_eq!(summary["records_read"], RECORDS as u64);
+    let written = summary["entries_written"].as_u64().unwrap();
+    let unchanged = summary["unchanged"].as_u64().unwrap();
+    assert_eq!(
+        written + unchanged,
+        RECORDS as u64 - done,
+        "every record after the prefix answered once: {summary}"
+    );
+    // Each right exactly once: one entry per record, whatever was sent twice.
+    assert_eq!(own_seq(&client, &files.authority), RECORDS as u64);
+    assert_eq!(stored_before + written, RECORDS as u64);
+    assert!(
+        !state_path.exists(),
+        "the state is removed when the import ends"
+    );
+    assert_eq!(
+        client
+            .get(&format!("/v1/rights/FR-TM-{}", 5_000_000 + RECORDS - 1))
+            .status,
+        200
+    );
+
+    // A saved progress that belongs to another file is not used: the copy of the register
+    // is imported from its first record (every record unchanged, nothing skipped).
+    let copy = dir.path().join("copy.csv");
+    std::fs::copy(&csv_path, &copy).unwrap();
+    let foreign = serde_json::json!({
+        "version": 1,
+        "identity": {"file_size": 1, "file_head_sha256": "00", "format": "csv", "jurisdictions": []},
+        "records_done": RECORDS / 2,
+    });
+    std::fs::write(
+        dir.path().join("copy.csv.import-state"),
+        foreign.to_string(),
+    )
+    .unwrap();
+    let (code, summary, stderr) = import(&[
+        "import",
+        "--format",
+        "csv",
+        copy.to_str().unwrap(),
+        "--node",
+        &node.api,
+        "--token",
+        TOKEN,
+        "--json",
+    ]);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(stderr.contains("another file"), "{stderr}");
+    assert_eq!(summary["resumed_after"], 0, "{summary}");
+    assert_eq!(summary["unchanged"], RECORDS as u64, "{summary}");
+    assert_eq!(own_seq(&client, &files.authority), RECORDS as u64);
+}

@@ -6,14 +6,20 @@
 //! changes become corrections and status entries. Importing the same file again changes
 //! nothing. Records of one right always go through the same worker, in file order, so updates
 //! never overtake the registration they update.
+//!
+//! An interrupted import resumes: the longest prefix of records the node has answered for is
+//! saved every two seconds in a state file (`FILE.import-state`, or `--state`), and the same
+//! command run again skips that prefix ([`state`]). The file is removed when an import ends.
+
+mod state;
 
 use std::collections::hash_map::DefaultHasher;
 use std::hash::{Hash, Hasher};
 use std::io::{BufReader, Read};
 use std::path::PathBuf;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::mpsc;
+use std::sync::{Arc, Mutex, mpsc};
+use std::time::Instant;
 
 use clap::{Args, ValueEnum};
 use serde_json::{Value, json};
@@ -55,6 +61,14 @@ pub struct ImportArgs {
     /// ST.96 record is always reported, its jurisdiction unknown).
     #[arg(long, value_delimiter = ',', value_name = "CODES", value_parser = jurisdiction_code)]
     jurisdiction: Vec<String>,
+    /// Where the import keeps its progress, so that running the same command again after an
+    /// interruption resumes after the records already answered [default: FILE.import-state
+    /// next to FILE; no resuming when that directory is not writable].
+    #[arg(long, value_name = "PATH")]
+    state: Option<PathBuf>,
+    /// Start from the first record, ignoring saved progress.
+    #[arg(long)]
+    restart: bool,
     #[command(flatten)]
     node: NodeArgs,
 }
@@ -113,7 +127,21 @@ impl Tally {
     }
 }
 
-type Batch = Vec<ImportRecord>;
+/// Records sent in one request, with their numbers in file order.
+#[derive(Default)]
+struct Batch {
+    records: Vec<ImportRecord>,
+    ordinals: Vec<u64>,
+}
+
+impl Batch {
+    fn with_capacity(capacity: usize) -> Self {
+        Self {
+            records: Vec::with_capacity(capacity),
+            ordinals: Vec::with_capacity(capacity),
+        }
+    }
+}
 
 fn right_key(record: &ImportRecord) -> u64 {
     let mut hasher = DefaultHasher::new();
@@ -131,6 +159,7 @@ fn right_key(record: &ImportRecord) -> u64 {
 /// refused the whole request).
 fn send(client: &NodeClient, batch: &Batch) -> Result<Tally, CommandError> {
     let items: Vec<Value> = batch
+        .records
         .iter()
         .map(|record| {
             let mut item = record.registration.clone();
@@ -147,6 +176,7 @@ fn send(client: &NodeClient, batch: &Batch) -> Result<Tally, CommandError> {
     for result in answer["results"].as_array().cloned().unwrap_or_default() {
         let index = result["index"].as_u64().unwrap_or(0) as usize;
         let position = batch
+            .records
             .get(index)
             .map_or_else(String::new, |r| r.position.clone());
         if let Some(error) = result.get("error") {
@@ -177,13 +207,117 @@ fn send(client: &NodeClient, batch: &Batch) -> Result<Tally, CommandError> {
     Ok(tally)
 }
 
+/// Where the import saves its progress, and what it resumes from.
+struct Resume {
+    path: Option<PathBuf>,
+    identity: Option<state::ImportIdentity>,
+    /// Records done in an earlier run (skipped).
+    skip: u64,
+}
+
+impl Resume {
+    /// Finds the state file and what it says; problems with it are warnings, never fatal (the
+    /// import is idempotent: without a state it starts from the first record).
+    fn open(args: &ImportArgs, format: &str) -> Self {
+        let path = args
+            .state
+            .clone()
+            .unwrap_or_else(|| state::default_path(&args.file));
+        let identity = match state::ImportIdentity::of(&args.file, format, &args.jurisdiction) {
+            Ok(identity) => identity,
+            Err(error) => {
+                eprintln!(
+                    "warning: cannot read {} to resume: {error}",
+                    args.file.display()
+                );
+                return Self {
+                    path: None,
+                    identity: None,
+                    skip: 0,
+                };
+            }
+        };
+        let skip = if args.restart {
+            0
+        } else {
+            match state::load(&path) {
+                Ok(Some(saved)) if saved.identity == identity => saved.records_done,
+                Ok(Some(_)) => {
+                    eprintln!(
+                        "warning: {} is the progress of another file or filter; starting from the first record",
+                        path.display()
+                    );
+                    0
+                }
+                Ok(None) => 0,
+                Err(error) => {
+                    eprintln!("warning: {error}; starting from the first record");
+                    0
+                }
+            }
+        };
+        Self {
+            path: Some(path),
+            identity: Some(identity),
+            skip,
+        }
+    }
+
+    /// Saves `records_done`; on the first failure, warns and stops saving.
+    fn save(&mut self, records_done: u64) {
+        if let (Some(path), Some(identity)) = (&self.path, &self.identity) {
+            if let Err(error) = state::save(path, identity, records_done) {
+                eprintln!(
+                    "warning: cannot save the import's progress ({error}); it will not resume"
+                );
+                self.path = None;
+            }
+        }
+    }
+
+    /// The import ended: the state is no longer needed.
+    fn finish(&self) {
+        if let Some(path) = &self.path {
+            if let Err(error) = state::remove(path) {
+                eprintln!("warning: {error}");
+            }
+        }
+    }
+}
+
+/// What the lanes share with the reader: the done prefix and the tally of answered batches.
+#[derive(Default)]
+struct Shared {
+    prefix: state::DonePrefix,
+    tally: Tally,
+}
+
+fn lock(shared: &Mutex<Shared>) -> std::sync::MutexGuard<'_, Shared> {
+    shared
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
 impl ImportArgs {
     /// Runs the command.
     pub fn run(self) -> CommandResult {
         let client = Arc::new(NodeClient::new(&self.node)?);
+        if self.jurisdiction.len() > MAX_JURISDICTION_FILTER {
+            return Err(CommandError::bad_input(format!(
+                "--jurisdiction: at most {MAX_JURISDICTION_FILTER} codes"
+            )));
+        }
         let file = std::fs::File::open(&self.file).map_err(|error| {
             CommandError::bad_input(format!("cannot open {}: {error}", self.file.display()))
         })?;
+        let format_name = format!("{:?}", self.format).to_lowercase();
+        let mut resume = Resume::open(&self, &format_name);
+        if resume.skip > 0 && !self.node.json {
+            eprintln!(
+                "resuming after record {} (done in an earlier run; --restart to start over)",
+                resume.skip
+            );
+        }
         let size = file.metadata().map(|m| m.len()).unwrap_or(0);
         let count = Arc::new(AtomicU64::new(0));
         let reader = BufReader::with_capacity(
@@ -200,13 +334,17 @@ impl ImportArgs {
             bar.set_draw_target(indicatif::ProgressDrawTarget::stderr());
             bar.set_style(
                 indicatif::ProgressStyle::with_template(
-                    "{bar:40} {bytes}/{total_bytes} {msg} ({eta})",
+                    "{bar:40} {bytes}/{total_bytes} {msg} (ETA {eta})",
                 )
                 .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
             );
             bar
         };
 
+        let shared = Arc::new(Mutex::new(Shared {
+            prefix: state::DonePrefix::after(resume.skip),
+            tally: Tally::default(),
+        }));
         // One worker per lane; a right always maps to the same lane, so its records stay in
         // file order. Each lane's queue holds at most two batches.
         let lanes = usize::from(self.concurrency);
@@ -216,17 +354,22 @@ impl ImportArgs {
         for _ in 0..lanes {
             let (sender, receiver) = mpsc::sync_channel::<Batch>(2);
             let client = client.clone();
+            let shared = shared.clone();
             senders.push(sender);
             workers.push(std::thread::spawn(move || {
-                let mut total = Tally::default();
                 for batch in receiver {
-                    total.add(send(&client, &batch)?);
+                    let tally = send(&client, &batch)?;
+                    let mut shared = lock(&shared);
+                    shared.prefix.answered(&batch.ordinals);
+                    shared.tally.add(tally);
                 }
-                Ok::<Tally, CommandError>(total)
+                Ok::<(), CommandError>(())
             }));
         }
 
-        let mut pending: Vec<Batch> = (0..lanes).map(|_| Vec::with_capacity(batch_size)).collect();
+        let mut pending: Vec<Batch> = (0..lanes)
+            .map(|_| Batch::with_capacity(batch_size))
+            .collect();
         let mut read = 0u64;
         let mut invalid = 0u64;
         let mut local = Tally::default();
@@ -235,15 +378,26 @@ impl ImportArgs {
             Format::Csv => Box::new(crate::import::csv::records(reader)),
             Format::St96 => Box::new(crate::import::st96::records(reader)),
         };
-        if self.jurisdiction.len() > MAX_JURISDICTION_FILTER {
-            return Err(CommandError::bad_input(format!(
-                "--jurisdiction: at most {MAX_JURISDICTION_FILTER} codes"
-            )));
-        }
         let mut other_jurisdictions = 0u64;
         let mut stopped: Option<CommandError> = None;
+        let started = Instant::now();
+        let mut last_save = Instant::now();
         for record in records {
             read += 1;
+            if read <= resume.skip {
+                // Done in an earlier run. An invalid header still ends a CSV file here.
+                if read == 1 && self.format == Format::Csv {
+                    if let Err(error) = &record {
+                        if error.position == "line 1" {
+                            invalid += 1;
+                            local.error(error.clone());
+                            continue;
+                        }
+                    }
+                }
+                lock(&shared).prefix.read_done(read);
+                continue;
+            }
             match record {
                 Err(error)
                     if !self.jurisdiction.is_empty()
@@ -253,10 +407,12 @@ impl ImportArgs {
                             .is_some_and(|code| !self.jurisdiction.contains(code)) =>
                 {
                     other_jurisdictions += 1;
+                    lock(&shared).prefix.read_done(read);
                 }
                 Err(error) => {
                     invalid += 1;
                     local.error(error);
+                    lock(&shared).prefix.read_done(read);
                 }
                 Ok(record)
                     if !self.jurisdiction.is_empty()
@@ -265,13 +421,16 @@ impl ImportArgs {
                             .is_some_and(|code| self.jurisdiction.iter().any(|c| c == code)) =>
                 {
                     other_jurisdictions += 1;
+                    lock(&shared).prefix.read_done(read);
                 }
                 Ok(record) => {
                     let lane = (right_key(&record) % lanes as u64) as usize;
-                    pending[lane].push(record);
-                    if pending[lane].len() >= batch_size {
+                    lock(&shared).prefix.read_outstanding(read);
+                    pending[lane].records.push(record);
+                    pending[lane].ordinals.push(read);
+                    if pending[lane].records.len() >= batch_size {
                         let batch =
-                            std::mem::replace(&mut pending[lane], Vec::with_capacity(batch_size));
+                            std::mem::replace(&mut pending[lane], Batch::with_capacity(batch_size));
                         if senders[lane].send(batch).is_err() {
                             // The worker stopped on an error; collect it below.
                             stopped = Some(CommandError::failure("an import worker stopped"));
@@ -282,28 +441,58 @@ impl ImportArgs {
             }
             if read % 256 == 0 {
                 progress.set_position(count.load(Ordering::Relaxed));
-                progress.set_message(format!("{read} records"));
+                let elapsed = started.elapsed().as_secs_f64();
+                let rate = if elapsed > 0.0 {
+                    (read - resume.skip.min(read)) as f64 / elapsed
+                } else {
+                    0.0
+                };
+                progress.set_message(format!("{read} records, {rate:.0}/s"));
+                if last_save.elapsed() >= state::SAVE_EVERY {
+                    let done = lock(&shared).prefix.records_done();
+                    resume.save(done);
+                    last_save = Instant::now();
+                }
             }
         }
         for (lane, batch) in pending.into_iter().enumerate() {
-            if !batch.is_empty() && stopped.is_none() && senders[lane].send(batch).is_err() {
+            if !batch.records.is_empty() && stopped.is_none() && senders[lane].send(batch).is_err()
+            {
                 stopped = Some(CommandError::failure("an import worker stopped"));
             }
         }
         drop(senders);
-        let mut total = local;
         let mut worker_error = None;
         for worker in workers {
             match worker.join() {
-                Ok(Ok(tally)) => total.add(tally),
+                Ok(Ok(())) => {}
                 Ok(Err(error)) => worker_error = Some(error),
                 Err(_) => worker_error = Some(CommandError::failure("an import worker panicked")),
             }
         }
         progress.finish_and_clear();
+        let (mut total, records_done) = {
+            let mut shared = lock(&shared);
+            (
+                std::mem::take(&mut shared.tally),
+                shared.prefix.records_done(),
+            )
+        };
+        total.add(local);
         if let Some(error) = worker_error.or(stopped) {
-            return Err(error);
+            resume.save(records_done);
+            let mut message = error.message;
+            if resume.path.is_some() {
+                message.push_str(&format!(
+                    "; {records_done} records done: run the same command again to resume"
+                ));
+            }
+            return Err(CommandError {
+                exit: error.exit,
+                message,
+            });
         }
+        resume.finish();
         // A CSV file whose header row is unusable yields one error at line 1 and nothing
         // else: the file is unusable input (exit 2), and nothing of it was read or sent.
         if self.format == Format::Csv && read == 1 && invalid == 1 {
@@ -320,16 +509,19 @@ impl ImportArgs {
                 )));
             }
         }
+        let seconds = started.elapsed().as_secs_f64();
         let summary = json!({
             "file": self.file.display().to_string(),
-            "format": format!("{:?}", self.format).to_lowercase(),
+            "format": format_name,
             "records_read": read,
+            "resumed_after": resume.skip,
             "invalid_records": invalid,
             "entries_written": total.written,
             "unchanged": total.unchanged,
             "refused_by_node": total.refused,
             "not_rights": total.not_rights,
             "other_jurisdictions": other_jurisdictions,
+            "seconds": (seconds * 100.0).round() / 100.0,
             "errors": total.errors.iter().map(|e| json!({"position": e.position, "message": e.message})).collect::<Vec<_>>(),
             "errors_truncated": (invalid + total.refused) as usize > total.errors.len(),
         });
@@ -354,6 +546,13 @@ impl ImportArgs {
                     ", {other_jurisdictions} of other jurisdictions (left out)"
                 ));
             }
+            if resume.skip > 0 {
+                line.push_str(&format!(
+                    ", the first {} done in an earlier run",
+                    resume.skip
+                ));
+            }
+            line.push_str(&format!(" ({seconds:.1} s)"));
             println!("{line}");
         }
         Ok(if invalid == 0 && total.refused == 0 {
