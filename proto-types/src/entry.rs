@@ -357,8 +357,7 @@ pub struct UnsignedEntry {
 }
 
 impl UnsignedEntry {
-    /// Signs the entry as `key` and returns it decoded through the same path as any received
-    /// entry (so it is well formed by the same rules), as verified.
+    /// Signs the entry as `key` and returns it, as verified.
     ///
     /// The new signature is not verified again: it was just made with the key pair whose public
     /// half the entry names, and Ed25519 signing is deterministic, so it verifies by
@@ -387,7 +386,26 @@ impl UnsignedEntry {
             "signature".to_owned(),
             Value::from(signature.to_multibase()),
         );
-        Ok(VerifiedEntry(Entry::from_value(Value::Object(object))?))
+        // Built from its parts rather than decoded back from the JSON: the body is the typed
+        // body the JSON was made from (`Body::decode` of `to_value` gives it back: tested for
+        // every kind), and the author the key's public half.
+        let value = Value::Object(object);
+        let canonical = jcs::canonicalize(&value)?;
+        if canonical.len() > MAX_ENTRY_BYTES {
+            return Err(EntryError::TooLarge(canonical.len()));
+        }
+        let id = EntryId(Sha256::digest(&canonical).into());
+        Ok(VerifiedEntry(Entry {
+            author: key.public_key(),
+            seq: self.seq,
+            prev: self.prev,
+            timestamp: self.timestamp.clone(),
+            body: self.body.clone(),
+            signature,
+            value,
+            canonical,
+            id,
+        }))
     }
 }
 
@@ -792,6 +810,13 @@ mod tests {
             prop_assert_eq!(decoded.id(), entry.id());
             prop_assert_eq!(decoded.canonical_bytes(), entry.canonical_bytes());
             prop_assert_eq!(decoded.body().to_value(), entry.body().to_value());
+            // What `sign` built from its parts is what any receiver decodes.
+            prop_assert_eq!(decoded.body(), entry.body());
+            prop_assert_eq!(decoded.value(), entry.value());
+            prop_assert_eq!(decoded.author(), entry.author());
+            prop_assert_eq!((decoded.seq(), decoded.prev()), (entry.seq(), entry.prev()));
+            prop_assert_eq!(decoded.timestamp(), entry.timestamp());
+            prop_assert_eq!(decoded.signature(), entry.signature());
             let mut value = entry.value().clone();
             match field {
                 0 => value["seq"] = Value::from(seq + 1),
