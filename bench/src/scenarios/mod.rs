@@ -6,6 +6,7 @@ pub mod catchup;
 pub mod ingest;
 pub mod propagation;
 pub mod query;
+pub mod store_size;
 pub mod transparency;
 pub mod verify_notice;
 
