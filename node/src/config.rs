@@ -68,6 +68,44 @@ pub struct NodeConfig {
     /// Checkpoints, witnessing and the witness policy (protocol.md §14.3–14.4).
     #[serde(default)]
     pub transparency: TransparencyConfig,
+    /// The store's memory (`docs/OPERATIONS.md`, storage).
+    #[serde(default)]
+    pub storage: StorageConfig,
+}
+
+/// The store's memory. Compression and filters are chosen per column family by the node
+/// (`node/src/storage/options.rs`) and are not configured.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StorageConfig {
+    /// Size of the block cache all column families share, in MiB: data blocks, and the index
+    /// and filter blocks of every table file, so the store's memory stays within it however
+    /// large the store grows. Default 256 (with the memtables' 256 MiB, about half of a 1 GB
+    /// resident-memory budget). 1 to 65536.
+    #[serde(default = "default_block_cache_mb")]
+    pub block_cache_mb: usize,
+}
+
+impl Default for StorageConfig {
+    fn default() -> Self {
+        Self {
+            block_cache_mb: default_block_cache_mb(),
+        }
+    }
+}
+
+impl StorageConfig {
+    /// The store's open options for this section.
+    pub fn options(&self) -> crate::storage::StorageOptions {
+        crate::storage::StorageOptions {
+            block_cache_mb: self.block_cache_mb,
+            ..crate::storage::StorageOptions::default()
+        }
+    }
+}
+
+fn default_block_cache_mb() -> usize {
+    crate::storage::options::DEFAULT_BLOCK_CACHE_MB
 }
 
 /// Checkpoints of the own feed and the witness policy verdicts apply (protocol.md §14.4).
@@ -416,6 +454,13 @@ impl NodeConfig {
 
     /// Checks ranges and consistency.
     pub fn validate(&self) -> Result<(), ConfigError> {
+        if !(1..=crate::storage::options::MAX_BLOCK_CACHE_MB).contains(&self.storage.block_cache_mb)
+        {
+            return Err(ConfigError::Invalid(format!(
+                "storage.block_cache_mb must be in 1..={}",
+                crate::storage::options::MAX_BLOCK_CACHE_MB
+            )));
+        }
         let limits = &self.limits;
         if !(1024..=64 * 1024 * 1024).contains(&limits.max_body_bytes) {
             return Err(ConfigError::Invalid(
@@ -567,6 +612,34 @@ mod tests {
             toml::from_str::<TrustPolicy>("threshold = 2\n").is_err(),
             "unknown field"
         );
+    }
+
+    #[test]
+    fn the_storage_table_sizes_the_block_cache_within_bounds() {
+        let text = include_str!("../../docs/node.example.toml");
+        let config: NodeConfig = toml::from_str(text).unwrap();
+        assert_eq!(config.storage, StorageConfig::default());
+        assert_eq!(config.storage.options().block_cache_mb, 256);
+        let start = text.find("# [storage]").unwrap();
+        let end = text.find("# Marketplace nodes only").unwrap();
+        let uncommented: String = text[start..end]
+            .lines()
+            .map(|line| line.strip_prefix("# ").unwrap_or(line))
+            .filter(|line| !line.starts_with('#'))
+            .map(|line| format!("{line}\n"))
+            .collect();
+        let sized: NodeConfig =
+            toml::from_str(&format!("{}{uncommented}", &text[..start])).unwrap();
+        sized.validate().unwrap();
+        assert_eq!(sized.storage.block_cache_mb, 256);
+        for bad in [0, crate::storage::options::MAX_BLOCK_CACHE_MB + 1] {
+            let mut wrong = sized.clone();
+            wrong.storage.block_cache_mb = bad;
+            let error = wrong.validate().unwrap_err().to_string();
+            assert!(error.contains("storage.block_cache_mb"), "{error}");
+        }
+        assert!(toml::from_str::<StorageConfig>("block_cache_mb = -1\n").is_err());
+        assert!(toml::from_str::<StorageConfig>("compression = \"zstd\"\n").is_err());
     }
 
     #[test]

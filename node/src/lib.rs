@@ -195,11 +195,13 @@ pub async fn start_with(config: NodeConfig, inputs: Inputs) -> anyhow::Result<Ru
     std::fs::create_dir_all(&config.data_dir)
         .with_context(|| format!("creating data directory {}", config.data_dir.display()))?;
     let data_dir = config.data_dir.clone();
+    let storage_options = config.storage.options();
     // The first thing in the data directory: the store takes its lock before anything else is
     // read or written there (the identity and seller keys come later).
-    let (store, store_writer) = tokio::task::spawn_blocking(move || Store::open(&data_dir))
-        .await
-        .context("opening the store")??;
+    let (store, store_writer) =
+        tokio::task::spawn_blocking(move || Store::open_with(&data_dir, &storage_options))
+            .await
+            .context("opening the store")??;
     let rotations = {
         let store = store.clone();
         tokio::task::spawn_blocking(move || store.rotation_records())

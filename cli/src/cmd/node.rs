@@ -91,6 +91,7 @@ fn build_config(args: RunArgs) -> Result<NodeConfig, CommandError> {
                 marketplace: None,
                 trust: Default::default(),
                 transparency: Default::default(),
+                storage: Default::default(),
             }
         }
     };

@@ -251,6 +251,40 @@ fn a_group_of_entries_is_committed_in_one_write() {
 }
 
 #[test]
+fn a_group_writes_one_head_per_author_it_extended() {
+    let mut fixture = Fixture::new();
+    let foreign = foreign_key().public_key();
+    let own = own_key().public_key();
+    let entries = chain(&foreign_key(), (1..=6).map(registration));
+    // Six foreign entries and three own appends, interleaved, in one group.
+    let mut commands = Vec::new();
+    for (index, entry) in entries.iter().enumerate() {
+        commands.push(store(entry));
+        if index % 2 == 0 {
+            commands.push(append(registration(100 + index as u32)));
+        }
+    }
+    let answers = fixture.group(commands);
+    assert!(answers.iter().all(Result::is_ok), "{answers:?}");
+    assert_eq!(fixture.commits(), 1);
+    assert_eq!(
+        fixture.writer.store.heads_in_last_commit(),
+        2,
+        "two authors, two head writes"
+    );
+    assert_eq!(fixture.head_seq(&foreign), Some(6));
+    assert_eq!(fixture.head_seq(&own), Some(3));
+    let foreign_head = fixture.writer.store.head(&foreign).expect("reads");
+    assert_eq!(foreign_head.map(|head| head.id), Some(entries[5].id()));
+    // A restart reads the heads back from the store: the next entry chains on.
+    let mut fixture = fixture.reopen();
+    let next = sign(&foreign_key(), 7, Some(entries[5].id()), registration(7));
+    assert_eq!(fixture.one(store(&next)).expect("stored"), stored(&next));
+    assert_eq!(fixture.writer.store.heads_in_last_commit(), 1);
+    assert_eq!(fixture.head_seq(&foreign), Some(7));
+}
+
+#[test]
 fn held_back_entries_wait_for_the_gap_and_go_in_when_it_fills() {
     let mut fixture = Fixture::new();
     let foreign = foreign_key().public_key();

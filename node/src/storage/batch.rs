@@ -11,7 +11,7 @@
 use std::ops::Deref;
 use std::sync::Arc;
 
-use proto_types::entry::{Entry, EntryId, EquivocationProof, VerifiedEntry};
+use proto_types::entry::{Entry, EntryId, EquivocationProof, FeedHead, VerifiedEntry};
 use proto_types::keys::PublicKey;
 use proto_types::tlog::{NodeId, TreeHash};
 use rocksdb::{WriteBatch, WriteOptions};
@@ -49,6 +49,8 @@ impl StoreWriter {
             store: self.store.clone(),
             batch: WriteBatch::default(),
             entries: 0,
+            heads: 0,
+            scratch: Scratch::default(),
         }
     }
 
@@ -56,7 +58,7 @@ impl StoreWriter {
     /// With `sync`, the write-ahead log is on disk before this returns.
     pub fn commit(&self, batch: StoreBatch, sync: bool) -> Result<()> {
         #[cfg(test)]
-        self.probe.before_commit()?;
+        self.probe.before_commit(batch.heads)?;
         let mut options = WriteOptions::default();
         options.set_sync(sync);
         self.store
@@ -98,6 +100,12 @@ impl StoreWriter {
     pub(crate) fn commits_attempted(&self) -> usize {
         self.probe.attempted()
     }
+
+    /// How many head values the last attempted commit wrote.
+    #[cfg(test)]
+    pub(crate) fn heads_in_last_commit(&self) -> usize {
+        self.probe.last_heads()
+    }
 }
 
 impl Deref for StoreWriter {
@@ -114,12 +122,27 @@ pub struct StoreBatch {
     store: Arc<Store>,
     batch: WriteBatch,
     entries: usize,
+    heads: usize,
+    scratch: Scratch,
+}
+
+/// Buffers a batch reuses for every right it writes (the writer makes one batch per group).
+#[derive(Default)]
+struct Scratch {
+    old_keys: keys::IndexKeys,
+    new_keys: keys::IndexKeys,
+    value: Vec<u8>,
 }
 
 impl StoreBatch {
     /// How many entries the batch holds.
     pub fn entry_count(&self) -> usize {
         self.entries
+    }
+
+    /// How many head values the batch writes.
+    pub fn head_count(&self) -> usize {
+        self.heads
     }
 
     /// Whether the batch writes nothing.
@@ -150,6 +173,21 @@ impl StoreBatch {
 
     /// Stores a verified entry: by id, in its feed, as the new head of its author.
     pub fn put_entry(&mut self, entry: &VerifiedEntry) {
+        self.put_entry_in_feed(entry);
+        self.put_head(
+            entry.author(),
+            &FeedHead {
+                seq: entry.seq(),
+                id: entry.id(),
+            },
+        );
+    }
+
+    /// Stores a verified entry by id and in its feed, but not its author's head: the caller
+    /// writes the head once for all of an author's entries in the batch ([`StoreBatch::put_head`],
+    /// the writer at the end of each group). The batch is committed whole, so a crash still
+    /// leaves either the entries with their head or neither.
+    pub fn put_entry_in_feed(&mut self, entry: &VerifiedEntry) {
         let store = &self.store;
         let id = entry.id();
         self.batch
@@ -159,12 +197,17 @@ impl StoreBatch {
             keys::feed(entry.author(), entry.seq()),
             id.0,
         );
-        self.batch.put_cf(
-            store.cf(cf::HEADS),
-            entry.author().to_bytes(),
-            keys::head_value(entry.seq(), &id),
-        );
         self.entries += 1;
+    }
+
+    /// Writes `author`'s head.
+    pub fn put_head(&mut self, author: &PublicKey, head: &FeedHead) {
+        self.batch.put_cf(
+            self.store.cf(cf::HEADS),
+            author.to_bytes(),
+            keys::head_value(head.seq, &head.id),
+        );
+        self.heads += 1;
     }
 
     /// Stores a node of `author`'s tree (see [`super::tree`]).
@@ -236,20 +279,26 @@ impl StoreBatch {
     /// only the previous state had are deleted, the new state's keys are written.
     pub fn put_right(&mut self, previous: Option<&RightState>, state: &RightState) -> Result<()> {
         let store = &self.store;
-        let old_keys = previous.map(keys::right_index).unwrap_or_default();
-        let new_keys = keys::right_index(state);
-        for (family, key) in &old_keys {
-            if !new_keys.contains(&(*family, key.clone())) {
+        let scratch = &mut self.scratch;
+        match previous {
+            Some(previous) => scratch.old_keys.fill(previous),
+            None => scratch.old_keys.clear(),
+        }
+        scratch.new_keys.fill(state);
+        for (family, key) in scratch.old_keys.iter() {
+            if !scratch.new_keys.contains(family, key) {
                 self.batch.delete_cf(store.cf(family.name()), key);
             }
         }
-        for (family, key) in &new_keys {
+        for (family, key) in scratch.new_keys.iter() {
             self.batch.put_cf(store.cf(family.name()), key, []);
         }
+        scratch.value.clear();
+        right_state::encode_into(state, &mut scratch.value);
         self.batch.put_cf(
             store.cf(cf::RIGHTS),
             keys::right(state.right_id.as_str()),
-            right_state::encode(state)?,
+            &scratch.value,
         );
         Ok(())
     }
@@ -337,6 +386,7 @@ mod test_probe {
     pub(super) struct CommitProbe {
         attempted: AtomicUsize,
         to_fail: AtomicUsize,
+        last_heads: AtomicUsize,
     }
 
     impl CommitProbe {
@@ -348,8 +398,13 @@ mod test_probe {
             self.attempted.load(Ordering::SeqCst)
         }
 
-        pub(super) fn before_commit(&self) -> Result<(), StorageError> {
+        pub(super) fn last_heads(&self) -> usize {
+            self.last_heads.load(Ordering::SeqCst)
+        }
+
+        pub(super) fn before_commit(&self, heads: usize) -> Result<(), StorageError> {
             self.attempted.fetch_add(1, Ordering::SeqCst);
+            self.last_heads.store(heads, Ordering::SeqCst);
             let failing = self
                 .to_fail
                 .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |left| {

@@ -290,47 +290,92 @@ pub fn indexed_value(key: &[u8]) -> &[u8] {
     }
 }
 
-/// The key-value pairs a right contributes to the search indexes.
+/// The keys a right contributes to the search indexes.
 pub(super) fn right_index(state: &RightState) -> Vec<(IndexFamily, Vec<u8>)> {
-    let right_id = right(state.right_id.as_str());
-    let mut keys = Vec::new();
-    if let Some(mark) = &state.mark_text {
-        for token in text::tokens(mark) {
-            keys.push((
-                IndexFamily::Mark,
-                index(b't', &[token.as_bytes()], right_id),
-            ));
+    let mut keys = IndexKeys::default();
+    keys.fill(state);
+    keys.iter()
+        .map(|(family, key)| (family, key.to_vec()))
+        .collect()
+}
+
+/// The index keys of one right, built into one buffer that the writer reuses for every right
+/// of a group (a registration has 6–10 of them; allocating each was a cost per entry).
+#[derive(Debug, Default)]
+pub(super) struct IndexKeys {
+    bytes: Vec<u8>,
+    keys: Vec<(IndexFamily, std::ops::Range<usize>)>,
+}
+
+impl IndexKeys {
+    /// Replaces the keys with those of `state`.
+    pub(super) fn fill(&mut self, state: &RightState) {
+        self.bytes.clear();
+        self.keys.clear();
+        let right_id = right(state.right_id.as_str());
+        if let Some(mark) = &state.mark_text {
+            for token in text::tokens(mark) {
+                self.push(IndexFamily::Mark, b't', &[token.as_bytes()], right_id);
+            }
+            let folded = text::fold(mark);
+            if !folded.is_empty() {
+                self.push(IndexFamily::Mark, b'm', &[folded.as_bytes()], right_id);
+            }
         }
-        let folded = text::fold(mark);
-        if !folded.is_empty() {
-            keys.push((
-                IndexFamily::Mark,
-                index(b'm', &[folded.as_bytes()], right_id),
-            ));
+        if let Some(key) = &state.holder.key {
+            self.push(
+                IndexFamily::Holder,
+                b'k',
+                &[key.to_did_key().as_bytes()],
+                right_id,
+            );
         }
+        let name = text::fold(&state.holder.name);
+        if !name.is_empty() {
+            self.push(IndexFamily::Holder, b'n', &[name.as_bytes()], right_id);
+        }
+        let jurisdiction = state.jurisdiction.as_str().as_bytes();
+        for class in &state.nice_classes {
+            self.push(
+                IndexFamily::Class,
+                b'c',
+                &[&[*class], jurisdiction],
+                right_id,
+            );
+        }
+        self.push(IndexFamily::Class, b'j', &[jurisdiction], right_id);
     }
-    if let Some(key) = &state.holder.key {
-        keys.push((
-            IndexFamily::Holder,
-            index(b'k', &[key.to_did_key().as_bytes()], right_id),
-        ));
+
+    /// Removes every key.
+    pub(super) fn clear(&mut self) {
+        self.bytes.clear();
+        self.keys.clear();
     }
-    let name = text::fold(&state.holder.name);
-    if !name.is_empty() {
-        keys.push((
-            IndexFamily::Holder,
-            index(b'n', &[name.as_bytes()], right_id),
-        ));
+
+    /// `tag ‖ parts ‖ 0 ‖ tail` in `family`, as [`index`] builds it.
+    fn push(&mut self, family: IndexFamily, tag: u8, parts: &[&[u8]], tail: &[u8]) {
+        let start = self.bytes.len();
+        self.bytes.push(tag);
+        for part in parts {
+            self.bytes.extend_from_slice(part);
+        }
+        self.bytes.push(SEPARATOR);
+        self.bytes.extend_from_slice(tail);
+        self.keys.push((family, start..self.bytes.len()));
     }
-    let jurisdiction = state.jurisdiction.as_str().as_bytes();
-    for class in &state.nice_classes {
-        keys.push((
-            IndexFamily::Class,
-            index(b'c', &[&[*class], jurisdiction], right_id),
-        ));
+
+    /// The keys, in the order they were built.
+    pub(super) fn iter(&self) -> impl Iterator<Item = (IndexFamily, &[u8])> {
+        self.keys
+            .iter()
+            .map(|(family, range)| (*family, self.bytes.get(range.clone()).unwrap_or_default()))
     }
-    keys.push((IndexFamily::Class, index(b'j', &[jurisdiction], right_id)));
-    keys
+
+    /// Whether `key` of `family` is among the keys.
+    pub(super) fn contains(&self, family: IndexFamily, key: &[u8]) -> bool {
+        self.iter()
+            .any(|(other_family, other)| other_family == family && other == key)
+    }
 }
 
 /// What a notice, decision or counter-notice is indexed by in `index_claims`.
@@ -620,6 +665,24 @@ mod tests {
         }))
         .expect("a right state");
         let keys = right_index(&state);
+        let mut reused = IndexKeys::default();
+        reused.fill(&state);
+        assert!(
+            keys.iter()
+                .map(|(family, key)| (*family, key.as_slice()))
+                .eq(reused.iter()),
+            "the reused buffer builds the same keys"
+        );
+        for (family, key) in &keys {
+            assert!(reused.contains(*family, key));
+            assert_eq!(
+                key,
+                &index(key[0], &[indexed_value(key)], tail(key)),
+                "the buffer lays keys out as `index` does"
+            );
+        }
+        reused.clear();
+        assert_eq!(reused.iter().count(), 0);
         let covered = |scan: IndexScan<'_>| {
             keys.iter()
                 .filter(|(family, key)| *family == scan.family() && key.starts_with(&scan.prefix()))

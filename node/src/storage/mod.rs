@@ -10,7 +10,7 @@
 //! | `entries` | entry id (32) | canonical entry bytes |
 //! | `feeds` | author key (32) ‖ seq (u64 BE) | entry id |
 //! | `heads` | author key (32) | seq (u64 BE) ‖ entry id |
-//! | `rights` | right id (UTF-8) | current state: version byte ‖ JSON ([`right_state`]) |
+//! | `rights` | right id (UTF-8) | current state: version byte ‖ encoding: `0x02` binary (written since issue 14), `0x01` JSON, or legacy JSON without the byte ([`right_state`]) |
 //! | `index_mark` | `t` ‖ token ‖ 0 ‖ right id; `m` ‖ folded mark ‖ 0 ‖ right id | empty |
 //! | `index_holder` | `k` ‖ holder did ‖ 0 ‖ right id; `n` ‖ folded name ‖ 0 ‖ right id | empty |
 //! | `index_class` | `c` ‖ class (u8) ‖ jurisdiction ‖ 0 ‖ right id; `j` ‖ jurisdiction ‖ 0 ‖ right id | empty |
@@ -26,7 +26,12 @@
 //! | `rotations` | old author key (32) | new key (32) ‖ seq of the `key_rotation` entry (u64 BE) ‖ its entry id (32) ‖ `compromised_since` (u64 BE, compromise rotations only); values written before issue 12 end after the seq |
 //!
 //! **Invariant:** every entry is written with all of its index changes in one `WriteBatch`, so
-//! a crash leaves either all of them or none.
+//! a crash leaves either all of them or none. The writer puts a group's entries and, once per
+//! author, the group's last head in that one batch ([`StoreBatch::put_entry_in_feed`],
+//! [`StoreBatch::put_head`]), so a head never points past what is stored.
+//!
+//! Compression, filters and memory ([`options`]) are not part of the format: RocksDB records
+//! them per table file, and a store opens with any of them.
 //!
 //! **Architecture Invariant:** [`Store::open`] hands out one [`StoreWriter`], the only value
 //! that can build and commit a batch; everyone else holds the read-only [`Store`] (or a
@@ -37,6 +42,7 @@ pub mod checkpoints;
 mod credential_log;
 mod endorsements;
 pub mod keys;
+pub mod options;
 mod read;
 pub mod right_state;
 mod rotations;
@@ -49,6 +55,7 @@ pub use checkpoints::{
 };
 pub use credential_log::{CREDENTIAL_RECORD_V1, CredentialListing, IndexedCredential};
 pub use keys::{ClaimIndex, IndexScan};
+pub use options::{Codec, CompressionPlan, StorageOptions};
 pub use read::StoreReader;
 pub use rotations::UndoMarker;
 pub use tree::{StagedTree, TreeReader};
@@ -59,8 +66,8 @@ use std::sync::Arc;
 use proto_types::entry::{Entry, EntryId, FeedHead};
 use proto_types::keys::PublicKey;
 use rocksdb::{
-    ColumnFamily, ColumnFamilyDescriptor, DB, Direction, IteratorMode, Options, ReadOptions,
-    WriteOptions,
+    BottommostLevelCompaction, ColumnFamily, ColumnFamilyDescriptor, CompactOptions, DB, Direction,
+    IteratorMode, Options, ReadOptions, WriteOptions,
 };
 
 use crate::files::{DataDirLock, LockError};
@@ -232,7 +239,16 @@ impl Store {
     /// Returns the store, to share for reads, and its one writer, to hand to the ingest writer
     /// thread.
     pub fn open(path: &Path) -> Result<(Arc<Self>, StoreWriter)> {
-        let (store, upgrade) = Self::open_store(path)?;
+        Self::open_with(path, &StorageOptions::default())
+    }
+
+    /// [`Store::open`] with the given cache size and compression ([`options`]). Options are
+    /// not part of the on-disk format: a store opens with any of them.
+    pub fn open_with(
+        path: &Path,
+        storage_options: &StorageOptions,
+    ) -> Result<(Arc<Self>, StoreWriter)> {
+        let (store, upgrade) = Self::open_store(path, storage_options)?;
         let store = Arc::new(store);
         let writer = StoreWriter::new(store.clone());
         if upgrade {
@@ -242,17 +258,10 @@ impl Store {
     }
 
     /// Opens the database; the flag says whether it is a version 1 store to upgrade.
-    fn open_store(path: &Path) -> Result<(Self, bool)> {
+    fn open_store(path: &Path, storage_options: &StorageOptions) -> Result<(Self, bool)> {
         let lock = DataDirLock::acquire(path)?;
         let display = path.display().to_string();
-        let mut options = Options::default();
-        options.create_if_missing(true);
-        // Safe: a directory with a database missing some of our families gets here only when it
-        // is our unfinished creation (checked just below).
-        options.create_missing_column_families(true);
-        options.set_max_open_files(512);
-        options.increase_parallelism(2);
-        options.set_keep_log_file_num(4);
+        let options = options::database_options();
         let mut lacks_added_families = false;
         if let Ok(families) = DB::list_cf(&Options::default(), path) {
             lacks_added_families = cf::ADDED_IN_V2
@@ -286,9 +295,13 @@ impl Store {
                 );
             }
         }
-        let descriptors = cf::ALL
-            .iter()
-            .map(|name| ColumnFamilyDescriptor::new(*name, Options::default()));
+        let memory = options::SharedMemory::new(storage_options);
+        let descriptors = cf::ALL.iter().map(|name| {
+            ColumnFamilyDescriptor::new(
+                *name,
+                options::family_options(name, storage_options, &memory),
+            )
+        });
         let db = DB::open_cf_descriptors(&options, path, descriptors)?;
         let store = Self { db, _lock: lock };
         match store.db.get_cf(store.cf(cf::META), SCHEMA_KEY)? {
@@ -576,6 +589,38 @@ impl Store {
                     + property(name, "rocksdb.cur-size-all-mem-tables")
             })
             .sum()
+    }
+
+    /// The size of each family's table files on disk, in bytes, in [`cf::ALL`] order (what is
+    /// still only in memtables is not counted: call after [`Store::compact_all`] to measure).
+    pub fn family_sizes(&self) -> Vec<(&'static str, u64)> {
+        cf::ALL
+            .iter()
+            .map(|name| {
+                let bytes = self
+                    .db
+                    .property_int_value_cf(self.cf(name), "rocksdb.total-sst-files-size")
+                    .ok()
+                    .flatten()
+                    .unwrap_or(0);
+                (*name, bytes)
+            })
+            .collect()
+    }
+
+    /// Flushes every memtable and compacts every family fully, rewriting even the files
+    /// already at the bottommost level (so that they take the current compression). Blocking,
+    /// as long as RocksDB needs to rewrite the whole store: for benchmarks and for an operator
+    /// who changed the compression.
+    pub fn compact_all(&self) -> Result<()> {
+        let mut compact = CompactOptions::default();
+        compact.set_bottommost_level_compaction(BottommostLevelCompaction::Force);
+        for name in cf::ALL {
+            self.db.flush_cf(self.cf(name))?;
+            self.db
+                .compact_range_cf_opt(self.cf(name), None::<&[u8]>, None::<&[u8]>, &compact);
+        }
+        Ok(())
     }
 
     /// RocksDB's estimate of the number of keys in `family`.

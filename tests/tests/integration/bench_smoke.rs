@@ -82,9 +82,43 @@ fn ingest_reports_both_paths_and_the_ratio_to_raw_verification() {
     assert!(number(&bulk["ratio_to_single"]) > 0.0);
     assert!(number(&bulk["ratio_to_batch"]) > 0.0);
     assert!(number(&bulk["disk_bytes"]) > 0.0);
+    assert!(number(&bulk["disk_bytes_per_entry"]) > 0.0);
+    // Measured after a full compaction: the entries are in table files.
+    assert!(number(&bulk["family_bytes"]["entries"]) > 0.0, "{bulk}");
     assert!((600.0..1000.0).contains(&number(&bulk["mean_entry_bytes"])));
     assert_eq!(lines[1]["parameters"]["path"], "one_at_a_time");
     assert!(number(&lines[1]["figures"]["entries_per_s"]) > 0.0);
+}
+
+#[test]
+fn ingest_recompresses_its_store_with_every_codec() {
+    let params = ingest::Params {
+        entries: 300,
+        authors: 2,
+        batch: 300,
+        verify_sample: 64,
+        bulk_only: true,
+        compare_codecs: true,
+        ..ingest::Params::default()
+    };
+    let lines = results("ingest", |reporter| ingest::run(&params, reporter));
+    assert_eq!(lines.len(), 2);
+    assert_eq!(lines[1]["parameters"]["path"], "codecs");
+    let codecs = &lines[1]["figures"];
+    let size = |codec: &str| number(&codecs[codec]["family_bytes"]["entries"]);
+    for codec in [
+        "none",
+        "lz4",
+        "zstd",
+        "lz4+zstd-bottom",
+        "lz4+zstd-dict-bottom",
+        "per_family",
+    ] {
+        assert!(size(codec) > 0.0, "{codec}: {codecs}");
+    }
+    // The same entries, smaller compressed than not.
+    assert!(size("zstd") < size("none"), "{codecs}");
+    assert!(size("lz4") < size("none"), "{codecs}");
 }
 
 #[test]

@@ -183,6 +183,7 @@ impl Federation {
             }),
             trust: Default::default(),
             transparency: Default::default(),
+            storage: Default::default(),
         }
     }
 

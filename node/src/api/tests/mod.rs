@@ -399,6 +399,7 @@ impl Federation {
                 }),
                 trust: Default::default(),
                 transparency: Default::default(),
+                storage: Default::default(),
             };
             let authority = key.public_key();
             let inputs = Inputs {
