@@ -292,7 +292,10 @@ impl KeyCache {
 
     /// How many keys the cache holds.
     pub fn len(&self) -> usize {
-        self.keys.read().unwrap_or_else(PoisonError::into_inner).len()
+        self.keys
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .len()
     }
 
     /// Whether the cache holds no key.
@@ -573,7 +576,11 @@ mod tests {
         let mut out = [0u8; 32];
         let mut carry = 0u16;
         for index in 0..32 {
-            let byte = if index == 31 { bytes[index] & 0x7f } else { bytes[index] };
+            let byte = if index == 31 {
+                bytes[index] & 0x7f
+            } else {
+                bytes[index]
+            };
             let sum = u16::from(byte) + u16::from(P[index]) + carry;
             out[index] = (sum & 0xff) as u8;
             carry = sum >> 8;
@@ -626,6 +633,8 @@ mod tests {
         for torsion in curve25519_dalek::constants::EIGHT_TORSION {
             inputs.extend(variants((point + torsion).compress().to_bytes()));
         }
+        inputs.sort_unstable();
+        inputs.dedup();
         let mut weak = 0;
         let mut accepted = 0;
         for bytes in &inputs {

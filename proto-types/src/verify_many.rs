@@ -48,8 +48,15 @@ pub fn verify_many(entries: Vec<Entry>) -> Vec<Result<VerifiedEntry, EntryError>
 
 /// Verifies one entry strictly: [`Entry::verify`]'s answer, without decompressing `R`.
 pub fn verify_one(entry: Entry) -> Result<VerifiedEntry, EntryError> {
-    if signature_holds(&entry) {
-        Ok(entry.into_verified())
+    check(&entry)?;
+    Ok(entry.into_verified())
+}
+
+/// The verdict of [`verify_one`] without taking the entry: `Ok` exactly when
+/// [`Entry::verify`] would accept it, else [`EntryError::BadSignature`].
+pub fn check(entry: &Entry) -> Result<(), EntryError> {
+    if signature_holds(entry) {
+        Ok(())
     } else {
         Err(EntryError::BadSignature)
     }
@@ -93,7 +100,7 @@ mod tests {
     use crate::body::{Body, EntryKind, examples};
     use crate::entry::{ENVELOPE_VERSION, EntryId};
     use crate::jcs;
-    use crate::keys::{PublicKey, SecretKey};
+    use crate::keys::PublicKey;
     use curve25519_dalek::constants::{ED25519_BASEPOINT_POINT, EIGHT_TORSION};
     use proptest::prelude::*;
     use serde_json::{Map, Value};
@@ -256,7 +263,9 @@ mod tests {
             Signing::Random => {
                 let mut out = [0u8; 64];
                 for (index, byte) in out.iter_mut().enumerate() {
-                    *byte = (nonce as u8).wrapping_mul(31).wrapping_add(index as u8 * 7);
+                    *byte = (nonce as u8)
+                        .wrapping_mul(31)
+                        .wrapping_add((index as u8).wrapping_mul(7));
                 }
                 out
             }

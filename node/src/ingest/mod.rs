@@ -338,8 +338,8 @@ impl Ingest {
         let key_cache = self.key_cache.clone();
         let verified =
             tokio::task::spawn_blocking(move || verify_trusted(&trust, &key_cache, &bytes))
-            .await
-            .map_err(|_| IngestError::Closed)?;
+                .await
+                .map_err(|_| IngestError::Closed)?;
         match verified {
             Ok(entry) => self.submit_verified(entry, source).await,
             Err(error) => {
@@ -446,9 +446,8 @@ impl Ingest {
         let trust = self.trust.clone();
         let key_cache = self.key_cache.clone();
         let count = chunk.len();
-        let task = tokio::task::spawn_blocking(move || {
-            verify::verify_chunk(&trust, &key_cache, &chunk)
-        });
+        let task =
+            tokio::task::spawn_blocking(move || verify::verify_chunk(&trust, &key_cache, &chunk));
         (count, task)
     }
 
