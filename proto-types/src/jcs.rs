@@ -76,6 +76,129 @@ pub fn canonicalize(value: &Value) -> Result<Vec<u8>, JcsError> {
     Ok(output)
 }
 
+/// A value canonicalised in one pass by [`canonicalize_owned`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct Canonicalized {
+    /// The value as [`parse`] reads its canonical bytes back: members in canonical order,
+    /// every number as the double it is written as (`1.0` is `1`, `9007199254740993` is
+    /// `9007199254740992`).
+    pub value: Value,
+    /// The RFC 8785 bytes, exactly what [`canonicalize`] writes.
+    pub bytes: Vec<u8>,
+    /// Where the top-level member asked for sits in `bytes`, with the comma that separates it
+    /// from a neighbour: cutting this range out gives the canonical bytes of the object
+    /// without that member. None when the value is not an object or has no such member.
+    pub member: Option<std::ops::Range<usize>>,
+}
+
+impl Canonicalized {
+    /// The canonical bytes without the member asked for (all of them when it is absent).
+    pub fn bytes_without_member(&self) -> Vec<u8> {
+        let range = self.member.clone().unwrap_or(0..0);
+        let mut without = Vec::with_capacity(self.bytes.len().saturating_sub(range.len()));
+        without.extend_from_slice(self.bytes.get(..range.start).unwrap_or_default());
+        without.extend_from_slice(self.bytes.get(range.end..).unwrap_or_default());
+        without
+    }
+}
+
+/// [`canonicalize`] in one pass that also gives back the value as [`parse`] would read the
+/// canonical bytes, without writing them and parsing them again, and where the top-level
+/// member named `member` is (see [`Canonicalized`]). Fails exactly when [`canonicalize`] does.
+///
+/// Decoders that read fields from the canonical form (so that every verifier reads the same
+/// number from `1.0` and `1`) use this instead of a second parse.
+pub fn canonicalize_owned(value: Value, member: &str) -> Result<Canonicalized, JcsError> {
+    let mut bytes = Vec::new();
+    let mut range = None;
+    let value = write_owned(value, 0, &mut bytes, Some((member, &mut range)))?;
+    Ok(Canonicalized {
+        value,
+        bytes,
+        member: range,
+    })
+}
+
+/// [`write_value`] that consumes the value and returns it as [`parse`] would read what was
+/// written; at the top level, records where the member named in `cut` sits.
+fn write_owned(
+    value: Value,
+    depth: usize,
+    output: &mut Vec<u8>,
+    cut: Option<(&str, &mut Option<std::ops::Range<usize>>)>,
+) -> Result<Value, JcsError> {
+    Ok(match value {
+        Value::Number(number) => {
+            let double = number.as_f64().ok_or(JcsError::NotFinite)?;
+            let text = format_number(double)?;
+            output.extend_from_slice(text.as_bytes());
+            // Read back by serde_json's own number parser, as `parse` would read it.
+            let read_back: Number = text
+                .parse()
+                .map_err(|error: serde_json::Error| JcsError::Syntax(error.to_string()))?;
+            Value::Number(read_back)
+        }
+        Value::Array(items) => {
+            let inner_depth = enter_container(depth)?;
+            output.push(b'[');
+            let mut read_back = Vec::with_capacity(items.len());
+            for (index, item) in items.into_iter().enumerate() {
+                if index > 0 {
+                    output.push(b',');
+                }
+                read_back.push(write_owned(item, inner_depth, output, None)?);
+            }
+            output.push(b']');
+            Value::Array(read_back)
+        }
+        Value::Object(members) => {
+            let inner_depth = enter_container(depth)?;
+            let mut sorted: Vec<(String, Value)> = members.into_iter().collect();
+            sorted.sort_unstable_by(|(left, _), (right, _)| {
+                left.encode_utf16().cmp(right.encode_utf16())
+            });
+            let count = sorted.len();
+            let mut read_back = Map::with_capacity(count);
+            output.push(b'{');
+            let (cut_name, cut_range) = match cut {
+                Some((name, range)) => (Some(name), Some(range)),
+                None => (None, None),
+            };
+            let mut found = None;
+            for (index, (key, member)) in sorted.into_iter().enumerate() {
+                let comma_at = output.len();
+                if index > 0 {
+                    output.push(b',');
+                }
+                let key_at = output.len();
+                write_string(&key, output);
+                output.push(b':');
+                let member = write_owned(member, inner_depth, output, None)?;
+                if cut_name == Some(key.as_str()) {
+                    // Take the comma before it, or the one after it when it comes first.
+                    found = Some(if index > 0 {
+                        comma_at..output.len()
+                    } else if count > 1 {
+                        key_at..output.len() + 1
+                    } else {
+                        key_at..output.len()
+                    });
+                }
+                read_back.insert(key, member);
+            }
+            output.push(b'}');
+            if let Some(range) = cut_range {
+                *range = found;
+            }
+            Value::Object(read_back)
+        }
+        other => {
+            write_value(&other, depth, output)?;
+            other
+        }
+    })
+}
+
 /// parse + canonicalize.
 pub fn canonicalize_bytes(input: &[u8]) -> Result<Vec<u8>, JcsError> {
     canonicalize(&parse(input)?)
@@ -848,6 +971,41 @@ mod tests {
             let canonical = canonicalize(&value).unwrap();
             let read_back = parse(&canonical).unwrap();
             prop_assert_eq!(normalise_numbers(&read_back), normalise_numbers(&value));
+        }
+
+        #[test]
+        fn one_pass_canonicalisation_is_canonicalize_then_parse(
+            value in arbitrary_json(),
+            pick in any::<prop::sample::Index>(),
+            respell in any::<bool>(),
+        ) {
+            // Pick a member to cut: one of the object's keys, or one it does not have.
+            let member = match &value {
+                Value::Object(members) if !members.is_empty() => {
+                    members.keys().nth(pick.index(members.len())).cloned().unwrap()
+                }
+                _ => "absent".to_owned(),
+            };
+            // Integers also as doubles (`1` as `1.0`), as another encoder may have written them.
+            let input = if respell { normalise_numbers(&value) } else { value.clone() };
+            let expected_bytes = canonicalize(&input).unwrap();
+            let expected_value = parse(&expected_bytes).unwrap();
+            let one_pass = canonicalize_owned(input, &member).unwrap();
+            prop_assert_eq!(&one_pass.bytes, &expected_bytes);
+            // Order matters too (preserve_order): compare the serialisations.
+            prop_assert_eq!(
+                serde_json::to_string(&one_pass.value).unwrap(),
+                serde_json::to_string(&expected_value).unwrap()
+            );
+            let mut without = value.clone();
+            if let Value::Object(members) = &mut without {
+                members.remove(&member);
+            }
+            prop_assert_eq!(one_pass.bytes_without_member(), canonicalize(&without).unwrap());
+            prop_assert_eq!(
+                one_pass.member.is_some(),
+                value.as_object().is_some_and(|members| members.contains_key(&member))
+            );
         }
 
         #[test]

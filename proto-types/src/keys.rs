@@ -8,8 +8,10 @@
 //! decoded, and signatures are checked with `verify_strict`, which refuses non-canonical
 //! encodings and small-order `R` points.
 
+use std::collections::HashMap;
 use std::fmt;
 use std::str::FromStr;
+use std::sync::{PoisonError, RwLock};
 
 use ed25519_dalek::{Signer, SigningKey, VerifyingKey};
 use serde::{Deserialize, Serialize};
@@ -115,13 +117,17 @@ pub struct PublicKey(VerifyingKey);
 impl PublicKey {
     /// Decodes 32 raw bytes, refusing invalid, non-canonically encoded (y ≥ p) and weak
     /// (small-order) points, as RFC 8032 verifiers do.
+    ///
+    /// Only the canonical encoding of a point is accepted, so every key has exactly one
+    /// `did:key`. The decoder would reduce a `y` coordinate ≥ p and accept a set sign bit when
+    /// `x` = 0; both are refused on the bytes, before the point is decompressed, which is what
+    /// re-compressing the decoded point and comparing would refuse, at one field exponentiation
+    /// fewer.
     pub fn from_bytes(bytes: &[u8; 32]) -> Result<Self, KeyError> {
-        let key = VerifyingKey::from_bytes(bytes).map_err(|_| KeyError::InvalidPoint)?;
-        // The decoder reduces a y coordinate ≥ p; only the canonical encoding is accepted, so
-        // every key has exactly one did:key.
-        if key.to_edwards().compress().to_bytes() != *bytes {
+        if !is_canonical_encoding(bytes) {
             return Err(KeyError::InvalidPoint);
         }
+        let key = VerifyingKey::from_bytes(bytes).map_err(|_| KeyError::InvalidPoint)?;
         if key.is_weak() {
             return Err(KeyError::WeakKey);
         }
@@ -149,10 +155,7 @@ impl PublicKey {
     /// Decodes a `did:key:z6Mk…` identifier. A verification-method fragment (`#…`) is refused:
     /// use [`PublicKey::from_verification_method`] for those.
     pub fn from_did_key(did: &str) -> Result<Self, KeyError> {
-        let multibase = did
-            .strip_prefix(DID_KEY_PREFIX)
-            .ok_or_else(|| KeyError::NotDidKey(truncate(did)))?;
-        Self::from_multibase(multibase)
+        Self::from_bytes(&did_key_bytes(did)?)
     }
 
     /// The `did:key:z6Mk…` identifier of this key.
@@ -191,6 +194,113 @@ impl PublicKey {
     /// The underlying `ed25519-dalek` key, for batch verification.
     pub fn as_dalek(&self) -> &VerifyingKey {
         &self.0
+    }
+}
+
+/// Whether 32 bytes are the canonical encoding of a curve point *if* they decode to one:
+/// `y` (the low 255 bits, little-endian) below p = 2^255 − 19, and the sign bit clear when
+/// `x` = 0. The only points with `x` = 0 are `y` = 1 and `y` = p − 1 (both of small order);
+/// their encodings with the sign bit set decode, but are not what compressing gives back.
+pub fn is_canonical_encoding(bytes: &[u8; 32]) -> bool {
+    /// p − 1 = 2^255 − 20, little-endian.
+    const P_MINUS_ONE: [u8; 32] = [
+        0xec, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+        0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+        0xff, 0x7f,
+    ];
+    let mut y = *bytes;
+    let sign = y[31] >> 7;
+    y[31] &= 0x7f;
+    // y < p ⇔ y ≤ p − 1, compared from the most significant byte down.
+    let below_p = y.iter().rev().cmp(P_MINUS_ONE.iter().rev()) != std::cmp::Ordering::Greater;
+    let mut one = [0u8; 32];
+    one[0] = 1;
+    let x_is_zero = y == one || y == P_MINUS_ONE;
+    below_p && !(sign == 1 && x_is_zero)
+}
+
+/// The 32 key bytes a `did:key:z6Mk…` identifier names, not yet checked to be a point.
+fn did_key_bytes(did: &str) -> Result<[u8; 32], KeyError> {
+    let multibase = did
+        .strip_prefix(DID_KEY_PREFIX)
+        .ok_or_else(|| KeyError::NotDidKey(truncate(did)))?;
+    decode_prefixed(multibase, ED25519_PUB_MULTICODEC)
+}
+
+/// Most decoded keys a [`KeyCache`] holds by default: far more authorities than a federation
+/// trusts, and about 300 KiB.
+pub const KEY_CACHE_CAPACITY: usize = 4096;
+
+/// A bounded cache of decoded public keys, by their 32 bytes.
+///
+/// Decoding a key checks that it is a canonical, non-weak point, which costs a field
+/// exponentiation; the same few authors' keys arrive with every entry, so a node keeps one
+/// cache and decodes each key once. The cache holds only keys that decoded (a refused encoding
+/// is decoded again, and refused again, each time). When full, inserting evicts an arbitrary
+/// entry: keys named by entries of untrusted authors can push trusted ones out, which costs a
+/// decode, never a wrong answer, because a cached key is exactly what decoding its bytes gives.
+///
+/// Safe to share between threads (`&self` methods, one lock); the value owns its state, nothing
+/// is global.
+#[derive(Debug)]
+pub struct KeyCache {
+    keys: RwLock<HashMap<[u8; 32], PublicKey>>,
+    capacity: usize,
+}
+
+impl Default for KeyCache {
+    fn default() -> Self {
+        Self::new(KEY_CACHE_CAPACITY)
+    }
+}
+
+impl KeyCache {
+    /// An empty cache that holds at most `capacity` keys (at least one).
+    pub fn new(capacity: usize) -> Self {
+        Self {
+            keys: RwLock::new(HashMap::new()),
+            capacity: capacity.max(1),
+        }
+    }
+
+    /// [`PublicKey::from_bytes`], answered from the cache when the key was decoded before.
+    pub fn decode_bytes(&self, bytes: &[u8; 32]) -> Result<PublicKey, KeyError> {
+        if let Some(key) = self
+            .keys
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get(bytes)
+        {
+            return Ok(*key);
+        }
+        let key = PublicKey::from_bytes(bytes)?;
+        let mut keys = self.keys.write().unwrap_or_else(PoisonError::into_inner);
+        if keys.len() >= self.capacity && !keys.contains_key(bytes) {
+            if let Some(evicted) = keys.keys().next().copied() {
+                keys.remove(&evicted);
+            }
+        }
+        keys.insert(*bytes, key);
+        Ok(key)
+    }
+
+    /// [`PublicKey::from_did_key`], answered from the cache when the key was decoded before
+    /// (the base58 text is still decoded: the cache is keyed by the key's bytes).
+    pub fn decode_did_key(&self, did: &str) -> Result<PublicKey, KeyError> {
+        self.decode_bytes(&did_key_bytes(did)?)
+    }
+
+    /// How many keys the cache holds.
+    pub fn len(&self) -> usize {
+        self.keys
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .len()
+    }
+
+    /// Whether the cache holds no key.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
     }
 }
 
@@ -379,7 +489,7 @@ impl fmt::Debug for KeyFile {
 
 #[cfg(test)]
 mod tests {
-    #![allow(clippy::unwrap_used, clippy::expect_used)]
+    #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
     use super::*;
 
     const VECTOR_PUBLIC: &str = "z6MkrJVnaZkeFzdQyMZu1cgjg7k1pZZ6pvBQ7XJPt4swbTQ2";
@@ -438,6 +548,174 @@ mod tests {
         let secret = SecretKey::generate();
         let bytes = secret.public_key().to_bytes();
         assert_eq!(PublicKey::from_bytes(&bytes).unwrap(), secret.public_key());
+    }
+
+    /// The decoder before the byte check: decompress, re-compress, compare, then refuse weak
+    /// keys. The oracle the byte check must agree with.
+    fn old_from_bytes(bytes: &[u8; 32]) -> Result<PublicKey, KeyError> {
+        let key = VerifyingKey::from_bytes(bytes).map_err(|_| KeyError::InvalidPoint)?;
+        if key.to_edwards().compress().to_bytes() != *bytes {
+            return Err(KeyError::InvalidPoint);
+        }
+        if key.is_weak() {
+            return Err(KeyError::WeakKey);
+        }
+        Ok(PublicKey(key))
+    }
+
+    /// p = 2^255 − 19, little-endian.
+    const P: [u8; 32] = [
+        0xed, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+        0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+        0xff, 0x7f,
+    ];
+
+    /// `y + p` in the low 255 bits (`y` < 19, so no carry into the sign bit), sign bit kept.
+    fn plus_p(bytes: [u8; 32]) -> [u8; 32] {
+        let sign = bytes[31] & 0x80;
+        let mut out = [0u8; 32];
+        let mut carry = 0u16;
+        for index in 0..32 {
+            let byte = if index == 31 {
+                bytes[index] & 0x7f
+            } else {
+                bytes[index]
+            };
+            let sum = u16::from(byte) + u16::from(P[index]) + carry;
+            out[index] = (sum & 0xff) as u8;
+            carry = sum >> 8;
+        }
+        out[31] |= sign;
+        out
+    }
+
+    /// Encodings worth checking around a point: itself, its sign bit flipped, and (for tiny y)
+    /// y + p.
+    fn variants(bytes: [u8; 32]) -> Vec<[u8; 32]> {
+        let mut flipped = bytes;
+        flipped[31] ^= 0x80;
+        let mut out = vec![bytes, flipped];
+        let tiny = bytes[1..31].iter().all(|byte| *byte == 0) && bytes[31] & 0x7f == 0;
+        if tiny && bytes[0] < 19 {
+            out.push(plus_p(bytes));
+            out.push(plus_p(flipped));
+        }
+        out
+    }
+
+    fn small_order_encodings() -> Vec<[u8; 32]> {
+        curve25519_dalek::constants::EIGHT_TORSION
+            .iter()
+            .map(|point| point.compress().to_bytes())
+            .collect()
+    }
+
+    #[test]
+    fn byte_check_agrees_with_recompression_on_known_encodings() {
+        let mut inputs = Vec::new();
+        for torsion in small_order_encodings() {
+            inputs.extend(variants(torsion));
+        }
+        // Every y below 19, both signs, and their y + p forms; y = p − 1 and p itself.
+        for y in 0u8..19 {
+            let mut bytes = [0u8; 32];
+            bytes[0] = y;
+            inputs.extend(variants(bytes));
+        }
+        let mut p_minus_one = P;
+        p_minus_one[0] -= 1;
+        inputs.extend(variants(p_minus_one));
+        inputs.extend(variants(P));
+        inputs.push([0xff; 32]);
+        // Mixed-order keys (a key plus a torsion point): valid, not weak, accepted by both.
+        let secret = SecretKey::from_seed(&[7; 32]);
+        let point = secret.public_key().as_dalek().to_edwards();
+        for torsion in curve25519_dalek::constants::EIGHT_TORSION {
+            inputs.extend(variants((point + torsion).compress().to_bytes()));
+        }
+        inputs.sort_unstable();
+        inputs.dedup();
+        let mut weak = 0;
+        let mut accepted = 0;
+        for bytes in &inputs {
+            let new = PublicKey::from_bytes(bytes);
+            assert_eq!(new, old_from_bytes(bytes), "{}", hex::encode(bytes));
+            weak += usize::from(new == Err(KeyError::WeakKey));
+            accepted += usize::from(new.is_ok());
+        }
+        // The eight small-order points in canonical form are weak, and the eight mixed-order
+        // keys and the prime-order one decode; the assertions above can only fail on a split.
+        assert_eq!(weak, 8);
+        assert!(accepted >= 9, "{accepted}");
+        // The identity with the sign bit set (x = 0) decodes but is not canonical.
+        let mut identity_negative = [0u8; 32];
+        identity_negative[0] = 1;
+        identity_negative[31] = 0x80;
+        assert!(VerifyingKey::from_bytes(&identity_negative).is_ok());
+        assert_eq!(
+            PublicKey::from_bytes(&identity_negative),
+            Err(KeyError::InvalidPoint)
+        );
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(2048))]
+        #[test]
+        fn byte_check_agrees_with_recompression_on_random_bytes(bytes in proptest::prelude::any::<[u8; 32]>()) {
+            for bytes in variants(bytes) {
+                proptest::prop_assert_eq!(PublicKey::from_bytes(&bytes), old_from_bytes(&bytes));
+            }
+        }
+
+        #[test]
+        fn byte_check_agrees_with_recompression_on_points(
+            seed in proptest::prelude::any::<[u8; 32]>(),
+            torsion in 0usize..8,
+            high_y in proptest::prelude::any::<bool>(),
+        ) {
+            let point = SecretKey::from_seed(&seed).public_key().as_dalek().to_edwards();
+            let torsion_point = curve25519_dalek::constants::EIGHT_TORSION[torsion];
+            let mut bytes = (point + torsion_point).compress().to_bytes();
+            if high_y {
+                // Force y ≥ p where the top bits allow it: never canonical.
+                bytes[31] |= 0x7f;
+                bytes[1..31].fill(0xff);
+                bytes[0] |= 0xed;
+            }
+            for bytes in variants(bytes) {
+                proptest::prop_assert_eq!(PublicKey::from_bytes(&bytes), old_from_bytes(&bytes));
+            }
+        }
+    }
+
+    #[test]
+    fn key_cache_answers_as_decoding_does_and_stays_bounded() {
+        let cache = KeyCache::new(4);
+        let keys: Vec<PublicKey> = (0..10u8)
+            .map(|seed| SecretKey::from_seed(&[seed; 32]).public_key())
+            .collect();
+        for _round in 0..2 {
+            for key in &keys {
+                assert_eq!(cache.decode_bytes(&key.to_bytes()), Ok(*key));
+                assert_eq!(cache.decode_did_key(&key.to_did_key()), Ok(*key));
+                assert!(cache.len() <= 4);
+            }
+        }
+        assert_eq!(cache.len(), 4);
+        // Refusals are the decoder's and are not cached.
+        let mut identity = [0u8; 32];
+        identity[0] = 1;
+        assert_eq!(cache.decode_bytes(&identity), Err(KeyError::WeakKey));
+        let mut above_p = [0xffu8; 32];
+        above_p[31] = 0x7f;
+        assert_eq!(cache.decode_bytes(&above_p), Err(KeyError::InvalidPoint));
+        assert!(matches!(
+            cache.decode_did_key("did:web:example.com"),
+            Err(KeyError::NotDidKey(_))
+        ));
+        assert_eq!(cache.len(), 4);
+        assert!(!cache.is_empty());
+        assert!(KeyCache::new(0).decode_bytes(&keys[0].to_bytes()).is_ok());
     }
 
     #[test]

@@ -7,6 +7,8 @@
 //! - [`body`]: the typed, versioned bodies of every entry kind and their field validation.
 //! - [`entry`]: the signed, hash-chained feed entry envelope, its id, chain checks and
 //!   equivocation proofs.
+//! - [`verify_many`]: strict verification of many entries, exactly [`entry::Entry::verify`]'s
+//!   verdicts at less cost.
 //! - [`data_integrity`]: W3C Data Integrity proofs with the `eddsa-jcs-2022` cryptosuite.
 //! - [`status_list`]: W3C Bitstring Status Lists: the `encodedList` codec, `credentialStatus`
 //!   entries and the signed `BitstringStatusListCredential`.
@@ -37,3 +39,4 @@ pub mod status_list;
 pub mod sync;
 pub mod timestamp;
 pub mod tlog;
+pub mod verify_many;

@@ -19,11 +19,16 @@ use std::collections::VecDeque;
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
+use curve25519_dalek::constants::ED25519_BASEPOINT_POINT;
+use curve25519_dalek::edwards::{CompressedEdwardsY, EdwardsPoint};
+use curve25519_dalek::scalar::Scalar;
+use curve25519_dalek::traits::{IsIdentity, VartimeMultiscalarMul};
 use ed25519_dalek::{Signature, VerifyingKey};
 use proto_types::entry::Entry;
 use rayon::prelude::*;
 use rightsnet_node::ingest::Source;
 use serde_json::{Value, json};
+use sha2::{Digest, Sha512};
 
 use super::{Loader, Outcomes, runtime, stored_entries};
 use crate::cluster::{dir_size, mib};
@@ -82,6 +87,19 @@ impl Default for Params {
 pub struct RawRates {
     /// `verify_strict` one by one on every core, signatures per second.
     pub single: f64,
+    /// `proto_types::verify_many` (what the ingest path runs: `verify_strict`'s verdicts
+    /// without decompressing `R`) one by one on every core, signatures per second.
+    pub exact: f64,
+    /// CPU microseconds per signature of `verify_many`.
+    pub exact_cpu_us: f64,
+    /// One thread, CPU microseconds per signature: `verify_strict`.
+    pub single_thread_cpu_us: f64,
+    /// One thread, CPU microseconds per signature: an *exact* batch equation (fresh OS
+    /// randomness, every `R` shown torsion-free by `[ℓ]R = 0`, keys aggregated per author,
+    /// 512 per batch); measured, not used (docs/perf-notes/verify.md).
+    pub exact_batch_thread_cpu_us: f64,
+    /// One thread, CPU microseconds per point: the vartime `[ℓ]R = 0` check alone.
+    pub torsion_check_thread_cpu_us: f64,
     /// `verify_batch` of 64 on every core, signatures per second.
     pub batch: f64,
     /// `verify_strict` on one thread, signatures per second.
@@ -102,6 +120,11 @@ impl RawRates {
         let sum = |field: fn(&RawRates) -> f64| bursts.iter().map(field).sum::<f64>() / count;
         Self {
             single: sum(|rates| rates.single),
+            exact: sum(|rates| rates.exact),
+            exact_cpu_us: sum(|rates| rates.exact_cpu_us),
+            single_thread_cpu_us: sum(|rates| rates.single_thread_cpu_us),
+            exact_batch_thread_cpu_us: sum(|rates| rates.exact_batch_thread_cpu_us),
+            torsion_check_thread_cpu_us: sum(|rates| rates.torsion_check_thread_cpu_us),
             batch: sum(|rates| rates.batch),
             single_one_thread: sum(|rates| rates.single_one_thread),
             batch_one_thread: sum(|rates| rates.batch_one_thread),
@@ -119,11 +142,24 @@ impl RawRates {
             "batch_one_thread_per_s": round(self.batch_one_thread, 0),
             "single_cpu_us": round(self.single_cpu_us, 2),
             "batch_cpu_us": round(self.batch_cpu_us, 2),
+            "verify_many_per_s": round(self.exact, 0),
+            "verify_many_cpu_us": round(self.exact_cpu_us, 2),
+            "one_thread_cpu_us": {
+                "verify_strict": round(self.single_thread_cpu_us, 2),
+                "exact_batch_512": round(self.exact_batch_thread_cpu_us, 2),
+                "torsion_check": round(self.torsion_check_thread_cpu_us, 2),
+            },
         })
     }
 }
 
-type Sample = (Vec<u8>, Signature, VerifyingKey);
+/// A decoded entry with its signed message, signature and key, for raw verification.
+pub struct Sample {
+    message: Vec<u8>,
+    signature: Signature,
+    key: VerifyingKey,
+    entry: Entry,
+}
 
 fn sample_of(entries: &[Vec<u8>], size: usize) -> anyhow::Result<Vec<Sample>> {
     entries
@@ -131,11 +167,12 @@ fn sample_of(entries: &[Vec<u8>], size: usize) -> anyhow::Result<Vec<Sample>> {
         .take(size.max(256))
         .map(|bytes| {
             let entry = Entry::decode(bytes)?;
-            Ok((
-                entry.signing_message()?,
-                *entry.signature().as_dalek(),
-                *entry.author().as_dalek(),
-            ))
+            Ok(Sample {
+                message: entry.signing_message()?,
+                signature: *entry.signature().as_dalek(),
+                key: *entry.author().as_dalek(),
+                entry,
+            })
         })
         .collect()
 }
@@ -143,11 +180,78 @@ fn sample_of(entries: &[Vec<u8>], size: usize) -> anyhow::Result<Vec<Sample>> {
 fn verify_batch(chunk: &[Sample]) -> bool {
     let messages: Vec<&[u8]> = chunk
         .iter()
-        .map(|(message, _, _)| message.as_slice())
+        .map(|sample| sample.message.as_slice())
         .collect();
-    let signatures: Vec<Signature> = chunk.iter().map(|(_, signature, _)| *signature).collect();
-    let keys: Vec<VerifyingKey> = chunk.iter().map(|(_, _, key)| *key).collect();
+    let signatures: Vec<Signature> = chunk.iter().map(|sample| sample.signature).collect();
+    let keys: Vec<VerifyingKey> = chunk.iter().map(|sample| sample.key).collect();
     ed25519_dalek::verify_batch(&messages, &signatures, &keys).is_ok()
+}
+
+/// Whether `[ℓ]R` is the identity (R torsion-free), by a variable-time multiplication: `[ℓ − 1]R
+/// + R`, since ℓ itself is no reduced scalar.
+fn torsion_free(point: &EdwardsPoint) -> bool {
+    let minus_one = -Scalar::ONE;
+    (EdwardsPoint::vartime_double_scalar_mul_basepoint(&minus_one, point, &Scalar::ZERO) + point)
+        .is_identity()
+}
+
+/// The exact batch equation this bench measures against `verify_strict` (the node does not
+/// use it: it is no cheaper, see docs/perf-notes/verify.md). Every `R` canonically encoded,
+/// not the identity and torsion-free (`[ℓ]R = 0`), `S` canonical, then one check of
+/// `Σ zᵢ(Rᵢ − [Sᵢ]B + [kᵢ]Aᵢ) = 0` with 128-bit `zᵢ` from the operating system's random
+/// source, the `A` terms summed per author. With every term in the prime-order subgroup (keys
+/// of honest authors are; a node would classify each key once), a wrong signature passes with
+/// probability below 2⁻¹²⁸, whatever the signer ground.
+fn exact_batch(chunk: &[Sample]) -> bool {
+    let mut scalars = Vec::with_capacity(chunk.len() + 9);
+    let mut points = Vec::with_capacity(chunk.len() + 9);
+    let mut basepoint = Scalar::ZERO;
+    let mut per_author: std::collections::HashMap<[u8; 32], (Scalar, EdwardsPoint)> =
+        std::collections::HashMap::new();
+    for sample in chunk {
+        let signature = sample.signature.to_bytes();
+        let (r_bytes, s_bytes) = signature.split_at(32);
+        let (Ok(r_bytes), Ok(s_bytes)) =
+            (<[u8; 32]>::try_from(r_bytes), <[u8; 32]>::try_from(s_bytes))
+        else {
+            return false;
+        };
+        let Some(s) = Option::<Scalar>::from(Scalar::from_canonical_bytes(s_bytes)) else {
+            return false;
+        };
+        if !proto_types::keys::is_canonical_encoding(&r_bytes) {
+            return false;
+        }
+        let Some(r) = CompressedEdwardsY(r_bytes).decompress() else {
+            return false;
+        };
+        if r.is_identity() || !torsion_free(&r) {
+            return false;
+        }
+        let mut hasher = Sha512::new();
+        hasher.update(r_bytes);
+        hasher.update(sample.key.as_bytes());
+        hasher.update(&sample.message);
+        let Ok(digest) = <[u8; 64]>::try_from(hasher.finalize().as_slice()) else {
+            return false;
+        };
+        let k = Scalar::from_bytes_mod_order_wide(&digest);
+        let z = Scalar::from(rand::random::<u128>());
+        basepoint -= z * s;
+        let author = per_author
+            .entry(sample.key.to_bytes())
+            .or_insert((Scalar::ZERO, sample.key.to_edwards()));
+        author.0 += z * k;
+        scalars.push(z);
+        points.push(r);
+    }
+    scalars.push(basepoint);
+    points.push(ED25519_BASEPOINT_POINT);
+    for (coefficient, point) in per_author.into_values() {
+        scalars.push(coefficient);
+        points.push(point);
+    }
+    EdwardsPoint::vartime_multiscalar_mul(scalars, points).is_identity()
 }
 
 /// Times `work` over `count` signatures: (per second, CPU microseconds each, CPU use).
@@ -167,9 +271,26 @@ fn burst(count: usize, work: impl FnOnce() -> bool) -> anyhow::Result<(f64, f64,
 /// One burst of raw verification over `sample` (every signature valid).
 pub fn raw_rates(sample: &[Sample]) -> anyhow::Result<RawRates> {
     let one_thread = &sample[..sample.len() / 4];
-    let strict = |(message, signature, key): &Sample| key.verify_strict(message, signature).is_ok();
+    let strict = |sample: &Sample| {
+        sample
+            .key
+            .verify_strict(&sample.message, &sample.signature)
+            .is_ok()
+    };
+    let exact = |sample: &Sample| proto_types::verify_many::check(&sample.entry).is_ok();
     let (single, single_cpu_us, single_cpu) =
         burst(sample.len(), || sample.par_iter().all(strict))?;
+    let (exact_rate, exact_cpu_us, exact_cpu) =
+        burst(sample.len(), || sample.par_iter().all(exact))?;
+    let (_, single_thread_cpu_us, _) = burst(one_thread.len(), || one_thread.iter().all(strict))?;
+    let (_, exact_batch_thread_cpu_us, _) =
+        burst(one_thread.len(), || one_thread.chunks(512).all(exact_batch))?;
+    let r_points: Vec<EdwardsPoint> = one_thread
+        .iter()
+        .filter_map(|sample| CompressedEdwardsY(*sample.signature.r_bytes()).decompress())
+        .collect();
+    let (_, torsion_check_thread_cpu_us, _) =
+        burst(r_points.len(), || r_points.iter().all(torsion_free))?;
     let (batch, batch_cpu_us, batch_cpu) =
         burst(sample.len(), || sample.par_chunks(64).all(verify_batch))?;
     let (single_one_thread, _, _) = burst(one_thread.len(), || one_thread.iter().all(strict))?;
@@ -177,8 +298,14 @@ pub fn raw_rates(sample: &[Sample]) -> anyhow::Result<RawRates> {
         burst(one_thread.len(), || one_thread.chunks(64).all(verify_batch))?;
     let mut cpu = single_cpu;
     cpu += batch_cpu;
+    cpu += exact_cpu;
     Ok(RawRates {
         single,
+        exact: exact_rate,
+        exact_cpu_us,
+        single_thread_cpu_us,
+        exact_batch_thread_cpu_us,
+        torsion_check_thread_cpu_us,
         batch,
         single_one_thread,
         batch_one_thread,
@@ -393,6 +520,14 @@ pub fn run(params: &Params, reporter: &mut Reporter<'_>) -> anyhow::Result<()> {
         thousand(raw.batch_one_thread),
         raw.single_cpu_us,
         raw.batch_cpu_us
+    ));
+    reporter.say(format!(
+        "  strict verification as ingest runs it (verify_many): {} on {cores} threads, {:.1} µs of CPU per signature; one thread, µs of CPU: verify_strict {:.1}, exact batch of 512 {:.1} (not used), [ℓ]R check {:.1}",
+        thousand(raw.exact),
+        raw.exact_cpu_us,
+        raw.single_thread_cpu_us,
+        raw.exact_batch_thread_cpu_us,
+        raw.torsion_check_thread_cpu_us
     ));
     reporter.say(format!(
         "  bulk ingest (submit_many_bytes): {} in {:.1} s, {:.0} µs of CPU per entry on {:.2} busy cores — ratio {:.2} of single verification (median per submission {:.2}), {:.2} of batch (aim > 0.5); other processes used {:.0} % of the machine",

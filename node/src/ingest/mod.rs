@@ -1,8 +1,8 @@
 //! Ingest: the one path by which entries enter the store, own and foreign alike.
 //!
-//! Front door ([`Ingest::submit_bytes`]): size check, strict decode, trust check (unknown
-//! authors are refused before any signature work), strict signature verification on the
-//! blocking pool. Then the entry goes to the **writer**, a dedicated thread that owns every
+//! Front door ([`Ingest::submit_bytes`]): size check, strict decode (once, with the author's
+//! key from a bounded cache of decoded keys), trust check (unknown authors are refused before
+//! any signature work), strict signature verification on the blocking pool. Then the entry goes to the **writer**, a dedicated thread that owns every
 //! write to the store: chain check against the author's head (a gap is held back in a bounded
 //! buffer, never stored out of order), equivocation detection, the fold of the right's state, all
 //! index updates, in one `WriteBatch` per group of commands (group commit: one fsync for all
@@ -48,7 +48,7 @@ use std::sync::Arc;
 
 use proto_types::body::Body;
 use proto_types::entry::{Entry, EntryId, VerifiedEntry};
-use proto_types::keys::{PublicKey, SecretKey};
+use proto_types::keys::{KeyCache, PublicKey, SecretKey};
 use serde::Serialize;
 use tokio::sync::{broadcast, mpsc, oneshot};
 
@@ -171,6 +171,9 @@ pub struct Ingest {
     commands: mpsc::Sender<Command>,
     stored: broadcast::Sender<StoredEntry>,
     trust: Arc<Trust>,
+    /// Decoded author keys (bounded, [`proto_types::keys::KEY_CACHE_CAPACITY`]), shared by
+    /// every verification of this node's ingest path.
+    key_cache: Arc<KeyCache>,
     metrics: Arc<Metrics>,
     store: Arc<Store>,
     authority: PublicKey,
@@ -249,6 +252,7 @@ impl Ingest {
                 commands,
                 stored,
                 trust,
+                key_cache: Arc::new(KeyCache::default()),
                 metrics,
                 store,
                 authority,
@@ -320,7 +324,7 @@ impl Ingest {
     /// Decodes and checks the trust of an entry, then verifies its signature. CPU-bound: call
     /// it off the async executor.
     pub fn verify_bytes(&self, bytes: &[u8]) -> Result<VerifiedEntry, IngestError> {
-        verify_trusted(&self.trust, bytes)
+        verify_trusted(&self.trust, &self.key_cache, bytes)
     }
 
     /// Decodes, checks trust, verifies (off the async executor) and stores an entry received
@@ -331,9 +335,11 @@ impl Ingest {
         source: Source,
     ) -> Result<IngestOutcome, IngestError> {
         let trust = self.trust.clone();
-        let verified = tokio::task::spawn_blocking(move || verify_trusted(&trust, &bytes))
-            .await
-            .map_err(|_| IngestError::Closed)?;
+        let key_cache = self.key_cache.clone();
+        let verified =
+            tokio::task::spawn_blocking(move || verify_trusted(&trust, &key_cache, &bytes))
+                .await
+                .map_err(|_| IngestError::Closed)?;
         match verified {
             Ok(entry) => self.submit_verified(entry, source).await,
             Err(error) => {
@@ -438,8 +444,10 @@ impl Ingest {
         tokio::task::JoinHandle<Vec<Result<VerifiedEntry, IngestError>>>,
     ) {
         let trust = self.trust.clone();
+        let key_cache = self.key_cache.clone();
         let count = chunk.len();
-        let task = tokio::task::spawn_blocking(move || verify::verify_chunk(&trust, &chunk));
+        let task =
+            tokio::task::spawn_blocking(move || verify::verify_chunk(&trust, &key_cache, &chunk));
         (count, task)
     }
 
