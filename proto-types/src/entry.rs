@@ -443,11 +443,15 @@ impl UnsignedEntry {
         // Built from its parts rather than decoded back from the JSON: the body is the typed
         // body the JSON was made from (`Body::decode` of `to_value` gives it back: tested for
         // every kind), and the author the key's public half.
-        let value = Value::Object(object);
-        let canonical = jcs::canonicalize(&value)?;
+        let jcs::Canonicalized {
+            value,
+            bytes: canonical,
+            member,
+        } = jcs::canonicalize_owned(Value::Object(object), "signature")?;
         if canonical.len() > MAX_ENTRY_BYTES {
             return Err(EntryError::TooLarge(canonical.len()));
         }
+        let signature_member = member.ok_or_else(|| field_error("signature", "missing"))?;
         let id = EntryId(Sha256::digest(&canonical).into());
         Ok(VerifiedEntry(Entry {
             author: key.public_key(),
@@ -458,6 +462,7 @@ impl UnsignedEntry {
             signature,
             value,
             canonical,
+            signature_member,
             id,
         }))
     }
@@ -871,6 +876,7 @@ mod tests {
             prop_assert_eq!((decoded.seq(), decoded.prev()), (entry.seq(), entry.prev()));
             prop_assert_eq!(decoded.timestamp(), entry.timestamp());
             prop_assert_eq!(decoded.signature(), entry.signature());
+            prop_assert_eq!(decoded.signing_message().ok(), entry.signing_message().ok());
             let mut value = entry.value().clone();
             match field {
                 0 => value["seq"] = Value::from(seq + 1),
