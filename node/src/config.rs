@@ -55,6 +55,11 @@ pub struct NodeConfig {
     /// process crash loses nothing but a power loss may lose the last acknowledged writes.
     #[serde(default = "default_true")]
     pub sync_writes: bool,
+    /// Seconds between the catch-up sync rounds in which every connected peer is asked for its
+    /// heads (default 5, in 1..=3600). Head announcements start a sync at once when a peer
+    /// writes in bulk; this round is the guarantee behind them (protocol.md §10).
+    #[serde(default = "default_sync_interval_secs")]
+    pub sync_interval_secs: u64,
     /// Request and rate limits.
     #[serde(default)]
     pub limits: Limits,
@@ -286,6 +291,9 @@ fn default_api_listen() -> SocketAddr {
 fn default_p2p_listen() -> String {
     "/ip4/127.0.0.1/tcp/7071".to_owned()
 }
+fn default_sync_interval_secs() -> u64 {
+    5
+}
 fn default_true() -> bool {
     true
 }
@@ -474,6 +482,11 @@ impl NodeConfig {
         }
         if limits.rate_limit_per_second == 0 || limits.rate_limit_burst == 0 {
             return Err(ConfigError::Invalid("rate limits must be positive".into()));
+        }
+        if !(1..=3600).contains(&self.sync_interval_secs) {
+            return Err(ConfigError::Invalid(
+                "sync_interval_secs must be in 1..=3600".into(),
+            ));
         }
         if let Some(policy) = &self.marketplace {
             for code in &policy.accepted_jurisdictions {

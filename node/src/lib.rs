@@ -269,6 +269,7 @@ pub async fn start_with(config: NodeConfig, inputs: Inputs) -> anyhow::Result<Ru
             listen: config.p2p_listen.clone(),
             bootstrap: config.bootstrap.clone(),
             mdns: config.mdns,
+            sync_interval: std::time::Duration::from_secs(config.sync_interval_secs),
         },
         ingest.clone(),
         transparency.clone(),

@@ -84,6 +84,48 @@ impl WireHead {
     }
 }
 
+/// The gossip topic of head announcements (`docs/protocol.md` §10, "Head announcements"): one message,
+/// [`HeadAnnouncement`], never forwarded.
+pub const ANNOUNCE_TOPIC: &str = "/rightsnet/heads/1";
+/// Most feed heads one announcement lists.
+pub const MAX_ANNOUNCED_HEADS: usize = 64;
+/// Largest encoded announcement decoded ([`MAX_ANNOUNCED_HEADS`] heads take about 5.8 KiB).
+pub const MAX_ANNOUNCEMENT_BYTES: usize = 8 * 1024;
+
+/// A head announcement, gossiped on [`ANNOUNCE_TOPIC`]: "I now hold these feed heads". A hint,
+/// never trusted data: a receiver only uses it to start a sync session with the peer it came
+/// from, which verifies everything it fetches.
+///
+/// Encoded like the sync messages: a CBOR map `{"nonce": uint, "heads": [WireHead…]}`. Fields
+/// a decoder does not know are ignored, so later versions may add some.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HeadAnnouncement {
+    /// Chosen at random by the sender for each message. Gossip message ids are the hash of the
+    /// message, so without it two nodes announcing the same heads would send the same message,
+    /// and the second would be dropped as a duplicate of the first.
+    pub nonce: u64,
+    /// The heads, at most [`MAX_ANNOUNCED_HEADS`], each author at most once.
+    pub heads: Vec<WireHead>,
+}
+
+/// Encodes an announcement; one with more than [`MAX_ANNOUNCED_HEADS`] heads is refused.
+pub fn encode_announcement(announcement: &HeadAnnouncement) -> Result<Vec<u8>, SyncError> {
+    if announcement.heads.len() > MAX_ANNOUNCED_HEADS {
+        return Err(SyncError::TooManyAnnouncedHeads(announcement.heads.len()));
+    }
+    encode(announcement)
+}
+
+/// Decodes an announcement of at most [`MAX_ANNOUNCEMENT_BYTES`] listing at most
+/// [`MAX_ANNOUNCED_HEADS`] heads. Bytes after the first CBOR item are ignored.
+pub fn decode_announcement(bytes: &[u8]) -> Result<HeadAnnouncement, SyncError> {
+    let announcement: HeadAnnouncement = decode(bytes, MAX_ANNOUNCEMENT_BYTES)?;
+    if announcement.heads.len() > MAX_ANNOUNCED_HEADS {
+        return Err(SyncError::TooManyAnnouncedHeads(announcement.heads.len()));
+    }
+    Ok(announcement)
+}
+
 /// A sync response.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum SyncResponse {
@@ -167,6 +209,9 @@ pub enum SyncError {
     /// A heads response lists more than [`MAX_HEADS`] feeds.
     #[error("{0} feed heads, more than the {MAX_HEADS} allowed")]
     TooManyHeads(usize),
+    /// A head announcement lists more than [`MAX_ANNOUNCED_HEADS`] heads.
+    #[error("{0} announced heads, more than the {MAX_ANNOUNCED_HEADS} allowed")]
+    TooManyAnnouncedHeads(usize),
     /// A range response carries more entries than were asked for.
     #[error("{got} entries, more than the {most} asked for")]
     TooManyEntries {
@@ -387,6 +432,102 @@ mod tests {
             decode_request(&short),
             Err(SyncError::Malformed(_))
         ));
+    }
+
+    /// The announcement's bytes, pinned like the sync messages'.
+    #[test]
+    fn an_announcement_has_fixed_bytes_and_bounds() {
+        let announcement = HeadAnnouncement {
+            nonce: 7,
+            heads: vec![WireHead {
+                author: key(0x20),
+                seq: 70000,
+                id: key(0xa0),
+            }],
+        };
+        let bytes = encode_announcement(&announcement).unwrap();
+        assert_eq!(
+            hex::encode(&bytes),
+            "a2656e6f6e63650765686561647381a366617574686f725820202122232425262728292a2b2c2d2e2f303132333435363738393a3b3c3d3e3f637365711a000111706269645820a0a1a2a3a4a5a6a7a8a9aaabacadaeafb0b1b2b3b4b5b6b7b8b9babbbcbdbebf"
+        );
+        assert_eq!(decode_announcement(&bytes).unwrap(), announcement);
+        // The most heads allowed fit in the byte bound, with room to spare.
+        let full = HeadAnnouncement {
+            nonce: u64::MAX,
+            heads: vec![
+                WireHead {
+                    author: key(1),
+                    seq: u64::MAX,
+                    id: key(2),
+                };
+                MAX_ANNOUNCED_HEADS
+            ],
+        };
+        let bytes = encode_announcement(&full).unwrap();
+        assert!(bytes.len() <= MAX_ANNOUNCEMENT_BYTES, "{}", bytes.len());
+        assert_eq!(decode_announcement(&bytes).unwrap(), full);
+        // One head more is refused both ways.
+        let mut over = full;
+        over.heads.push(over.heads[0].clone());
+        assert_eq!(
+            encode_announcement(&over),
+            Err(SyncError::TooManyAnnouncedHeads(MAX_ANNOUNCED_HEADS + 1))
+        );
+        let bytes = encode(&over).unwrap();
+        assert_eq!(
+            decode_announcement(&bytes),
+            Err(SyncError::TooManyAnnouncedHeads(MAX_ANNOUNCED_HEADS + 1))
+        );
+        // Over the byte bound: refused before parsing.
+        assert!(matches!(
+            decode_announcement(&vec![0xa2; MAX_ANNOUNCEMENT_BYTES + 1]),
+            Err(SyncError::TooLarge { .. })
+        ));
+        // Fields a decoder does not know are ignored (later versions may add some).
+        let mut extended = hex::decode("a3").unwrap();
+        extended.extend(&hex::decode("656e6f6e636507").unwrap());
+        extended.extend(&hex::decode("65686561647380").unwrap());
+        extended.extend(&hex::decode("6666757475726501").unwrap());
+        assert_eq!(
+            decode_announcement(&extended).unwrap(),
+            HeadAnnouncement {
+                nonce: 7,
+                heads: Vec::new()
+            }
+        );
+        // Malformed input is an error, never a panic; no strict prefix decodes.
+        for sample in ["", "ff", "a1656865616473bbffffffffffffffff", "6448656164"] {
+            assert!(matches!(
+                decode_announcement(&hex::decode(sample).unwrap()),
+                Err(SyncError::Malformed(_))
+            ));
+        }
+        let bytes = encode_announcement(&announcement).unwrap();
+        for end in 0..bytes.len() {
+            assert!(decode_announcement(&bytes[..end]).is_err(), "cut at {end}");
+        }
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn announcements_round_trip(
+            nonce in proptest::prelude::any::<u64>(),
+            heads in proptest::collection::vec(
+                (proptest::prelude::any::<[u8; 32]>(), proptest::prelude::any::<u64>(), proptest::prelude::any::<[u8; 32]>()),
+                0..=MAX_ANNOUNCED_HEADS,
+            ),
+        ) {
+            let announcement = HeadAnnouncement {
+                nonce,
+                heads: heads
+                    .into_iter()
+                    .map(|(author, seq, id)| WireHead { author, seq, id })
+                    .collect(),
+            };
+            let bytes = encode_announcement(&announcement).unwrap();
+            proptest::prop_assert!(bytes.len() <= MAX_ANNOUNCEMENT_BYTES);
+            proptest::prop_assert_eq!(decode_announcement(&bytes).unwrap(), announcement);
+        }
     }
 
     #[test]

@@ -135,6 +135,12 @@ pub fn run(params: &Params, reporter: &mut Reporter<'_>) -> anyhow::Result<()> {
     let elapsed = rejoining.elapsed();
     let cpu = cpu_sample.elapsed();
     let caught_up = stored_entries(&second_state.store)? - before;
+    let sync_event = |name: &str| second_state.metrics.event_count(name);
+    let ranges = sync_event("sync_range_fetched");
+    let fetched = sync_event("sync_entry_fetched");
+    let busy_retries = sync_event("sync_busy_retry");
+    let sessions = sync_event("sync_session_started");
+    let by_announcement = sync_event("sync_by_announcement");
     drop(second_state);
     drop(first_state);
     runtime.block_on(second.shutdown())?;
@@ -166,6 +172,9 @@ pub fn run(params: &Params, reporter: &mut Reporter<'_>) -> anyhow::Result<()> {
         100.0 * cpu.others_share(),
         if converged { "" } else { " — NOT CONVERGED" }
     ));
+    reporter.say(format!(
+        "  {ranges} ranges ({fetched} entries) fetched in {sessions} sessions ({by_announcement} started by head announcements), {busy_retries} ranges asked again after Busy"
+    ));
     reporter.result(
         "catchup",
         json!({
@@ -181,6 +190,11 @@ pub fn run(params: &Params, reporter: &mut Reporter<'_>) -> anyhow::Result<()> {
             "first_entry_after_s": round(first_progress.as_secs_f64(), 3),
             "ingest_per_s": round(ingest_per_s, 0),
             "ratio_to_ingest": round(ratio, 3),
+            "ranges_fetched": ranges,
+            "entries_fetched": fetched,
+            "busy_retries": busy_retries,
+            "sync_sessions": sessions,
+            "syncs_by_announcement": by_announcement,
             "busy_cores": round(cpu.busy_cores(), 2),
             "cpu_us_per_entry": round(cpu.ours_s * 1e6 / caught_up.max(1) as f64, 1),
             "others_cpu_share": round(cpu.others_share(), 3),

@@ -52,8 +52,9 @@ impl Default for Params {
     }
 }
 
-/// Node events reported with the result: how gossip fared, and peers blocked.
-const EVENTS: [&str; 9] = [
+/// Node events reported with the result: how gossip fared, what sync and head announcements
+/// did, and peers blocked (for gossip or for sync data).
+const EVENTS: [&str; 16] = [
     "gossip_accepted",
     "gossip_duplicate",
     "gossip_early",
@@ -62,7 +63,14 @@ const EVENTS: [&str; 9] = [
     "gossip_dropped_overload",
     "gossip_publish_failed",
     "sync_entry_stored",
+    "sync_session_started",
+    "sync_busy_retry",
+    "announcement_published",
+    "sync_by_announcement",
+    "sync_after_overload",
+    "sync_invalid_data",
     "peer_blocked_for_score",
+    "peer_blocked_for_sync_data",
 ];
 
 /// How long the gossip mesh may take to form after the warm-up.
@@ -349,16 +357,20 @@ pub fn run(params: &Params, reporter: &mut Reporter<'_>) -> anyhow::Result<()> {
             "NOT within 60 s".to_owned()
         }
     ));
-    let blocked = events
-        .get("peer_blocked_for_score")
-        .and_then(serde_json::Value::as_u64)
-        .unwrap_or(0);
-    if blocked > 0 {
-        reporter.say(format!(
-            "  {blocked} peers blocked for their gossip score (honest peers: every node here is honest); gossip rejected {}, dropped for overload {}",
-            events["gossip_rejected"], events["gossip_dropped_overload"]
-        ));
-    }
+    let event = |name: &str| {
+        events
+            .get(name)
+            .and_then(serde_json::Value::as_u64)
+            .unwrap_or(0)
+    };
+    let blocked = event("peer_blocked_for_score") + event("peer_blocked_for_sync_data");
+    reporter.say(format!(
+        "  {blocked} peers blocked (every node here is honest); gossip rejected {}, dropped for overload {}; {} sync sessions, {} started by head announcements",
+        event("gossip_rejected"),
+        event("gossip_dropped_overload"),
+        event("sync_session_started"),
+        event("sync_by_announcement")
+    ));
     reporter.result(
         "propagation",
         json!({
@@ -377,6 +389,7 @@ pub fn run(params: &Params, reporter: &mut Reporter<'_>) -> anyhow::Result<()> {
             "lagged_notices": lagged,
             "converged": converged,
             "converged_after_s": round(converge_elapsed.as_secs_f64(), 3),
+            "peers_blocked": blocked,
             "latency": summary.to_json(),
             "worst_node_p99_ms": round(worst_node_p99, 3),
             "local_commit": local_summary.to_json(),

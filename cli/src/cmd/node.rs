@@ -87,6 +87,7 @@ fn build_config(args: RunArgs) -> Result<NodeConfig, CommandError> {
                 operator_token: None,
                 operator_token_file: None,
                 sync_writes: true,
+                sync_interval_secs: 5,
                 limits: Limits::default(),
                 marketplace: None,
                 trust: Default::default(),

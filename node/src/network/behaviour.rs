@@ -17,7 +17,9 @@ use proto_types::entry::MAX_ENTRY_BYTES;
 use proto_types::sync::{self, SyncRequest, SyncResponse};
 use sha2::{Digest, Sha256};
 
-use super::{CHECKPOINTS_TOPIC, ENTRIES_TOPIC, KAD_PROTOCOL, PROTOCOL_VERSION, SYNC_PROTOCOL};
+use super::{
+    CHECKPOINTS_TOPIC, ENTRIES_TOPIC, HEADS_TOPIC, KAD_PROTOCOL, PROTOCOL_VERSION, SYNC_PROTOCOL,
+};
 
 /// Largest gossip message: one entry plus framing (a checkpoint note, at most 64 KiB, and a
 /// split-view proof, at most 16 KiB, fit too).
@@ -160,6 +162,7 @@ fn gossip() -> anyhow::Result<gossipsub::Behaviour> {
         .map_err(anyhow::Error::msg)?;
     gossip.subscribe(&gossipsub::IdentTopic::new(ENTRIES_TOPIC))?;
     gossip.subscribe(&gossipsub::IdentTopic::new(CHECKPOINTS_TOPIC))?;
+    gossip.subscribe(&gossipsub::IdentTopic::new(HEADS_TOPIC))?;
     Ok(gossip)
 }
 

@@ -11,11 +11,20 @@
 //! - **Catch-up sync** (request-response, protocol [`SYNC_PROTOCOL`], the CBOR messages of
 //!   [`proto_types::sync`]): a node asks a peer for its heads, then fetches every feed it is
 //!   behind on in bounded ranges and hands their bytes to the ingest path's bulk door, which
-//!   verifies and stores them. It runs when a peer connects, every [`SYNC_INTERVAL`], and when
-//!   gossip delivers an entry with a gap before it. Sessions wait in a first-in first-out queue
-//!   for one of [`MAX_CONCURRENT_SYNCS`] slots, so every connected peer is synced within a
-//!   bounded time. Gossip is the fast path and may drop messages; sync is what guarantees
-//!   convergence.
+//!   verifies and stores them. A session fetches up to [`MAX_FEEDS_AT_ONCE`] feeds at once and
+//!   keeps up to [`MAX_RANGES_AHEAD_PER_FEED`] ranges of each in flight, so the next range
+//!   travels while the current one is verified and stored. It runs when a peer connects, every
+//!   sync interval ([`SYNC_INTERVAL`] by default), when gossip delivers an entry with a gap
+//!   before it, and when a peer announces a head this node lacks. Sessions wait in a first-in
+//!   first-out queue for one of [`MAX_CONCURRENT_SYNCS`] slots, so every connected peer is
+//!   synced within a bounded time. Gossip is the fast path and may drop messages; sync is what
+//!   guarantees convergence.
+//! - **Head announcements** (gossipsub, topic [`HEADS_TOPIC`]): entries stored in bulk (imports,
+//!   batches) or learnt by sync are not gossiped one by one; instead the node announces the new
+//!   heads of their feeds, coalesced per author every [`ANNOUNCE_INTERVAL`]. A peer that lacks
+//!   an announced head of a trusted author starts a sync with the announcer at once (at most
+//!   one per [`ANNOUNCED_SYNC_INTERVAL`] per peer). Announcements are hints: never forwarded,
+//!   never stored, never believed beyond scheduling a sync.
 //! - **Peers**: bootstrap addresses (redialled when lost), identify, Kademlia for discovery
 //!   beyond them, optional mDNS, connection limits, a block list. The operator's blocks are
 //!   persisted in the data directory and last until the operator unblocks. The node blocks on
@@ -26,13 +35,17 @@
 //!
 //! Rooms: this file holds the handle, its commands and [`start`]; `swarm` the task's event
 //! loop; `behaviour` the libp2p behaviour and its tuning; `sync` catch-up sync (serving,
-//! scheduling, fetching); `peers` scores, blocks and the block-list file.
+//! scheduling, fetching); `announce` head announcements (sending and receiving); `peers`
+//! scores, blocks and the block-list file.
 
+mod announce;
 mod behaviour;
 mod checkpoints;
 mod peers;
 mod swarm;
 mod sync;
+#[cfg(test)]
+mod tests;
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -51,6 +64,7 @@ use crate::metrics::Metrics;
 use crate::storage::{Store, StoreReader};
 use crate::transparency::Transparency;
 
+pub use announce::{ANNOUNCE_INTERVAL, ANNOUNCED_SYNC_INTERVAL, MAX_PENDING_ANNOUNCED_AUTHORS};
 pub use behaviour::{
     GOSSIP_MESH_N, GOSSIP_MESH_N_HIGH, GOSSIP_MESH_N_LOW, IDLE_CONNECTION_TIMEOUT, MAX_CONNECTIONS,
     MAX_CONNECTIONS_PER_PEER, MAX_GOSSIP_BYTES,
@@ -60,7 +74,10 @@ pub use peers::{
     MAX_KNOWN_PEERS, MAX_STRIKES, PENALTY_HALF_LIFE, PeerInfo, PeerSnapshot, Peers,
 };
 pub use swarm::{DISCOVERY_INTERVAL, MAINTENANCE_INTERVAL, MAX_CONCURRENT_VALIDATIONS};
-pub use sync::{MAX_CONCURRENT_SERVES, MAX_CONCURRENT_SYNCS, SYNC_INTERVAL, SessionError};
+pub use sync::{
+    MAX_BUSY_RETRIES, MAX_CONCURRENT_SERVES, MAX_CONCURRENT_SYNCS, MAX_FEEDS_AT_ONCE,
+    MAX_RANGES_AHEAD_PER_FEED, MAX_RANGES_IN_FLIGHT, SYNC_INTERVAL, SessionError,
+};
 
 pub use peers::Offence;
 
@@ -69,6 +86,8 @@ pub const ENTRIES_TOPIC: &str = "/rightsnet/entries/1";
 /// The gossip topic for checkpoints (a signed note with the cosignatures the sender holds) and
 /// checkpoint equivocation proofs (JSON), protocol §14.4.
 pub const CHECKPOINTS_TOPIC: &str = "/rightsnet/checkpoints/1";
+/// The gossip topic for head announcements ([`proto_types::sync::ANNOUNCE_TOPIC`]).
+pub const HEADS_TOPIC: &str = proto_types::sync::ANNOUNCE_TOPIC;
 /// The catch-up sync protocol ([`proto_types::sync::PROTOCOL`]).
 pub const SYNC_PROTOCOL: StreamProtocol = StreamProtocol::new(proto_types::sync::PROTOCOL);
 /// The Kademlia protocol (our own, so nodes never join another DHT).
@@ -126,7 +145,12 @@ enum Command {
     SyncDone { peer: PeerId },
     /// Sync with the peer as soon as a slot is free.
     SyncWith { peer: PeerId },
+    /// The peer announced a head of a trusted author that this node lacks.
+    Announced { peer: PeerId },
 }
+
+/// A sync response on its way.
+type PendingResponse = oneshot::Receiver<Result<SyncResponse, OutboundFailure>>;
 
 /// Why a network command failed.
 #[derive(Debug, thiserror::Error)]
@@ -207,12 +231,14 @@ impl Network {
         response.await.map_err(|_| NetworkError::Closed)
     }
 
-    /// Sends a sync request and waits for the peer's response.
-    async fn request(
+    /// Sends a sync request; the receiver gets the peer's response (or why there is none).
+    /// The request travels whether or not the receiver is awaited yet, so that a session can
+    /// keep several in flight.
+    async fn send_request(
         &self,
         peer: PeerId,
         request: SyncRequest,
-    ) -> Result<SyncResponse, SessionError> {
+    ) -> Result<PendingResponse, NetworkError> {
         let (reply, response) = oneshot::channel();
         self.send(Command::Request {
             peer,
@@ -220,7 +246,7 @@ impl Network {
             reply,
         })
         .await?;
-        Ok(response.await.map_err(|_| NetworkError::Closed)??)
+        Ok(response)
     }
 
     /// Holds invalid data against `peer` (the one way to strike a peer from outside the swarm
@@ -246,6 +272,8 @@ pub struct NetworkConfig {
     pub bootstrap: Vec<String>,
     /// Whether mDNS discovery runs.
     pub mdns: bool,
+    /// How often every connected peer is asked for its heads ([`SYNC_INTERVAL`] by default).
+    pub sync_interval: Duration,
 }
 
 /// The running swarm task.
@@ -349,6 +377,7 @@ pub async fn start(
         scoring,
         bootstrap,
         listen_addrs: listen_addrs.clone(),
+        sync_interval: config.sync_interval,
     });
     task.publish_snapshot();
     task.dial_bootstrap();

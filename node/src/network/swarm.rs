@@ -19,10 +19,11 @@ use proto_types::sync::SyncResponse;
 use tokio::sync::broadcast::error::RecvError;
 use tokio::sync::{Semaphore, broadcast, mpsc, oneshot, watch};
 
+use super::announce::{ANNOUNCE_INTERVAL, AnnouncedSyncs, PendingHeads};
 use super::behaviour::{Behaviour, BehaviourEvent, MAX_CONNECTIONS};
 use super::peers::{MAX_KNOWN_PEERS, Offence, PeerInfo, PeerSnapshot, Peers, Scoring};
-use super::sync::{MAX_CONCURRENT_SERVES, MAX_CONCURRENT_SYNCS, SYNC_INTERVAL};
-use super::{Command, ENTRIES_TOPIC, GossipMesh, Network, PROTOCOL_VERSION};
+use super::sync::{MAX_CONCURRENT_SERVES, MAX_CONCURRENT_SYNCS};
+use super::{Command, ENTRIES_TOPIC, GossipMesh, HEADS_TOPIC, Network, PROTOCOL_VERSION};
 use crate::ingest::{Ingest, IngestError, IngestOutcome, Source, StoredEntry};
 use crate::metrics::Metrics;
 use crate::storage::StoreReader;
@@ -56,6 +57,7 @@ pub(super) struct Parts {
     pub(super) scoring: Scoring,
     pub(super) bootstrap: HashMap<PeerId, Multiaddr>,
     pub(super) listen_addrs: Vec<Multiaddr>,
+    pub(super) sync_interval: Duration,
 }
 
 /// The swarm task's state. Catch-up sync's half of it (the queue, the sessions, serving) is
@@ -90,7 +92,13 @@ pub(super) struct SwarmTask {
     discovery_due: bool,
     topic: gossipsub::IdentTopic,
     pub(super) checkpoints_topic: gossipsub::IdentTopic,
+    pub(super) heads_topic: gossipsub::IdentTopic,
+    /// New heads of feeds extended in bulk or by sync, waiting for the next announcement.
+    pub(super) pending_heads: PendingHeads,
+    /// Syncs started by peers' announcements, rate-limited per peer.
+    pub(super) announced_syncs: AnnouncedSyncs,
     listen_addrs: Vec<Multiaddr>,
+    sync_interval: Duration,
 }
 
 impl SwarmTask {
@@ -117,7 +125,11 @@ impl SwarmTask {
             discovery_due: false,
             topic: gossipsub::IdentTopic::new(ENTRIES_TOPIC),
             checkpoints_topic: gossipsub::IdentTopic::new(super::CHECKPOINTS_TOPIC),
+            heads_topic: gossipsub::IdentTopic::new(HEADS_TOPIC),
+            pending_heads: PendingHeads::default(),
+            announced_syncs: AnnouncedSyncs::default(),
             listen_addrs: parts.listen_addrs,
+            sync_interval: parts.sync_interval,
         }
     }
 
@@ -128,7 +140,9 @@ impl SwarmTask {
         mut outgoing: broadcast::Receiver<OutgoingMessage>,
         shutdown: &mut watch::Receiver<bool>,
     ) {
-        let mut sync_tick = tokio::time::interval(SYNC_INTERVAL);
+        let mut sync_tick = tokio::time::interval(self.sync_interval);
+        let mut announce_tick = tokio::time::interval(ANNOUNCE_INTERVAL);
+        announce_tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         let mut maintenance_tick = tokio::time::interval(MAINTENANCE_INTERVAL);
         let mut discovery_tick = tokio::time::interval(DISCOVERY_INTERVAL);
         loop {
@@ -140,7 +154,7 @@ impl SwarmTask {
                 },
                 notice = stored.recv() => match notice {
                     Ok(notice) if notice.source == Source::Local => self.publish(&notice.entry),
-                    Ok(_) => {}
+                    Ok(notice) => self.record_head(&notice),
                     Err(RecvError::Lagged(skipped)) => {
                         // Peers will fetch what was not gossiped through sync.
                         tracing::debug!(skipped, "stored-entry notices skipped");
@@ -156,6 +170,7 @@ impl SwarmTask {
                     Err(RecvError::Closed) => break,
                 },
                 _ = sync_tick.tick() => self.sync_with_everyone(),
+                _ = announce_tick.tick() => self.announce(),
                 _ = maintenance_tick.tick() => self.maintain(),
                 _ = discovery_tick.tick() => {
                     if self.swarm.connected_peers().next().is_some() {
@@ -196,6 +211,7 @@ impl SwarmTask {
             }
             Command::SyncDone { peer } => self.sync_done(peer),
             Command::SyncWith { peer } => self.start_sync(peer),
+            Command::Announced { peer } => self.on_announced(peer),
         }
     }
 
@@ -218,6 +234,7 @@ impl SwarmTask {
                 ..
             } => {
                 tracing::debug!(peer = %peer_id, "peer disconnected");
+                self.announced_syncs.forget(&peer_id);
                 self.publish_snapshot();
             }
             SwarmEvent::Behaviour(BehaviourEvent::Gossipsub(gossipsub::Event::Message {
@@ -227,6 +244,8 @@ impl SwarmTask {
             })) => {
                 if message.topic == self.checkpoints_topic.hash() {
                     self.validate_checkpoint(propagation_source, message_id, message.data);
+                } else if message.topic == self.heads_topic.hash() {
+                    self.validate_announcement(propagation_source, message_id, message.data);
                 } else {
                     self.validate_gossip(propagation_source, message_id, message.data);
                 }
@@ -284,9 +303,12 @@ impl SwarmTask {
         {
             Ok(_) => self.metrics.event("gossip_published"),
             Err(error) => {
-                // Not fatal: peers that miss it fetch it through sync.
+                // Not fatal: peers that miss it fetch it through sync, which the head
+                // announcement starts at once (gossip degrades to sync, e.g. when every
+                // peer's queue is full).
                 tracing::debug!(%error, id = %entry.id(), "gossip publish failed");
                 self.metrics.event("gossip_publish_failed");
+                self.record_head_of(entry);
             }
         }
     }
@@ -499,6 +521,9 @@ impl SwarmTask {
                         MessageAcceptance::Ignore,
                     );
                 self.metrics.event("gossip_dropped_overload");
+                // What was dropped is fetched from the sender by sync, soon (rate-limited per
+                // peer like a head announcement) rather than at the next periodic round.
+                self.sync_soon(source, "sync_after_overload");
                 None
             }
         }

@@ -6,7 +6,10 @@
 //! verifies an entry; a peer's invalid data is recognised from the ingest path's per-entry
 //! outcomes ([`judge_range`]) and struck.
 
+use std::collections::{HashMap, VecDeque};
+
 use libp2p::PeerId;
+use libp2p::futures::{StreamExt, stream};
 use libp2p::request_response::{self, OutboundFailure, ResponseChannel};
 use proto_types::entry::FeedHead;
 use proto_types::keys::PublicKey;
@@ -20,7 +23,7 @@ use tokio::sync::oneshot;
 
 use super::peers::Offence;
 use super::swarm::SwarmTask;
-use super::{Command, Network, NetworkError};
+use super::{Command, Network, NetworkError, PendingResponse};
 use crate::ingest::{Ingest, IngestError, IngestOutcome, Source};
 use crate::metrics::Metrics;
 use crate::storage::{StorageError, Store, StoreReader};
@@ -33,6 +36,19 @@ pub const SYNC_INTERVAL: Duration = Duration::from_secs(5);
 pub const MAX_CONCURRENT_SYNCS: usize = 4;
 /// Inbound sync requests served at once; more get `Busy`.
 pub const MAX_CONCURRENT_SERVES: usize = 16;
+/// Feeds one session fetches at once.
+pub const MAX_FEEDS_AT_ONCE: usize = 4;
+/// Range requests of one feed in flight at once: the next ranges travel while the current one
+/// is verified and stored.
+pub const MAX_RANGES_AHEAD_PER_FEED: usize = 2;
+/// Range requests one session has in flight at most. A session holds at most twice as many
+/// responses (those in flight, and those arrived and being stored), each at most
+/// [`wire::MAX_RESPONSE_BYTES`].
+pub const MAX_RANGES_IN_FLIGHT: usize = MAX_FEEDS_AT_ONCE * MAX_RANGES_AHEAD_PER_FEED;
+/// Times in a row a range answered `Busy` is asked again before the session ends.
+pub const MAX_BUSY_RETRIES: u32 = 5;
+/// Pause before asking again after `Busy`, times the retries so far.
+const BUSY_BACKOFF: Duration = Duration::from_millis(50);
 /// What a peer is told when reading the store for its request failed (details stay in our log).
 const INTERNAL_ERROR: &str = "internal error";
 
@@ -110,6 +126,7 @@ impl SwarmTask {
             };
             self.sync_queue.pop_front();
             self.syncing.insert(peer);
+            self.metrics.event("sync_session_started");
             let session = Session {
                 network: self.network.clone(),
                 ingest: self.ingest.clone(),
@@ -129,6 +146,7 @@ impl SwarmTask {
 
     pub(super) fn sync_done(&mut self, peer: PeerId) {
         self.syncing.remove(&peer);
+        self.metrics.event("sync_session_done");
         if self.resync.remove(&peer) {
             // To the back of the queue: a peer that keeps asking must not hold a slot while
             // others wait.
@@ -276,9 +294,36 @@ struct Session {
     peer: PeerId,
 }
 
+/// A range request on its way.
+struct InFlight {
+    /// Its first seq.
+    from: u64,
+    request: SyncRequest,
+    pending: PendingResponse,
+}
+
+/// What a feed's pipeline holds: a range request and where it starts.
+fn range_request(author: &PublicKey, from: u64, to: u64) -> (SyncRequest, u64) {
+    let limit = u32::try_from(
+        to.saturating_sub(from)
+            .saturating_add(1)
+            .min(u64::from(MAX_RANGE_ENTRIES)),
+    )
+    .unwrap_or(MAX_RANGE_ENTRIES);
+    (
+        SyncRequest::Range {
+            author: author.to_bytes(),
+            from_seq: from,
+            limit,
+        },
+        u64::from(limit),
+    )
+}
+
 impl Session {
     /// Compares heads and fetches every trusted feed this node is behind on, or holds another
-    /// entry at the same seq of (so that the equivocation is recorded).
+    /// entry at the same seq of (so that the equivocation is recorded), up to
+    /// [`MAX_FEEDS_AT_ONCE`] feeds at once.
     async fn run(&self) -> Result<(), SessionError> {
         let SyncResponse::Heads(heads) = self.request(SyncRequest::Heads).await? else {
             return Err(SessionError::Protocol(wire::SyncError::Unexpected {
@@ -286,6 +331,14 @@ impl Session {
                 response: "other",
             }));
         };
+        // One read of every local head rather than one per feed the peer lists.
+        let local: HashMap<PublicKey, FeedHead> = self
+            .reader
+            .run(|store| store.heads())
+            .await?
+            .into_iter()
+            .collect();
+        let mut wanted = Vec::new();
         for head in heads {
             let Ok(author) = PublicKey::from_bytes(&head.author) else {
                 continue;
@@ -293,25 +346,47 @@ impl Session {
             if !self.ingest.trust().is_trusted(&author) {
                 continue;
             }
-            let local = self.local_head(author).await?;
+            let local = local.get(&author);
             let local_seq = local.map_or(0, |head| head.seq);
             if head.seq > local_seq {
-                self.fetch_feed(author, local_seq + 1, head.seq).await?;
+                wanted.push((author, local_seq + 1, head.seq));
             } else if head.seq == local_seq
                 && local.is_some_and(|local| local.id != head.entry_id())
             {
-                self.fetch_feed(author, head.seq, head.seq).await?;
+                wanted.push((author, head.seq, head.seq));
             }
+        }
+        let mut feeds = stream::iter(wanted)
+            .map(|(author, from, to)| self.fetch_feed(author, from, to))
+            .buffer_unordered(MAX_FEEDS_AT_ONCE);
+        while let Some(result) = feeds.next().await {
+            // The first feed that fails ends the session (the others are dropped: what they
+            // queued for the writer is stored, what they had in flight is fetched next time).
+            result?;
         }
         Ok(())
     }
 
-    /// Sends `request` and checks that the response answers it: Busy and Refused end the
-    /// session, and a response that breaks the protocol with invalid data (more heads or
-    /// entries than allowed) is a strike.
+    /// Sends `request` and checks the response ([`Session::judge_response`]).
     async fn request(&self, request: SyncRequest) -> Result<SyncResponse, SessionError> {
-        let response = self.network.request(self.peer, request.clone()).await?;
-        if let Err(error) = response.check_answers(&request) {
+        let pending = self
+            .network
+            .send_request(self.peer, request.clone())
+            .await?;
+        let received = pending.await;
+        self.judge_response(&request, received).await
+    }
+
+    /// Checks that a response answers its request: Busy and Refused are errors, and a response
+    /// that breaks the protocol with invalid data (more heads or entries than allowed) is a
+    /// strike.
+    async fn judge_response(
+        &self,
+        request: &SyncRequest,
+        received: Result<Result<SyncResponse, OutboundFailure>, oneshot::error::RecvError>,
+    ) -> Result<SyncResponse, SessionError> {
+        let response = received.map_err(|_| NetworkError::Closed)??;
+        if let Err(error) = response.check_answers(request) {
             if matches!(
                 error,
                 wire::SyncError::TooManyHeads(_) | wire::SyncError::TooManyEntries { .. }
@@ -331,36 +406,106 @@ impl Session {
         Ok(self.reader.run(move |store| store.head(&author)).await?)
     }
 
-    /// Fetches `author`'s entries `from..=to` in bounded ranges and hands each range to the
-    /// ingest path's bulk door. Stops at an empty range, at a range that moved this node's
-    /// head no further, and at invalid data (struck).
-    async fn fetch_feed(
-        &self,
-        author: PublicKey,
-        mut from: u64,
-        to: u64,
-    ) -> Result<(), SessionError> {
+    /// Fetches `author`'s entries `from..=to` in bounded ranges and hands them to the ingest
+    /// path's bulk door, keeping up to [`MAX_RANGES_AHEAD_PER_FEED`] range requests in flight:
+    /// the next ranges travel while this one is verified and stored, and ranges that have
+    /// arrived meanwhile are stored together with it (the bulk door verifies one chunk while
+    /// the writer stores the one before). Starts from this node's head and asks only for what
+    /// it lacks, so a session cut short (a restart, a lost connection) resumes where the store
+    /// stands. Stops at an empty range, at a range that moved this node's head no further,
+    /// and at invalid data (struck). A range answered `Busy` is asked again, after a pause,
+    /// up to [`MAX_BUSY_RETRIES`] times in a row.
+    async fn fetch_feed(&self, author: PublicKey, from: u64, to: u64) -> Result<(), SessionError> {
         let did = author.to_did_key();
-        while from <= to {
-            let limit = u32::try_from((to - from + 1).min(u64::from(MAX_RANGE_ENTRIES)))
-                .unwrap_or(MAX_RANGE_ENTRIES);
-            let request = SyncRequest::Range {
-                author: author.to_bytes(),
-                from_seq: from,
-                limit,
+        let mut in_flight: VecDeque<InFlight> = VecDeque::with_capacity(MAX_RANGES_AHEAD_PER_FEED);
+        // The first seq not requested yet, and the first seq this node still lacks.
+        let mut next_request = from;
+        let mut expected = from;
+        let mut busy_in_a_row = 0u32;
+        loop {
+            self.fill(&author, &mut in_flight, &mut next_request, to)
+                .await?;
+            let Some(front) = in_flight.pop_front() else {
+                return Ok(());
             };
-            let SyncResponse::Entries(entries) = self.request(request).await? else {
-                return Err(SessionError::Protocol(wire::SyncError::Unexpected {
-                    request: "Range",
-                    response: "other",
-                }));
+            let answer = self
+                .judge_response(&front.request, front.pending.await)
+                .await;
+            let entries = match answer {
+                Ok(SyncResponse::Entries(entries)) => entries,
+                Ok(_) => {
+                    return Err(SessionError::Protocol(wire::SyncError::Unexpected {
+                        request: "Range",
+                        response: "other",
+                    }));
+                }
+                Err(SessionError::Busy) if busy_in_a_row < MAX_BUSY_RETRIES => {
+                    busy_in_a_row += 1;
+                    self.metrics.event("sync_busy_retry");
+                    tokio::time::sleep(BUSY_BACKOFF * busy_in_a_row).await;
+                    // Everything behind it is asked again, in order, after the pause.
+                    in_flight.clear();
+                    next_request = expected;
+                    continue;
+                }
+                Err(error) => return Err(error),
             };
+            busy_in_a_row = 0;
+            self.count_range(entries.len());
             if entries.is_empty() {
                 return Ok(());
             }
-            let bytes = entries.into_iter().map(ByteBuf::into_vec).collect();
-            let results = self.ingest.submit_many_bytes(bytes, Source::Sync).await;
-            let verdict = judge_range(&did, from, &results);
+            let mut batch_end = front.from + entries.len() as u64;
+            if batch_end <= expected {
+                // All stored meanwhile (gossip can be faster than a range).
+                continue;
+            }
+            // Skip what this node stored meanwhile.
+            let skip = usize::try_from(expected.saturating_sub(front.from)).unwrap_or(usize::MAX);
+            let batch_from = front.from.max(expected);
+            let mut batch: Vec<Vec<u8>> = entries
+                .into_iter()
+                .skip(skip)
+                .map(ByteBuf::into_vec)
+                .collect();
+            // Ranges right behind it that have arrived already go to the bulk door with it.
+            while let Some(next) = in_flight.front_mut() {
+                if next.from != batch_end {
+                    break;
+                }
+                let received = match next.pending.try_recv() {
+                    Ok(received) => received,
+                    Err(oneshot::error::TryRecvError::Empty) => break,
+                    Err(oneshot::error::TryRecvError::Closed) => {
+                        Err(OutboundFailure::ConnectionClosed)
+                    }
+                };
+                let usable = match &received {
+                    Ok(response @ SyncResponse::Entries(entries)) => {
+                        !entries.is_empty() && response.check_answers(&next.request).is_ok()
+                    }
+                    _ => false,
+                };
+                if !usable {
+                    // Put it back, as received: it is judged when it reaches the front.
+                    let (reply, pending) = oneshot::channel();
+                    let _ = reply.send(received);
+                    next.pending = pending;
+                    break;
+                }
+                let Ok(SyncResponse::Entries(entries)) = received else {
+                    break;
+                };
+                in_flight.pop_front();
+                self.count_range(entries.len());
+                batch_end += entries.len() as u64;
+                batch.extend(entries.into_iter().map(ByteBuf::into_vec));
+            }
+            // The next ranges travel while this batch is verified and stored.
+            self.fill(&author, &mut in_flight, &mut next_request, to)
+                .await?;
+            let results = self.ingest.submit_many_bytes(batch, Source::Sync).await;
+            let verdict = judge_range(&did, batch_from, &results);
             for _ in 0..verdict.stored {
                 self.metrics.event("sync_entry_stored");
             }
@@ -371,15 +516,57 @@ impl Session {
                 self.network.strike(self.peer, offence).await;
                 return Err(SessionError::InvalidData(offence));
             }
-            // Where this feed now stands here, whatever the range held (entries stored now,
+            // Where this feed now stands here, whatever the batch held (entries stored now,
             // or already by gossip meanwhile).
             let head = self.local_head(author).await?.map_or(0, |head| head.seq);
-            if head < from {
+            if head < batch_from {
                 return Ok(());
             }
-            from = head + 1;
+            expected = head + 1;
+            if expected > to {
+                return Ok(());
+            }
+            if in_flight.front().is_some_and(|next| next.from > expected) {
+                // A short range (the responder's byte bound) left a gap before what is in
+                // flight: ask again from here, in order.
+                in_flight.clear();
+                next_request = expected;
+            }
+            next_request = next_request.max(expected);
+        }
+    }
+
+    /// Sends range requests of `author` from `next_request` on until
+    /// [`MAX_RANGES_AHEAD_PER_FEED`] are in flight or `to` is asked for.
+    async fn fill(
+        &self,
+        author: &PublicKey,
+        in_flight: &mut VecDeque<InFlight>,
+        next_request: &mut u64,
+        to: u64,
+    ) -> Result<(), SessionError> {
+        while in_flight.len() < MAX_RANGES_AHEAD_PER_FEED && *next_request <= to {
+            let (request, count) = range_request(author, *next_request, to);
+            let pending = self
+                .network
+                .send_request(self.peer, request.clone())
+                .await?;
+            in_flight.push_back(InFlight {
+                from: *next_request,
+                request,
+                pending,
+            });
+            *next_request += count;
         }
         Ok(())
+    }
+
+    /// Counts a range received and its entries.
+    fn count_range(&self, entries: usize) {
+        self.metrics.event("sync_range_fetched");
+        for _ in 0..entries {
+            self.metrics.event("sync_entry_fetched");
+        }
     }
 }
 

@@ -170,6 +170,7 @@ impl Federation {
             operator_token: None,
             operator_token_file: Some(node_dir.join("token")),
             sync_writes: false,
+            sync_interval_secs: 5,
             limits: Limits {
                 rate_limit_per_second: 1_000_000,
                 rate_limit_burst: 1_000_000,

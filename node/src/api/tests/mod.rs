@@ -387,6 +387,7 @@ impl Federation {
                 operator_token: Some(TOKEN.to_owned()),
                 operator_token_file: None,
                 sync_writes: false,
+                sync_interval_secs: 5,
                 limits: Limits {
                     max_body_bytes: MAX_BODY_BYTES,
                     rate_limit_per_second: 100_000,
