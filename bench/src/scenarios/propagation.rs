@@ -54,7 +54,7 @@ impl Default for Params {
 
 /// Node events reported with the result: how gossip fared, what sync and head announcements
 /// did, and peers blocked (for gossip or for sync data).
-const EVENTS: [&str; 16] = [
+const EVENTS: [&str; 17] = [
     "gossip_accepted",
     "gossip_duplicate",
     "gossip_early",
@@ -68,6 +68,7 @@ const EVENTS: [&str; 16] = [
     "announcement_published",
     "sync_by_announcement",
     "sync_after_overload",
+    "sync_after_gap",
     "sync_invalid_data",
     "peer_blocked_for_score",
     "peer_blocked_for_sync_data",

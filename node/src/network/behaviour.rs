@@ -38,13 +38,22 @@ const GOSSIP_HEARTBEAT: Duration = Duration::from_millis(700);
 /// The first heartbeat after start.
 const GOSSIP_HEARTBEAT_INITIAL_DELAY: Duration = Duration::from_millis(100);
 /// Peers gossipsub keeps in its mesh for the entries topic: it grafts more below
-/// [`GOSSIP_MESH_N_LOW`], prunes down to this many above [`GOSSIP_MESH_N_HIGH`]. (The library's
-/// defaults, named.)
-pub const GOSSIP_MESH_N: usize = 6;
+/// [`GOSSIP_MESH_N_LOW`], prunes down to this many above [`GOSSIP_MESH_N_HIGH`]. Lower than the
+/// library's default (6): a node publishes its own entries to every subscribed peer (flood
+/// publishing), so the mesh only repairs what a direct send missed, and every mesh peer costs
+/// each entry one more copy sent, encrypted, received and dropped as a duplicate at every
+/// node. With 20 nodes on one machine those copies were most of the federation's CPU (issue
+/// 14, `docs/perf-notes/net.md`). Sync remains the guarantee.
+pub const GOSSIP_MESH_N: usize = 4;
 /// Mesh size below which gossipsub grafts more peers at its next heartbeat.
-pub const GOSSIP_MESH_N_LOW: usize = 5;
+pub const GOSSIP_MESH_N_LOW: usize = 3;
 /// Mesh size above which gossipsub prunes peers at its next heartbeat.
-pub const GOSSIP_MESH_N_HIGH: usize = 12;
+pub const GOSSIP_MESH_N_HIGH: usize = 8;
+/// Messages gossipsub queues per connection before it refuses more (publishing fails, and the
+/// node announces the entry's head instead; forwarding is skipped): 2 048 entries are about
+/// 2 MiB, a few seconds of the fastest traffic this machine carries. The library's default
+/// (5 000) let a federation of 20 nodes in one process queue gigabytes under overload.
+const GOSSIP_QUEUE_LEN: usize = 2048;
 /// Heartbeats for which gossipsub keeps messages to answer IWANT requests.
 const GOSSIP_HISTORY_LENGTH: usize = 10;
 /// How long a seen message id is remembered, so that an echo is dropped as a duplicate.
@@ -149,6 +158,7 @@ fn gossip() -> anyhow::Result<gossipsub::Behaviour> {
         .history_length(GOSSIP_HISTORY_LENGTH)
         .duplicate_cache_time(GOSSIP_DUPLICATE_CACHE_TIME)
         .max_messages_per_rpc(Some(GOSSIP_MAX_MESSAGES_PER_RPC))
+        .connection_handler_queue_len(GOSSIP_QUEUE_LEN)
         .build()?;
     // No gossipsub peer scoring. Its score counted things that are not invalid content: with
     // the default parameters a behaviour penalty (−10 per broken IWANT promise, squared), slow

@@ -143,7 +143,7 @@ enum Command {
     GossipMesh { reply: oneshot::Sender<GossipMesh> },
     /// A sync session with the peer ended.
     SyncDone { peer: PeerId },
-    /// Sync with the peer as soon as a slot is free.
+    /// Sync with the peer soon (an entry it gossiped came with a gap before it).
     SyncWith { peer: PeerId },
     /// The peer announced a head of a trusted author that this node lacks.
     Announced { peer: PeerId },

@@ -210,7 +210,10 @@ impl SwarmTask {
                 let _ = reply.send(self.gossip_mesh());
             }
             Command::SyncDone { peer } => self.sync_done(peer),
-            Command::SyncWith { peer } => self.start_sync(peer),
+            // An early entry's gap is usually filled by gossip a moment later: the sync it
+            // asks for is rate-limited per peer (under load, a sync per early entry was a
+            // storm of sessions that deepened the overload).
+            Command::SyncWith { peer } => self.sync_soon(peer, "sync_after_gap"),
             Command::Announced { peer } => self.on_announced(peer),
         }
     }
