@@ -78,6 +78,7 @@ impl Cluster {
             marketplace: None,
             trust: Default::default(),
             transparency: Default::default(),
+            storage: Default::default(),
         };
         let inputs = Inputs {
             operator_token: TOKEN.into(),
