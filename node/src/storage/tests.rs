@@ -321,7 +321,7 @@ mod families {
     }
 
     #[test]
-    fn right_states_are_written_with_a_version_byte_and_legacy_ones_still_read() {
+    fn right_states_are_written_as_version_2_and_older_ones_still_read() {
         let dir = tempfile::tempdir().expect("a temporary directory");
         let (store, writer) = Store::open(dir.path()).expect("opens");
         let (_, state) = registered(1, None, "Étoile", "Maison Étoile");
@@ -333,7 +333,38 @@ mod families {
             .get_cf(store.cf(cf::RIGHTS), b"FR-TM-1")
             .expect("reads")
             .expect("stored");
-        assert_eq!(raw.first(), Some(&right_state::RIGHT_STATE_V1));
+        assert_eq!(
+            raw.first(),
+            Some(&right_state::RIGHT_STATE_V2),
+            "new states are written as version 2"
+        );
+        assert_eq!(right_state::decode(&raw).expect("decodes"), state);
+        // What a build of issue 11 wrote: version 1, JSON, read through the store and rewritten
+        // as version 2 when the right changes.
+        let mut version_1 = state.clone();
+        version_1.right_id = proto_types::body::RightId::parse("FR-TM-4").expect("an id");
+        let version_1_bytes = right_state::encode_v1(&version_1).expect("encodes");
+        assert_eq!(version_1_bytes.first(), Some(&right_state::RIGHT_STATE_V1));
+        store
+            .db
+            .put_cf(store.cf(cf::RIGHTS), b"FR-TM-4", &version_1_bytes)
+            .expect("writes");
+        assert_eq!(
+            store.right("FR-TM-4").expect("a version 1 value reads"),
+            Some(version_1.clone())
+        );
+        commit(&writer, |batch| {
+            batch
+                .put_right(Some(&version_1), &version_1)
+                .expect("encodes")
+        });
+        let rewritten = store
+            .db
+            .get_cf(store.cf(cf::RIGHTS), b"FR-TM-4")
+            .expect("reads")
+            .expect("stored");
+        assert_eq!(rewritten.first(), Some(&right_state::RIGHT_STATE_V2));
+        assert_eq!(store.right("FR-TM-4").expect("reads"), Some(version_1));
         // What a build before the version byte wrote: the state's plain JSON.
         let mut legacy = state.clone();
         legacy.right_id = proto_types::body::RightId::parse("FR-TM-2").expect("an id");
@@ -353,8 +384,8 @@ mod families {
                 count += 1;
                 Ok(true)
             })
-            .expect("both versions scan");
-        assert_eq!(count, 2);
+            .expect("every version scans");
+        assert_eq!(count, 3);
         store
             .db
             .put_cf(store.cf(cf::RIGHTS), b"FR-TM-3", [0x7f, b'{', b'}'])
