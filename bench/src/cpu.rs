@@ -60,45 +60,34 @@ impl std::ops::AddAssign for CpuUse {
     }
 }
 
-fn process_ticks(pid: Option<u32>) -> u64 {
+/// The fields of a `/proc/<pid>/stat` line after the command name (which may hold spaces, so
+/// fields start after the last ')'): index 0 is the state, 11 and 12 utime and stime, 13 and 14
+/// the ended children's cutime and cstime; none when the file cannot be read.
+fn stat_fields(pid: Option<u32>) -> Option<Vec<u64>> {
     let path = match pid {
         Some(pid) => format!("/proc/{pid}/stat"),
         None => "/proc/self/stat".to_owned(),
     };
-    let Ok(text) = std::fs::read_to_string(path) else {
-        return 0;
-    };
-    // Fields after the command name (which may hold spaces) start after the last ')'.
-    let Some((_, rest)) = text.rsplit_once(')') else {
-        return 0;
-    };
-    let fields: Vec<&str> = rest.split_whitespace().collect();
-    // utime and stime are fields 14 and 15 of the whole line, 12 and 13 after the name.
-    let field = |index: usize| {
-        fields
-            .get(index)
-            .and_then(|value| value.parse::<u64>().ok())
-            .unwrap_or(0)
-    };
+    let text = std::fs::read_to_string(path).ok()?;
+    let (_, rest) = text.rsplit_once(')')?;
+    Some(
+        rest.split_whitespace()
+            .map(|value| value.parse::<u64>().unwrap_or(0))
+            .collect(),
+    )
+}
+
+fn process_ticks(pid: Option<u32>) -> u64 {
+    let fields = stat_fields(pid).unwrap_or_default();
+    let field = |index: usize| fields.get(index).copied().unwrap_or(0);
     field(11) + field(12)
 }
 
 /// CPU seconds (user + system) of this process's children that have ended and been waited
 /// for (`cutime` + `cstime` of `/proc/self/stat`): what a child program run to its end used.
 pub fn children_cpu_seconds() -> f64 {
-    let Ok(text) = std::fs::read_to_string("/proc/self/stat") else {
-        return 0.0;
-    };
-    let Some((_, rest)) = text.rsplit_once(')') else {
-        return 0.0;
-    };
-    let fields: Vec<&str> = rest.split_whitespace().collect();
-    let field = |index: usize| {
-        fields
-            .get(index)
-            .and_then(|value| value.parse::<u64>().ok())
-            .unwrap_or(0)
-    };
+    let fields = stat_fields(None).unwrap_or_default();
+    let field = |index: usize| fields.get(index).copied().unwrap_or(0);
     (field(13) + field(14)) as f64 / TICKS_PER_SECOND
 }
 
