@@ -1,4 +1,4 @@
-//! How RocksDB lays out each column family: compression, filters, block size, and the memory
+//! How RocksDB lays out each column family: compression, filters, and the memory
 //! the store may use (one shared block cache, a bound on all memtables together).
 //!
 //! None of this is part of the on-disk format: RocksDB records in every table file how that
@@ -6,18 +6,28 @@
 //! before issue 14) opens and reads as before; files are rewritten with the options below as
 //! compaction reaches them.
 //!
-//! The per-family choices were measured on the `ingest` benchmark's store (200 000
-//! registrations, 8 authors; `docs/perf-notes/store.md`): every family recompressed with
-//! each codec after a full compaction.
+//! The codec was measured per family on the `ingest` benchmark's store (100 000
+//! registrations of 8 authors, every family recompressed with each codec after a full
+//! compaction, `ingest --compare-codecs`; `docs/perf-notes/store.md`). Table-file bytes per
+//! registration:
 //!
-//! | family | compression | why | filter |
-//! |---|---|---|---|
-//! | `entries` | LZ4 above, Zstd with a trained dictionary at the bottommost level | the bulk of the store: signed JSON, ~750 bytes each, written once and read rarely (sync, API); a 4 KiB block holds ~5 entries, too few for a codec to find their common structure, the dictionary gives it that | whole key |
-//! | `rights` | the same | binary states (v2) with text fields; updated in place, read by id | whole key (every new right looks up its previous state, which is absent) |
-//! | `feeds` | LZ4 | keys delta-encoded already, values are random ids: Zstd gains nothing there | whole key |
-//! | `tlog` | none | 32-byte hashes, incompressible; compressing them costs CPU for nothing | whole key |
-//! | `index_*` | LZ4 | keys only; the block's prefix encoding takes most of the redundancy | none: scanned by prefix, never looked up whole |
-//! | others | LZ4 | small | whole key |
+//! | family | none | LZ4 | Zstd | LZ4, Zstd at the bottom | LZ4, Zstd + dictionary at the bottom |
+//! |---|---|---|---|---|---|
+//! | `entries` | 797 | 484 | 388 | 388 | **288** |
+//! | `rights` (version 2) | 270 | 172 | 149 | 149 | **139** |
+//! | `tlog` | 98 | 85 | 78 | 78 | **70** |
+//! | `feeds` | 49 | 42 | 39 | 39 | **35** |
+//! | `index_*` | 170 | 79 | 55 | 55 | **51** |
+//! | total | 1 384 | 861 | 710 | 710 | **583** |
+//!
+//! So every family uses the last: LZ4 on the upper levels, where files are young and
+//! rewritten soon (cheap to compress, and a flush never waits on Zstd), and Zstd with a
+//! dictionary trained per file at the bottommost level, where almost all data ends up. The
+//! dictionary is what matters for the small values: a 4 KiB block holds about five signed
+//! entries, too few for a codec to learn their common structure (field names, the authors'
+//! and holders' keys, the vocabulary); the dictionary gives it that. Even the hashes of `tlog`
+//! gain, through their keys. Point lookups of every family but the indexes have a whole-key
+//! bloom filter; the indexes are only scanned, never looked up whole.
 //!
 //! No prefix extractor is set. The index scans use prefixes of varying length (a mark token
 //! prefix `caf` against the token `cafe`, a class with or without a jurisdiction, the rights
@@ -155,23 +165,12 @@ struct FamilyLayout {
 }
 
 fn layout(family: &str) -> FamilyLayout {
-    match family {
-        cf::ENTRIES | cf::RIGHTS => FamilyLayout {
-            codec: Codec::Lz4ThenZstdDictionary,
-            bloom: true,
-        },
-        cf::TLOG => FamilyLayout {
-            codec: Codec::None,
-            bloom: true,
-        },
-        cf::INDEX_MARK | cf::INDEX_HOLDER | cf::INDEX_CLASS | cf::INDEX_CLAIMS => FamilyLayout {
-            codec: Codec::Lz4,
-            bloom: false,
-        },
-        _ => FamilyLayout {
-            codec: Codec::Lz4,
-            bloom: true,
-        },
+    FamilyLayout {
+        codec: Codec::Lz4ThenZstdDictionary,
+        bloom: !matches!(
+            family,
+            cf::INDEX_MARK | cf::INDEX_HOLDER | cf::INDEX_CLASS | cf::INDEX_CLAIMS
+        ),
     }
 }
 
@@ -248,7 +247,7 @@ mod tests {
             );
         }
         assert_eq!(layout(cf::ENTRIES).codec, Codec::Lz4ThenZstdDictionary);
-        assert_eq!(layout(cf::TLOG).codec, Codec::None);
+        assert_eq!(layout(cf::TLOG).codec, Codec::Lz4ThenZstdDictionary);
     }
 
     #[test]
