@@ -9,7 +9,7 @@
 //!
 //! An interrupted import resumes: the longest prefix of records the node has answered for is
 //! saved every two seconds in a state file (`FILE.import-state`, or `--state`), and the same
-//! command run again skips that prefix ([`state`]). The file is removed when an import ends.
+//! command run again skips that prefix (`state.rs`). The file is removed when an import ends.
 
 mod state;
 
