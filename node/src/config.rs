@@ -581,15 +581,7 @@ mod tests {
         config.validate().unwrap();
         assert!(config.marketplace.is_none());
         // Uncommenting the marketplace table gives a valid marketplace configuration.
-        let start = text.find("# [marketplace]").unwrap();
-        let uncommented: String = text[start..]
-            .lines()
-            .map(|line| line.strip_prefix("# ").unwrap_or(line))
-            .filter(|line| !line.starts_with('#'))
-            .map(|line| format!("{line}\n"))
-            .collect();
-        let marketplace: NodeConfig =
-            toml::from_str(&format!("{}{uncommented}", &text[..start])).unwrap();
+        let marketplace = with_uncommented(text, "# [marketplace]", None);
         marketplace.validate().unwrap();
         let policy = marketplace.marketplace.unwrap();
         assert_eq!(policy.accepted_jurisdictions, vec!["CN", "WO"]);
@@ -597,21 +589,26 @@ mod tests {
         assert!(policy.require_listing_class);
     }
 
-    #[test]
-    fn the_trust_table_turns_admission_on_within_bounds() {
-        let text = include_str!("../../docs/node.example.toml");
-        let config: NodeConfig = toml::from_str(text).unwrap();
-        assert_eq!(config.trust.endorsement_threshold, 0, "off by default");
-        let start = text.find("# [trust]").unwrap();
-        let end = text.find("# Marketplace nodes only").unwrap();
+    /// The example configuration with the commented table from `start` (up to `end`, or the
+    /// end of the file) uncommented, and nothing after it.
+    fn with_uncommented(text: &str, start: &str, end: Option<&str>) -> NodeConfig {
+        let start = text.find(start).unwrap();
+        let end = end.map_or(text.len(), |end| text.find(end).unwrap());
         let uncommented: String = text[start..end]
             .lines()
             .map(|line| line.strip_prefix("# ").unwrap_or(line))
             .filter(|line| !line.starts_with('#'))
             .map(|line| format!("{line}\n"))
             .collect();
-        let admitting: NodeConfig =
-            toml::from_str(&format!("{}{uncommented}", &text[..start])).unwrap();
+        toml::from_str(&format!("{}{uncommented}", &text[..start])).unwrap()
+    }
+
+    #[test]
+    fn the_trust_table_turns_admission_on_within_bounds() {
+        let text = include_str!("../../docs/node.example.toml");
+        let config: NodeConfig = toml::from_str(text).unwrap();
+        assert_eq!(config.trust.endorsement_threshold, 0, "off by default");
+        let admitting = with_uncommented(text, "# [trust]", Some("# Marketplace nodes only"));
         admitting.validate().unwrap();
         assert_eq!(admitting.trust.endorsement_threshold, 2);
         let mut too_high = admitting.clone();
@@ -633,16 +630,7 @@ mod tests {
         let config: NodeConfig = toml::from_str(text).unwrap();
         assert_eq!(config.storage, StorageConfig::default());
         assert_eq!(config.storage.options().block_cache_mb, 256);
-        let start = text.find("# [storage]").unwrap();
-        let end = text.find("# Marketplace nodes only").unwrap();
-        let uncommented: String = text[start..end]
-            .lines()
-            .map(|line| line.strip_prefix("# ").unwrap_or(line))
-            .filter(|line| !line.starts_with('#'))
-            .map(|line| format!("{line}\n"))
-            .collect();
-        let sized: NodeConfig =
-            toml::from_str(&format!("{}{uncommented}", &text[..start])).unwrap();
+        let sized = with_uncommented(text, "# [storage]", Some("# Marketplace nodes only"));
         sized.validate().unwrap();
         assert_eq!(sized.storage.block_cache_mb, 256);
         for bad in [0, crate::storage::options::MAX_BLOCK_CACHE_MB + 1] {
