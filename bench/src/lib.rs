@@ -10,7 +10,8 @@
 //!   the machine (shared machines are noisy: every result says how disturbed it was).
 //! - [`report`]: the output — a human summary on one writer, one JSON object per result on
 //!   another, so that results can be compared over time.
-//! - [`scenarios`]: `ingest`, `propagation`, `catchup`, `query`, `verify-notice`.
+//! - [`scenarios`]: `ingest`, `propagation`, `catchup`, `query`, `verify-notice`,
+//!   `transparency`, `import`, `screen`; [`screen_eval`]: the screening evaluation set.
 //!
 //! The `rightsnet-bench` binary only parses arguments and calls [`scenarios`]; the smoke test in
 //! `tests/tests/integration/bench_smoke.rs` calls the same functions at tiny sizes.
@@ -31,6 +32,7 @@ pub mod fixtures;
 pub mod load;
 pub mod report;
 pub mod scenarios;
+pub mod screen_eval;
 pub mod stats;
 
 pub use report::Reporter;

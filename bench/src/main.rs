@@ -9,7 +9,7 @@ use clap::{Parser, Subcommand};
 use rightsnet_bench::Reporter;
 use rightsnet_bench::cluster::{self, NodeMode};
 use rightsnet_bench::scenarios::{
-    catchup, import, ingest, propagation, query, transparency, verify_notice,
+    catchup, import, ingest, propagation, query, screen, transparency, verify_notice,
 };
 
 #[derive(Parser)]
@@ -33,6 +33,9 @@ enum Scenario {
     Catchup(catchup::Params),
     /// HTTP queries over a million loaded registrations; store size and node memory.
     Query(query::Params),
+    /// Listings screened against the brands of the evaluation set and a million generated
+    /// marks: recall per obfuscation technique, generic titles matched, titles per second.
+    Screen(screen::Params),
     /// Verdicts per second on POST /v1/verify with a mix of valid and invalid notices.
     VerifyNotice(verify_notice::Params),
     /// Every feed a verifiable log: proofs and tiles at 10 M leaves, then tiles and proofs over
@@ -85,6 +88,7 @@ fn main() -> anyhow::Result<()> {
         Scenario::Propagation(params) => propagation::run(&params, &mut reporter),
         Scenario::Catchup(params) => catchup::run(&params, &mut reporter),
         Scenario::Query(params) => query::run(&params, &child()?, &mut reporter),
+        Scenario::Screen(params) => screen::run(&params, &child()?, &mut reporter),
         Scenario::VerifyNotice(params) => verify_notice::run(&params, &child()?, &mut reporter),
         Scenario::Transparency(params) => transparency::run(&params, &child()?, &mut reporter),
         Scenario::Import(params) => import::run(&params, &child()?, &mut reporter),

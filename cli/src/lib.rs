@@ -117,6 +117,9 @@ enum Command {
     Peers(cmd::client::PeersCommand),
     /// Import an office's register (CSV or WIPO ST.96 XML) into a node.
     Import(cmd::import::ImportArgs),
+    /// Screen a file of marketplace listings (CSV or JSON lines) against every mark a node
+    /// holds; exit 1 when any listing matched, 0 when none did.
+    Screen(cmd::screen::ScreenArgs),
     /// The trust store, changed while the node runs, and endorsements of new authorities.
     #[command(subcommand)]
     Trust(cmd::trust::TrustCommand),
@@ -170,6 +173,7 @@ where
         Command::Claims(command) => command.run(),
         Command::Peers(command) => command.run(),
         Command::Import(command) => command.run(),
+        Command::Screen(command) => command.run(),
         Command::Trust(command) => command.run(),
         Command::Feed(command) => command.run(),
         Command::Proof(command) => command.run(),

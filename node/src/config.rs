@@ -76,6 +76,20 @@ pub struct NodeConfig {
     /// The store's memory (`docs/OPERATIONS.md`, storage).
     #[serde(default)]
     pub storage: StorageConfig,
+    /// Screening of listings (`POST /v1/screen`, docs/SCREENING.md).
+    #[serde(default)]
+    pub screening: ScreeningConfig,
+}
+
+/// Screening of listings against the marks the node holds.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ScreeningConfig {
+    /// A file of counterfeit indicators to add to the shipped ones: one phrase per line, `#`
+    /// comments, at most 1 MiB. Relative to the configuration file's directory like other
+    /// paths. Read at start: a bad file stops the node with the line at fault.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub indicators_file: Option<PathBuf>,
 }
 
 /// The store's memory. Compression and filters are chosen per column family by the node
@@ -452,6 +466,9 @@ impl NodeConfig {
         resolve(&mut config.authority_key);
         resolve(&mut config.trust_store);
         if let Some(file) = &mut config.operator_token_file {
+            resolve(file);
+        }
+        if let Some(file) = &mut config.screening.indicators_file {
             resolve(file);
         }
         if let Some(file) = &mut config.transparency.witness_policy {

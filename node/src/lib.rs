@@ -40,6 +40,7 @@ pub mod metrics;
 pub mod network;
 pub mod query;
 pub mod rights;
+pub mod screening;
 pub mod status_lists;
 pub mod storage;
 pub mod text;
@@ -246,6 +247,16 @@ pub async fn start_with(config: NodeConfig, inputs: Inputs) -> anyhow::Result<Ru
             "this node's key was rotated away; it refuses every write (409 key_rotated) until authority_key names the new key"
         );
     }
+    let lexicon = screening::lexicon::Lexicon::load(config.screening.indicators_file.as_deref())
+        .context("loading the screening lexicon ([screening] indicators_file)")?;
+    let territory = config.marketplace.as_ref().map(|policy| {
+        policy
+            .accepted_jurisdictions
+            .iter()
+            .filter_map(|code| proto_types::body::Jurisdiction::parse(code).ok())
+            .collect()
+    });
+    let screener = Arc::new(screening::Screener::new(lexicon, territory));
     let metrics = Arc::new(Metrics::default());
     let (ingest, writer) = Ingest::start_with_options(
         store_writer,
@@ -313,6 +324,7 @@ pub async fn start_with(config: NodeConfig, inputs: Inputs) -> anyhow::Result<Ru
         network: running_network.network,
         status_lists,
         transparency: transparency.clone(),
+        screener,
     };
     let checkpointer = Some(tokio::spawn(transparency.run(shutdown.subscribe())));
     let server = tokio::spawn(api::serve(listener, state.clone(), signal));

@@ -347,6 +347,9 @@ pub fn demo(dir: &Path) -> anyhow::Result<()> {
         witnessing.wait_witnessed(&http, market, &registration_id, "the registration")?;
     }
 
+    step("the marketplace screens its listings: obfuscated spellings of the French mark caught");
+    screening_step(&http, market, &right_id, &demo_dir, stamp)?;
+
     step("the holder, abroad, files a notice on the marketplace");
     let notice = |nonce_seed: u64| -> anyhow::Result<Value> {
         let unsigned = json!({
@@ -579,5 +582,76 @@ pub fn demo(dir: &Path) -> anyhow::Result<()> {
         transparency::split_view(&http, &nodes, stamp)?;
     }
     println!("\nthe whole story played as expected");
+    Ok(())
+}
+
+/// Obfuscated listings of the demo's mark (and one generic listing), written to a JSON-lines
+/// file as a marketplace would export them, screened at the marketplace: each obfuscated one
+/// must find the right registered abroad, the generic one nothing.
+fn screening_step(
+    http: &Http,
+    market: &Node,
+    right_id: &str,
+    demo_dir: &Path,
+    stamp: i64,
+) -> anyhow::Result<()> {
+    let listings = [
+        ("listing-1", "LUM1ÈRE DEMO sac à main cuir", Some(18)),
+        ("listing-2", "L u m i e r e  D e m o handbag", None),
+        // Cyrillic і in place of the Latin i; a counterfeit indicator.
+        ("listing-3", "Lum\u{0456}ère Demo wallet 1:1 mirror quality", None),
+        ("listing-4", "Lumiere-Demo tote bag", Some(18)),
+        ("listing-5", "Lumièere Demo scarf", Some(25)),
+        ("listing-6", "Plain leather handbag, black", Some(18)),
+    ];
+    let file = demo_dir.join(format!("listings-{stamp}.jsonl"));
+    let mut lines = String::new();
+    let mut body = Vec::new();
+    for (id, title, class) in listings {
+        let mut listing = json!({"id": id, "title": title});
+        if let Some(class) = class {
+            listing["class"] = json!(class);
+        }
+        lines.push_str(&listing.to_string());
+        lines.push('\n');
+        body.push(listing);
+    }
+    std::fs::write(&file, lines)?;
+    let request = json!({"listings": body, "limit": 10});
+    let (status, answer) = http.call("POST", market, "/v1/screen", Some(&request), false)?;
+    if status != 200 {
+        bail!("POST /v1/screen answered {status}: {answer}");
+    }
+    let results = answer["results"].as_array().cloned().unwrap_or_default();
+    for ((id, title, _), result) in listings.iter().zip(&results) {
+        let matches = result["matches"].as_array().cloned().unwrap_or_default();
+        let ours = matches.iter().find(|m| m["right_id"] == right_id);
+        let indicators = result["indicators"].as_array().cloned().unwrap_or_default();
+        match ours {
+            Some(found) => println!(
+                "    {id} {title:?}: {} (score {}, how {}){}",
+                found["right_id"].as_str().unwrap_or_default(),
+                found["score"],
+                found["how"],
+                if indicators.is_empty() {
+                    String::new()
+                } else {
+                    format!("; counterfeit indicators {}", Value::Array(indicators))
+                }
+            ),
+            None if *id == "listing-6" => {
+                if !matches.is_empty() {
+                    bail!("a generic listing matched: {result}");
+                }
+                println!("    {id} {title:?}: no registered mark");
+            }
+            None => bail!("{id} {title:?} did not find {right_id}: {result}"),
+        }
+    }
+    println!(
+        "    the same listings from the command line: rightsnet screen --node {} --file {}",
+        market.api,
+        file.display()
+    );
     Ok(())
 }

@@ -9,6 +9,7 @@ pub mod monitor;
 pub mod node;
 pub mod notice;
 pub mod proof;
+pub mod screen;
 pub mod testnet;
 pub mod trust;
 pub mod vc;

@@ -93,6 +93,7 @@ fn build_config(args: RunArgs) -> Result<NodeConfig, CommandError> {
                 trust: Default::default(),
                 transparency: Default::default(),
                 storage: Default::default(),
+                screening: Default::default(),
             }
         }
     };

@@ -28,6 +28,7 @@ mod peers;
 mod proofs;
 mod rights;
 mod schemas;
+mod screen;
 mod state;
 mod status;
 mod status_lists;
@@ -434,6 +435,17 @@ pub fn routes() -> Vec<RouteSpec> {
             response: schema_of::<StrikesSchema>,
             query: None,
             handler: get(seller_strikes),
+        },
+        RouteSpec {
+            method: "post",
+            path: "/v1/screen",
+            summary: "Screen up to 1000 marketplace listings against every live mark the node holds, catching obfuscated spellings (folded case, accents and width, look-alike letters, leetspeak, separators, spacing, doubled letters, one edit); matches best first with how each was found, and counterfeit indicators (docs/SCREENING.md)",
+            access: Access::Public,
+            responses: &[(200, "one result per listing, in order"), (413, "too large"), (422, "invalid listings")],
+            request: Some(schema_of::<screen::ScreenRequest>),
+            response: schema_of::<screen::ScreenResponse>,
+            query: None,
+            handler: post(screen::screen).layer(DefaultBodyLimit::max(screen::SCREEN_MAX_BODY_BYTES)),
         },
         RouteSpec {
             method: "get",

@@ -10,6 +10,7 @@ use crate::ingest::Ingest;
 use crate::keyring::SigningKeys;
 use crate::metrics::Metrics;
 use crate::network::{Network, Peers};
+use crate::screening::Screener;
 use crate::status_lists::StatusLists;
 use crate::storage::{Store, StoreReader};
 use crate::transparency::Transparency;
@@ -44,6 +45,8 @@ pub struct NodeState {
     pub status_lists: Arc<StatusLists>,
     /// Checkpoints, the witness, split views and the witness policy.
     pub transparency: Arc<Transparency>,
+    /// Screening of listings: the lexicon and the territory policy.
+    pub screener: Arc<Screener>,
 }
 
 impl NodeState {

@@ -79,6 +79,7 @@ impl Cluster {
             trust: Default::default(),
             transparency: Default::default(),
             storage: Default::default(),
+            screening: Default::default(),
         };
         let inputs = Inputs {
             operator_token: TOKEN.into(),

@@ -250,6 +250,11 @@ impl StoreBatch {
         }
     }
 
+    /// Writes one index key (empty value): building an index of an older store.
+    pub(super) fn put_index_key(&mut self, family: super::IndexFamily, key: &[u8]) {
+        self.batch.put_cf(self.store.cf(family.name()), key, []);
+    }
+
     /// Deletes a right (its registration no longer counts, §6.9.1) and its index keys.
     pub fn delete_right(&mut self, state: &RightState) {
         let store = &self.store;

@@ -18,6 +18,10 @@
 //! | `meta` | `endorsement` ‖ 0 ‖ ordinal (8) | an effective endorsement, JSON (`admission::EndorsementRecord`) |
 //! | `index_*` | tag (1) ‖ indexed value ‖ 0 ‖ right id or entry id | empty |
 //!
+//! In `index_screen` (issue 16): `e` ‖ mark key ‖ 0 ‖ right id, and for keys of six characters
+//! or more `p` / `s` ‖ key length (1) ‖ first / second half ‖ 0 ‖ mark key ‖ 0 ‖ right id
+//! ([`crate::screening::mark_keys`]).
+//!
 //! Index tags: `t` mark token, `m` whole folded mark, `k` holder key, `n` folded holder name,
 //! `c` Nice class (1 byte) ‖ jurisdiction, `j` jurisdiction; in `index_claims`: `l` listing,
 //! `h` holder, `o` notice nonce, `r` right id, `s` seller reference, `n` notice id, `k` kind.
@@ -37,10 +41,46 @@ use proto_types::tlog::NodeId;
 
 use super::IndexFamily;
 use crate::rights::RightState;
+use crate::screening::{self, Half};
 use crate::text;
 
 /// Byte that ends the indexed value of an index key.
 const SEPARATOR: u8 = 0;
+
+/// Tags of `index_screen` (see [`screen_exact_prefix`] and [`screen_half_prefix`]).
+const SCREEN_EXACT_TAG: u8 = b'e';
+const SCREEN_PREFIX_TAG: u8 = b'p';
+const SCREEN_SUFFIX_TAG: u8 = b's';
+
+/// `e ‖ key ‖ 0`: the prefix of every right whose mark's screening key is `key`.
+pub(super) fn screen_exact_prefix(key: &str, out: &mut Vec<u8>) {
+    out.clear();
+    out.push(SCREEN_EXACT_TAG);
+    out.extend_from_slice(key.as_bytes());
+    out.push(SEPARATOR);
+}
+
+/// `p|s ‖ length ‖ half ‖ 0`: the prefix of every mark of `length` characters with that half.
+pub(super) fn screen_half_prefix(side: Half, length: usize, half: &str, out: &mut Vec<u8>) {
+    out.clear();
+    out.push(match side {
+        Half::Prefix => SCREEN_PREFIX_TAG,
+        Half::Suffix => SCREEN_SUFFIX_TAG,
+    });
+    out.push(u8::try_from(length).unwrap_or(u8::MAX));
+    out.extend_from_slice(half.as_bytes());
+    out.push(SEPARATOR);
+}
+
+/// The prefix RocksDB filters `index_screen` keys by (its prefix extractor): up to and with
+/// the first separator — `e ‖ key ‖ 0` or `p|s ‖ length ‖ half ‖ 0`. Lengths are 6..=64 and
+/// keys hold no zero byte, so the first zero is the separator.
+pub(super) fn screen_filter_prefix(key: &[u8]) -> &[u8] {
+    match key.iter().position(|&byte| byte == SEPARATOR) {
+        Some(position) => &key[..=position],
+        None => key,
+    }
+}
 
 /// `author ‖ seq`: the key of a feed position and of an equivocation proof.
 pub(super) fn feed(author: &PublicKey, seq: u64) -> [u8; 40] {
@@ -344,6 +384,28 @@ impl IndexKeys {
             );
         }
         self.push(IndexFamily::Class, b'j', &[jurisdiction], right_id);
+        if let Some(screen) = state.mark_text.as_deref().and_then(screening::mark_keys) {
+            self.push(
+                IndexFamily::Screen,
+                SCREEN_EXACT_TAG,
+                &[screen.exact.as_bytes()],
+                right_id,
+            );
+            if let Some((length, prefix, suffix)) = &screen.halves {
+                for (tag, half) in [(SCREEN_PREFIX_TAG, prefix), (SCREEN_SUFFIX_TAG, suffix)] {
+                    let start = self.bytes.len();
+                    self.bytes.push(tag);
+                    self.bytes.push(*length);
+                    self.bytes.extend_from_slice(half.as_bytes());
+                    self.bytes.push(SEPARATOR);
+                    self.bytes.extend_from_slice(screen.exact.as_bytes());
+                    self.bytes.push(SEPARATOR);
+                    self.bytes.extend_from_slice(right_id);
+                    self.keys
+                        .push((IndexFamily::Screen, start..self.bytes.len()));
+                }
+            }
+        }
     }
 
     /// Removes every key.

@@ -14,6 +14,7 @@
 //! | `index_mark` | `t` ‖ token ‖ 0 ‖ right id; `m` ‖ folded mark ‖ 0 ‖ right id | empty |
 //! | `index_holder` | `k` ‖ holder did ‖ 0 ‖ right id; `n` ‖ folded name ‖ 0 ‖ right id | empty |
 //! | `index_class` | `c` ‖ class (u8) ‖ jurisdiction ‖ 0 ‖ right id; `j` ‖ jurisdiction ‖ 0 ‖ right id | empty |
+//! | `index_screen` | `e` ‖ mark key ‖ 0 ‖ right id; `p`/`s` ‖ key length (u8) ‖ first/second half of the key ‖ 0 ‖ mark key ‖ 0 ‖ right id ([`screen`], [`crate::screening::mark_keys`]) | empty |
 //! | `index_claims` | `l` listing / `h` holder / `s` seller ref / `n` notice id / `o` nonce / `r` right id / `k` kind (counter notices), ‖ 0 ‖ entry id | empty |
 //! | `index_claims` | the credential log: `C` record, `R`/`H` listings, `I` status indexes, `V` versions ([`keys`]) | record / empty / status ‖ id / version |
 //! | `equivocations` | author key (32) ‖ seq (u64 BE) | proof JSON |
@@ -46,6 +47,7 @@ pub mod options;
 mod read;
 pub mod right_state;
 mod rotations;
+pub mod screen;
 pub mod tree;
 
 pub use batch::{StoreBatch, StoreWriter};
@@ -58,6 +60,7 @@ pub use keys::{ClaimIndex, IndexScan};
 pub use options::{Codec, CompressionPlan, StorageOptions};
 pub use read::StoreReader;
 pub use rotations::UndoMarker;
+pub use screen::ScreenReader;
 pub use tree::{StagedTree, TreeReader};
 
 use std::path::Path;
@@ -74,11 +77,12 @@ use crate::files::{DataDirLock, LockError};
 use crate::rights::RightState;
 
 /// The on-disk schema version this build reads and writes. Version 2 added the feeds' trees
-/// and checkpoints; a version 1 store is upgraded in place when it is opened.
-pub const SCHEMA_VERSION: u32 = 2;
+/// and checkpoints, version 3 the screening index (`index_screen`); a version 1 or 2 store is
+/// upgraded in place when it is opened.
+pub const SCHEMA_VERSION: u32 = 3;
 
-/// The version this build upgrades from ([`Store::open`]).
-const UPGRADABLE_SCHEMA_VERSION: u32 = 1;
+/// The versions this build upgrades from ([`Store::open`]).
+const UPGRADABLE_SCHEMA_VERSIONS: [u32; 2] = [1, 2];
 
 /// Column family names.
 pub mod cf {
@@ -98,6 +102,8 @@ pub mod cf {
     pub const INDEX_HOLDER: &str = "index_holder";
     /// Rights by Nice class and jurisdiction.
     pub const INDEX_CLASS: &str = "index_class";
+    /// Rights by the screening keys of their marks (issue 16).
+    pub const INDEX_SCREEN: &str = "index_screen";
     /// Notices, decisions and counter-notices by listing, holder, seller reference and notice.
     pub const INDEX_CLAIMS: &str = "index_claims";
     /// Equivocation proofs.
@@ -111,7 +117,7 @@ pub mod cf {
     /// Checkpoints, cosignatures and split-view proofs (protocol §14.3–14.4).
     pub const CHECKPOINTS: &str = "checkpoints";
     /// Every column family, in creation order.
-    pub const ALL: [&str; 14] = [
+    pub const ALL: [&str; 15] = [
         META,
         ENTRIES,
         FEEDS,
@@ -126,11 +132,28 @@ pub mod cf {
         ROTATIONS,
         TLOG,
         CHECKPOINTS,
+        INDEX_SCREEN,
     ];
 
     /// The families schema version 2 added: a version 1 store lacks them, and opening it
     /// creates them and builds the trees (an upgrade, not a foreign database).
     pub const ADDED_IN_V2: [&str; 2] = [TLOG, CHECKPOINTS];
+
+    /// The family schema version 3 added: a version 1 or 2 store lacks it, and opening it
+    /// creates it and builds the screening index from the stored rights.
+    pub const ADDED_IN_V3: [&str; 1] = [INDEX_SCREEN];
+
+    /// The families a store of schema `version` may lack because a later version added them.
+    pub fn added_after(version: u32) -> Vec<&'static str> {
+        let mut added = Vec::new();
+        if version < 2 {
+            added.extend(ADDED_IN_V2);
+        }
+        if version < 3 {
+            added.extend(ADDED_IN_V3);
+        }
+        added
+    }
 }
 
 const SCHEMA_KEY: &[u8] = b"schema_version";
@@ -248,25 +271,27 @@ impl Store {
         path: &Path,
         storage_options: &StorageOptions,
     ) -> Result<(Arc<Self>, StoreWriter)> {
-        let (store, upgrade) = Self::open_store(path, storage_options)?;
+        let (store, upgrade_from) = Self::open_store(path, storage_options)?;
         let store = Arc::new(store);
         let writer = StoreWriter::new(store.clone());
-        if upgrade {
-            writer.upgrade_to_current(path)?;
+        if let Some(version) = upgrade_from {
+            writer.upgrade_to_current(path, version)?;
         }
         Ok((store, writer))
     }
 
-    /// Opens the database; the flag says whether it is a version 1 store to upgrade.
-    fn open_store(path: &Path, storage_options: &StorageOptions) -> Result<(Self, bool)> {
+    /// Opens the database; with the version of an older store to upgrade.
+    fn open_store(path: &Path, storage_options: &StorageOptions) -> Result<(Self, Option<u32>)> {
         let lock = DataDirLock::acquire(path)?;
         let display = path.display().to_string();
         let options = options::database_options();
-        let mut lacks_added_families = false;
+        // The families added by later versions that the directory lacks.
+        let mut lacking: Vec<&'static str> = Vec::new();
         if let Ok(families) = DB::list_cf(&Options::default(), path) {
-            lacks_added_families = cf::ADDED_IN_V2
-                .iter()
-                .any(|name| !families.iter().any(|family| family == *name));
+            lacking = cf::added_after(0)
+                .into_iter()
+                .filter(|name| !families.iter().any(|family| family == *name))
+                .collect();
             if let Some(unknown) = families
                 .iter()
                 .find(|family| *family != DEFAULT_FAMILY && !cf::ALL.contains(&family.as_str()))
@@ -276,11 +301,12 @@ impl Store {
                     reason: format!("unknown column family {unknown:?}"),
                 });
             }
-            // A version 1 store lacks the families version 2 added; the schema version read
-            // below decides whether it is one.
+            // An older store lacks the families later versions added; the schema version read
+            // below decides whether it may.
+            let added = cf::added_after(0);
             if let Some(missing) = cf::ALL
                 .iter()
-                .filter(|name| !cf::ADDED_IN_V2.contains(name))
+                .filter(|name| !added.contains(name))
                 .find(|name| !families.iter().any(|family| family == *name))
             {
                 if !families_are_empty(path, &families)? {
@@ -304,27 +330,34 @@ impl Store {
         });
         let db = DB::open_cf_descriptors(&options, path, descriptors)?;
         let store = Self { db, _lock: lock };
-        match store.db.get_cf(store.cf(cf::META), SCHEMA_KEY)? {
-            Some(bytes) if bytes.as_slice() == SCHEMA_VERSION.to_be_bytes() => {
-                if lacks_added_families {
+        let recorded = match store.db.get_cf(store.cf(cf::META), SCHEMA_KEY)? {
+            Some(bytes) => Some(
+                <[u8; 4]>::try_from(bytes.as_slice())
+                    .map(u32::from_be_bytes)
+                    .map_err(|_| bytes),
+            ),
+            None => None,
+        };
+        let known = |version: u32| version == SCHEMA_VERSION || UPGRADABLE_SCHEMA_VERSIONS.contains(&version);
+        match recorded {
+            Some(Ok(version)) if known(version) => {
+                let may_lack = cf::added_after(version);
+                if let Some(missing) = lacking.iter().find(|name| !may_lack.contains(name)) {
                     return Err(StorageError::Foreign {
                         path: display,
                         reason: format!(
-                            "schema version {SCHEMA_VERSION} without the families {:?}",
-                            cf::ADDED_IN_V2
+                            "schema version {version} without the family {missing:?}"
                         ),
                     });
                 }
-                Ok((store, false))
+                Ok((store, (version != SCHEMA_VERSION).then_some(version)))
             }
-            Some(bytes) if bytes.as_slice() == UPGRADABLE_SCHEMA_VERSION.to_be_bytes() => {
-                Ok((store, true))
-            }
-            Some(bytes) => Err(StorageError::SchemaMismatch {
+            Some(found) => Err(StorageError::SchemaMismatch {
                 path: display,
-                found: <[u8; 4]>::try_from(bytes.as_slice())
-                    .map(|b| u32::from_be_bytes(b).to_string())
-                    .unwrap_or_else(|_| format!("{bytes:02x?}")),
+                found: match found {
+                    Ok(version) => version.to_string(),
+                    Err(bytes) => format!("{bytes:02x?}"),
+                },
                 expected: SCHEMA_VERSION,
             }),
             // A new store, or our own creation interrupted before the schema version was written:
@@ -338,7 +371,7 @@ impl Store {
                     SCHEMA_VERSION.to_be_bytes(),
                     &write_options,
                 )?;
-                Ok((store, false))
+                Ok((store, None))
             }
             None => Err(StorageError::Foreign {
                 path: display,
@@ -608,6 +641,24 @@ impl Store {
             .collect()
     }
 
+    /// Bytes of the screening index's filter and index blocks (RocksDB's aggregated table
+    /// properties of `index_screen`): what stays in memory for a lookup of a key no mark has
+    /// to cost no data block read.
+    pub fn screen_index_blocks(&self) -> u64 {
+        let properties = self
+            .db
+            .property_value_cf(self.cf(cf::INDEX_SCREEN), "rocksdb.aggregated-table-properties")
+            .ok()
+            .flatten()
+            .unwrap_or_default();
+        properties
+            .split(';')
+            .filter_map(|item| item.trim().split_once('='))
+            .filter(|(name, _)| name.starts_with("index block size") || *name == "filter block size")
+            .filter_map(|(_, value)| value.trim().parse::<u64>().ok())
+            .sum()
+    }
+
     /// Flushes every memtable and compacts every family fully, rewriting even the files
     /// already at the bottommost level (so that they take the current compression). Blocking,
     /// as long as RocksDB needs to rewrite the whole store: for benchmarks and for an operator
@@ -644,6 +695,8 @@ pub enum IndexFamily {
     Class,
     /// `index_claims`.
     Claims,
+    /// `index_screen`.
+    Screen,
 }
 
 impl IndexFamily {
@@ -653,6 +706,7 @@ impl IndexFamily {
             IndexFamily::Holder => cf::INDEX_HOLDER,
             IndexFamily::Class => cf::INDEX_CLASS,
             IndexFamily::Claims => cf::INDEX_CLAIMS,
+            IndexFamily::Screen => cf::INDEX_SCREEN,
         }
     }
 }

@@ -37,6 +37,7 @@
 
 use rocksdb::{
     BlockBasedIndexType, BlockBasedOptions, Cache, DBCompressionType, Options as RocksOptions,
+    SliceTransform,
 };
 
 use super::cf;
@@ -169,7 +170,7 @@ fn layout(family: &str) -> FamilyLayout {
         codec: Codec::Lz4ThenZstdDictionary,
         bloom: !matches!(
             family,
-            cf::INDEX_MARK | cf::INDEX_HOLDER | cf::INDEX_CLASS | cf::INDEX_CLAIMS
+            cf::INDEX_MARK | cf::INDEX_HOLDER | cf::INDEX_CLASS | cf::INDEX_CLAIMS | cf::INDEX_SCREEN
         ),
     }
 }
@@ -226,6 +227,20 @@ pub(super) fn family_options(
     table.set_pin_top_level_index_and_filter(true);
     if layout.bloom {
         table.set_bloom_filter(BLOOM_BITS_PER_KEY, false);
+        table.set_partition_filters(true);
+    }
+    if name == cf::INDEX_SCREEN {
+        // Screening seeks prefixes that mostly do not exist (issue 16, `storage/screen.rs`):
+        // bloom filters over the prefixes, in the files and in the memtable, refuse them
+        // without a data block read. Whole keys are never looked up, so not filtered.
+        family.set_prefix_extractor(SliceTransform::create(
+            "rightsnet.screen.v1",
+            super::keys::screen_filter_prefix,
+            None,
+        ));
+        family.set_memtable_prefix_bloom_ratio(0.1);
+        table.set_bloom_filter(BLOOM_BITS_PER_KEY, false);
+        table.set_whole_key_filtering(false);
         table.set_partition_filters(true);
     }
     family.set_block_based_table_factory(&table);

@@ -249,15 +249,64 @@ mod families {
             db.put_cf(
                 db.cf_handle(cf::META).expect("meta"),
                 SCHEMA_KEY,
-                3u32.to_be_bytes(),
+                4u32.to_be_bytes(),
             )
             .expect("writes");
         }
         let error = Store::open(dir.path()).err().expect("refused");
         assert!(
-            matches!(&error, StorageError::SchemaMismatch { found, expected: SCHEMA_VERSION, .. } if found == "3"),
+            matches!(&error, StorageError::SchemaMismatch { found, expected: SCHEMA_VERSION, .. } if found == "4"),
             "{error}"
         );
+    }
+
+    /// The right ids the screening index holds under `key`.
+    fn screened(store: &Store, key: &str) -> Vec<String> {
+        use crate::screening::ScreenIndex;
+        let mut found = Vec::new();
+        store
+            .screen_reader()
+            .exact(key, &mut |right_id| found.push(right_id.to_owned()))
+            .expect("reads");
+        found
+    }
+
+    #[test]
+    fn the_screening_index_follows_the_mark_and_is_built_for_a_version_2_store() {
+        let dir = tempfile::tempdir().expect("a temporary directory");
+        let (store, writer) = Store::open(dir.path()).expect("opens");
+        let (_, first) = registered(1, None, "Étoile du Nord", "Maison Étoile");
+        commit(&writer, |batch| {
+            batch.put_right(None, &first).expect("encodes")
+        });
+        assert_eq!(screened(&store, "etoiledunord"), ["FR-TM-1"]);
+        let (_, second) = registered(2, Some(&first), "Soleil du Nord", "Atelier Soleil");
+        commit(&writer, |batch| {
+            batch.put_right(Some(&first), &second).expect("encodes")
+        });
+        assert!(screened(&store, "etoiledunord").is_empty(), "old key deleted");
+        assert_eq!(screened(&store, "soleildunord"), ["FR-TM-1"]);
+        let mut found = Vec::new();
+        {
+            use crate::screening::{Half, ScreenIndex};
+            store
+                .screen_reader()
+                .half(Half::Prefix, 12, "soleil", 10, &mut |key, right_id| {
+                    found.push((key.to_owned(), right_id.to_owned()));
+                })
+                .expect("reads");
+        }
+        assert_eq!(found, [("soleildunord".to_owned(), "FR-TM-1".to_owned())]);
+        drop((store, writer));
+
+        // A version 2 store has no screening index: opening it builds one from the rights.
+        super::upgrade::downgrade(dir.path(), 2);
+        let (store, _writer) = Store::open(dir.path()).expect("upgrades");
+        assert_eq!(
+            schema_version(&store),
+            Some(SCHEMA_VERSION.to_be_bytes().to_vec())
+        );
+        assert_eq!(screened(&store, "soleildunord"), ["FR-TM-1"]);
     }
 
     #[test]
@@ -587,14 +636,20 @@ mod upgrade {
     /// Turns a store written by this build back into version 1: the families version 2 added
     /// dropped and the version rewritten.
     fn downgrade_to_version_1(path: &Path) {
+        downgrade(path, 1);
+    }
+
+    /// Turns a store written by this build back into `version`: the families later versions
+    /// added dropped and the version rewritten.
+    pub(super) fn downgrade(path: &Path, version: u32) {
         let mut db = DB::open_cf(&Options::default(), path, cf::ALL).unwrap();
-        for family in cf::ADDED_IN_V2 {
+        for family in cf::added_after(version) {
             db.drop_cf(family).unwrap();
         }
         db.put_cf(
             db.cf_handle(cf::META).unwrap(),
             SCHEMA_KEY,
-            UPGRADABLE_SCHEMA_VERSION.to_be_bytes(),
+            version.to_be_bytes(),
         )
         .unwrap();
     }
@@ -648,7 +703,7 @@ mod upgrade {
             db.drop_cf(cf::TLOG).unwrap();
         }
         let error = Store::open(dir.path()).err().expect("refused").to_string();
-        assert!(error.contains("without the families"), "{error}");
+        assert!(error.contains("without the family"), "{error}");
     }
 
     #[test]

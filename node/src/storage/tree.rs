@@ -201,15 +201,22 @@ impl StoreWriter {
             .compact_range_cf(self.cf(cf::TLOG), None::<&[u8]>, None::<&[u8]>);
     }
 
-    /// Upgrades a version 1 store: builds every feed's tree, then records the current schema
-    /// version (synced). A kill before that leaves version 1, and the next open builds again.
-    pub(super) fn upgrade_to_current(&self, path: &std::path::Path) -> Result<()> {
-        tracing::warn!(path = %path.display(), "upgrading the store to schema version {}: building every feed's tree", super::SCHEMA_VERSION);
-        let built = self.build_trees()?;
-        self.compact_trees();
+    /// Upgrades a store of schema `from` (1 or 2): builds what later versions added (every
+    /// feed's tree from version 1, the screening index from 1 and 2), then records the current
+    /// schema version (synced). Every step is idempotent: a kill before the version is written
+    /// leaves the old version, and the next open builds again.
+    pub(super) fn upgrade_to_current(&self, path: &std::path::Path, from: u32) -> Result<()> {
+        tracing::warn!(path = %path.display(), from, "upgrading the store to schema version {}", super::SCHEMA_VERSION);
+        let mut built = 0;
+        if from < 2 {
+            built = self.build_trees()?;
+            self.compact_trees();
+        }
+        let screened = self.build_screen_index()?;
         self.write_schema_version()?;
         tracing::info!(
             entries = built,
+            rights = screened,
             "store upgraded to schema version {}",
             super::SCHEMA_VERSION
         );

@@ -185,6 +185,7 @@ impl Federation {
             trust: Default::default(),
             transparency: Default::default(),
             storage: Default::default(),
+            screening: Default::default(),
         }
     }
 

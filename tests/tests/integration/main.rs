@@ -20,6 +20,7 @@ mod interop;
 mod node_api;
 mod node_durability;
 mod rotation;
+mod screen;
 mod testnet;
 mod transparency;
 mod trust;

@@ -17,6 +17,7 @@ mod node;
 mod openapi;
 mod peers;
 mod rights;
+mod screen;
 mod status_lists;
 mod transparency;
 mod trust;
@@ -401,6 +402,7 @@ impl Federation {
                 trust: Default::default(),
                 transparency: Default::default(),
                 storage: Default::default(),
+                screening: Default::default(),
             };
             let authority = key.public_key();
             let inputs = Inputs {
@@ -486,7 +488,7 @@ pub(super) fn registration(number: &str, holder: &PublicKey) -> Value {
 }
 
 /// Which routes each area's test claims. Together they must name every route once.
-const AREAS: [(&str, &[(&str, &str)]); 11] = [
+const AREAS: [(&str, &[(&str, &str)]); 12] = [
     ("node", node::ROUTES),
     ("rights", rights::ROUTES),
     ("feeds", feeds::ROUTES),
@@ -498,6 +500,7 @@ const AREAS: [(&str, &[(&str, &str)]); 11] = [
     ("trust", trust::ROUTES),
     ("witness", witness::ROUTES),
     ("transparency", transparency::ROUTES),
+    ("screen", screen::ROUTES),
 ];
 
 #[test]
