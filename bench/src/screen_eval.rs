@@ -42,7 +42,9 @@ pub fn brands() -> Vec<Brand> {
                 .iter()
                 .find(|code| **code == country)
                 .copied()
-                .unwrap_or(JURISDICTIONS[(mix(index as u64) % JURISDICTIONS.len() as u64) as usize]);
+                .unwrap_or(
+                    JURISDICTIONS[(mix(index as u64) % JURISDICTIONS.len() as u64) as usize],
+                );
             let right_id = format!("{jurisdiction}-TM-9{index:07}");
             Some(Brand {
                 wikidata,
@@ -96,7 +98,14 @@ pub const TECHNIQUES: [&str; 10] = [
 /// Product words per Nice class, to build titles around a mark.
 fn products(class: u8) -> &'static [&'static str] {
     match class {
-        25 => &["sneakers", "hoodie", "t-shirt", "running shoes", "jacket", "cap"],
+        25 => &[
+            "sneakers",
+            "hoodie",
+            "t-shirt",
+            "running shoes",
+            "jacket",
+            "cap",
+        ],
         18 => &["handbag", "wallet", "backpack", "leather belt bag"],
         14 => &["watch", "necklace", "bracelet", "ring"],
         3 => &["perfume 100ml", "lipstick", "face cream", "shampoo"],
@@ -109,11 +118,30 @@ fn products(class: u8) -> &'static [&'static str] {
 
 /// Generic title parts.
 const ADJECTIVES: [&str; 12] = [
-    "new", "vintage", "women's", "men's", "kids", "premium", "handmade", "large", "small",
-    "lightweight", "waterproof", "organic",
+    "new",
+    "vintage",
+    "women's",
+    "men's",
+    "kids",
+    "premium",
+    "handmade",
+    "large",
+    "small",
+    "lightweight",
+    "waterproof",
+    "organic",
 ];
 const COLOURS: [&str; 10] = [
-    "black", "white", "red", "navy blue", "green", "beige", "pink", "grey", "brown", "yellow",
+    "black",
+    "white",
+    "red",
+    "navy blue",
+    "green",
+    "beige",
+    "pink",
+    "grey",
+    "brown",
+    "yellow",
 ];
 const NOUNS: [(&str, u8); 24] = [
     ("leather handbag", 18),
@@ -142,8 +170,16 @@ const NOUNS: [(&str, u8); 24] = [
     ("notebook", 16),
 ];
 const EXTRAS: [&str; 10] = [
-    "size 10", "free shipping", "2 pack", "gift for her", "one size", "750 ml", "xl",
-    "with box", "best seller", "eu 42",
+    "size 10",
+    "free shipping",
+    "2 pack",
+    "gift for her",
+    "one size",
+    "750 ml",
+    "xl",
+    "with box",
+    "best seller",
+    "eu 42",
 ];
 
 /// One listing of the evaluation.
@@ -286,7 +322,9 @@ pub fn obfuscate(name: &str, technique: &str, hash: u64) -> Option<String> {
                 .collect()
         }
         "leet" => {
-            let targets: Vec<usize> = (0..chars.len()).filter(|&i| leet(chars[i]).is_some()).collect();
+            let targets: Vec<usize> = (0..chars.len())
+                .filter(|&i| leet(chars[i]).is_some())
+                .collect();
             if targets.is_empty() || latin < 4 {
                 return None;
             }
@@ -336,13 +374,7 @@ pub fn obfuscate(name: &str, technique: &str, hash: u64) -> Option<String> {
             chars
                 .iter()
                 .enumerate()
-                .flat_map(|(i, c)| {
-                    if i == at {
-                        vec![*c, *c]
-                    } else {
-                        vec![*c]
-                    }
-                })
+                .flat_map(|(i, c)| if i == at { vec![*c, *c] } else { vec![*c] })
                 .collect()
         }
         // A letter dropped: found within one edit, so only for marks of seven letters or
@@ -397,8 +429,14 @@ pub fn obfuscated_listings(brands: &[Brand], count: usize, with_class: bool) -> 
             let title = match (technique, hash % 3) {
                 ("cjk", _) => obfuscated,
                 (_, 0) => format!("{obfuscated} {product}"),
-                (_, 1) => format!("New {obfuscated} {product} {}", EXTRAS[(hash >> 8) as usize % EXTRAS.len()]),
-                _ => format!("{} {product} {obfuscated} style", ADJECTIVES[(hash >> 4) as usize % ADJECTIVES.len()]),
+                (_, 1) => format!(
+                    "New {obfuscated} {product} {}",
+                    EXTRAS[(hash >> 8) as usize % EXTRAS.len()]
+                ),
+                _ => format!(
+                    "{} {product} {obfuscated} style",
+                    ADJECTIVES[(hash >> 4) as usize % ADJECTIVES.len()]
+                ),
             };
             listings.push(EvalListing {
                 id: format!("pos-{number}-{technique}"),

@@ -599,7 +599,11 @@ fn screening_step(
         ("listing-1", "LUM1ÈRE DEMO sac à main cuir", Some(18)),
         ("listing-2", "L u m i e r e  D e m o handbag", None),
         // Cyrillic і in place of the Latin i; a counterfeit indicator.
-        ("listing-3", "Lum\u{0456}ère Demo wallet 1:1 mirror quality", None),
+        (
+            "listing-3",
+            "Lum\u{0456}ère Demo wallet 1:1 mirror quality",
+            None,
+        ),
         ("listing-4", "Lumiere-Demo tote bag", Some(18)),
         ("listing-5", "Lumièere Demo scarf", Some(25)),
         ("listing-6", "Plain leather handbag, black", Some(18)),

@@ -116,7 +116,12 @@ fn evaluate(
     runtime: &tokio::runtime::Runtime,
     base: &str,
     listings: &[EvalListing],
-) -> anyhow::Result<(BTreeMap<&'static str, Tally>, Tally, Vec<String>, Vec<String>)> {
+) -> anyhow::Result<(
+    BTreeMap<&'static str, Tally>,
+    Tally,
+    Vec<String>,
+    Vec<String>,
+)> {
     let client = reqwest::Client::new();
     let mut recall: BTreeMap<&'static str, Tally> = BTreeMap::new();
     let mut false_matches = Tally::default();
@@ -155,7 +160,10 @@ fn evaluate(
                     if matches.iter().any(|m| m["right_id"] == right_id.as_str()) {
                         tally.found += 1;
                     } else if missed.len() < 5 {
-                        missed.push(format!("{technique}: {:?} (class {:?})", listing.title, listing.class));
+                        missed.push(format!(
+                            "{technique}: {:?} (class {:?})",
+                            listing.title, listing.class
+                        ));
                     }
                 }
                 _ => {
@@ -216,7 +224,11 @@ pub fn run(params: &Params, mode: &NodeMode, reporter: &mut Reporter<'_>) -> any
     }
     let mut outcomes = Outcomes::default();
     for chunk in entries.chunks(10_000) {
-        let results = runtime.block_on(loader.ingest.submit_many_bytes(chunk.to_vec(), Source::Sync));
+        let results = runtime.block_on(
+            loader
+                .ingest
+                .submit_many_bytes(chunk.to_vec(), Source::Sync),
+        );
         outcomes.add(&results);
     }
     outcomes.ensure_accepted(entries.len() as u64)?;
@@ -269,10 +281,12 @@ pub fn run(params: &Params, mode: &NodeMode, reporter: &mut Reporter<'_>) -> any
             found: sum.found + tally.found,
             asked: sum.asked + tally.asked,
         });
-        let overall_no_class = recall_no_class.values().fold(Tally::default(), |sum, tally| Tally {
-            found: sum.found + tally.found,
-            asked: sum.asked + tally.asked,
-        });
+        let overall_no_class = recall_no_class
+            .values()
+            .fold(Tally::default(), |sum, tally| Tally {
+                found: sum.found + tally.found,
+                asked: sum.asked + tally.asked,
+            });
         reporter.say(format!(
             "  evaluation: recall {:.3} on {} obfuscated titles with their class ({:.3} without); {:.2} % of {} generic titles matched",
             overall.share(),
@@ -394,9 +408,14 @@ pub fn run(params: &Params, mode: &NodeMode, reporter: &mut Reporter<'_>) -> any
     ));
     figures["rights"] = json!(total_rights);
     figures["brands"] = json!(brands.len());
-    figures["index_disk_bytes_per_right"] = json!(round(screen_disk as f64 / total_rights.max(1) as f64, 1));
-    figures["index_blocks_bytes_per_right"] = json!(round(blocks as f64 / total_rights.max(1) as f64, 1));
-    figures["index_blocks_projected_10m_mib"] = json!(round(blocks as f64 / total_rights.max(1) as f64 * 10_000_000.0 / 1_048_576.0, 1));
+    figures["index_disk_bytes_per_right"] =
+        json!(round(screen_disk as f64 / total_rights.max(1) as f64, 1));
+    figures["index_blocks_bytes_per_right"] =
+        json!(round(blocks as f64 / total_rights.max(1) as f64, 1));
+    figures["index_blocks_projected_10m_mib"] = json!(round(
+        blocks as f64 / total_rights.max(1) as f64 * 10_000_000.0 / 1_048_576.0,
+        1
+    ));
     figures["node_rss_mib"] = json!(round(mib(rss), 1));
     figures["node_peak_rss_mib"] = json!(round(mib(peak), 1));
     reporter.result(
@@ -415,7 +434,10 @@ fn screen_check(status: u16, body: &[u8], listings: usize) -> Check {
     match serde_json::from_slice::<Value>(body) {
         Ok(value) => match value["results"].as_array() {
             Some(results) if results.len() == listings => {
-                if results.iter().any(|r| r["matches"].as_array().is_some_and(|m| !m.is_empty())) {
+                if results
+                    .iter()
+                    .any(|r| r["matches"].as_array().is_some_and(|m| !m.is_empty()))
+                {
                     Check::Hit
                 } else {
                     Check::Miss

@@ -123,33 +123,40 @@ impl ScreenArgs {
         let mut summary = Summary::default();
         let mut batch: Vec<Value> = Vec::with_capacity(usize::from(self.batch));
         let mut out = std::io::stdout().lock();
-        let mut flush = |batch: &mut Vec<Value>, summary: &mut Summary| -> Result<(), CommandError> {
-            if batch.is_empty() {
-                return Ok(());
-            }
-            let results = self.send(&client, batch)?;
-            for result in &results {
-                summary.listings += 1;
-                let matches = result["matches"].as_array().map_or(0, Vec::len);
-                if matches > 0 {
-                    summary.matched += 1;
+        let mut flush =
+            |batch: &mut Vec<Value>, summary: &mut Summary| -> Result<(), CommandError> {
+                if batch.is_empty() {
+                    return Ok(());
                 }
-                if result["indicators"].as_array().is_some_and(|i| !i.is_empty()) {
-                    summary.with_indicators += 1;
+                let results = self.send(&client, batch)?;
+                for result in &results {
+                    summary.listings += 1;
+                    let matches = result["matches"].as_array().map_or(0, Vec::len);
+                    if matches > 0 {
+                        summary.matched += 1;
+                    }
+                    if result["indicators"]
+                        .as_array()
+                        .is_some_and(|i| !i.is_empty())
+                    {
+                        summary.with_indicators += 1;
+                    }
+                    let line = if self.node.json {
+                        result.to_string()
+                    } else {
+                        row(result)
+                    };
+                    bar.suspend(|| writeln!(out, "{line}")).map_err(|error| {
+                        CommandError::failure(format!("writing the results: {error}"))
+                    })?;
                 }
-                let line = if self.node.json {
-                    result.to_string()
-                } else {
-                    row(result)
-                };
-                bar.suspend(|| writeln!(out, "{line}")).map_err(|error| {
-                    CommandError::failure(format!("writing the results: {error}"))
-                })?;
-            }
-            bar.set_message(format!("{} listings, {} matched", summary.listings, summary.matched));
-            batch.clear();
-            Ok(())
-        };
+                bar.set_message(format!(
+                    "{} listings, {} matched",
+                    summary.listings, summary.matched
+                ));
+                batch.clear();
+                Ok(())
+            };
         let outcome = match format {
             ListingFormat::Jsonl => self.read_jsonl(reader, &mut |listing| {
                 batch.push(listing);
@@ -204,7 +211,10 @@ impl ScreenArgs {
                 )));
             }
         }
-        let results = answer.body["results"].as_array().cloned().unwrap_or_default();
+        let results = answer.body["results"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default();
         if results.len() != batch.len() {
             return Err(CommandError::failure(format!(
                 "the node answered {} results for {} listings",
@@ -226,13 +236,17 @@ impl ScreenArgs {
         jurisdictions: Option<Vec<String>>,
     ) -> Result<Value, CommandError> {
         let bad = |reason: String| CommandError::bad_input(format!("{where_}: {reason}"));
-        let id = id.filter(|id| !id.is_empty()).ok_or_else(|| bad("no id".into()))?;
+        let id = id
+            .filter(|id| !id.is_empty())
+            .ok_or_else(|| bad("no id".into()))?;
         if id.chars().count() > MAX_ID_CHARS {
             return Err(bad(format!("id longer than {MAX_ID_CHARS} characters")));
         }
         let title = title.ok_or_else(|| bad("no title".into()))?;
         if title.chars().count() > MAX_TITLE_CHARS {
-            return Err(bad(format!("title longer than {MAX_TITLE_CHARS} characters")));
+            return Err(bad(format!(
+                "title longer than {MAX_TITLE_CHARS} characters"
+            )));
         }
         let mut listing = Map::new();
         listing.insert("id".into(), id.into());
@@ -363,7 +377,9 @@ impl ScreenArgs {
         reader: impl Read,
         each: &mut dyn FnMut(Value) -> Result<(), CommandError>,
     ) -> Result<(), CommandError> {
-        let mut csv = csv::ReaderBuilder::new().flexible(false).from_reader(reader);
+        let mut csv = csv::ReaderBuilder::new()
+            .flexible(false)
+            .from_reader(reader);
         let headers = csv
             .headers()
             .map_err(|error| CommandError::bad_input(format!("the header row: {error}")))?
@@ -385,9 +401,9 @@ impl ScreenArgs {
         );
         let mut record = csv::StringRecord::new();
         loop {
-            let more = csv.read_record(&mut record).map_err(|error| {
-                CommandError::bad_input(format!("{error}"))
-            })?;
+            let more = csv
+                .read_record(&mut record)
+                .map_err(|error| CommandError::bad_input(format!("{error}")))?;
             if !more {
                 return Ok(());
             }

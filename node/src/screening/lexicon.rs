@@ -105,11 +105,9 @@ impl Lexicon {
     /// The shipped lists, with the indicators of `extra_indicators` added.
     pub fn load(extra_indicators: Option<&Path>) -> Result<Self, LexiconError> {
         let mut indicators = Vec::new();
-        parse_indicators(INDICATORS, &mut indicators).map_err(|reason| {
-            LexiconError::Invalid {
-                path: "(shipped)".into(),
-                reason,
-            }
+        parse_indicators(INDICATORS, &mut indicators).map_err(|reason| LexiconError::Invalid {
+            path: "(shipped)".into(),
+            reason,
         })?;
         if let Some(path) = extra_indicators {
             let display = path.display().to_string();
@@ -216,7 +214,12 @@ mod tests {
         let path = dir.path().join("indicators.txt");
         std::fs::write(&path, "# ours\nusine directe\n").unwrap();
         let lexicon = Lexicon::load(Some(&path)).unwrap();
-        assert!(lexicon.indicators().iter().any(|i| i.phrase == "usine directe"));
+        assert!(
+            lexicon
+                .indicators()
+                .iter()
+                .any(|i| i.phrase == "usine directe")
+        );
         std::fs::write(&path, "-- ~~\n").unwrap();
         assert!(matches!(
             Lexicon::load(Some(&path)),

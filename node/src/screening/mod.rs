@@ -102,7 +102,11 @@ pub fn mark_keys(mark: &str) -> Option<MarkKeys> {
     let exact = squeeze(&joined);
     let length = exact.chars().count();
     let cjk = exact.chars().any(normalize::is_cjk);
-    let minimum = if cjk { MIN_CJK_MARK_CHARS } else { MIN_MARK_CHARS };
+    let minimum = if cjk {
+        MIN_CJK_MARK_CHARS
+    } else {
+        MIN_MARK_CHARS
+    };
     if length < minimum || length > MAX_KEY_CHARS {
         return None;
     }

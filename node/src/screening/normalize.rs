@@ -61,7 +61,8 @@ impl Token {
     /// one leetspeak character alone (`N 1 K E`): only such tokens get leetspeak alternatives.
     pub fn is_leet(&self) -> bool {
         let mut chars = self.text.chars();
-        let lone_leet = matches!((chars.next(), chars.next()), (Some(c), None) if leet(c).is_some());
+        let lone_leet =
+            matches!((chars.next(), chars.next()), (Some(c), None) if leet(c).is_some());
         let has_letter = self.text.chars().any(|c| c.is_ascii_lowercase());
         lone_leet || (has_letter && self.text.chars().any(|c| leet(c).is_some()))
     }
@@ -248,7 +249,11 @@ pub fn tokenize(text: &str) -> Vec<Token> {
         let steps = if c.is_ascii() {
             chars.clear();
             chars.push(c.to_ascii_lowercase());
-            if c.is_ascii_uppercase() { step::FOLD } else { 0 }
+            if c.is_ascii_uppercase() {
+                step::FOLD
+            } else {
+                0
+            }
         } else {
             skeleton_of(c, &mut chars)
         };
@@ -324,11 +329,7 @@ pub fn within_one_edit(a: &[char], b: &[char]) -> bool {
             }
         }
         1 => {
-            let prefix = short
-                .iter()
-                .zip(long)
-                .take_while(|(x, y)| x == y)
-                .count();
+            let prefix = short.iter().zip(long).take_while(|(x, y)| x == y).count();
             short[prefix..] == long[prefix + 1..]
         }
         _ => false,
@@ -366,7 +367,10 @@ mod tests {
         let tokens = tokenize("Gu\u{200B}cc\u{200D}i bag");
         assert_eq!(tokens[0].text, "gucci");
         assert_ne!(tokens[0].steps & step::SEPARATORS, 0);
-        assert_eq!(&"Gu\u{200B}cc\u{200D}i bag"[tokens[0].start..tokens[0].end], "Gu\u{200B}cc\u{200D}i");
+        assert_eq!(
+            &"Gu\u{200B}cc\u{200D}i bag"[tokens[0].start..tokens[0].end],
+            "Gu\u{200B}cc\u{200D}i"
+        );
     }
 
     #[test]
@@ -392,10 +396,18 @@ mod tests {
         let variants: Vec<String> = token("N1KE").variants().into_iter().map(|v| v.0).collect();
         assert!(variants.contains(&"nike".to_owned()));
         assert!(variants.contains(&"nlke".to_owned()));
-        let variants: Vec<String> = token("@dibas").variants().into_iter().map(|v| v.0).collect();
+        let variants: Vec<String> = token("@dibas")
+            .variants()
+            .into_iter()
+            .map(|v| v.0)
+            .collect();
         assert!(variants.contains(&"adibas".to_owned()));
         assert_eq!(token("2024").variants().len(), 1);
-        let variants: Vec<String> = token("Arnazon").variants().into_iter().map(|v| v.0).collect();
+        let variants: Vec<String> = token("Arnazon")
+            .variants()
+            .into_iter()
+            .map(|v| v.0)
+            .collect();
         assert!(variants.contains(&"amazon".to_owned()));
         assert!(token("G0000000000000ld").variants().len() <= MAX_VARIANTS);
     }
@@ -427,7 +439,16 @@ mod tests {
 
     #[test]
     fn never_panics_on_odd_input() {
-        for text in ["", "\u{200B}", "\u{0301}", "ﷺ", "𝕹𝖎𝖐𝖊", "\u{10FFFF}", "ß", "İ"] {
+        for text in [
+            "",
+            "\u{200B}",
+            "\u{0301}",
+            "ﷺ",
+            "𝕹𝖎𝖐𝖊",
+            "\u{10FFFF}",
+            "ß",
+            "İ",
+        ] {
             let _ = tokenize(text);
         }
         assert_eq!(texts("𝐍𝐢𝐤𝐞"), ["nike"]);

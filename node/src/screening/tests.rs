@@ -21,7 +21,10 @@ impl MemoryIndex {
     fn add(&mut self, state: RightState) {
         let id = state.right_id.as_str().to_owned();
         if let Some(keys) = state.mark_text.as_deref().and_then(mark_keys) {
-            self.exact.entry(keys.exact.clone()).or_default().push(id.clone());
+            self.exact
+                .entry(keys.exact.clone())
+                .or_default()
+                .push(id.clone());
             if let Some((length, prefix, suffix)) = keys.halves {
                 for (side, half) in [(0u8, prefix), (1u8, suffix)] {
                     self.halves
@@ -189,14 +192,25 @@ fn only_live_rights_in_class_and_territory() {
     assert!(screen("Chanel perfume").matches.is_empty(), "cancelled");
     assert!(screen_with("Nike shoes", Some(9), None).matches.is_empty());
     assert_eq!(screen_with("Nike shoes", Some(25), None).matches.len(), 1);
-    assert!(screen_with("Nike shoes", None, Some(&["FR"])).matches.is_empty());
-    assert_eq!(screen_with("Nike shoes", None, Some(&["US"])).matches.len(), 1);
+    assert!(
+        screen_with("Nike shoes", None, Some(&["FR"]))
+            .matches
+            .is_empty()
+    );
+    assert_eq!(
+        screen_with("Nike shoes", None, Some(&["US"])).matches.len(),
+        1
+    );
 }
 
 #[test]
 fn ordinary_word_marks_need_the_class_and_the_whole_word() {
     assert!(screen("fresh apple pie").matches.is_empty());
-    assert!(screen_with("fresh apple pie", Some(30), None).matches.is_empty());
+    assert!(
+        screen_with("fresh apple pie", Some(30), None)
+            .matches
+            .is_empty()
+    );
     let result = screen_with("Apple iPhone case", Some(9), None);
     assert_eq!(result.matches[0].right_id, "US-TM-5");
     assert!(result.matches[0].score < 1.0);
@@ -208,7 +222,12 @@ fn dictionary_words_are_not_read_as_misspelt_marks() {
     // is: a dictionary word never matches within one edit.
     assert!(screen("bike helmet").matches.is_empty());
     assert!(screen("mountain bikes").matches.is_empty());
-    assert!(screen("Adidaz").matches.iter().any(|m| m.right_id == "DE-TM-3"));
+    assert!(
+        screen("Adidaz")
+            .matches
+            .iter()
+            .any(|m| m.right_id == "DE-TM-3")
+    );
 }
 
 #[test]
@@ -296,7 +315,9 @@ fn hostile_titles_stay_bounded() {
     let long = "N 1 K E ".repeat(200);
     let result = screen(&long);
     assert!(result.matches.len() <= DEFAULT_LIMIT);
-    let noise: String = (0..500).map(|i| char::from_u32(0x4E00 + i).unwrap()).collect();
+    let noise: String = (0..500)
+        .map(|i| char::from_u32(0x4E00 + i).unwrap())
+        .collect();
     let _ = screen(&noise);
     let _ = screen(&"\u{200B}".repeat(500));
 }

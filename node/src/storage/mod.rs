@@ -338,16 +338,16 @@ impl Store {
             ),
             None => None,
         };
-        let known = |version: u32| version == SCHEMA_VERSION || UPGRADABLE_SCHEMA_VERSIONS.contains(&version);
+        let known = |version: u32| {
+            version == SCHEMA_VERSION || UPGRADABLE_SCHEMA_VERSIONS.contains(&version)
+        };
         match recorded {
             Some(Ok(version)) if known(version) => {
                 let may_lack = cf::added_after(version);
                 if let Some(missing) = lacking.iter().find(|name| !may_lack.contains(name)) {
                     return Err(StorageError::Foreign {
                         path: display,
-                        reason: format!(
-                            "schema version {version} without the family {missing:?}"
-                        ),
+                        reason: format!("schema version {version} without the family {missing:?}"),
                     });
                 }
                 Ok((store, (version != SCHEMA_VERSION).then_some(version)))
@@ -647,14 +647,19 @@ impl Store {
     pub fn screen_index_blocks(&self) -> u64 {
         let properties = self
             .db
-            .property_value_cf(self.cf(cf::INDEX_SCREEN), "rocksdb.aggregated-table-properties")
+            .property_value_cf(
+                self.cf(cf::INDEX_SCREEN),
+                "rocksdb.aggregated-table-properties",
+            )
             .ok()
             .flatten()
             .unwrap_or_default();
         properties
             .split(';')
             .filter_map(|item| item.trim().split_once('='))
-            .filter(|(name, _)| name.starts_with("index block size") || *name == "filter block size")
+            .filter(|(name, _)| {
+                name.starts_with("index block size") || *name == "filter block size"
+            })
             .filter_map(|(_, value)| value.trim().parse::<u64>().ok())
             .sum()
     }

@@ -170,7 +170,11 @@ fn layout(family: &str) -> FamilyLayout {
         codec: Codec::Lz4ThenZstdDictionary,
         bloom: !matches!(
             family,
-            cf::INDEX_MARK | cf::INDEX_HOLDER | cf::INDEX_CLASS | cf::INDEX_CLAIMS | cf::INDEX_SCREEN
+            cf::INDEX_MARK
+                | cf::INDEX_HOLDER
+                | cf::INDEX_CLASS
+                | cf::INDEX_CLAIMS
+                | cf::INDEX_SCREEN
         ),
     }
 }

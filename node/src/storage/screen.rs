@@ -86,14 +86,11 @@ impl ScreenIndex for ScreenReader<'_> {
         keys::screen_half_prefix(side, length, text, &mut self.prefix);
         let mut bad = false;
         self.scan(limit, &mut |rest| {
-            let parsed = rest
-                .iter()
-                .position(|&byte| byte == 0)
-                .and_then(|split| {
-                    let key = std::str::from_utf8(&rest[..split]).ok()?;
-                    let right_id = std::str::from_utf8(&rest[split + 1..]).ok()?;
-                    Some((key, right_id))
-                });
+            let parsed = rest.iter().position(|&byte| byte == 0).and_then(|split| {
+                let key = std::str::from_utf8(&rest[..split]).ok()?;
+                let right_id = std::str::from_utf8(&rest[split + 1..]).ok()?;
+                Some((key, right_id))
+            });
             match parsed {
                 Some((key, right_id)) => found(key, right_id),
                 None => bad = true,
@@ -119,7 +116,10 @@ impl StoreWriter {
         let mut batch = self.batch();
         let mut in_batch = 0;
         let mut index = keys::IndexKeys::default();
-        for item in self.db.iterator_cf(self.cf(cf::RIGHTS), IteratorMode::Start) {
+        for item in self
+            .db
+            .iterator_cf(self.cf(cf::RIGHTS), IteratorMode::Start)
+        {
             let (_, value) = item?;
             let state = right_state::decode(&value)?;
             index.fill(&state);

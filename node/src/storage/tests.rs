@@ -284,7 +284,10 @@ mod families {
         commit(&writer, |batch| {
             batch.put_right(Some(&first), &second).expect("encodes")
         });
-        assert!(screened(&store, "etoiledunord").is_empty(), "old key deleted");
+        assert!(
+            screened(&store, "etoiledunord").is_empty(),
+            "old key deleted"
+        );
         assert_eq!(screened(&store, "soleildunord"), ["FR-TM-1"]);
         let mut found = Vec::new();
         {

@@ -226,7 +226,10 @@ fn screen_evaluates_real_brands_and_answers_every_batch() {
     // whole set): recall at least 0.95 on obfuscated titles, at most 1 % of generic titles
     // with any match.
     assert!(number(&figures["recall"]) >= 0.95, "{figures}");
-    assert!(number(&figures["generic_matched_share"]) <= 0.01, "{figures}");
+    assert!(
+        number(&figures["generic_matched_share"]) <= 0.01,
+        "{figures}"
+    );
     for technique in rightsnet_bench::screen_eval::TECHNIQUES {
         assert!(
             number(&figures["per_technique"][technique]["asked"]) > 0.0,
@@ -236,7 +239,10 @@ fn screen_evaluates_real_brands_and_answers_every_batch() {
     assert_eq!(figures["throughput"]["wrong"], 0, "{figures}");
     assert_eq!(figures["single_title"]["wrong"], 0, "{figures}");
     sane_latency(&figures["single_title"]["latency"]);
-    assert!(number(&figures["index_disk_bytes_per_right"]) > 0.0, "{figures}");
+    assert!(
+        number(&figures["index_disk_bytes_per_right"]) > 0.0,
+        "{figures}"
+    );
 }
 
 #[test]

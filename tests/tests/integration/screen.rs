@@ -75,7 +75,10 @@ fn a_french_mark_is_caught_in_obfuscated_listings_at_a_marketplace() {
     }
     assert_eq!(results[4]["matches"], json!([]));
     assert_eq!(results[2]["indicators"], json!(["1:1", "replica"]));
-    assert!(stderr.contains("5 listings screened: 4 matched"), "{stderr}");
+    assert!(
+        stderr.contains("5 listings screened: 4 matched"),
+        "{stderr}"
+    );
 
     // The human table, from JSON lines; nothing matches: exit 0.
     let jsonl = dir.path().join("clean.jsonl");
@@ -97,7 +100,11 @@ fn a_french_mark_is_caught_in_obfuscated_listings_at_a_marketplace() {
 
     // Bad input: exit 2, naming the line.
     let bad = dir.path().join("bad.jsonl");
-    std::fs::write(&bad, "{\"id\": \"x\", \"title\": \"ok\"}\n{\"id\": \"y\"}\n").unwrap();
+    std::fs::write(
+        &bad,
+        "{\"id\": \"x\", \"title\": \"ok\"}\n{\"id\": \"y\"}\n",
+    )
+    .unwrap();
     let (code, _, stderr) = rightsnet(&[
         "screen",
         "--node",

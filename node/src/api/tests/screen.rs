@@ -92,7 +92,12 @@ async fn screens_listings_with_the_index_the_writer_keeps() {
         json!(["1:1", "mirror quality"])
     );
     let edit = &answer["results"][3]["matches"][0];
-    assert!(edit["how"].as_array().expect("how").contains(&json!("edit1")));
+    assert!(
+        edit["how"]
+            .as_array()
+            .expect("how")
+            .contains(&json!("edit1"))
+    );
     let in_description = &answer["results"][3]["matches"][1];
     assert!(
         in_description["how"]
