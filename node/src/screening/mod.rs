@@ -556,6 +556,19 @@ impl Screener {
             if !whole_word || !in_class {
                 return None;
             }
+            // An ordinary word ("pink", "free", "one") written plainly is the word, not the
+            // mark: it counts only when the seller disguised it (accents, fullwidth forms,
+            // look-alikes, leetspeak, separators, spacing, doubled letters) or the listing
+            // carries a counterfeit indicator ("P1NK hoodie", "pink hoodie 1:1").
+            let plain = window.len() == 1
+                && labels & (label::LEET | label::CONFUSABLE) == 0
+                && candidate.unsqueezed == mark_joined
+                && text
+                    .get(window[0].start..window[0].end)
+                    .is_some_and(|raw| raw.to_lowercase() == window[0].text);
+            if plain && !has_indicator && self.lexicon.is_common(&mark_joined) {
+                return None;
+            }
         }
         let start = window.first().map_or(0, |t| t.start);
         let end = window.last().map_or(0, |t| t.end);

@@ -211,9 +211,35 @@ fn ordinary_word_marks_need_the_class_and_the_whole_word() {
             .matches
             .is_empty()
     );
-    let result = screen_with("Apple iPhone case", Some(9), None);
-    assert_eq!(result.matches[0].right_id, "US-TM-5");
-    assert!(result.matches[0].score < 1.0);
+    // An ordinary word written plainly is the word, in any case, unless an indicator says
+    // otherwise; disguised, it is the mark.
+    for plain in ["Apple iPhone case", "APPLE iPhone case", "apple phone charger"] {
+        assert!(
+            screen_with(plain, Some(9), None).matches.is_empty(),
+            "{plain}"
+        );
+    }
+    for disguised in [
+        "4pple iPhone case",
+        "\u{0391}pple iPhone case",
+        "A p p l e iPhone case",
+        "Àpple iPhone case",
+        "Ａｐｐｌｅ iPhone case",
+        "Apple iPhone case 1:1 replica",
+    ] {
+        let result = screen_with(disguised, Some(9), None);
+        assert_eq!(
+            result.matches.first().map(|m| m.right_id.as_str()),
+            Some("US-TM-5"),
+            "{disguised}"
+        );
+        assert!(result.matches[0].score < 1.0 || disguised.contains("1:1"));
+    }
+    assert!(
+        screen_with("4pple pie", Some(30), None)
+            .matches
+            .is_empty()
+    );
 }
 
 #[test]
