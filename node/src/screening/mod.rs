@@ -344,7 +344,6 @@ impl Screener {
                 {
                     continue;
                 }
-                let chars: Vec<char> = candidate.squeezed.chars().collect();
                 for mark_length in length.saturating_sub(1)..=length + 1 {
                     if mark_length < FUZZY_MIN_CHARS || mark_length > MAX_KEY_CHARS {
                         continue;
@@ -372,8 +371,8 @@ impl Screener {
                                 if mark_key != candidate.squeezed
                                     && !exact_rights.contains(right_id)
                                     && within_one_edit(
-                                        &chars,
-                                        &mark_key.chars().collect::<Vec<_>>(),
+                                        candidate.squeezed.as_bytes(),
+                                        mark_key.as_bytes(),
                                     )
                                 {
                                     hits.push((
@@ -541,15 +540,21 @@ impl Screener {
         let mark_tokens = tokenize(mark);
         let mark_joined: String = mark_tokens.iter().map(|t| t.text.as_str()).collect();
         let window = &tokens[candidate.first..=candidate.last];
-        let weak = mark_tokens.len() == 1
-            && (self.lexicon.is_dictionary(&mark_joined)
-                || (!mark_joined.chars().any(normalize::is_cjk)
-                    && mark_joined.chars().count() <= 3));
+        // Weak: a one-word mark that is a dictionary word or short, or any mark whose key
+        // (words joined, doubled letters squeezed) is one (`Ööö Onè` squeezes to `one`).
+        let short = |text: &str| !text.chars().any(normalize::is_cjk) && text.chars().count() <= 3;
+        let mark_key = squeeze(&mark_joined);
+        let weak = (mark_tokens.len() == 1
+            && (self.lexicon.is_dictionary(&mark_joined) || short(&mark_joined)))
+            || self.lexicon.is_dictionary(&mark_key)
+            || short(&mark_key);
         if weak {
-            // One word of the listing, or letters spaced out (`G a p`, `S.h.e.l.l`: an
-            // evasion, not the ordinary word).
+            // Whole words of the listing (as many as the mark has), or letters spaced out
+            // (`G a p`, `S.h.e.l.l`: an evasion, not the ordinary word).
             let whole_word = labels & label::EDIT1 == 0
-                && (window.len() == 1 || window.iter().all(|t| t.text.chars().count() == 1));
+                && (window.len() == 1
+                    || window.len() == mark_tokens.len()
+                    || window.iter().all(|t| t.text.chars().count() == 1));
             let in_class = listing
                 .class
                 .is_some_and(|class| state.nice_classes.contains(&class));
@@ -560,13 +565,21 @@ impl Screener {
             // mark: it counts only when the seller disguised it (accents, fullwidth forms,
             // look-alikes, leetspeak, separators, spacing, doubled letters) or the listing
             // carries a counterfeit indicator ("P1NK hoodie", "pink hoodie 1:1").
-            let plain = window.len() == 1
-                && labels & (label::LEET | label::CONFUSABLE) == 0
-                && candidate.unsqueezed == mark_joined
-                && text
-                    .get(window[0].start..window[0].end)
-                    .is_some_and(|raw| raw.to_lowercase() == window[0].text);
-            if plain && !has_indicator && self.lexicon.is_common(&mark_joined) {
+            // Plain: the listing's words as written, but for case — no look-alike, leetspeak,
+            // separator, accent or doubled letter (unless the mark doubles it too).
+            let plain = labels & (label::LEET | label::CONFUSABLE) == 0
+                && (window.len() == 1 || window.len() == mark_tokens.len())
+                && (candidate.unsqueezed == mark_joined
+                    || candidate.unsqueezed == candidate.squeezed)
+                && window.iter().all(|token| {
+                    text.get(token.start..token.end)
+                        .is_some_and(|raw| raw.to_lowercase() == token.text)
+                });
+            if plain
+                && !has_indicator
+                && (self.lexicon.is_common(&mark_joined)
+                    || self.lexicon.is_common(&candidate.unsqueezed))
+            {
                 return None;
             }
         }

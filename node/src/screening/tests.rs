@@ -109,6 +109,8 @@ fn index() -> MemoryIndex {
     index.add(right("US-TM-7", "Amazon", &[35], alive));
     index.add(right("FR-TM-8", "Chanel", &[3, 25], RightStatus::Cancelled));
     index.add(right("EM-TM-9", "Hermès", &[18], alive));
+    // Two words that squeeze to an ordinary one (`oooone` → `one`).
+    index.add(right("FI-TM-10", "Ööö Onè", &[25], alive));
     index
 }
 
@@ -240,6 +242,32 @@ fn ordinary_word_marks_need_the_class_and_the_whole_word() {
             .matches
             .is_empty()
     );
+}
+
+#[test]
+fn a_mark_that_squeezes_to_an_ordinary_word_is_weak() {
+    for title in [
+        "black cotton t-shirt one size",
+        "kids summer dress ONE SIZE",
+        "one",
+    ] {
+        assert!(
+            screen_with(title, Some(25), None).matches.is_empty(),
+            "{title}"
+        );
+    }
+    for title in ["Ööö Onè hoodie", "ooo one hoodie", "0NE hoodie", "o n e hoodie"] {
+        assert_eq!(
+            screen_with(title, Some(25), None)
+                .matches
+                .first()
+                .map(|m| m.right_id.as_str()),
+            Some("FI-TM-10"),
+            "{title}"
+        );
+    }
+    // Weak: never without the class.
+    assert!(screen("Ööö Onè hoodie").matches.is_empty());
 }
 
 #[test]

@@ -260,7 +260,7 @@ impl From<StoredRightV1> for RightState {
 mod v2 {
     use proto_types::body::{CountryCode, Digest, Holder, Jurisdiction, RightId};
     use proto_types::entry::EntryId;
-    use proto_types::keys::PublicKey;
+    use proto_types::keys::{KeyCache, PublicKey};
     use proto_types::timestamp::{Date, Timestamp};
 
     use super::{RIGHT_STATE_V2, codes};
@@ -381,6 +381,19 @@ mod v2 {
         Ok(state)
     }
 
+    /// Keys decoded from stored right states: every right names its registering office's key
+    /// (a handful per federation) and often its holder's, and decoding one costs a field
+    /// exponentiation — a screening or search request reads hundreds of rights
+    /// (docs/PERFORMANCE.md, screening). Bounded; a cached key is exactly what decoding its
+    /// bytes gives, so eviction costs a decode, never a wrong answer.
+    fn stored_keys() -> &'static KeyCache {
+        static KEYS: std::sync::OnceLock<KeyCache> = std::sync::OnceLock::new();
+        KEYS.get_or_init(|| KeyCache::new(STORED_KEY_CACHE_CAPACITY))
+    }
+
+    /// Most keys [`stored_keys`] holds (about 250 bytes each: 4 MiB).
+    const STORED_KEY_CACHE_CAPACITY: usize = 16_384;
+
     fn bad(reason: impl std::fmt::Display) -> StorageError {
         corrupt(cf::RIGHTS, format!("right state version 2: {reason}"))
     }
@@ -448,7 +461,8 @@ mod v2 {
         }
 
         fn key(&mut self, what: &str) -> Result<PublicKey> {
-            PublicKey::from_bytes(&self.array(what)?)
+            stored_keys()
+                .decode_bytes(&self.array(what)?)
                 .map_err(|error| bad(format!("{what}: {error}")))
         }
 
