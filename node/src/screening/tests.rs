@@ -215,7 +215,11 @@ fn ordinary_word_marks_need_the_class_and_the_whole_word() {
     );
     // An ordinary word written plainly is the word, in any case, unless an indicator says
     // otherwise; disguised, it is the mark.
-    for plain in ["Apple iPhone case", "APPLE iPhone case", "apple phone charger"] {
+    for plain in [
+        "Apple iPhone case",
+        "APPLE iPhone case",
+        "apple phone charger",
+    ] {
         assert!(
             screen_with(plain, Some(9), None).matches.is_empty(),
             "{plain}"
@@ -237,11 +241,7 @@ fn ordinary_word_marks_need_the_class_and_the_whole_word() {
         );
         assert!(result.matches[0].score < 1.0 || disguised.contains("1:1"));
     }
-    assert!(
-        screen_with("4pple pie", Some(30), None)
-            .matches
-            .is_empty()
-    );
+    assert!(screen_with("4pple pie", Some(30), None).matches.is_empty());
 }
 
 #[test]
@@ -256,7 +256,12 @@ fn a_mark_that_squeezes_to_an_ordinary_word_is_weak() {
             "{title}"
         );
     }
-    for title in ["Ööö Onè hoodie", "ooo one hoodie", "0NE hoodie", "o n e hoodie"] {
+    for title in [
+        "Ööö Onè hoodie",
+        "ooo one hoodie",
+        "0NE hoodie",
+        "o n e hoodie",
+    ] {
         assert_eq!(
             screen_with(title, Some(25), None)
                 .matches
