@@ -110,18 +110,22 @@ impl Tally {
     }
 }
 
+/// What [`evaluate`] finds: recall per technique, generic titles matched, up to 5 misses and
+/// 5 false matches.
+type Evaluation = (
+    BTreeMap<&'static str, Tally>,
+    Tally,
+    Vec<String>,
+    Vec<String>,
+);
+
 /// Screens `listings` in batches of 100 and tallies recall per technique and the share of
 /// generic titles with a match; also returns up to 5 misses and 5 false matches for the report.
 fn evaluate(
     runtime: &tokio::runtime::Runtime,
     base: &str,
     listings: &[EvalListing],
-) -> anyhow::Result<(
-    BTreeMap<&'static str, Tally>,
-    Tally,
-    Vec<String>,
-    Vec<String>,
-)> {
+) -> anyhow::Result<Evaluation> {
     let client = reqwest::Client::new();
     let mut recall: BTreeMap<&'static str, Tally> = BTreeMap::new();
     let mut false_matches = Tally::default();

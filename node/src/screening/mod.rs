@@ -346,7 +346,7 @@ impl Screener {
                 }
                 let chars: Vec<char> = candidate.squeezed.chars().collect();
                 for mark_length in length.saturating_sub(1)..=length + 1 {
-                    if mark_length < FUZZY_MIN_CHARS || mark_length > MAX_KEY_CHARS {
+                    if !(FUZZY_MIN_CHARS..=MAX_KEY_CHARS).contains(&mark_length) {
                         continue;
                     }
                     let split = mark_length / 2;

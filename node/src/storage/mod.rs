@@ -330,14 +330,14 @@ impl Store {
         });
         let db = DB::open_cf_descriptors(&options, path, descriptors)?;
         let store = Self { db, _lock: lock };
-        let recorded = match store.db.get_cf(store.cf(cf::META), SCHEMA_KEY)? {
-            Some(bytes) => Some(
+        let recorded = store
+            .db
+            .get_cf(store.cf(cf::META), SCHEMA_KEY)?
+            .map(|bytes| {
                 <[u8; 4]>::try_from(bytes.as_slice())
                     .map(u32::from_be_bytes)
-                    .map_err(|_| bytes),
-            ),
-            None => None,
-        };
+                    .map_err(|_| bytes)
+            });
         let known = |version: u32| {
             version == SCHEMA_VERSION || UPGRADABLE_SCHEMA_VERSIONS.contains(&version)
         };
