@@ -79,6 +79,20 @@ pub struct NodeConfig {
     /// Screening of listings (`POST /v1/screen`, docs/SCREENING.md).
     #[serde(default)]
     pub screening: ScreeningConfig,
+    /// The web console (docs/CONSOLE.md).
+    #[serde(default)]
+    pub console: ConsoleConfig,
+}
+
+/// The web console served at `/` (docs/CONSOLE.md).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ConsoleConfig {
+    /// True when browsers reach the node through a reverse proxy that terminates TLS: the
+    /// operator's session cookie is then marked `Secure` (it is also when `public_url` starts
+    /// with `https://`). Default false.
+    #[serde(default)]
+    pub behind_tls: bool,
 }
 
 /// Screening of listings against the marks the node holds.
@@ -228,10 +242,10 @@ pub struct StrikeTier {
     pub sanction: String,
 }
 
-fn default_notice_max_age_hours() -> u32 {
+pub(crate) fn default_notice_max_age_hours() -> u32 {
     72
 }
-fn default_notice_max_skew_seconds() -> u32 {
+pub(crate) fn default_notice_max_skew_seconds() -> u32 {
     300
 }
 fn default_counter_notice_days() -> u32 {

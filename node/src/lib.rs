@@ -21,7 +21,9 @@
 //! - [`text`], [`query`]: search folding, index-driven search, JSON views.
 //! - [`transparency`]: own checkpoints, the witness, split views, the witness policy.
 //! - [`network`]: libp2p — gossip, catch-up sync, peers. Only it names libp2p.
-//! - [`api`]: axum — routes, errors, limits, auth, OpenAPI. Only it names axum.
+//! - [`api`]: axum — routes, errors, limits, auth, OpenAPI. Only it and [`console`] name axum.
+//! - [`console`]: the web console, the HTML face of the same server (askama templates, the
+//!   operator's session, CSRF, security headers); its forms call the API's handlers' code.
 //! - [`metrics`]: Prometheus counters.
 //!
 //! [`start`] wires them together and returns a [`RunningNode`] handle.
@@ -31,6 +33,7 @@ pub mod api;
 pub mod claims;
 pub mod clock;
 pub mod config;
+pub mod console;
 pub mod credential_log;
 pub mod credentials;
 pub mod files;

@@ -110,7 +110,8 @@ impl Tally {
     }
 }
 
-/// Recall per technique, generic titles with a match, up to 5 misses and 5 false matches.
+/// What [`evaluate`] finds: recall per technique, generic titles matched, up to 5 misses and
+/// 5 false matches.
 type Evaluation = (
     BTreeMap<&'static str, Tally>,
     Tally,

@@ -94,6 +94,7 @@ fn build_config(args: RunArgs) -> Result<NodeConfig, CommandError> {
                 transparency: Default::default(),
                 storage: Default::default(),
                 screening: Default::default(),
+                console: Default::default(),
             }
         }
     };

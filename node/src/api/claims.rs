@@ -33,7 +33,7 @@ const DEFAULT_CLAIMS: usize = 100;
 const MAX_FILTER_BYTES: usize = 256;
 
 /// The node's marketplace policy, or 409 `not_a_marketplace`.
-fn marketplace_policy(state: &NodeState) -> ApiResult<MarketplacePolicy> {
+pub(crate) fn marketplace_policy(state: &NodeState) -> ApiResult<MarketplacePolicy> {
     state.config.marketplace.clone().ok_or_else(|| {
         ApiError::new(
             StatusCode::CONFLICT,
@@ -142,22 +142,22 @@ async fn own_entry(state: &NodeState, id: &str, kind: EntryKind) -> ApiResult<En
 /// The body of `POST /v1/decisions`.
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
-pub(super) struct DecisionRequest {
+pub(crate) struct DecisionRequest {
     /// The notice decided on: a notice entry recorded by this marketplace.
     #[schemars(with = "EntryId")]
-    notice_id: String,
+    pub(crate) notice_id: String,
     /// What was done.
-    outcome: DecisionOutcome,
+    pub(crate) outcome: DecisionOutcome,
     /// Why, 1 to 1000 characters.
     #[schemars(length(min = 1, max = proto_types::body::MAX_DECISION_REASON_CHARS), regex(pattern = proto_types::schema::MULTI_LINE))]
-    reason: String,
+    pub(crate) reason: String,
     /// The seller's id on the marketplace, not blank, at most 256 bytes; only its keyed hash is
     /// recorded.
     #[schemars(length(min = 1, max = 64), regex(pattern = proto_types::schema::SINGLE_LINE))]
-    seller_id: String,
+    pub(crate) seller_id: String,
     /// The listings the decision covers (default: the notice's), 1 to 100, distinct.
     #[schemars(length(min = 1, max = proto_types::body::MAX_DECISION_LISTINGS), inner(length(min = 1, max = proto_types::body::MAX_LISTING_ID_CHARS), regex(pattern = proto_types::schema::SINGLE_LINE)))]
-    listing_ids: Option<Vec<String>>,
+    pub(crate) listing_ids: Option<Vec<String>>,
 }
 
 /// Records a takedown decision on a notice recorded here; the seller id becomes a keyed hash.
@@ -165,10 +165,20 @@ pub(super) async fn record_decision(
     State(state): State<NodeState>,
     body: Result<Bytes, BytesRejection>,
 ) -> ApiResult {
-    let policy = marketplace_policy(&state)?;
+    marketplace_policy(&state)?;
     let request: DecisionRequest = request(json_body(body)?)?;
+    Ok(outcome_response(decide(&state, request).await?))
+}
+
+/// Records the decision `request` on a notice recorded here, the seller id replaced by its
+/// keyed hash: the one path of `POST /v1/decisions` and the console's decision form.
+pub(crate) async fn decide(
+    state: &NodeState,
+    request: DecisionRequest,
+) -> ApiResult<IngestOutcome> {
+    let policy = marketplace_policy(state)?;
     claims::check_seller_id(&request.seller_id)?;
-    let notice = own_entry(&state, &request.notice_id, EntryKind::Notice).await?;
+    let notice = own_entry(state, &request.notice_id, EntryKind::Notice).await?;
     let seller_key = state
         .seller_key
         .as_ref()
@@ -185,7 +195,7 @@ pub(super) async fn record_decision(
         policy.counter_notice_days,
         &crate::clock::today(),
     )?;
-    Ok(outcome_response(state.ingest.append(body).await?))
+    Ok(state.ingest.append(body).await?)
 }
 
 /// The body of `POST /v1/counter-notices`.

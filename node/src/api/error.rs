@@ -35,7 +35,7 @@ impl ApiError {
         }
     }
     /// 400 with `code`.
-    pub(super) fn bad_request(code: &'static str, message: impl Into<String>) -> Self {
+    pub(crate) fn bad_request(code: &'static str, message: impl Into<String>) -> Self {
         Self::new(StatusCode::BAD_REQUEST, code, message)
     }
     /// 422 with `code`.
@@ -43,7 +43,7 @@ impl ApiError {
         Self::new(StatusCode::UNPROCESSABLE_ENTITY, code, message)
     }
     /// 422 `invalid_field`: a request field this route cannot accept.
-    pub(super) fn invalid_field(message: impl Into<String>) -> Self {
+    pub(crate) fn invalid_field(message: impl Into<String>) -> Self {
         Self::unprocessable("invalid_field", message)
     }
     /// 404 `not_found`.
@@ -54,8 +54,20 @@ impl ApiError {
     pub(super) fn refused(message: impl Into<String>) -> Self {
         Self::new(StatusCode::CONFLICT, "refused", message)
     }
+    /// The HTTP status.
+    pub fn status(&self) -> StatusCode {
+        self.status
+    }
+    /// The stable machine code.
+    pub fn code(&self) -> &'static str {
+        self.code
+    }
+    /// The human message (never an internal error's details).
+    pub fn message(&self) -> &str {
+        &self.message
+    }
     /// An internal error: logged in full, answered without details.
-    pub(super) fn internal(error: impl std::fmt::Display) -> Self {
+    pub(crate) fn internal(error: impl std::fmt::Display) -> Self {
         tracing::error!(%error, "internal error");
         Self::new(
             StatusCode::INTERNAL_SERVER_ERROR,

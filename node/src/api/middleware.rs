@@ -102,7 +102,7 @@ pub(super) async fn close_after_unread_body(request: Request, next: Next) -> Res
 }
 
 /// Whether two byte strings are equal, in time independent of where they differ.
-fn constant_time_equal(left: &[u8], right: &[u8]) -> bool {
+pub(crate) fn constant_time_equal(left: &[u8], right: &[u8]) -> bool {
     // Compare digests so that neither length nor content leaks through timing.
     let left = Sha256::digest(left);
     let right = Sha256::digest(right);
@@ -189,7 +189,7 @@ impl RateLimiter {
 
 /// Public routes: 429 `rate_limited` (with `Retry-After: 1`) when the client address's bucket is
 /// empty.
-pub(super) async fn rate_limit(
+pub(crate) async fn rate_limit(
     State(limiter): State<Arc<RateLimiter>>,
     request: Request,
     next: Next,

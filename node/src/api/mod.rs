@@ -13,6 +13,9 @@
 //! call the domain ([`crate::claims`], [`crate::credentials`], [`crate::upsert`], [`crate::query`], the ingest
 //! path) and render; they hold no policy, and read the store only through
 //! [`crate::storage::StoreReader`].
+//!
+//! The web console ([`crate::console`]) is mounted on the same router, outside the route table:
+//! it serves HTML, not the JSON API, so it is not in the OpenAPI document.
 
 mod claims;
 mod credentials;
@@ -57,11 +60,18 @@ pub use self::openapi::openapi_document;
 pub use self::schemas::SchemaFn;
 pub use self::state::NodeState;
 
+// What the console (`crate::console`, the HTML face of this server) shares with the JSON
+// handlers, so that a form and its JSON route run the same code.
+pub(crate) use self::claims::{DecisionRequest, decide, marketplace_policy};
+pub(crate) use self::middleware::{constant_time_equal, rate_limit};
+pub(crate) use self::rights::{record_status_change, register_object, registered_by_trusted};
+pub(crate) use self::screen::screen_listings;
+
 use schemars::JsonSchema;
 
 use self::claims::{
-    ClaimParams, CounterNoticeRequest, DecisionRequest, holder_accuracy, list_claims,
-    record_counter_notice, record_decision, seller_strikes, submit_notice, verify_notice,
+    ClaimParams, CounterNoticeRequest, holder_accuracy, list_claims, record_counter_notice,
+    record_decision, seller_strikes, submit_notice, verify_notice,
 };
 use self::credentials::{
     CredentialParams, CredentialRequest, StatusChangeRequest, get_credential, issue_credential,
@@ -71,7 +81,7 @@ use self::feeds::{FeedParams, LimitParams, equivocations, feed, feeds, get_entry
 use self::keys::{RotateRequestBody, RotateResponse, rotate_key};
 use self::metrics::metrics;
 use self::middleware::{
-    close_after_unread_body, method_not_allowed, not_found_route, rate_limit, record_metrics,
+    close_after_unread_body, method_not_allowed, not_found_route, record_metrics,
     refuse_unexpected_body, require_operator,
 };
 use self::openapi::openapi;
@@ -621,11 +631,14 @@ pub fn router(state: NodeState) -> Router {
             mixed = mixed.route(path, handler);
         }
     }
+    // The console's pages share the public routes' rate limiter: one budget per address.
+    let console = crate::console::router(state.clone(), limiter.clone());
     let public = public.layer(from_fn_with_state(limiter, rate_limit));
     let operator = operator.layer(from_fn_with_state(state.clone(), require_operator));
     public
         .merge(operator)
         .merge(mixed)
+        .merge(console)
         .fallback(not_found_route)
         .layer(DefaultBodyLimit::max(state.config.limits.max_body_bytes))
         .layer(from_fn(close_after_unread_body))

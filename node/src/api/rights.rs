@@ -18,6 +18,7 @@ use super::outcome::outcome_response;
 use super::schemas::{BatchResponse, SearchResponse};
 use super::state::NodeState;
 use crate::clock::today;
+use crate::ingest::IngestOutcome;
 use crate::query::{self, SearchQuery};
 use crate::rights::RightState;
 use crate::upsert::{MAX_BATCH_ITEMS, RegisterRecord, upsert_many};
@@ -33,7 +34,7 @@ fn path_right_id(text: &str) -> ApiResult<RightId> {
 /// A registration request as a body: `v` defaults to 1, and a missing `right_id` is derived from
 /// the jurisdiction, right type and number when all three are usable (otherwise decoding names
 /// the field that is wrong).
-fn registration_body(mut object: Map<String, Value>) -> ApiResult<Body> {
+pub(crate) fn registration_body(mut object: Map<String, Value>) -> ApiResult<Body> {
     object.entry("v").or_insert(Value::from(1));
     if !object.contains_key("right_id") {
         let jurisdiction = object.get("jurisdiction").and_then(Value::as_str);
@@ -61,8 +62,19 @@ pub(super) async fn register(
     State(state): State<NodeState>,
     body: Result<Bytes, BytesRejection>,
 ) -> ApiResult {
-    let body = registration_body(json_body(body)?)?;
-    Ok(outcome_response(state.ingest.append(body).await?))
+    Ok(outcome_response(
+        register_object(&state, json_body(body)?).await?,
+    ))
+}
+
+/// Registers the right `object` describes (a registration request as a JSON object, see
+/// [`registration_body`]): the one path of `POST /v1/registrations` and the console's form.
+pub(crate) async fn register_object(
+    state: &NodeState,
+    object: Map<String, Value>,
+) -> ApiResult<IngestOutcome> {
+    let body = registration_body(object)?;
+    Ok(state.ingest.append(body).await?)
 }
 
 /// Registers or updates up to [`MAX_BATCH_ITEMS`] rights; one result per item, in order. An
@@ -144,8 +156,23 @@ pub(super) async fn change_status(
     Path(right_id): Path<String>,
     body: Result<Bytes, BytesRejection>,
 ) -> ApiResult {
-    let right_id = path_right_id(&right_id)?;
-    let mut object = json_body(body)?;
+    // The path is judged before the body, as it always was.
+    path_right_id(&right_id)?;
+    let object = json_body(body)?;
+    Ok(outcome_response(
+        record_status_change(&state, &right_id, object).await?,
+    ))
+}
+
+/// Records the status change `object` describes (a status request as a JSON object) of the
+/// right `right_id`: the one path of `POST /v1/rights/{id}/status` and the console's form. A
+/// `right_id` in the object must be the same right.
+pub(crate) async fn record_status_change(
+    state: &NodeState,
+    right_id: &str,
+    mut object: Map<String, Value>,
+) -> ApiResult<IngestOutcome> {
+    let right_id = path_right_id(right_id)?;
     object.entry("v").or_insert(Value::from(1));
     match object.get("right_id") {
         None => {
@@ -160,7 +187,7 @@ pub(super) async fn change_status(
     }
     let body = Body::decode(EntryKind::Status, &Value::Object(object))
         .map_err(|error| ApiError::invalid_field(error.to_string()))?;
-    Ok(outcome_response(state.ingest.append(body).await?))
+    Ok(state.ingest.append(body).await?)
 }
 
 /// A right's current state, read off the executor; 404 when this node does not know it.
@@ -192,7 +219,7 @@ pub(super) async fn get_right(
 
 /// Whether the authority that registered `right` is, now, an office this node trusts for its
 /// jurisdiction (protocol.md §13.2).
-fn registered_by_trusted(state: &NodeState, right: &crate::rights::RightState) -> bool {
+pub(crate) fn registered_by_trusted(state: &NodeState, right: &crate::rights::RightState) -> bool {
     state
         .ingest
         .trust()

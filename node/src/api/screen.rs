@@ -154,6 +154,18 @@ pub(super) async fn screen(
         .enumerate()
         .map(|(number, item)| listing(number, item))
         .collect::<ApiResult<Vec<Listing>>>()?;
+    let results = screen_listings(&state, listings, limit).await?;
+    Ok(Json(ScreenResponse { results }).into_response())
+}
+
+/// Screens checked `listings` against every mark the node holds, at most `limit` matches each,
+/// on every core off the executor: the one path of `POST /v1/screen` and the console's
+/// screening page. One result per listing, in order.
+pub(crate) async fn screen_listings(
+    state: &NodeState,
+    listings: Vec<Listing>,
+    limit: usize,
+) -> ApiResult<Vec<ListingResult>> {
     let store = state.store.clone();
     let screener = state.screener.clone();
     let today = today();
@@ -172,8 +184,5 @@ pub(super) async fn screen(
     .await
     .map_err(|error| ApiError::internal(format!("screening task failed: {error}")))??;
     state.metrics.event("screen_request");
-    Ok(Json(ScreenResponse {
-        results: results.into_iter().flatten().collect(),
-    })
-    .into_response())
+    Ok(results.into_iter().flatten().collect())
 }

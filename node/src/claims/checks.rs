@@ -139,6 +139,100 @@ pub fn offline_checks(
     (reasons, credential)
 }
 
+/// The checks anyone can make on a credential alone, given a trust store: the
+/// `eddsa-jcs-2022` proof as `rightsnet vc verify` checks it (`proof`), the
+/// `IPRightCredential` shape, the issuer as the proof's signer (`credential_proof`), the
+/// validity dates, the proof's own dates, and (given a trust store) whether the issuer is an
+/// office trusted for the right's jurisdiction. The same reason codes and checks as
+/// [`offline_checks`] makes on a notice's credential; the console's credential check.
+pub fn credential_checks(
+    document: &Value,
+    trust: Option<&Trust>,
+    now: &Timestamp,
+    max_skew_seconds: u32,
+) -> (Vec<VerdictReason>, Option<VerifiedCredential>) {
+    let mut reasons = Vec::new();
+    if document.get("proof").is_none() {
+        reasons.push(reason(
+            "proof",
+            false,
+            "the document has no proof: nothing to verify",
+        ));
+    } else {
+        match proto_types::data_integrity::verify(document) {
+            Ok(verified) => reasons.push(reason(
+                "proof",
+                true,
+                format!(
+                    "a valid {} proof by {} for {}",
+                    proto_types::data_integrity::CRYPTOSUITE,
+                    verified.signer().to_did_key(),
+                    verified.proof_purpose()
+                ),
+            )),
+            Err(error) => reasons.push(reason("proof", false, error.to_string())),
+        }
+    }
+    let credential = match claims::read_credential(document) {
+        Err(error) => {
+            reasons.push(reason("credential_shape", false, error.to_string()));
+            None
+        }
+        Ok(_) => {
+            reasons.push(reason(
+                "credential_shape",
+                true,
+                "the credential is a VC Data Model 2.0 IPRightCredential",
+            ));
+            match claims::verify_credential(document) {
+                Ok(credential) => {
+                    reasons.push(reason(
+                        "credential_proof",
+                        true,
+                        format!(
+                            "the credential's eddsa-jcs-2022 proof is valid and made by its issuer {}",
+                            credential.issuer
+                        ),
+                    ));
+                    Some(credential)
+                }
+                Err(error) => {
+                    reasons.push(reason("credential_proof", false, error.to_string()));
+                    None
+                }
+            }
+        }
+    };
+    if let Some(credential) = &credential {
+        reasons.push(validity(credential, now));
+        reasons.push(proof_dates(credential, now, max_skew_seconds));
+        if let Some(trust) = trust {
+            let jurisdiction = credential.right_id.jurisdiction();
+            let trusted = trust.office_for(&credential.issuer, jurisdiction);
+            let name = trust.get(&credential.issuer).map_or_else(
+                || credential.issuer.to_did_key(),
+                |authority| authority.name,
+            );
+            reasons.push(reason(
+                "issuer_trusted",
+                trusted,
+                if trusted {
+                    format!(
+                        "the issuer {name} is an office trusted for {}",
+                        jurisdiction.as_str()
+                    )
+                } else {
+                    format!(
+                        "the issuer {name} is not an office this node trusts for {}",
+                        jurisdiction.as_str()
+                    )
+                },
+            ));
+        }
+    }
+    (reasons, credential)
+}
+
 /// Milliseconds since the Unix epoch of an RFC 3339 date-time.
 fn date_time_millis(text: &str) -> Result<i64, time::error::Parse> {
     time::OffsetDateTime::parse(text, &time::format_description::well_known::Rfc3339)

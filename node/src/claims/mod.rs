@@ -23,7 +23,7 @@ mod restorations;
 mod verdict;
 
 pub use self::accountability::{holder_accuracy, seller_strikes};
-pub use self::checks::offline_checks;
+pub use self::checks::{credential_checks, offline_checks};
 pub use self::records::{
     ClaimError, DecisionInput, MAX_SELLER_ID_BYTES, NoticeTooLarge, check_seller_id,
     counter_notice_body, counter_notice_deadline, decision_body, notice_body, recordable,

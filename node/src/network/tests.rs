@@ -80,6 +80,7 @@ impl Cluster {
             transparency: Default::default(),
             storage: Default::default(),
             screening: Default::default(),
+            console: Default::default(),
         };
         let inputs = Inputs {
             operator_token: TOKEN.into(),

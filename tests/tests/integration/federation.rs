@@ -186,6 +186,7 @@ impl Federation {
             transparency: Default::default(),
             storage: Default::default(),
             screening: Default::default(),
+            console: Default::default(),
         }
     }
 

@@ -12,6 +12,7 @@ mod byzantine;
 mod claims;
 mod cli_client;
 mod cli_vc;
+mod console;
 mod credential_log;
 mod federation;
 mod harness;

@@ -10,6 +10,7 @@
 //! the areas together claim every route of [`routes`], once.
 
 mod claims;
+mod console;
 mod credentials;
 mod feeds;
 mod keys;
@@ -403,6 +404,7 @@ impl Federation {
                 transparency: Default::default(),
                 storage: Default::default(),
                 screening: Default::default(),
+                console: Default::default(),
             };
             let authority = key.public_key();
             let inputs = Inputs {

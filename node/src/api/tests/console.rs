@@ -1,0 +1,665 @@
+//! The web console (issue 17) through the node's router, in process, with a small cookie jar:
+//! pages render with the security headers, user data comes back escaped (script tags, quotes,
+//! a right-to-left override), operator pages and actions need the session, POSTs need the
+//! right CSRF token, the operator token never reaches a cookie, and a decision recorded from
+//! the notice queue shows up on it.
+
+use axum::body::Body;
+use axum::http::{HeaderMap, Request, header};
+use proto_types::claims::sign_notice;
+use proto_types::keys::SecretKey;
+use serde_json::{Value, json};
+use tower::ServiceExt;
+
+use super::{Auth, Federation, Role, TOKEN, TestNode, registration};
+use crate::api::router;
+use crate::console::query_encode;
+
+/// A page as a browser gets it.
+struct Page {
+    status: u16,
+    headers: HeaderMap,
+    html: String,
+}
+
+impl Page {
+    fn location(&self) -> &str {
+        self.headers
+            .get(header::LOCATION)
+            .and_then(|value| value.to_str().ok())
+            .unwrap_or_default()
+    }
+
+    fn set_cookies(&self) -> Vec<String> {
+        self.headers
+            .get_all(header::SET_COOKIE)
+            .iter()
+            .filter_map(|value| value.to_str().ok().map(str::to_owned))
+            .collect()
+    }
+
+    /// The `csrf` field of the form posting to `action`.
+    fn csrf(&self, action: &str) -> String {
+        let form = self
+            .html
+            .find(&format!("action=\"{action}\""))
+            .unwrap_or_else(|| panic!("no form posts to {action}: {}", self.html));
+        let rest = &self.html[form..];
+        let start = rest.find("name=\"csrf\" value=\"").expect("a csrf field") + 19;
+        rest[start..].split('"').next().expect("a value").to_owned()
+    }
+}
+
+/// One browser: a router kept across requests (it holds the sessions) and a cookie jar.
+struct Browser {
+    app: axum::Router,
+    cookies: Vec<(String, String)>,
+}
+
+impl Browser {
+    fn new(node: &TestNode) -> Self {
+        Self {
+            app: router(node.state()),
+            cookies: Vec::new(),
+        }
+    }
+
+    async fn send(&mut self, method: &str, path: &str, form: Option<&[(&str, &str)]>) -> Page {
+        let mut request = Request::builder().method(method).uri(path);
+        if !self.cookies.is_empty() {
+            let jar: Vec<String> = self
+                .cookies
+                .iter()
+                .map(|(name, value)| format!("{name}={value}"))
+                .collect();
+            request = request.header(header::COOKIE, jar.join("; "));
+        }
+        let request = match form {
+            Some(fields) => {
+                let body: Vec<String> = fields
+                    .iter()
+                    .map(|(name, value)| format!("{}={}", query_encode(name), query_encode(value)))
+                    .collect();
+                request
+                    .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+                    .body(Body::from(body.join("&")))
+            }
+            None => request.body(Body::empty()),
+        }
+        .expect("a request");
+        let response = self
+            .app
+            .clone()
+            .oneshot(request)
+            .await
+            .unwrap_or_else(|never| match never {});
+        let status = response.status().as_u16();
+        let headers = response.headers().clone();
+        let bytes = axum::body::to_bytes(response.into_body(), usize::MAX)
+            .await
+            .expect("the body");
+        let page = Page {
+            status,
+            headers,
+            html: String::from_utf8_lossy(&bytes).into_owned(),
+        };
+        for set in page.set_cookies() {
+            let pair = set.split(';').next().unwrap_or_default();
+            let Some((name, value)) = pair.split_once('=') else {
+                continue;
+            };
+            self.cookies.retain(|(known, _)| known != name);
+            if !set.contains("Max-Age=0") {
+                self.cookies.push((name.to_owned(), value.to_owned()));
+            }
+        }
+        page
+    }
+
+    async fn get(&mut self, path: &str) -> Page {
+        self.send("GET", path, None).await
+    }
+
+    async fn post(&mut self, path: &str, form: &[(&str, &str)]) -> Page {
+        self.send("POST", path, Some(form)).await
+    }
+
+    /// Signs in with the operator token; returns the operator forms' CSRF token.
+    async fn sign_in(&mut self) -> String {
+        let form = self.get("/operator/sign-in").await;
+        assert_eq!(form.status, 200, "{}", form.html);
+        let csrf = form.csrf("/operator/sign-in");
+        let signed_in = self
+            .post("/operator/sign-in", &[("csrf", &csrf), ("token", TOKEN)])
+            .await;
+        assert_eq!(signed_in.status, 303, "{}", signed_in.html);
+        let home = self.get("/operator").await;
+        assert_eq!(home.status, 200, "{}", home.html);
+        home.csrf("/operator/sign-out")
+    }
+}
+
+const HOSTILE: &str = "<script>alert(1)</script> \"quoted\" 'single' \u{202E}gpj.exe";
+
+/// The hostile text came back as text: no raw tag or quote.
+fn assert_escaped_markup(page: &Page) {
+    assert!(
+        !page.html.contains("<script>alert(1)"),
+        "a script tag came back raw: {}",
+        page.html
+    );
+    assert!(
+        page.html
+            .contains("&#60;script&#62;alert(1)&#60;/script&#62;")
+    );
+    assert!(!page.html.contains("\"quoted\""), "raw quotes");
+    assert!(!page.html.contains("'single'"), "raw apostrophes");
+}
+
+/// The hostile text came back as text, its right-to-left override shown, not obeyed (pages
+/// that echo a form's own field back keep the user's text as typed).
+fn assert_escaped(page: &Page) {
+    assert_escaped_markup(page);
+    assert!(
+        !page.html.contains('\u{202E}'),
+        "a raw right-to-left override"
+    );
+    assert!(page.html.contains("[U+202E]"));
+}
+
+fn assert_security_headers(page: &Page) {
+    let header = |name: header::HeaderName| {
+        page.headers
+            .get(name)
+            .and_then(|value| value.to_str().ok())
+            .unwrap_or_default()
+            .to_owned()
+    };
+    assert_eq!(
+        header(header::CONTENT_SECURITY_POLICY),
+        crate::console::CONTENT_SECURITY_POLICY
+    );
+    assert_eq!(header(header::X_CONTENT_TYPE_OPTIONS), "nosniff");
+    assert_eq!(header(header::REFERRER_POLICY), "no-referrer");
+}
+
+#[tokio::test]
+async fn console_pages_render_escaped_with_strict_headers() {
+    let federation = Federation::start(&[Role::Office], false).await;
+    let office = &federation.nodes[0];
+    let holder = SecretKey::generate();
+    let mut hostile = registration("7001", &holder.public_key());
+    hostile["mark_text"] = json!(format!("Lumière {HOSTILE}"));
+    hostile["holder"]["name"] = json!(HOSTILE);
+    office
+        .post("/v1/registrations", Auth::Operator, &hostile)
+        .await
+        .expect(201, None);
+    office
+        .post(
+            "/v1/registrations",
+            Auth::Operator,
+            &registration("7002", &holder.public_key()),
+        )
+        .await
+        .expect(201, None);
+    let mut distinct = registration("7003", &holder.public_key());
+    distinct["mark_text"] = json!("Zorbatex");
+    office
+        .post("/v1/registrations", Auth::Operator, &distinct)
+        .await
+        .expect(201, None);
+    let mut browser = Browser::new(office);
+
+    let home = browser.get("/").await;
+    assert_eq!(home.status, 200);
+    assert!(home.html.contains("name=\"mark\""), "{}", home.html);
+    assert!(home.html.contains("action=\"/search\""));
+    assert_security_headers(&home);
+    assert!(!home.html.contains("<script>"), "no inline script");
+
+    let found = browser
+        .get("/search?mark=lumi&class=&jurisdiction=fr&holder=")
+        .await;
+    assert_eq!(found.status, 200, "{}", found.html);
+    assert!(
+        found.html.contains("href=\"/rights/FR-TM-7001\""),
+        "{}",
+        found.html
+    );
+    assert!(found.html.contains("href=\"/rights/FR-TM-7002\""));
+    assert_escaped(&found);
+    assert_security_headers(&found);
+    let by_holder = browser
+        .get(&format!("/search?holder={}", query_encode("<script>")))
+        .await;
+    assert_eq!(by_holder.status, 200, "{}", by_holder.html);
+    assert!(by_holder.html.contains("FR-TM-7001"));
+    assert!(!by_holder.html.contains("FR-TM-7002"));
+    let bad_class = browser.get("/search?mark=lumi&class=99").await;
+    assert_eq!(bad_class.status, 400);
+    assert!(bad_class.html.contains("class"), "{}", bad_class.html);
+    let no_letters = browser.get("/search?mark=%21%21").await;
+    assert_eq!(no_letters.status, 400);
+
+    let right = browser.get("/rights/FR-TM-7001").await;
+    assert_eq!(right.status, 200, "{}", right.html);
+    assert_escaped(&right);
+    assert!(right.html.contains("alive"), "{}", right.html);
+    assert!(right.html.contains("/proof\""), "proof links");
+    assert_eq!(browser.get("/rights/FR-TM-4040404").await.status, 404);
+    assert_eq!(browser.get("/rights/not%20a%20right").await.status, 400);
+
+    let federation_page = browser.get("/federation").await;
+    assert_eq!(federation_page.status, 200, "{}", federation_page.html);
+    assert!(
+        federation_page
+            .html
+            .contains(&office.authority.to_did_key())
+    );
+    assert!(federation_page.html.contains("Office 0"));
+
+    let css = browser.get("/console/assets/console.css").await;
+    assert_eq!(css.status, 200);
+    assert_eq!(
+        css.headers.get(header::CONTENT_TYPE).map(|v| v.as_bytes()),
+        Some(&b"text/css; charset=utf-8"[..])
+    );
+    assert!(
+        css.headers
+            .get(header::CACHE_CONTROL)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|value| value.contains("max-age"))
+    );
+    assert_eq!(browser.get("/console/assets/other.js").await.status, 404);
+
+    // Screening: the pasted titles, escaped on the way back.
+    let form = browser.get("/screen").await;
+    let csrf = form.csrf("/screen");
+    let screened = browser
+        .post(
+            "/screen",
+            &[
+                ("csrf", &csrf),
+                ("titles", &format!("Genuine Zorbatex sneakers\n{HOSTILE}")),
+            ],
+        )
+        .await;
+    assert_eq!(screened.status, 200, "{}", screened.html);
+    assert!(screened.html.contains("FR-TM-7003"), "{}", screened.html);
+    assert_escaped_markup(&screened);
+    assert!(
+        screened.html.contains("[U+202E]"),
+        "the result row shows the override"
+    );
+    let refused = browser
+        .post("/screen", &[("csrf", "0"), ("titles", "Lumiere")])
+        .await;
+    assert_eq!(refused.status, 403);
+    let too_many = "title\n".repeat(crate::console::MAX_SCREEN_LINES + 1);
+    let refused = browser
+        .post("/screen", &[("csrf", &csrf), ("titles", &too_many)])
+        .await;
+    assert_eq!(refused.status, 422, "{}", refused.html);
+
+    // The JSON API is unchanged beside the console.
+    let status = office.get("/v1/status").await;
+    status.expect(200, None);
+    let unknown = office.get("/v1/nothing-here").await;
+    unknown.expect(404, Some("not_found"));
+    drop(browser);
+    federation.stop().await;
+}
+
+#[tokio::test]
+async fn console_operator_pages_need_the_session_and_forms_need_csrf() {
+    let federation = Federation::start(&[Role::Marketplace], false).await;
+    let market = &federation.nodes[0];
+    let mut browser = Browser::new(market);
+    for path in [
+        "/operator",
+        "/operator/notices",
+        "/operator/register",
+        "/operator/status",
+    ] {
+        let page = browser.get(path).await;
+        assert_eq!(page.status, 303, "{path}");
+        assert_eq!(page.location(), "/operator/sign-in", "{path}");
+    }
+    for path in [
+        "/operator/decisions",
+        "/operator/register",
+        "/operator/status",
+        "/operator/sign-out",
+    ] {
+        let page = browser.post(path, &[("csrf", "x")]).await;
+        assert_eq!(page.status, 303, "{path}");
+        assert_eq!(page.location(), "/operator/sign-in", "{path}");
+    }
+
+    let form = browser.get("/operator/sign-in").await;
+    assert_eq!(form.status, 200);
+    assert!(form.html.contains("name=\"token\""));
+    assert_security_headers(&form);
+    let csrf = form.csrf("/operator/sign-in");
+    let missing = browser.post("/operator/sign-in", &[("token", TOKEN)]).await;
+    assert_eq!(missing.status, 403, "no csrf");
+    let wrong = browser
+        .post(
+            "/operator/sign-in",
+            &[("csrf", &"ab".repeat(32)), ("token", TOKEN)],
+        )
+        .await;
+    assert_eq!(wrong.status, 403, "wrong csrf");
+    let mut stranger = Browser::new(market);
+    stranger.get("/operator/sign-in").await;
+    let foreign = stranger
+        .post("/operator/sign-in", &[("csrf", &csrf), ("token", TOKEN)])
+        .await;
+    assert_eq!(foreign.status, 403, "another browser's csrf");
+    let bad_token = browser
+        .post(
+            "/operator/sign-in",
+            &[("csrf", &csrf), ("token", "not-the-token")],
+        )
+        .await;
+    assert_eq!(bad_token.status, 401);
+    assert!(
+        bad_token
+            .set_cookies()
+            .iter()
+            .all(|c| !c.starts_with("rightsnet_session"))
+    );
+
+    let signed_in = browser
+        .post("/operator/sign-in", &[("csrf", &csrf), ("token", TOKEN)])
+        .await;
+    assert_eq!(signed_in.status, 303, "{}", signed_in.html);
+    assert!(!signed_in.location().contains(TOKEN));
+    let cookies = signed_in.set_cookies();
+    let session = cookies
+        .iter()
+        .find(|cookie| cookie.starts_with("rightsnet_session="))
+        .expect("a session cookie");
+    assert!(session.contains("HttpOnly"), "{session}");
+    assert!(session.contains("SameSite=Strict"), "{session}");
+    assert!(!session.contains("Secure"), "not behind TLS: {session}");
+    for cookie in &cookies {
+        assert!(!cookie.contains(TOKEN), "the token in a cookie: {cookie}");
+    }
+    let token_hex = hex::encode(TOKEN);
+    assert!(cookies.iter().all(|cookie| !cookie.contains(&token_hex)));
+
+    let queue = browser.get("/operator/notices").await;
+    assert_eq!(queue.status, 200, "{}", queue.html);
+    assert!(queue.html.contains("No notice awaits a decision"));
+    let operator_csrf = queue.csrf("/operator/sign-out");
+    assert_ne!(operator_csrf, csrf);
+    let wrong = "cd".repeat(32);
+    for csrf in ["", wrong.as_str()] {
+        let page = browser
+            .post(
+                "/operator/decisions",
+                &[
+                    ("csrf", csrf),
+                    ("notice_id", "00"),
+                    ("outcome", "removed"),
+                    ("reason", "r"),
+                    ("seller_id", "s"),
+                ],
+            )
+            .await;
+        assert_eq!(page.status, 403, "csrf {csrf:?}");
+    }
+    let registered = browser
+        .post("/operator/register", &[("csrf", &wrong), ("number", "1")])
+        .await;
+    assert_eq!(registered.status, 403);
+
+    // A bad registration is refused with the API's reason; a good one is written.
+    let refused = browser
+        .post(
+            "/operator/register",
+            &[
+                ("csrf", &operator_csrf),
+                ("right_type", "trademark"),
+                ("jurisdiction", "FR"),
+                ("number", "55"),
+                ("holder_name", HOSTILE),
+                ("holder_country", "FR"),
+                ("filing_date", "yesterday"),
+            ],
+        )
+        .await;
+    assert_eq!(refused.status, 422, "{}", refused.html);
+    assert!(refused.html.contains("filing_date"), "{}", refused.html);
+    assert_escaped_markup(&refused);
+    let written = browser
+        .post(
+            "/operator/register",
+            &[
+                ("csrf", &operator_csrf),
+                ("right_type", "trademark"),
+                ("jurisdiction", "fr"),
+                ("number", "56"),
+                ("mark_text", "Console Mark"),
+                ("nice_classes", "25, 30"),
+                ("holder_name", "Console SARL"),
+                ("holder_country", "fr"),
+                ("filing_date", "2020-01-15"),
+                ("registration_date", "2020-06-01"),
+                ("expiry_date", "2035-01-15"),
+            ],
+        )
+        .await;
+    // A marketplace is not an office: the API's refusal, shown on the form.
+    assert_eq!(written.status, 409, "{}", written.html);
+    assert!(
+        written
+            .html
+            .contains("not an office trusted for jurisdiction FR"),
+        "{}",
+        written.html
+    );
+    let changed = browser
+        .post(
+            "/operator/status",
+            &[
+                ("csrf", &operator_csrf),
+                ("right_id", "FR-TM-56"),
+                ("change", "cancelled"),
+                ("effective_date", "2024-01-01"),
+            ],
+        )
+        .await;
+    assert!(changed.status >= 400, "{}", changed.html);
+    assert!(changed.html.contains("class=\"error\""), "{}", changed.html);
+
+    // Sign-out ends the session.
+    let out = browser
+        .post("/operator/sign-out", &[("csrf", &operator_csrf)])
+        .await;
+    assert_eq!(out.status, 303);
+    assert!(
+        out.set_cookies()
+            .iter()
+            .any(|cookie| cookie.starts_with("rightsnet_session=") && cookie.contains("Max-Age=0"))
+    );
+    assert_eq!(browser.get("/operator/notices").await.status, 303);
+    drop((browser, stranger));
+    federation.stop().await;
+}
+
+/// A notice by `holder` to `marketplace` about `right_id`, created now.
+fn notice(holder: &SecretKey, marketplace: &TestNode, right_id: &str, credential: &Value) -> Value {
+    let unsigned = json!({
+        "v": 1,
+        "marketplace": marketplace.authority.to_did_key(),
+        "right_id": right_id,
+        "holder": holder.public_key().to_did_key(),
+        "listings": [{"id": "listing-4411", "url": "https://shop.example/item/4411", "class": 25}],
+        "reason": "counterfeit",
+        "evidence": [{
+            "kind": "test_purchase",
+            "digest": format!("sha256:{}", "ab".repeat(32)),
+            "result": "counterfeit",
+        }],
+        "good_faith_statement": "I believe in good faith that the listed goods infringe the right.",
+        "nonce": "3c".repeat(16),
+        "created": crate::clock::now().as_str(),
+        "credential": credential,
+    });
+    sign_notice(&unsigned, holder).expect("the holder signs")
+}
+
+#[tokio::test]
+async fn console_checks_credentials_and_records_a_decision_from_the_queue() {
+    let federation = Federation::start(&[Role::Office, Role::Marketplace], false).await;
+    let office = &federation.nodes[0];
+    let market = &federation.nodes[1];
+    let holder = SecretKey::generate();
+    office
+        .post(
+            "/v1/registrations",
+            Auth::Operator,
+            &registration("8123", &holder.public_key()),
+        )
+        .await
+        .expect(201, None);
+    let credential = office
+        .post(
+            "/v1/credentials",
+            Auth::Operator,
+            &json!({"right_id": "FR-TM-8123", "holder": holder.public_key().to_did_key()}),
+        )
+        .await
+        .expect(201, None)
+        .clone();
+    let feed = office
+        .get(&format!("/v1/feeds/{}", office.authority.to_did_key()))
+        .await;
+    for entry in feed.expect(200, None)["entries"]
+        .as_array()
+        .expect("entries")
+    {
+        market
+            .post("/v1/entries", Auth::Anonymous, entry)
+            .await
+            .expect(201, None);
+    }
+
+    // The credential check: a valid credential passes every check, a tampered one fails.
+    let mut browser = Browser::new(market);
+    let form = browser.get("/check").await;
+    assert_eq!(form.status, 200);
+    let csrf = form.csrf("/check");
+    let text = serde_json::to_string_pretty(&credential).expect("JSON");
+    let valid = browser
+        .post("/check", &[("csrf", &csrf), ("credential", &text)])
+        .await;
+    assert_eq!(valid.status, 200, "{}", valid.html);
+    assert!(
+        valid.html.contains("Every check of this credential passed"),
+        "{}",
+        valid.html
+    );
+    assert!(valid.html.contains("issuer_trusted"));
+    let mut tampered = credential.clone();
+    tampered["credentialSubject"]["right"]["niceClasses"] = json!([1, 2, 3]);
+    let tampered_text = serde_json::to_string(&tampered).expect("JSON");
+    let failed = browser
+        .post("/check", &[("csrf", &csrf), ("credential", &tampered_text)])
+        .await;
+    assert_eq!(failed.status, 200, "{}", failed.html);
+    assert!(failed.html.contains("failed a check"), "{}", failed.html);
+    assert!(failed.html.contains("FAILED"));
+    let garbage = browser
+        .post("/check", &[("csrf", &csrf), ("credential", "{not json")])
+        .await;
+    assert_eq!(garbage.status, 422);
+    let big = "x".repeat(crate::console::MAX_CHECK_BYTES + 1);
+    let too_big = browser
+        .post("/check", &[("csrf", &csrf), ("credential", &big)])
+        .await;
+    assert_eq!(too_big.status, 413, "{}", too_big.html);
+    assert_eq!(
+        browser
+            .post("/check", &[("credential", &text)])
+            .await
+            .status,
+        403
+    );
+
+    // A notice checked offline, then filed; the operator decides it from the queue.
+    let filed = notice(&holder, market, "FR-TM-8123", &credential);
+    let notice_text = serde_json::to_string(&filed).expect("JSON");
+    let checked = browser
+        .post("/check", &[("csrf", &csrf), ("credential", &notice_text)])
+        .await;
+    assert!(
+        checked.html.contains("Every check of this notice passed"),
+        "{}",
+        checked.html
+    );
+    let notice_id = market
+        .post("/v1/notices", Auth::Anonymous, &filed)
+        .await
+        .expect(201, None)["notice_id"]
+        .as_str()
+        .expect("a notice id")
+        .to_owned();
+    let operator_csrf = browser.sign_in().await;
+    let queue = browser.get("/operator/notices").await;
+    assert_eq!(queue.status, 200, "{}", queue.html);
+    assert!(queue.html.contains(&notice_id), "{}", queue.html);
+    assert!(queue.html.contains("holder_key"), "the verdict's checks");
+    let refused = browser
+        .post(
+            "/operator/decisions",
+            &[
+                ("csrf", &operator_csrf),
+                ("notice_id", &notice_id),
+                ("outcome", "removed"),
+                ("reason", "counterfeit confirmed"),
+                ("seller_id", " "),
+            ],
+        )
+        .await;
+    assert_eq!(refused.status, 422, "{}", refused.html);
+    let decided = browser
+        .post(
+            "/operator/decisions",
+            &[
+                ("csrf", &operator_csrf),
+                ("notice_id", &notice_id),
+                ("outcome", "removed"),
+                ("reason", "counterfeit confirmed <b>by test purchase</b>"),
+                ("seller_id", "seller-7781"),
+            ],
+        )
+        .await;
+    assert_eq!(decided.status, 303, "{}", decided.html);
+    let location = decided.location().to_owned();
+    assert!(
+        location.starts_with("/operator/notices?recorded="),
+        "{location}"
+    );
+    let after = browser.get(&location).await;
+    assert!(after.html.contains("Decision recorded"), "{}", after.html);
+    assert!(after.html.contains("No notice awaits a decision"));
+    assert!(after.html.contains("removed"));
+    assert!(
+        after
+            .html
+            .contains("&#60;b&#62;by test purchase&#60;/b&#62;")
+    );
+    let claims = market.get(&format!("/v1/claims?notice={notice_id}")).await;
+    let claims = claims.expect(200, None)["claims"]
+        .as_array()
+        .expect("claims")
+        .clone();
+    assert_eq!(claims.len(), 1);
+    assert_eq!(claims[0]["entry"]["body"]["outcome"], "removed");
+    drop(browser);
+    federation.stop().await;
+}
