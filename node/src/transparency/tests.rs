@@ -48,13 +48,35 @@ fn chain(key: &SecretKey, count: u32) -> Vec<VerifiedEntry> {
     entries
 }
 
+/// Fields drop in this order: the handles first, then the writer is waited for (it closes the
+/// store when the last handle is gone), and the directory goes last — never under an open
+/// store, and no writer thread left running when the test binary exits.
 struct Node {
-    _dir: tempfile::TempDir,
     store: Arc<Store>,
     ingest: Ingest,
     transparency: Arc<Transparency>,
     own: PublicKey,
     foreign: SecretKey,
+    _writer: WriterJoin,
+    _dir: tempfile::TempDir,
+}
+
+/// Waits (a bounded time) for the writer thread when dropped.
+struct WriterJoin(Option<std::thread::JoinHandle<()>>);
+
+impl Drop for WriterJoin {
+    fn drop(&mut self) {
+        let Some(thread) = self.0.take() else {
+            return;
+        };
+        let deadline = std::time::Instant::now() + Duration::from_secs(10);
+        while !thread.is_finished() && std::time::Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        if thread.is_finished() {
+            let _ = thread.join();
+        }
+    }
 }
 
 fn node() -> Node {
@@ -72,7 +94,7 @@ fn node() -> Node {
         TrustStore::from_authorities(vec![office(&own, "own"), office(&foreign, "foreign")])
             .expect("a trust store");
     let metrics = Arc::new(Metrics::default());
-    let (ingest, _thread) = Ingest::start(
+    let (ingest, writer) = Ingest::start(
         store_writer,
         Arc::new(Trust::new(trust, &[])),
         Arc::new(SecretKey::from_seed(&[21; 32])),
@@ -87,12 +109,13 @@ fn node() -> Node {
         metrics,
     );
     Node {
-        _dir: dir,
         store,
         ingest,
         transparency,
         own: own.public_key(),
         foreign,
+        _writer: WriterJoin(Some(writer)),
+        _dir: dir,
     }
 }
 
