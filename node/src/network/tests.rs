@@ -207,6 +207,14 @@ async fn issue14_catch_up_resumes_after_a_restart_without_refetching_what_is_sto
         state(&serving).store.heads().expect("heads")
     );
     let missing = TOTAL - stored_before;
+    // The store holds an entry before the sync task counts it (the writer answers, then the
+    // task records the event): wait for the counters to reach the figure, then check that
+    // they did not pass it.
+    wait_for("the fetched and stored entries are counted", || {
+        event(&rejoining, "sync_entry_fetched") >= missing
+            && event(&rejoining, "sync_entry_stored") >= missing
+    })
+    .await;
     assert_eq!(event(&rejoining, "sync_entry_fetched"), missing);
     assert_eq!(event(&rejoining, "sync_entry_stored"), missing);
     let range = u64::from(proto_types::sync::MAX_RANGE_ENTRIES);
