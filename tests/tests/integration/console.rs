@@ -151,17 +151,36 @@ async fn text_of(browser: &Browser, css: &str) -> String {
         .expect("its text")
 }
 
-/// Clicks the submit button of the form posting to `action`.
+/// Clicks the submit button of the form posting to `action`, and waits for the next page.
 async fn submit(browser: &Browser, action: &str) {
-    browser
+    let button = browser
         .find(Locator::Css(&format!(
             "form[action=\"{action}\"] button[type=submit]"
         )))
         .await
-        .unwrap_or_else(|error| panic!("no form posting to {action}: {error}"))
+        .unwrap_or_else(|error| panic!("no form posting to {action}: {error}"));
+    click_and_wait(browser, button, action).await;
+}
+
+/// Clicks `element` and waits until the page it was on is gone (its root element stale), so
+/// that what the test reads next is the new page, never the old one.
+async fn click_and_wait(browser: &Browser, element: fantoccini::elements::Element, what: &str) {
+    let page = browser
+        .find(Locator::Css("html"))
+        .await
+        .expect("the page's root element");
+    element
         .click()
         .await
-        .expect("submitted");
+        .unwrap_or_else(|error| panic!("{what}: {error}"));
+    let deadline = tokio::time::Instant::now() + DEADLINE;
+    while page.tag_name().await.is_ok() {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "{what}: no new page after the click"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
 }
 
 fn register(office: &Client, number: &str, mark: &str, holder: &SecretKey) -> String {
@@ -284,7 +303,7 @@ fn console_in_headless_chromium_search_check_csrf_and_a_decision() {
             .await
             .expect("a result");
         screenshot(&browser, "results").await;
-        link.click().await.expect("followed");
+        click_and_wait(&browser, link, "the result's link").await;
         assert_eq!(text_of(&browser, "#right-id").await, right_id);
         assert_eq!(text_of(&browser, "#liveness").await, "alive");
         screenshot(&browser, "right").await;
@@ -385,13 +404,11 @@ fn console_in_headless_chromium_search_check_csrf_and_a_decision() {
             "counterfeit confirmed by test purchase",
         )
         .await;
-        browser
+        let button = browser
             .find(Locator::Css(&format!("{section} button[type=submit]")))
             .await
-            .expect("the decision button")
-            .click()
-            .await
-            .expect("decided");
+            .expect("the decision button");
+        click_and_wait(&browser, button, "the decision").await;
         let recorded = text_of(&browser, "#recorded").await;
         assert!(recorded.contains("Decision recorded"), "{recorded}");
         let decided = text_of(&browser, "#decided").await;
