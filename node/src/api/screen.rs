@@ -43,7 +43,7 @@ pub(super) struct ListingRequest {
     #[schemars(length(max = MAX_DESCRIPTION_CHARS))]
     description: Option<String>,
     /// The listing's Nice class: only rights registered in it match.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "whole_number")]
     #[schemars(range(min = 1, max = 45))]
     class: Option<u8>,
     /// Where the listing is offered: only rights of these jurisdictions match.
@@ -60,9 +60,32 @@ pub(super) struct ScreenRequest {
     #[schemars(length(min = 1, max = MAX_LISTINGS))]
     listings: Vec<ListingRequest>,
     /// Most matches per listing (default 10, at most 100).
-    #[serde(default)]
+    #[serde(default, deserialize_with = "whole_number")]
     #[schemars(range(min = 1, max = MAX_LIMIT))]
     limit: Option<usize>,
+}
+
+/// An optional whole number, written as JSON Schema's `integer` allows: `12` or `12.0` (a
+/// number with a zero fraction is an integer there). Fractions and values out of `T`'s range
+/// are refused.
+fn whole_number<'de, D, T>(deserializer: D) -> Result<Option<T>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: TryFrom<u64>,
+{
+    let Some(number) = Option::<serde_json::Number>::deserialize(deserializer)? else {
+        return Ok(None);
+    };
+    let whole = number.as_u64().or_else(|| {
+        number
+            .as_f64()
+            .filter(|value| value.fract() == 0.0 && (0.0..=u32::MAX as f64).contains(value))
+            .map(|value| value as u64)
+    });
+    whole
+        .and_then(|value| T::try_from(value).ok())
+        .map(Some)
+        .ok_or_else(|| serde::de::Error::custom(format!("{number} is not a whole number in range")))
 }
 
 /// The answer of `POST /v1/screen`: one result per listing, in the request's order.

@@ -154,6 +154,17 @@ async fn screening_requests_are_bounded() {
     refused(json!({"listings": [{"id": "x", "title": "t", "jurisdictions": ["XX"]}]})).await;
     refused(json!({"listings": [{"id": "x", "title": "t"}], "limit": 0})).await;
     refused(json!({"listings": [{"id": "x", "title": "t"}], "limit": 101})).await;
+    refused(json!({"listings": [{"id": "x", "title": "t", "class": 25.5}]})).await;
+    refused(json!({"listings": [{"id": "x", "title": "t", "class": 300}]})).await;
+    refused(json!({"listings": [{"id": "x", "title": "t", "class": -1}]})).await;
+    // JSON Schema's integers include numbers with a zero fraction.
+    node.post(
+        "/v1/screen",
+        Auth::Anonymous,
+        &json!({"listings": [{"id": "x", "title": "t", "class": 25.0}], "limit": 3.0}),
+    )
+    .await
+    .expect(200, None);
     let many: Vec<Value> = (0..1001)
         .map(|n| json!({"id": n.to_string(), "title": "t"}))
         .collect();
