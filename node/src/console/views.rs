@@ -259,7 +259,8 @@ pub(crate) struct StatusPage {
 }
 
 /// `text` with every bidirectional formatting character (the embeddings, overrides and
-/// isolates of Unicode's bidi algorithm, and the directional marks) shown as `[U+XXXX]`: user
+/// isolates of Unicode's bidi algorithm, and the directional marks) shown as its code point in
+/// brackets (`[U+202E]` for a right-to-left override): user
 /// data cannot reorder what the page shows around it (a right-to-left override in a mark would
 /// otherwise make `gpj.exe` read `exe.jpg`). HTML escaping is askama's.
 pub(crate) fn visible(text: &str) -> String {
