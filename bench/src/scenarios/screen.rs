@@ -30,6 +30,27 @@ use crate::report::{Reporter, round};
 use crate::screen_eval::{self, EvalListing, TECHNIQUES};
 use crate::stats::per_second;
 
+/// Waits until the node's in-memory mark set is built (its `/metrics` gauge), so the run
+/// measures the screening a node does once started: seconds waited and the set's bytes.
+fn wait_for_marks(base: &str) -> anyhow::Result<(f64, u64)> {
+    let started = std::time::Instant::now();
+    let gauge = |text: &str, name: &str| {
+        text.lines()
+            .find_map(|line| line.strip_prefix(name)?.trim().parse::<f64>().ok())
+    };
+    loop {
+        let text = reqwest::blocking::get(format!("{base}/metrics"))?.text()?;
+        if gauge(&text, "rightsnet_screen_marks_ready ") == Some(1.0) {
+            let bytes = gauge(&text, "rightsnet_screen_marks_bytes ").unwrap_or(0.0);
+            return Ok((started.elapsed().as_secs_f64(), bytes as u64));
+        }
+        if started.elapsed() > Duration::from_secs(600) {
+            anyhow::bail!("the node's screening marks were not ready after 10 minutes");
+        }
+        crate::pause(Duration::from_millis(100));
+    }
+}
+
 /// Parameters of the `screen` scenario.
 #[derive(Debug, Clone, clap::Args)]
 pub struct Params {
@@ -273,7 +294,16 @@ pub fn run(params: &Params, mode: &NodeMode, reporter: &mut Reporter<'_>) -> any
     )?;
     let base = node.base_url();
     let pids = node.pids();
+    let marks = wait_for_marks(&base);
     let mut run = || -> anyhow::Result<Value> {
+        let &(marks_seconds, marks_bytes) =
+            marks.as_ref().map_err(|error| anyhow::anyhow!("{error}"))?;
+        reporter.say(format!(
+            "  in-memory mark set ready {marks_seconds:.1} s after the node answered: {:.1} MiB ({:.1} bytes per right, {:.0} MiB projected for 10 M rights)",
+            mib(marks_bytes),
+            marks_bytes as f64 / total_rights.max(1) as f64,
+            mib((marks_bytes as f64 / total_rights.max(1) as f64 * 10_000_000.0) as u64),
+        ));
         // Evaluation.
         let with_class = screen_eval::obfuscated_listings(&brands, params.eval_brands, true);
         let without_class = screen_eval::obfuscated_listings(&brands, params.eval_brands, false);
@@ -420,6 +450,15 @@ pub fn run(params: &Params, mode: &NodeMode, reporter: &mut Reporter<'_>) -> any
         blocks as f64 / total_rights.max(1) as f64 * 10_000_000.0 / 1_048_576.0,
         1
     ));
+    if let Ok((seconds, bytes)) = marks {
+        figures["marks_ready_s"] = json!(round(seconds, 1));
+        figures["marks_bytes_per_right"] =
+            json!(round(bytes as f64 / total_rights.max(1) as f64, 1));
+        figures["marks_projected_10m_mib"] = json!(round(
+            bytes as f64 / total_rights.max(1) as f64 * 10_000_000.0 / 1_048_576.0,
+            1
+        ));
+    }
     figures["node_rss_mib"] = json!(round(mib(rss), 1));
     figures["node_peak_rss_mib"] = json!(round(mib(peak), 1));
     reporter.result(

@@ -31,36 +31,7 @@ pub fn offline_checks(
         )),
         Err(error) => reasons.push(reason("notice_signature", false, error.to_string())),
     }
-    let credential = match claims::read_credential(&notice.credential) {
-        Err(error) => {
-            reasons.push(reason("credential_shape", false, error.to_string()));
-            None
-        }
-        Ok(_) => {
-            reasons.push(reason(
-                "credential_shape",
-                true,
-                "the credential is a VC Data Model 2.0 IPRightCredential",
-            ));
-            match claims::verify_credential(&notice.credential) {
-                Ok(credential) => {
-                    reasons.push(reason(
-                        "credential_proof",
-                        true,
-                        format!(
-                            "the credential's eddsa-jcs-2022 proof is valid and made by its issuer {}",
-                            credential.issuer
-                        ),
-                    ));
-                    Some(credential)
-                }
-                Err(error) => {
-                    reasons.push(reason("credential_proof", false, error.to_string()));
-                    None
-                }
-            }
-        }
-    };
+    let credential = verify_credential(&notice.credential, &mut reasons);
     if let Some(credential) = &credential {
         let subject_ok = credential.subject == notice.holder;
         reasons.push(reason(
@@ -89,31 +60,14 @@ pub fn offline_checks(
                 )
             },
         ));
-        reasons.push(validity(credential, now));
-        reasons.push(proof_dates(credential, now, max_skew_seconds));
-        if let Some(trust) = trust {
-            let jurisdiction = notice.right_id.jurisdiction();
-            let trusted = trust.office_for(&credential.issuer, jurisdiction);
-            let name = trust.get(&credential.issuer).map_or_else(
-                || credential.issuer.to_did_key(),
-                |authority| authority.name,
-            );
-            reasons.push(reason(
-                "issuer_trusted",
-                trusted,
-                if trusted {
-                    format!(
-                        "the issuer {name} is an office trusted for {}",
-                        jurisdiction.as_str()
-                    )
-                } else {
-                    format!(
-                        "the issuer {name} is not an office this marketplace trusts for {}",
-                        jurisdiction.as_str()
-                    )
-                },
-            ));
-        }
+        dates_and_trust(
+            credential,
+            notice.right_id.jurisdiction(),
+            trust.map(|trust| (trust, "this marketplace")),
+            now,
+            max_skew_seconds,
+            &mut reasons,
+        );
     }
     let age_millis = now.unix_millis() - notice.created.unix_millis();
     let max_age = i64::from(max_age_hours) * 3_600_000;
@@ -173,64 +127,89 @@ pub fn credential_checks(
             Err(error) => reasons.push(reason("proof", false, error.to_string())),
         }
     }
-    let credential = match claims::read_credential(document) {
-        Err(error) => {
-            reasons.push(reason("credential_shape", false, error.to_string()));
-            None
-        }
-        Ok(_) => {
-            reasons.push(reason(
-                "credential_shape",
-                true,
-                "the credential is a VC Data Model 2.0 IPRightCredential",
-            ));
-            match claims::verify_credential(document) {
-                Ok(credential) => {
-                    reasons.push(reason(
-                        "credential_proof",
-                        true,
-                        format!(
-                            "the credential's eddsa-jcs-2022 proof is valid and made by its issuer {}",
-                            credential.issuer
-                        ),
-                    ));
-                    Some(credential)
-                }
-                Err(error) => {
-                    reasons.push(reason("credential_proof", false, error.to_string()));
-                    None
-                }
-            }
-        }
-    };
+    let credential = verify_credential(document, &mut reasons);
     if let Some(credential) = &credential {
-        reasons.push(validity(credential, now));
-        reasons.push(proof_dates(credential, now, max_skew_seconds));
-        if let Some(trust) = trust {
-            let jurisdiction = credential.right_id.jurisdiction();
-            let trusted = trust.office_for(&credential.issuer, jurisdiction);
-            let name = trust.get(&credential.issuer).map_or_else(
-                || credential.issuer.to_did_key(),
-                |authority| authority.name,
-            );
-            reasons.push(reason(
-                "issuer_trusted",
-                trusted,
-                if trusted {
-                    format!(
-                        "the issuer {name} is an office trusted for {}",
-                        jurisdiction.as_str()
-                    )
-                } else {
-                    format!(
-                        "the issuer {name} is not an office this node trusts for {}",
-                        jurisdiction.as_str()
-                    )
-                },
-            ));
-        }
+        dates_and_trust(
+            credential,
+            credential.right_id.jurisdiction(),
+            trust.map(|trust| (trust, "this node")),
+            now,
+            max_skew_seconds,
+            &mut reasons,
+        );
     }
     (reasons, credential)
+}
+
+/// The credential's shape (`credential_shape`) and its issuer's proof (`credential_proof`):
+/// the verified credential when both hold.
+fn verify_credential(
+    document: &Value,
+    reasons: &mut Vec<VerdictReason>,
+) -> Option<VerifiedCredential> {
+    if let Err(error) = claims::read_credential(document) {
+        reasons.push(reason("credential_shape", false, error.to_string()));
+        return None;
+    }
+    reasons.push(reason(
+        "credential_shape",
+        true,
+        "the credential is a VC Data Model 2.0 IPRightCredential",
+    ));
+    match claims::verify_credential(document) {
+        Ok(credential) => {
+            reasons.push(reason(
+                "credential_proof",
+                true,
+                format!(
+                    "the credential's eddsa-jcs-2022 proof is valid and made by its issuer {}",
+                    credential.issuer
+                ),
+            ));
+            Some(credential)
+        }
+        Err(error) => {
+            reasons.push(reason("credential_proof", false, error.to_string()));
+            None
+        }
+    }
+}
+
+/// A verified credential's validity dates, its proof's dates, and (given a trust store and
+/// who trusts, for the message) whether its issuer is an office trusted for `jurisdiction`.
+fn dates_and_trust(
+    credential: &VerifiedCredential,
+    jurisdiction: &proto_types::body::Jurisdiction,
+    trust: Option<(&Trust, &str)>,
+    now: &Timestamp,
+    max_skew_seconds: u32,
+    reasons: &mut Vec<VerdictReason>,
+) {
+    reasons.push(validity(credential, now));
+    reasons.push(proof_dates(credential, now, max_skew_seconds));
+    let Some((trust, truster)) = trust else {
+        return;
+    };
+    let trusted = trust.office_for(&credential.issuer, jurisdiction);
+    let name = trust.get(&credential.issuer).map_or_else(
+        || credential.issuer.to_did_key(),
+        |authority| authority.name,
+    );
+    reasons.push(reason(
+        "issuer_trusted",
+        trusted,
+        if trusted {
+            format!(
+                "the issuer {name} is an office trusted for {}",
+                jurisdiction.as_str()
+            )
+        } else {
+            format!(
+                "the issuer {name} is not an office {truster} trusts for {}",
+                jurisdiction.as_str()
+            )
+        },
+    ));
 }
 
 /// Milliseconds since the Unix epoch of an RFC 3339 date-time.

@@ -24,6 +24,7 @@
 //!   is one of the right's.
 
 pub mod lexicon;
+pub mod marks;
 pub mod normalize;
 
 use std::collections::{HashMap, HashSet};
@@ -32,7 +33,7 @@ use proto_types::body::Jurisdiction;
 use proto_types::timestamp::Date;
 
 use self::lexicon::Lexicon;
-use self::normalize::{Token, squeeze, tokenize, within_one_edit};
+use self::normalize::{Token, squeeze, tokenize};
 use crate::rights::{Liveness, RightState};
 use crate::storage::StorageError;
 
@@ -72,9 +73,9 @@ pub const MAX_FUZZY_WINDOW_WORDS: usize = 3;
 /// Most candidate keys made from one listing text (windows times their alternatives): a title
 /// of 500 characters spaced out letter by letter stays bounded.
 pub const MAX_CANDIDATES: usize = 4096;
-/// Most half lookups for one-edit matches per listing text.
-pub const MAX_FUZZY_LOOKUPS: usize = 384;
-/// Most index entries read from one half's bucket.
+/// Most windows of one listing text compared to the marks within one edit.
+pub const MAX_FUZZY_LOOKUPS: usize = 64;
+/// Most index entries read for one window's one-edit lookup.
 pub const MAX_BUCKET_READ: usize = 512;
 
 /// One side of a long mark's key, as indexed for one-edit matches.
@@ -125,16 +126,10 @@ pub fn mark_keys(mark: &str) -> Option<MarkKeys> {
 pub trait ScreenIndex {
     /// Calls `found` with the right id of every mark whose exact key is `key`.
     fn exact(&mut self, key: &str, found: &mut dyn FnMut(&str)) -> Result<(), StorageError>;
-    /// Calls `found` with the exact key and right id of every mark of `length` characters whose
-    /// `side` is `text`, at most `limit` of them.
-    fn half(
-        &mut self,
-        side: Half,
-        length: usize,
-        text: &str,
-        limit: usize,
-        found: &mut dyn FnMut(&str, &str),
-    ) -> Result<(), StorageError>;
+    /// Calls `found` with the mark key and right id of rights whose mark key is within one edit
+    /// of `key` but not `key`, of [`FUZZY_MIN_CHARS`] ASCII characters or more (`key` is ASCII),
+    /// at most [`MAX_BUCKET_READ`] of them.
+    fn near(&mut self, key: &str, found: &mut dyn FnMut(&str, &str)) -> Result<(), StorageError>;
     /// A right's current state.
     fn right(&mut self, right_id: &str) -> Result<Option<RightState>, StorageError>;
 }
@@ -333,60 +328,33 @@ impl Screener {
         if is_title {
             let mut lookups = 0;
             let mut fuzzy_done: HashSet<&str> = HashSet::new();
-            'candidates: for (number, candidate) in candidates.iter().enumerate() {
+            for (number, candidate) in candidates.iter().enumerate() {
                 let length = candidate.squeezed.chars().count();
                 if candidate.all_dictionary
                     || candidate.words > MAX_FUZZY_WINDOW_WORDS
                     || !candidate.squeezed.is_ascii()
                     || length + 1 < FUZZY_MIN_CHARS
+                    || length > MAX_KEY_CHARS + 1
                     || candidate.squeezed.bytes().any(|b| b.is_ascii_digit())
                     || !fuzzy_done.insert(candidate.squeezed.as_str())
                 {
                     continue;
                 }
-                for mark_length in length.saturating_sub(1)..=length + 1 {
-                    if !(FUZZY_MIN_CHARS..=MAX_KEY_CHARS).contains(&mark_length) {
-                        continue;
-                    }
-                    let split = mark_length / 2;
-                    let suffix_length = mark_length - split;
-                    let mut probes: Vec<(Half, &str)> = Vec::with_capacity(2);
-                    if length >= split {
-                        probes.push((Half::Prefix, &candidate.squeezed[..split]));
-                    }
-                    if length >= suffix_length {
-                        probes.push((Half::Suffix, &candidate.squeezed[length - suffix_length..]));
-                    }
-                    for (side, half) in probes {
-                        if lookups == MAX_FUZZY_LOOKUPS {
-                            break 'candidates;
-                        }
-                        lookups += 1;
-                        index.half(
-                            side,
-                            mark_length,
-                            half,
-                            MAX_BUCKET_READ,
-                            &mut |mark_key, right_id| {
-                                if mark_key != candidate.squeezed
-                                    && !exact_rights.contains(right_id)
-                                    && within_one_edit(
-                                        candidate.squeezed.as_bytes(),
-                                        mark_key.as_bytes(),
-                                    )
-                                {
-                                    hits.push((
-                                        right_id.to_owned(),
-                                        Hit {
-                                            candidate: number,
-                                            labels: candidate.labels | label::EDIT1,
-                                        },
-                                    ));
-                                }
-                            },
-                        )?;
-                    }
+                if lookups == MAX_FUZZY_LOOKUPS {
+                    break;
                 }
+                lookups += 1;
+                index.near(&candidate.squeezed, &mut |mark_key, right_id| {
+                    if mark_key != candidate.squeezed && !exact_rights.contains(right_id) {
+                        hits.push((
+                            right_id.to_owned(),
+                            Hit {
+                                candidate: number,
+                                labels: candidate.labels | label::EDIT1,
+                            },
+                        ));
+                    }
+                })?;
             }
         }
         for (right_id, hit) in hits {

@@ -13,7 +13,7 @@ use super::*;
 #[derive(Default)]
 struct MemoryIndex {
     exact: BTreeMap<String, Vec<String>>,
-    halves: BTreeMap<(u8, usize, String), Vec<(String, String)>>,
+    marks: std::sync::Arc<marks::MarkSet>,
     rights: HashMap<String, RightState>,
 }
 
@@ -21,18 +21,8 @@ impl MemoryIndex {
     fn add(&mut self, state: RightState) {
         let id = state.right_id.as_str().to_owned();
         if let Some(keys) = state.mark_text.as_deref().and_then(mark_keys) {
-            self.exact
-                .entry(keys.exact.clone())
-                .or_default()
-                .push(id.clone());
-            if let Some((length, prefix, suffix)) = keys.halves {
-                for (side, half) in [(0u8, prefix), (1u8, suffix)] {
-                    self.halves
-                        .entry((side, length as usize, half))
-                        .or_default()
-                        .push((keys.exact.clone(), id.clone()));
-                }
-            }
+            self.marks.add([keys.exact.clone()]);
+            self.exact.entry(keys.exact).or_default().push(id.clone());
         }
         self.rights.insert(id, state);
     }
@@ -46,23 +36,11 @@ impl ScreenIndex for MemoryIndex {
         Ok(())
     }
 
-    fn half(
-        &mut self,
-        side: Half,
-        length: usize,
-        text: &str,
-        limit: usize,
-        found: &mut dyn FnMut(&str, &str),
-    ) -> Result<(), StorageError> {
-        let side = u8::from(side == Half::Suffix);
-        for (key, id) in self
-            .halves
-            .get(&(side, length, text.to_owned()))
-            .into_iter()
-            .flatten()
-            .take(limit)
-        {
-            found(key, id);
+    fn near(&mut self, key: &str, found: &mut dyn FnMut(&str, &str)) -> Result<(), StorageError> {
+        for mark in self.marks.snapshot().near_marks(key) {
+            for id in self.exact.get(&mark).into_iter().flatten() {
+                found(&mark, id);
+            }
         }
         Ok(())
     }

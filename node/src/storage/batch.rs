@@ -51,6 +51,7 @@ impl StoreWriter {
             entries: 0,
             heads: 0,
             scratch: Scratch::default(),
+            screen_added: Vec::new(),
         }
     }
 
@@ -64,7 +65,12 @@ impl StoreWriter {
         self.store
             .db
             .write_opt(batch.batch, &options)
-            .map_err(|error| StorageError::CommitFailed(error.to_string()))
+            .map_err(|error| StorageError::CommitFailed(error.to_string()))?;
+        if !batch.screen_added.is_empty() {
+            // After the write: a reader that sees the key in memory finds its rights stored.
+            self.store.marks.add(batch.screen_added);
+        }
+        Ok(())
     }
 
     /// Records this build's schema version, synced (the last step of an upgrade).
@@ -124,6 +130,8 @@ pub struct StoreBatch {
     entries: usize,
     heads: usize,
     scratch: Scratch,
+    /// Screening keys of marks this batch adds, for the in-memory set once committed.
+    screen_added: Vec<String>,
 }
 
 /// Buffers a batch reuses for every right it writes (the writer makes one batch per group).
@@ -297,6 +305,11 @@ impl StoreBatch {
         }
         for (family, key) in scratch.new_keys.iter() {
             self.batch.put_cf(store.cf(family.name()), key, []);
+            if family == super::IndexFamily::Screen && !scratch.old_keys.contains(family, key) {
+                if let Some(mark) = keys::screen_exact_key(key) {
+                    self.screen_added.push(mark.to_owned());
+                }
+            }
         }
         scratch.value.clear();
         right_state::encode_into(state, &mut scratch.value);

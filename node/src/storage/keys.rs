@@ -60,6 +60,16 @@ pub(super) fn screen_exact_prefix(key: &str, out: &mut Vec<u8>) {
     out.push(SEPARATOR);
 }
 
+/// The mark key of an `e ‖ key ‖ 0 ‖ right id` key of `index_screen` (`None` for a half key).
+pub(super) fn screen_exact_key(index_key: &[u8]) -> Option<&str> {
+    let rest = index_key.strip_prefix(&[SCREEN_EXACT_TAG])?;
+    let end = rest.iter().position(|&byte| byte == SEPARATOR)?;
+    std::str::from_utf8(&rest[..end]).ok()
+}
+
+/// The first byte of every exact key of `index_screen` (they sort before the half keys).
+pub(super) const SCREEN_EXACT_START: &[u8] = &[SCREEN_EXACT_TAG];
+
 /// `p|s ‖ length ‖ half ‖ 0`: the prefix of every mark of `length` characters with that half.
 pub(super) fn screen_half_prefix(side: Half, length: usize, half: &str, out: &mut Vec<u8>) {
     out.clear();

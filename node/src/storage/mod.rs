@@ -220,6 +220,9 @@ fn corrupt(cf: &'static str, reason: impl std::fmt::Display) -> StorageError {
 /// The database, for reads. Shared behind an `Arc`; writes go through the one [`StoreWriter`].
 pub struct Store {
     db: DB,
+    /// Every distinct mark key of `index_screen`, in memory (issue 16): see
+    /// [`crate::screening::marks`].
+    marks: Arc<crate::screening::marks::MarkSet>,
     // Declared after `db`, so released only after the database is closed.
     _lock: DataDirLock,
 }
@@ -277,6 +280,7 @@ impl Store {
         if let Some(version) = upgrade_from {
             writer.upgrade_to_current(path, version)?;
         }
+        store.load_screen_marks()?;
         Ok((store, writer))
     }
 
@@ -329,7 +333,11 @@ impl Store {
             )
         });
         let db = DB::open_cf_descriptors(&options, path, descriptors)?;
-        let store = Self { db, _lock: lock };
+        let store = Self {
+            db,
+            marks: Arc::default(),
+            _lock: lock,
+        };
         let recorded = store
             .db
             .get_cf(store.cf(cf::META), SCHEMA_KEY)?

@@ -289,17 +289,33 @@ mod families {
             "old key deleted"
         );
         assert_eq!(screened(&store, "soleildunord"), ["FR-TM-1"]);
-        let mut found = Vec::new();
-        {
-            use crate::screening::{Half, ScreenIndex};
+        // One edit away: through the in-memory set, and through the half keys before it is
+        // ready.
+        let near = |store: &Store, key: &str| {
+            use crate::screening::ScreenIndex;
+            let mut found = Vec::new();
             store
                 .screen_reader()
-                .half(Half::Prefix, 12, "soleil", 10, &mut |key, right_id| {
-                    found.push((key.to_owned(), right_id.to_owned()));
+                .near(key, &mut |mark, right_id| {
+                    found.push((mark.to_owned(), right_id.to_owned()));
                 })
                 .expect("reads");
-        }
-        assert_eq!(found, [("soleildunord".to_owned(), "FR-TM-1".to_owned())]);
+            found
+        };
+        let expected = [("soleildunord".to_owned(), "FR-TM-1".to_owned())];
+        assert_eq!(near(&store, "soleildunort"), expected);
+        assert_eq!(near(&store, "soleildnuord"), expected);
+        assert!(
+            near(&store, "etoiledunort").is_empty(),
+            "a stale key finds no right"
+        );
+        store.forget_screen_marks();
+        assert_eq!(store.screen_marks().0, false);
+        assert_eq!(near(&store, "soleildunort"), expected);
+        assert_eq!(screened(&store, "soleildunord"), ["FR-TM-1"]);
+        store.reload_screen_marks(1).expect("reloads");
+        assert_eq!(store.screen_marks().0, true);
+        assert_eq!(near(&store, "soleildunort"), expected);
         drop((store, writer));
 
         // A version 2 store has no screening index: opening it builds one from the rights.
@@ -310,6 +326,60 @@ mod families {
             Some(SCHEMA_VERSION.to_be_bytes().to_vec())
         );
         assert_eq!(screened(&store, "soleildunord"), ["FR-TM-1"]);
+    }
+
+    /// The in-memory mark set loaded from the family step by step (as the background load of a
+    /// large store does) holds every mark key once, and keys the writer adds after are seen.
+    #[test]
+    fn the_mark_set_loads_in_steps_and_follows_the_writer() {
+        use crate::screening::ScreenIndex;
+        let dir = tempfile::tempdir().expect("a temporary directory");
+        let (store, writer) = Store::open(dir.path()).expect("opens");
+        let marks = [
+            "Solaris",
+            "Solaris",
+            "Lunaria Verde",
+            "Stellaria",
+            "Nord Étoile",
+        ];
+        let mut states = Vec::new();
+        for (number, mark) in marks.iter().enumerate() {
+            let (_, mut state) = registered(1, None, mark, "Maison");
+            state.right_id = proto_types::body::RightId::parse(&format!("FR-TM-{}", number + 10))
+                .expect("an id");
+            states.push(state);
+        }
+        commit(&writer, |batch| {
+            for state in &states {
+                batch.put_right(None, state).expect("encodes");
+            }
+        });
+        for step in [1, 2, 3, 1000] {
+            store.reload_screen_marks(step).expect("reloads");
+            let marks = store.marks.snapshot();
+            assert_eq!(marks.len(), 4, "four distinct keys at step {step}");
+            for key in ["solaris", "lunariaverde", "stelaria", "nordetoile"] {
+                assert!(marks.contains(key), "{key} at step {step}");
+            }
+        }
+        let mut found = Vec::new();
+        store
+            .screen_reader()
+            .exact("solaris", &mut |right_id| found.push(right_id.to_owned()))
+            .expect("reads");
+        assert_eq!(found, ["FR-TM-10", "FR-TM-11"]);
+        let (_, mut later) = registered(1, None, "Orbitalis", "Maison");
+        later.right_id = proto_types::body::RightId::parse("FR-TM-20").expect("an id");
+        commit(&writer, |batch| {
+            batch.put_right(None, &later).expect("encodes")
+        });
+        assert_eq!(screened(&store, "orbitalis"), ["FR-TM-20"]);
+        let mut near = Vec::new();
+        store
+            .screen_reader()
+            .near("orbitaliss", &mut |mark, _| near.push(mark.to_owned()))
+            .expect("reads");
+        assert_eq!(near, ["orbitalis"]);
     }
 
     #[test]
