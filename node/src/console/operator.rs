@@ -62,6 +62,48 @@ fn require_session_and_csrf(
     Ok(session)
 }
 
+/// The session and the form of an operator's POST: the form read (an error page when it cannot
+/// be), then the session with `csrf(form)` as its token (sign in, or 403).
+fn signed_form<T>(
+    console: &ConsoleState,
+    headers: &HeaderMap,
+    form: Result<Form<T>, FormRejection>,
+    csrf: fn(&T) -> &str,
+) -> Result<(OperatorSession, T), Box<Response>> {
+    let current = console.sessions.current(headers);
+    let form = read_form(console, current.as_ref(), form)?;
+    let session = require_session_and_csrf(console, headers, csrf(&form))?;
+    Ok((session, form))
+}
+
+/// The `recorded` entry id of a page's query, when it is one.
+fn recorded(params: Result<Query<RecordedParams>, QueryRejection>) -> Option<String> {
+    params
+        .ok()
+        .and_then(|Query(params)| params.recorded)
+        .filter(|id| EntryId::from_hex(id).is_ok())
+}
+
+/// After a form recorded an entry: back to `page` with the entry's id, or `page_with_error`.
+fn after_recording(
+    result: Result<IngestOutcome, ApiError>,
+    page: &str,
+    page_with_error: impl FnOnce(StatusCode, String) -> Response,
+) -> Response {
+    match result {
+        Ok(outcome) => recorded_redirect(&outcome, page),
+        Err(error) => page_with_error(error.status(), error.message().to_owned()),
+    }
+}
+
+/// Back to `page`, naming the entry recorded.
+fn recorded_redirect(outcome: &IngestOutcome, page: &str) -> Response {
+    let id = outcome_id(outcome)
+        .map(|id| id.to_hex())
+        .unwrap_or_default();
+    see_other(&format!("{page}?recorded={id}"))
+}
+
 /// The form, or an error page saying why it could not be read.
 fn read_form<T>(
     console: &ConsoleState,
@@ -202,13 +244,8 @@ pub(super) async fn sign_out(
     headers: HeaderMap,
     form: Result<Form<CsrfForm>, FormRejection>,
 ) -> Response {
-    let session = console.sessions.current(&headers);
-    let form = match read_form(&console, session.as_ref(), form) {
-        Ok(form) => form,
-        Err(response) => return *response,
-    };
-    let session = match require_session_and_csrf(&console, &headers, &form.csrf) {
-        Ok(session) => session,
+    let (session, _) = match signed_form(&console, &headers, form, |form| &form.csrf) {
+        Ok(signed) => signed,
         Err(response) => return *response,
     };
     console.sessions.remove(&session.id);
@@ -367,10 +404,7 @@ pub(super) async fn notices(
         Ok(session) => session,
         Err(response) => return *response,
     };
-    let recorded = params
-        .ok()
-        .and_then(|Query(params)| params.recorded)
-        .filter(|id| EntryId::from_hex(id).is_ok());
+    let recorded = recorded(params);
     notices_page(&console, &session, StatusCode::OK, recorded, None).await
 }
 
@@ -395,13 +429,8 @@ pub(super) async fn decide(
     headers: HeaderMap,
     form: Result<Form<DecisionForm>, FormRejection>,
 ) -> Response {
-    let current = console.sessions.current(&headers);
-    let form = match read_form(&console, current.as_ref(), form) {
-        Ok(form) => form,
-        Err(response) => return *response,
-    };
-    let session = match require_session_and_csrf(&console, &headers, &form.csrf) {
-        Ok(session) => session,
+    let (session, form) = match signed_form(&console, &headers, form, |form| &form.csrf) {
+        Ok(signed) => signed,
         Err(response) => return *response,
     };
     let outcome = match form.outcome.as_str() {
@@ -441,12 +470,7 @@ pub(super) async fn decide(
         .await;
     }
     match record_decision(&console.node, request).await {
-        Ok(outcome) => {
-            let id = outcome_id(&outcome)
-                .map(|id| id.to_hex())
-                .unwrap_or_default();
-            see_other(&format!("/operator/notices?recorded={id}"))
-        }
+        Ok(outcome) => recorded_redirect(&outcome, "/operator/notices"),
         Err(error) => {
             notices_page(
                 &console,
@@ -529,10 +553,7 @@ pub(super) async fn register_form(
         Ok(session) => session,
         Err(response) => return *response,
     };
-    let recorded = params
-        .ok()
-        .and_then(|Query(params)| params.recorded)
-        .filter(|id| EntryId::from_hex(id).is_ok());
+    let recorded = recorded(params);
     render(
         StatusCode::OK,
         &register_page(&console, &session, RegisterForm::default(), recorded, None),
@@ -601,35 +622,20 @@ pub(super) async fn register(
     headers: HeaderMap,
     form: Result<Form<RegisterForm>, FormRejection>,
 ) -> Response {
-    let current = console.sessions.current(&headers);
-    let form = match read_form(&console, current.as_ref(), form) {
-        Ok(form) => form,
-        Err(response) => return *response,
-    };
-    let session = match require_session_and_csrf(&console, &headers, &form.csrf) {
-        Ok(session) => session,
+    let (session, form) = match signed_form(&console, &headers, form, |form| &form.csrf) {
+        Ok(signed) => signed,
         Err(response) => return *response,
     };
     let result = match registration_object(&form) {
         Ok(object) => register_object(&console.node, object).await,
         Err(message) => Err(ApiError::invalid_field(message)),
     };
-    match result {
-        Ok(outcome) => {
-            let id = outcome_id(&outcome)
-                .map(|id| id.to_hex())
-                .unwrap_or_default();
-            see_other(&format!("/operator/register?recorded={id}"))
-        }
-        Err(error) => {
-            let status = error.status();
-            let message = Some(error.message().to_owned());
-            render(
-                status,
-                &register_page(&console, &session, form, None, message),
-            )
-        }
-    }
+    after_recording(result, "/operator/register", |status, message| {
+        render(
+            status,
+            &register_page(&console, &session, form, None, Some(message)),
+        )
+    })
 }
 
 /// The status change form's fields.
@@ -688,10 +694,7 @@ pub(super) async fn status_form(
         Ok(session) => session,
         Err(response) => return *response,
     };
-    let recorded = params
-        .ok()
-        .and_then(|Query(params)| params.recorded)
-        .filter(|id| EntryId::from_hex(id).is_ok());
+    let recorded = recorded(params);
     render(
         StatusCode::OK,
         &status_page(&console, &session, StatusForm::default(), recorded, None),
@@ -705,13 +708,8 @@ pub(super) async fn status(
     headers: HeaderMap,
     form: Result<Form<StatusForm>, FormRejection>,
 ) -> Response {
-    let current = console.sessions.current(&headers);
-    let form = match read_form(&console, current.as_ref(), form) {
-        Ok(form) => form,
-        Err(response) => return *response,
-    };
-    let session = match require_session_and_csrf(&console, &headers, &form.csrf) {
-        Ok(session) => session,
+    let (session, form) = match signed_form(&console, &headers, form, |form| &form.csrf) {
+        Ok(signed) => signed,
         Err(response) => return *response,
     };
     let mut object = Map::new();
@@ -729,20 +727,11 @@ pub(super) async fn status(
         }
         object.insert("new_holder".to_owned(), holder);
     }
-    match record_status_change(&console.node, form.right_id.trim(), object).await {
-        Ok(outcome) => {
-            let id = outcome_id(&outcome)
-                .map(|id| id.to_hex())
-                .unwrap_or_default();
-            see_other(&format!("/operator/status?recorded={id}"))
-        }
-        Err(error) => {
-            let status = error.status();
-            let message = Some(error.message().to_owned());
-            render(
-                status,
-                &status_page(&console, &session, form, None, message),
-            )
-        }
-    }
+    let result = record_status_change(&console.node, form.right_id.trim(), object).await;
+    after_recording(result, "/operator/status", |status, message| {
+        render(
+            status,
+            &status_page(&console, &session, form, None, Some(message)),
+        )
+    })
 }

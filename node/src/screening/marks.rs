@@ -35,8 +35,61 @@ pub const MAX_LEVELS: usize = 8;
 /// Most keys one [`Snapshot::near`] reports.
 pub const MAX_NEAR_KEYS: usize = 256;
 
-/// A built set of keys.
-type KeySet = Arc<Set<Vec<u8>>>;
+/// A built set of keys, forwards and with each key's bytes reversed (for the walks that fix the
+/// end of a key, [`Snapshot::near`]).
+#[derive(Debug)]
+pub struct Keys {
+    forward: Set<Vec<u8>>,
+    backward: Set<Vec<u8>>,
+}
+
+type KeySet = Arc<Keys>;
+
+impl Keys {
+    /// The keys of `forward`, with their reversed set built beside.
+    pub fn new(forward: Set<Vec<u8>>) -> Self {
+        // Reversed keys packed in one buffer, sorted through 8-byte handles (start << 16 |
+        // length): a tenth of what a vector of boxed keys would take at ten million keys.
+        let mut bytes: Vec<u8> = Vec::with_capacity(forward.len() * 12);
+        let mut handles: Vec<u64> = Vec::with_capacity(forward.len());
+        let mut stream = forward.stream();
+        while let Some(key) = stream.next() {
+            let Ok(length) = u16::try_from(key.len()) else {
+                continue;
+            };
+            handles.push(((bytes.len() as u64) << 16) | u64::from(length));
+            bytes.extend(key.iter().rev());
+        }
+        let slice = |handle: u64| {
+            let start = (handle >> 16) as usize;
+            &bytes[start..start + (handle & 0xffff) as usize]
+        };
+        handles.sort_unstable_by(|a, b| slice(*a).cmp(slice(*b)));
+        let mut builder = SetBuilder::memory();
+        for handle in handles {
+            // Distinct keys reversed are distinct, and sorted: insertion cannot fail.
+            let _ = builder.insert(slice(handle));
+        }
+        Self {
+            backward: builder.into_set(),
+            forward,
+        }
+    }
+
+    /// How many keys.
+    pub fn len(&self) -> usize {
+        self.forward.len()
+    }
+
+    /// Whether there is none.
+    pub fn is_empty(&self) -> bool {
+        self.forward.is_empty()
+    }
+
+    fn memory_bytes(&self) -> usize {
+        self.forward.as_fst().as_bytes().len() + self.backward.as_fst().as_bytes().len()
+    }
+}
 
 /// Every distinct mark key (see the module documentation).
 #[derive(Debug, Default)]
@@ -62,11 +115,11 @@ fn build(mut keys: Vec<&[u8]>) -> KeySet {
         // Sorted and unique: insertion cannot fail.
         let _ = builder.insert(key);
     }
-    Arc::new(builder.into_set())
+    Arc::new(Keys::new(builder.into_set()))
 }
 
-/// The union of `sets`, built into one.
-fn union(sets: &[KeySet]) -> KeySet {
+/// The union of sets, built into one.
+fn union_of<'a>(sets: impl Iterator<Item = &'a Set<Vec<u8>>>) -> Set<Vec<u8>> {
     let mut op = fst::set::OpBuilder::new();
     for set in sets {
         op.push(set.stream());
@@ -77,7 +130,15 @@ fn union(sets: &[KeySet]) -> KeySet {
         // The union streams keys in order, once each.
         let _ = builder.insert(key);
     }
-    Arc::new(builder.into_set())
+    builder.into_set()
+}
+
+/// The union of `sets`, both directions merged as streams (no sorting).
+fn union(sets: &[KeySet]) -> KeySet {
+    Arc::new(Keys {
+        forward: union_of(sets.iter().map(|keys| &keys.forward)),
+        backward: union_of(sets.iter().map(|keys| &keys.backward)),
+    })
 }
 
 impl MarkSet {
@@ -99,8 +160,8 @@ impl MarkSet {
         }
     }
 
-    /// Installs the base built from the store at open.
-    pub fn install_base(&self, keys: Set<Vec<u8>>) {
+    /// Installs the base built from the store at open (see [`Keys::new`]).
+    pub fn install_base(&self, keys: Keys) {
         if let Ok(mut state) = self.state.write() {
             if state.base.is_none() {
                 state.base = Some(Arc::new(keys));
@@ -225,24 +286,52 @@ impl Snapshot {
 
     /// Whether `key` is a mark key.
     pub fn contains(&self, key: &str) -> bool {
-        self.sets().any(|set| set.contains(key)) || self.recent.iter().any(|recent| recent == key)
+        self.sets().any(|set| set.forward.contains(key))
+            || self.recent.iter().any(|recent| recent == key)
     }
 
     /// Calls `found` with every mark key within one edit of `key` (insertion, deletion,
     /// substitution or a swap of adjacent bytes; `key` itself included when it is one), at most
-    /// [`MAX_NEAR_KEYS`] of them. A key may be reported twice (from two levels).
+    /// [`MAX_NEAR_KEYS`] of them. A key may be reported more than once.
+    ///
+    /// One edit cannot touch both the first `p` and the last `q` bytes of `key` when
+    /// `p + q = len - 1`, so two walks find every such mark, each with one end fixed: forwards
+    /// with no edit in the first `p` bytes, and on the reversed keys with none in the last `q`.
+    /// Walking from the root with an edit allowed anywhere branches at every node near the root
+    /// (most of a million keys' first letters exist); a fixed end keeps each walk in a small
+    /// subtree.
     pub fn near(&self, key: &str, found: &mut dyn FnMut(&str)) {
-        let Some(automaton) = OneEdit::new(key.as_bytes()) else {
+        let bytes = key.as_bytes();
+        let fixed_start = bytes.len().saturating_sub(1) / 2;
+        let fixed_end = bytes.len().saturating_sub(1) - fixed_start;
+        let reversed: Vec<u8> = bytes.iter().rev().copied().collect();
+        let (Some(forwards), Some(backwards)) = (
+            OneEdit::new(bytes, fixed_start),
+            OneEdit::new(&reversed, fixed_end),
+        ) else {
             return;
         };
         let mut reported = 0;
+        let mut unreversed: Vec<u8> = Vec::with_capacity(bytes.len() + 1);
         for set in self.sets() {
-            let mut stream = set.search(&automaton).into_stream();
-            while let Some(bytes) = stream.next() {
+            let mut stream = set.forward.search(&forwards).into_stream();
+            while let Some(mark) = stream.next() {
                 if reported == MAX_NEAR_KEYS {
                     return;
                 }
-                if let Ok(text) = std::str::from_utf8(bytes) {
+                if let Ok(text) = std::str::from_utf8(mark) {
+                    reported += 1;
+                    found(text);
+                }
+            }
+            let mut stream = set.backward.search(&backwards).into_stream();
+            while let Some(mark) = stream.next() {
+                if reported == MAX_NEAR_KEYS {
+                    return;
+                }
+                unreversed.clear();
+                unreversed.extend(mark.iter().rev());
+                if let Ok(text) = std::str::from_utf8(&unreversed) {
                     reported += 1;
                     found(text);
                 }
@@ -252,7 +341,7 @@ impl Snapshot {
             if reported == MAX_NEAR_KEYS {
                 return;
             }
-            if super::normalize::within_one_edit(key.as_bytes(), recent.as_bytes()) {
+            if super::normalize::within_one_edit(bytes, recent.as_bytes()) {
                 reported += 1;
                 found(recent);
             }
@@ -285,9 +374,7 @@ impl Snapshot {
 
     /// Bytes the sets hold in memory.
     pub fn memory_bytes(&self) -> usize {
-        self.sets()
-            .map(|set| set.as_fst().as_bytes().len())
-            .sum::<usize>()
+        self.sets().map(|set| set.memory_bytes()).sum::<usize>()
             + self.recent.iter().map(String::capacity).sum::<usize>()
     }
 }
@@ -302,9 +389,12 @@ pub const MAX_ONE_EDIT_BYTES: usize = 126;
 /// A state is three bit sets over the positions `0..=n` of the query: where the input read so
 /// far can stand with no edit (`exact`, at most one position), with one edit (`edited`), and
 /// after the first byte of a swap (`swapping`: the input has read `query[i + 1]` at `i`).
+/// Edits may be restricted to positions from `fixed` on (the first `fixed` bytes must match).
 #[derive(Debug, Clone)]
 pub struct OneEdit {
     length: usize,
+    /// Positions where an edit may start.
+    editable: u128,
     /// For each byte value, the positions of the query that hold it.
     positions: Box<[u128; 256]>,
 }
@@ -318,8 +408,9 @@ pub struct OneEditState {
 }
 
 impl OneEdit {
-    /// The automaton around `query`, or `None` when it is longer than [`MAX_ONE_EDIT_BYTES`].
-    pub fn new(query: &[u8]) -> Option<Self> {
+    /// The automaton around `query` with no edit in its first `fixed` bytes, or `None` when
+    /// it is longer than [`MAX_ONE_EDIT_BYTES`].
+    pub fn new(query: &[u8], fixed: usize) -> Option<Self> {
         if query.len() > MAX_ONE_EDIT_BYTES {
             return None;
         }
@@ -327,8 +418,12 @@ impl OneEdit {
         for (position, &byte) in query.iter().enumerate() {
             positions[usize::from(byte)] |= 1 << position;
         }
+        let length = query.len();
+        let valid = (1u128 << (length + 1)) - 1;
+        let locked = (1u128 << fixed.min(length + 1)) - 1;
         Some(Self {
-            length: query.len(),
+            length,
+            editable: valid & !locked,
             positions,
         })
     }
@@ -345,7 +440,7 @@ impl OneEdit {
 
     /// Adds what deleting one byte of the query reaches from the exact position.
     fn close(&self, mut state: OneEditState) -> OneEditState {
-        state.edited |= ((state.exact & self.before_end()) << 1) & self.valid();
+        state.edited |= ((state.exact & self.editable & self.before_end()) << 1) & self.valid();
         state
     }
 }
@@ -372,15 +467,16 @@ impl Automaton for OneEdit {
     fn accept(&self, state: &OneEditState, byte: u8) -> OneEditState {
         let at = self.positions[usize::from(byte)];
         let exact = (state.exact & at) << 1;
+        let may_edit = state.exact & self.editable;
         let edited = ((state.edited & at) << 1)
             // a substitution of the query's byte
-            | ((state.exact & self.before_end()) << 1)
+            | ((may_edit & self.before_end()) << 1)
             // an inserted byte
-            | state.exact
+            | may_edit
             // the second byte of a swap
             | ((state.swapping & at) << 2);
         // the first byte of a swap: the input holds query[i + 1] where the query has query[i]
-        let swapping = state.exact & (at >> 1) & self.before_end();
+        let swapping = may_edit & (at >> 1) & self.before_end();
         self.close(OneEditState {
             exact,
             edited: edited & self.valid(),
@@ -418,9 +514,9 @@ mod tests {
     #[test]
     fn finds_each_kind_of_edit() {
         let set = Arc::new(MarkSet::default());
-        set.install_base(
+        set.install_base(Keys::new(
             Set::from_iter(["adidas", "adidass", "hermes", "nike", "swatch"]).expect("sorted"),
-        );
+        ));
         let snapshot = set.snapshot();
         assert!(snapshot.contains("nike"));
         assert!(!snapshot.contains("nik"));
@@ -437,7 +533,7 @@ mod tests {
     #[test]
     fn keys_added_later_are_found_in_levels_recent_and_after_merges() {
         let set = Arc::new(MarkSet::default());
-        set.install_base(Set::from_iter(["base"]).expect("sorted"));
+        set.install_base(Keys::new(Set::from_iter(["base"]).expect("sorted")));
         let keys: Vec<String> = (0..FLUSH_KEYS * (MAX_LEVELS + 3) + 7)
             .map(|n| format!("mark{n:05}"))
             .collect();
@@ -480,7 +576,36 @@ mod tests {
             let mut sorted = keys.clone();
             sorted.sort();
             sorted.dedup();
-            set.install_base(Set::from_iter(sorted.iter()).expect("sorted"));
+            set.install_base(Keys::new(Set::from_iter(sorted.iter()).expect("sorted")));
+            prop_assert_eq!(near_of(&set.snapshot(), &query), brute(&keys, &query));
+        }
+
+        /// The same with keys made from one word by random edits (many near each other).
+        #[test]
+        fn the_automaton_finds_every_edit_of_a_word(
+            word in "[a-e]{1,12}",
+            edits in proptest::collection::vec((0usize..4, 0usize..13, "[a-f]"), 1..40),
+            query_edit in (0usize..4, 0usize..13, "[a-f]"),
+        ) {
+            let edit = |text: &str, (kind, at, letter): &(usize, usize, String)| {
+                let mut bytes = text.as_bytes().to_vec();
+                let at = (*at).min(bytes.len());
+                match kind {
+                    0 => bytes.insert(at, letter.as_bytes()[0]),
+                    1 if at < bytes.len() => { bytes.remove(at); }
+                    2 if at < bytes.len() => bytes[at] = letter.as_bytes()[0],
+                    3 if at + 1 < bytes.len() => bytes.swap(at, at + 1),
+                    _ => {}
+                }
+                String::from_utf8(bytes).expect("ASCII")
+            };
+            let keys: Vec<String> = edits.iter().map(|e| edit(&word, e)).chain([word.clone()]).collect();
+            let query = edit(&word, &query_edit);
+            let set = Arc::new(MarkSet::default());
+            let mut sorted = keys.clone();
+            sorted.sort();
+            sorted.dedup();
+            set.install_base(Keys::new(Set::from_iter(sorted.iter()).expect("sorted")));
             prop_assert_eq!(near_of(&set.snapshot(), &query), brute(&keys, &query));
         }
     }

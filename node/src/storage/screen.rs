@@ -169,8 +169,8 @@ impl MarkLoad {
         Ok(iterator.valid())
     }
 
-    fn finish(self) -> fst::Set<Vec<u8>> {
-        self.builder.into_set()
+    fn finish(self) -> crate::screening::marks::Keys {
+        crate::screening::marks::Keys::new(self.builder.into_set())
     }
 }
 
