@@ -310,11 +310,11 @@ mod families {
             "a stale key finds no right"
         );
         store.forget_screen_marks();
-        assert_eq!(store.screen_marks().0, false);
+        assert!(!store.screen_marks().0);
         assert_eq!(near(&store, "soleildunort"), expected);
         assert_eq!(screened(&store, "soleildunord"), ["FR-TM-1"]);
         store.reload_screen_marks(1).expect("reloads");
-        assert_eq!(store.screen_marks().0, true);
+        assert!(store.screen_marks().0);
         assert_eq!(near(&store, "soleildunort"), expected);
         drop((store, writer));
 
