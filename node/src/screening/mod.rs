@@ -307,12 +307,15 @@ impl Screener {
         let mut hits: Vec<(String, Hit)> = Vec::new();
         let mut looked_up: HashSet<&str> = HashSet::new();
         let mut exact_rights: HashSet<String> = HashSet::new();
+        // Keys that are marks: not compared within one edit (the window is a mark already).
+        let mut fuzzy_done: HashSet<&str> = HashSet::new();
         for (number, candidate) in candidates.iter().enumerate() {
             if !looked_up.insert(candidate.squeezed.as_str()) {
                 // The same key from another window or variant: its hits are the same rights,
                 // found through the first window (the earliest, and the fewest changes).
                 continue;
             }
+            let before = hits.len();
             index.exact(&candidate.squeezed, &mut |right_id| {
                 exact_rights.insert(right_id.to_owned());
                 hits.push((
@@ -323,14 +326,20 @@ impl Screener {
                     },
                 ));
             })?;
+            if hits.len() > before {
+                fuzzy_done.insert(candidate.squeezed.as_str());
+            }
         }
         // One-edit matches: titles only (descriptions are long and a weaker signal).
         if is_title {
             let mut lookups = 0;
-            let mut fuzzy_done: HashSet<&str> = HashSet::new();
             for (number, candidate) in candidates.iter().enumerate() {
                 let length = candidate.squeezed.chars().count();
+                // Not for look-alike pair readings (`rn` read as `m`): a look-alike and a typo
+                // are two evasions, and every ordinary word with `rn`, `cl` or `vv` in it would
+                // double its windows.
                 if candidate.all_dictionary
+                    || candidate.labels & label::CONFUSABLE != 0
                     || candidate.words > MAX_FUZZY_WINDOW_WORDS
                     || !candidate.squeezed.is_ascii()
                     || length + 1 < FUZZY_MIN_CHARS
