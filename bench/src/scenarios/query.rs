@@ -214,6 +214,9 @@ pub fn run(params: &Params, mode: &NodeMode, reporter: &mut Reporter<'_>) -> any
     )?;
     // Disk per registration is measured after a full compaction (issue 14).
     let compacted = super::store_size::compact(&loader.store)?;
+    // The peak of this process so far: the node library loading (writer, RocksDB, the block
+    // cache) plus the generator's bounded chunks — what a node that loads this register holds.
+    let load_peak = crate::cluster::Memory::of(None).map_or(0, |memory| memory.peak_rss_bytes);
     let closing = Instant::now();
     loader.close()?;
     let closed_in = closing.elapsed();
@@ -231,10 +234,11 @@ pub fn run(params: &Params, mode: &NodeMode, reporter: &mut Reporter<'_>) -> any
         mib(disk_after_load)
     ));
     reporter.say(format!(
-        "  after a full compaction ({:.1} s): {:.0} bytes per right on disk; table files per right: {}",
+        "  after a full compaction ({:.1} s): {:.0} bytes per right on disk; table files per right: {}; peak RSS of the loading process (node library and generator) {:.0} MiB",
         compacted.seconds,
         disk_after_load as f64 / load.entries.max(1) as f64,
-        compacted.per_entry_line(load.entries)
+        compacted.per_entry_line(load.entries),
+        mib(load_peak)
     ));
     let loaded = Loaded {
         offices: Arc::new(
@@ -336,6 +340,7 @@ pub fn run(params: &Params, mode: &NodeMode, reporter: &mut Reporter<'_>) -> any
             "disk_bytes_after_load": disk_after_load,
             "disk_bytes_per_right_after_load": round(disk_after_load as f64 / load.entries.max(1) as f64, 1),
             "compaction_s": round(compacted.seconds, 2),
+            "load_peak_rss_bytes": load_peak,
             "family_bytes": compacted.families_json(),
             "disk_bytes": disk_after_queries,
             "disk_bytes_per_right": round(disk_after_queries as f64 / load.entries.max(1) as f64, 1),

@@ -498,6 +498,16 @@ mod tests {
         found
     }
 
+    /// A snapshot whose base holds `keys` (in any order, repeats allowed).
+    fn base_of(keys: &[String]) -> Snapshot {
+        let set = Arc::new(MarkSet::default());
+        let mut sorted = keys.to_vec();
+        sorted.sort();
+        sorted.dedup();
+        set.install_base(Keys::new(Set::from_iter(sorted.iter()).expect("sorted")));
+        set.snapshot()
+    }
+
     fn brute(keys: &[String], key: &str) -> Vec<String> {
         let mut found: Vec<String> = keys
             .iter()
@@ -572,12 +582,7 @@ mod tests {
             keys in proptest::collection::vec("[abc]{0,7}", 1..60),
             query in "[abc]{0,7}",
         ) {
-            let set = Arc::new(MarkSet::default());
-            let mut sorted = keys.clone();
-            sorted.sort();
-            sorted.dedup();
-            set.install_base(Keys::new(Set::from_iter(sorted.iter()).expect("sorted")));
-            prop_assert_eq!(near_of(&set.snapshot(), &query), brute(&keys, &query));
+            prop_assert_eq!(near_of(&base_of(&keys), &query), brute(&keys, &query));
         }
 
         /// The same with keys made from one word by random edits (many near each other).
@@ -601,12 +606,7 @@ mod tests {
             };
             let keys: Vec<String> = edits.iter().map(|e| edit(&word, e)).chain([word.clone()]).collect();
             let query = edit(&word, &query_edit);
-            let set = Arc::new(MarkSet::default());
-            let mut sorted = keys.clone();
-            sorted.sort();
-            sorted.dedup();
-            set.install_base(Keys::new(Set::from_iter(sorted.iter()).expect("sorted")));
-            prop_assert_eq!(near_of(&set.snapshot(), &query), brute(&keys, &query));
+            prop_assert_eq!(near_of(&base_of(&keys), &query), brute(&keys, &query));
         }
     }
 }
