@@ -147,11 +147,6 @@ impl MarkSet {
         self.state.read().map(|s| s.clone()).unwrap_or_default()
     }
 
-    /// Whether the base is built (until then readers go to the store for every key).
-    pub fn is_ready(&self) -> bool {
-        self.state.read().is_ok_and(|s| s.base.is_some())
-    }
-
     /// Forgets every key (tests of the fallback and of the load).
     #[cfg(test)]
     pub(crate) fn clear(&self) {
@@ -260,17 +255,13 @@ impl MarkSet {
         if !same {
             return false;
         }
-        state.levels.splice(from..count, [merged.clone()]);
         if into_base {
-            state.levels.remove(0);
+            state.levels.drain(..count);
             state.base = Some(merged);
+        } else {
+            state.levels.splice(from..count, [merged]);
         }
         true
-    }
-
-    /// Bytes the sets hold in memory.
-    pub fn memory_bytes(&self) -> usize {
-        self.snapshot().memory_bytes()
     }
 }
 
@@ -570,7 +561,7 @@ mod tests {
         assert!(!set.snapshot().is_ready());
         set.add(["nike".to_owned()]);
         assert!(set.snapshot().contains("nike"));
-        assert!(!set.is_ready());
+        assert!(!set.snapshot().is_ready());
     }
 
     proptest! {

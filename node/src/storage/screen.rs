@@ -68,10 +68,7 @@ impl Store {
             .property_int_value_cf(self.cf(cf::INDEX_SCREEN), "rocksdb.estimate-num-keys")?
             .unwrap_or(0);
         if estimate <= SYNC_MARK_LOAD_KEYS {
-            let mut builder = MarkLoad::new();
-            while builder.step(self, MARK_LOAD_STEP)? {}
-            self.marks.install_base(builder.finish());
-            return Ok(());
+            return self.load_screen_marks_now(MARK_LOAD_STEP);
         }
         let weak = Arc::downgrade(self);
         let spawned = std::thread::Builder::new()
@@ -80,6 +77,16 @@ impl Store {
         if let Err(error) = spawned {
             tracing::warn!(%error, "no thread to load the screening marks: screening reads the index");
         }
+        Ok(())
+    }
+}
+
+impl Store {
+    /// Builds the in-memory mark set on this thread, `step` index keys at a time.
+    fn load_screen_marks_now(&self, step: usize) -> Result<()> {
+        let mut builder = MarkLoad::new();
+        while builder.step(self, step)? {}
+        self.marks.install_base(builder.finish());
         Ok(())
     }
 }
@@ -185,10 +192,7 @@ impl Store {
     /// load does.
     pub(crate) fn reload_screen_marks(&self, step: usize) -> Result<()> {
         self.marks.clear();
-        let mut builder = MarkLoad::new();
-        while builder.step(self, step)? {}
-        self.marks.install_base(builder.finish());
-        Ok(())
+        self.load_screen_marks_now(step)
     }
 }
 
