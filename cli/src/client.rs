@@ -121,6 +121,25 @@ impl NodeClient {
         self.post_with(path, Some(body), operator)
     }
 
+    /// POST `body` to `path` with the operator token and one more header (`name: value`).
+    pub fn post_with_header(
+        &self,
+        path: &str,
+        body: &Value,
+        (name, value): (&str, &str),
+    ) -> Result<Answer, CommandError> {
+        let token = self.token.as_deref().ok_or_else(|| {
+            CommandError::bad_input("this command needs the operator token: --token, --token-file, RIGHTSNET_TOKEN or RIGHTSNET_TOKEN_FILE")
+        })?;
+        let request = self
+            .http
+            .post(format!("{}{path}", self.base))
+            .json(body)
+            .bearer_auth(token)
+            .header(name, value);
+        self.send(request)
+    }
+
     /// POST without a body, to a route that takes none (the node answers a body there with
     /// 400 `unexpected_body`).
     pub fn post_empty(&self, path: &str, operator: bool) -> Result<Answer, CommandError> {

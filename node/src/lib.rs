@@ -37,6 +37,7 @@ pub mod console;
 pub mod credential_log;
 pub mod credentials;
 pub mod files;
+pub mod imports;
 pub mod ingest;
 pub mod keyring;
 pub mod metrics;
@@ -328,6 +329,7 @@ pub async fn start_with(config: NodeConfig, inputs: Inputs) -> anyhow::Result<Ru
         status_lists,
         transparency: transparency.clone(),
         screener,
+        imports: Arc::new(imports::ImportLog::new()),
     };
     let checkpointer = Some(tokio::spawn(transparency.run(shutdown.subscribe())));
     let server = tokio::spawn(api::serve(listener, state.clone(), signal));

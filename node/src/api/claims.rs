@@ -201,17 +201,17 @@ pub(crate) async fn decide(
 /// The body of `POST /v1/counter-notices`.
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
-pub(super) struct CounterNoticeRequest {
+pub(crate) struct CounterNoticeRequest {
     /// The removal decision answered: a decision entry recorded by this marketplace.
     #[schemars(with = "EntryId")]
-    decision_id: String,
+    pub(crate) decision_id: String,
     /// The seller's statement, 1 to 5000 characters.
     #[schemars(length(min = 1, max = proto_types::body::MAX_COUNTER_STATEMENT_CHARS), regex(pattern = proto_types::schema::MULTI_LINE))]
-    statement: String,
+    pub(crate) statement: String,
     /// Evidence, at most the protocol's number of items.
     #[serde(default)]
     #[schemars(with = "Vec<Evidence>", length(max = proto_types::body::MAX_EVIDENCE_ITEMS))]
-    evidence: Vec<Value>,
+    pub(crate) evidence: Vec<Value>,
 }
 
 /// Records a seller's counter-notice against a removal recorded here.
@@ -221,12 +221,22 @@ pub(super) async fn record_counter_notice(
 ) -> ApiResult {
     marketplace_policy(&state)?;
     let request: CounterNoticeRequest = request(json_body(body)?)?;
-    let decision = own_entry(&state, &request.decision_id, EntryKind::Decision).await?;
+    Ok(outcome_response(counter_notice(&state, request).await?))
+}
+
+/// Records the counter-notice `request` against a removal recorded here: the one path of
+/// `POST /v1/counter-notices` and the console's counter-notice form.
+pub(crate) async fn counter_notice(
+    state: &NodeState,
+    request: CounterNoticeRequest,
+) -> ApiResult<IngestOutcome> {
+    marketplace_policy(state)?;
+    let decision = own_entry(state, &request.decision_id, EntryKind::Decision).await?;
     let removal = claims::removal(&decision)?;
     let evidence = Evidence::decode_list("evidence", request.evidence)
         .map_err(|error| ApiError::invalid_field(error.to_string()))?;
     let body = claims::counter_notice_body(decision.id(), removal, request.statement, evidence)?;
-    Ok(outcome_response(state.ingest.append(body).await?))
+    Ok(state.ingest.append(body).await?)
 }
 
 /// The query of `GET /v1/claims`: exactly one filter, and a limit.

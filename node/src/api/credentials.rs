@@ -14,10 +14,12 @@ use axum::response::IntoResponse;
 use proto_types::body::{
     Body, CredentialId, CredentialReasonCode, CredentialStatusKind, CredentialStatusV1, RightId,
 };
+use proto_types::entry::EntryId;
 use proto_types::keys::PublicKey;
 use proto_types::timestamp::Timestamp;
 use schemars::JsonSchema;
 use serde::Deserialize;
+use serde_json::Value;
 
 use super::error::{ApiError, ApiResult};
 use super::extract::{body_bytes, json_object, page_size, query_params, request};
@@ -38,16 +40,16 @@ const MAX_CURSOR_CHARS: usize = 2 * (16 + proto_types::body::MAX_CREDENTIAL_ID_C
 /// The body of `POST /v1/credentials`.
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
-pub(super) struct CredentialRequest {
+pub(crate) struct CredentialRequest {
     /// The right to attest: a live right this office registered.
     #[schemars(with = "RightId")]
-    right_id: String,
+    pub(crate) right_id: String,
     /// The key to issue to: the holder key the register names.
     #[schemars(with = "PublicKey")]
-    holder: String,
+    pub(crate) holder: String,
     /// Until when the credential is valid (at most the right's expiry; default: the expiry).
     #[schemars(with = "Option<Timestamp>")]
-    valid_until: Option<String>,
+    pub(crate) valid_until: Option<String>,
 }
 
 /// Refuses (409 `key_rotated`) work that would sign with this node's key once a rotation of it
@@ -72,6 +74,16 @@ fn path_segment(id: &str) -> String {
         .collect()
 }
 
+/// A credential issued and logged.
+pub(crate) struct Issued {
+    /// Its id.
+    pub(crate) id: String,
+    /// The signed document.
+    pub(crate) credential: Value,
+    /// The `credential` entry that logged it.
+    pub(crate) entry: Option<EntryId>,
+}
+
 /// Issues a credential: 201 with the signed document, only once its `credential` entry is
 /// committed (`Location` names its log record, `Rightsnet-Log-Entry` the entry).
 pub(super) async fn issue_credential(
@@ -79,6 +91,25 @@ pub(super) async fn issue_credential(
     body: Result<Bytes, BytesRejection>,
 ) -> ApiResult {
     let request: CredentialRequest = request(json_object(&body_bytes(body)?)?)?;
+    let issued = issue(&state, request).await?;
+    let mut response = (StatusCode::CREATED, Json(issued.credential)).into_response();
+    let headers = response.headers_mut();
+    if let Ok(location) =
+        HeaderValue::from_str(&format!("/v1/credentials/{}", path_segment(&issued.id)))
+    {
+        headers.insert(header::LOCATION, location);
+    }
+    if let Some(entry) = issued.entry
+        && let Ok(entry) = HeaderValue::from_str(&entry.to_hex())
+    {
+        headers.insert("rightsnet-log-entry", entry);
+    }
+    Ok(response)
+}
+
+/// Issues and logs the credential `request` asks for: the one path of `POST /v1/credentials`
+/// and the console's credential form.
+pub(crate) async fn issue(state: &NodeState, request: CredentialRequest) -> ApiResult<Issued> {
     let right_id = RightId::parse(&request.right_id)
         .map_err(|error| ApiError::invalid_field(error.to_string()))?;
     let holder = PublicKey::from_did_key(&request.holder)
@@ -89,8 +120,8 @@ pub(super) async fn issue_credential(
         .map(Timestamp::parse)
         .transpose()
         .map_err(|error| ApiError::invalid_field(format!("valid_until: {error}")))?;
-    refuse_if_own_key_rotated(&state)?;
-    let right = load_right(&state, &right_id).await?;
+    refuse_if_own_key_rotated(state)?;
+    let right = load_right(state, &right_id).await?;
     let now = crate::clock::now();
     if let Some(until) = &requested_until
         && until <= &now
@@ -121,22 +152,20 @@ pub(super) async fn issue_credential(
         state.status_lists.base_url().to_owned(),
         registration_proof,
     );
-    let (signed, outcome) = state
+    let (credential, outcome) = state
         .ingest
         .issue_credential(build)
         .await
         .map_err(issue_error)?;
-    let mut response = (StatusCode::CREATED, Json(signed)).into_response();
-    let headers = response.headers_mut();
-    if let Ok(location) = HeaderValue::from_str(&format!("/v1/credentials/{}", path_segment(&id))) {
-        headers.insert(header::LOCATION, location);
-    }
-    if let IngestOutcome::Stored { id: entry, .. } = outcome
-        && let Ok(entry) = HeaderValue::from_str(&entry.to_hex())
-    {
-        headers.insert("rightsnet-log-entry", entry);
-    }
-    Ok(response)
+    let entry = match outcome {
+        IngestOutcome::Stored { id, .. } => Some(id),
+        _ => None,
+    };
+    Ok(Issued {
+        id,
+        credential,
+        entry,
+    })
 }
 
 /// An issue that was not logged: no credential exists.

@@ -23,7 +23,7 @@ use crate::ingest::RotateRequest;
 /// Why the key rotates.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
-pub(super) enum RotationReason {
+pub(crate) enum RotationReason {
     /// A scheduled rotation: nothing of the old key is distrusted (`key_rotation` v1).
     Routine,
     /// The old key leaked: entries from `compromised_since` on lose their effect
@@ -34,22 +34,22 @@ pub(super) enum RotationReason {
 /// The body of `POST /v1/keys/rotate`.
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
-pub(super) struct RotateRequestBody {
+pub(crate) struct RotateRequestBody {
     /// `routine` or `compromise`.
-    reason: RotationReason,
+    pub(crate) reason: RotationReason,
     /// For `compromise` (required there, refused otherwise): the first seq of the current
     /// key's feed that is not trusted, at most the rotation entry's seq.
     #[serde(default)]
     #[schemars(range(min = 1, max = 9_007_199_254_740_991_u64))]
-    compromised_since: Option<u64>,
+    pub(crate) compromised_since: Option<u64>,
     /// The new key as a Multikey key file; without it the node generates the key.
     #[serde(default)]
     #[schemars(with = "Option<KeyFileSchema>")]
-    new_key: Option<Value>,
+    pub(crate) new_key: Option<Value>,
     /// The rotation entry's `reason` text.
     #[serde(default)]
     #[schemars(length(min = 1, max = MAX_KEY_ROTATION_REASON_CHARS))]
-    note: Option<String>,
+    pub(crate) note: Option<String>,
 }
 
 /// A Multikey key file (`rightsnet key gen`).
@@ -65,19 +65,19 @@ pub(super) struct KeyFileSchema {
 
 /// `201` of `POST /v1/keys/rotate`.
 #[derive(Debug, Serialize, JsonSchema)]
-pub(super) struct RotateResponse {
+pub(crate) struct RotateResponse {
     /// The `key_rotation` entry.
-    rotation_entry: EntryId,
+    pub(crate) rotation_entry: EntryId,
     /// Its seq in the old key's feed.
-    seq: u64,
+    pub(crate) seq: u64,
     /// The key rotated away from.
     #[schemars(with = "PublicKey")]
-    old_key: String,
+    pub(crate) old_key: String,
     /// The key the node signs with now.
     #[schemars(with = "PublicKey")]
-    new_key: String,
+    pub(crate) new_key: String,
     /// For a compromise rotation: the first distrusted seq of the old key.
-    compromised_since: Option<u64>,
+    pub(crate) compromised_since: Option<u64>,
 }
 
 /// Rotates this node's key (201 once the rotation entry is committed).
@@ -86,6 +86,15 @@ pub(super) async fn rotate_key(
     body: Result<Bytes, BytesRejection>,
 ) -> ApiResult {
     let body: RotateRequestBody = request(json_body(body)?)?;
+    Ok((StatusCode::CREATED, Json(rotate(&state, body).await?)).into_response())
+}
+
+/// Rotates this node's key as `body` asks: the one path of `POST /v1/keys/rotate` and the
+/// console's trust page.
+pub(crate) async fn rotate(
+    state: &NodeState,
+    body: RotateRequestBody,
+) -> ApiResult<RotateResponse> {
     let new_key = body
         .new_key
         .map(|value| {
@@ -110,15 +119,11 @@ pub(super) async fn rotate_key(
             note: body.note,
         })
         .await?;
-    Ok((
-        StatusCode::CREATED,
-        Json(RotateResponse {
-            rotation_entry: done.entry_id,
-            seq: done.seq,
-            old_key: done.old_key.to_did_key(),
-            new_key: done.new_key.to_did_key(),
-            compromised_since: done.compromised_since,
-        }),
-    )
-        .into_response())
+    Ok(RotateResponse {
+        rotation_entry: done.entry_id,
+        seq: done.seq,
+        old_key: done.old_key.to_did_key(),
+        new_key: done.new_key.to_did_key(),
+        compromised_since: done.compromised_since,
+    })
 }

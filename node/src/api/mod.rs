@@ -62,23 +62,31 @@ pub use self::state::NodeState;
 
 // What the console (`crate::console`, the HTML face of this server) shares with the JSON
 // handlers, so that a form and its JSON route run the same code.
-pub(crate) use self::claims::{DecisionRequest, decide, marketplace_policy};
+pub(crate) use self::claims::{
+    CounterNoticeRequest, DecisionRequest, counter_notice, decide, marketplace_policy,
+};
+pub(crate) use self::credentials::{CredentialRequest, issue as issue_credential_for};
+pub(crate) use self::keys::{RotateRequestBody, RotateResponse, RotationReason, rotate};
 pub(crate) use self::middleware::{constant_time_equal, rate_limit};
 pub(crate) use self::rights::{record_status_change, register_object, registered_by_trusted};
 pub(crate) use self::screen::screen_listings;
+pub(crate) use self::trust::{
+    AddRequest, AuthoritySource, JurisdictionsRequest, TrustResponse, add_authority,
+    remove_authority, replace_jurisdictions, trust_view,
+};
 
 use schemars::JsonSchema;
 
 use self::claims::{
-    ClaimParams, CounterNoticeRequest, holder_accuracy, list_claims, record_counter_notice,
-    record_decision, seller_strikes, submit_notice, verify_notice,
+    ClaimParams, holder_accuracy, list_claims, record_counter_notice, record_decision,
+    seller_strikes, submit_notice, verify_notice,
 };
 use self::credentials::{
-    CredentialParams, CredentialRequest, StatusChangeRequest, get_credential, issue_credential,
-    list_credentials, reinstate_credential, revoke_credential, suspend_credential,
+    CredentialParams, StatusChangeRequest, get_credential, issue_credential, list_credentials,
+    reinstate_credential, revoke_credential, suspend_credential,
 };
 use self::feeds::{FeedParams, LimitParams, equivocations, feed, feeds, get_entry, submit_entry};
-use self::keys::{RotateRequestBody, RotateResponse, rotate_key};
+use self::keys::rotate_key;
 use self::metrics::metrics;
 use self::middleware::{
     close_after_unread_body, method_not_allowed, not_found_route, record_metrics,
@@ -98,8 +106,8 @@ use self::schemas::{
 use self::status::status;
 use self::status_lists::status_list;
 use self::trust::{
-    AddRequest, EndorsementRequest, EndorsementResponse, JurisdictionsRequest, TrustChangeResponse,
-    TrustResponse, add_trusted, endorse, list_trust, remove_trusted, set_jurisdictions,
+    EndorsementRequest, EndorsementResponse, TrustChangeResponse, add_trusted, endorse, list_trust,
+    remove_trusted, set_jurisdictions,
 };
 
 /// Time a request may take before the node answers 408.

@@ -5,6 +5,7 @@ use axum::Json;
 use axum::body::Bytes;
 use axum::extract::rejection::{BytesRejection, QueryRejection};
 use axum::extract::{Path, Query, State};
+use axum::http::HeaderMap;
 use axum::response::IntoResponse;
 use proto_types::body::{Body, EntryKind, Jurisdiction, RightId, RightType};
 use proto_types::timestamp::Date;
@@ -18,6 +19,7 @@ use super::outcome::outcome_response;
 use super::schemas::{BatchResponse, SearchResponse};
 use super::state::NodeState;
 use crate::clock::today;
+use crate::imports::{BatchCounts, RunTag};
 use crate::ingest::IngestOutcome;
 use crate::query::{self, SearchQuery};
 use crate::rights::RightState;
@@ -81,6 +83,7 @@ pub(crate) async fn register_object(
 /// item's error is its result, not the request's.
 pub(super) async fn register_batch(
     State(state): State<NodeState>,
+    headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> ApiResult {
     let mut object = json_body(body)?;
@@ -112,8 +115,24 @@ pub(super) async fn register_batch(
         })
         .collect();
     let outcomes = upsert_many(&state.ingest, records).await;
+    let mut counts = BatchCounts {
+        items: outcomes.len() as u64,
+        ..BatchCounts::default()
+    };
     let mut results = Vec::with_capacity(outcomes.len());
     for (index, (result, right_id)) in outcomes.into_iter().zip(right_ids).enumerate() {
+        match &result {
+            Ok(outcomes) if outcomes.is_empty() => counts.skipped += 1,
+            Ok(outcomes)
+                if outcomes
+                    .iter()
+                    .any(|outcome| matches!(outcome, IngestOutcome::Stored { .. })) =>
+            {
+                counts.written += 1;
+            }
+            Ok(_) => counts.unchanged += 1,
+            Err(_) => counts.refused += 1,
+        }
         results.push(match result {
             Ok(outcomes) if outcomes.is_empty() => json!({
                 "index": index, "right_id": right_id, "outcomes": outcomes,
@@ -125,8 +144,17 @@ pub(super) async fn register_batch(
             }
         });
     }
+    let tag = headers
+        .get(IMPORT_HEADER)
+        .and_then(|value| value.to_str().ok())
+        .and_then(RunTag::parse);
+    state.imports.record(tag.as_ref(), counts);
     Ok(Json(BatchResponse { results }).into_response())
 }
+
+/// The header in which `rightsnet import` names its run and its progress through the file
+/// ([`crate::imports`]).
+pub const IMPORT_HEADER: &str = "rightsnet-import";
 
 /// One item of a batch: a registration with an optional `status_date`.
 fn batch_record(item: Value) -> ApiResult<RegisterRecord> {

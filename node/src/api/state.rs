@@ -47,6 +47,8 @@ pub struct NodeState {
     pub transparency: Arc<Transparency>,
     /// Screening of listings: the lexicon and the territory policy.
     pub screener: Arc<Screener>,
+    /// Progress of recent register imports (batch registrations).
+    pub imports: Arc<crate::imports::ImportLog>,
 }
 
 impl NodeState {

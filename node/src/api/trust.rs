@@ -28,7 +28,7 @@ use crate::trust::{
 /// Why the node trusts an authority.
 #[derive(Debug, Clone, Copy, Serialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
-pub(super) enum AuthoritySource {
+pub(crate) enum AuthoritySource {
     /// Its own trust store lists it.
     TrustStore,
     /// Offices of its trust store endorse it (§13.3).
@@ -37,7 +37,7 @@ pub(super) enum AuthoritySource {
 
 /// One endorsement counted for an admitted authority.
 #[derive(Debug, Serialize, JsonSchema)]
-pub(super) struct EndorsementView {
+pub(crate) struct EndorsementView {
     /// The `authority` v2 entry.
     entry_id: EntryId,
     /// The endorsing office (its original key, as the trust store lists it).
@@ -52,7 +52,7 @@ pub(super) struct EndorsementView {
 
 /// The endorsements behind one admitted jurisdiction (none for a marketplace).
 #[derive(Debug, Serialize, JsonSchema)]
-pub(super) struct JustificationView {
+pub(crate) struct JustificationView {
     /// The jurisdiction admitted; absent for an authority admitted as a marketplace.
     #[serde(skip_serializing_if = "Option::is_none")]
     jurisdiction: Option<Jurisdiction>,
@@ -62,50 +62,50 @@ pub(super) struct JustificationView {
 
 /// One trusted authority in `GET /v1/trust`.
 #[derive(Debug, Serialize, JsonSchema)]
-pub(super) struct TrustedView {
+pub(crate) struct TrustedView {
     /// The authority's key (original key; rotated-to keys speak for it).
     #[schemars(with = "PublicKey")]
-    did: String,
+    pub(crate) did: String,
     /// Its name.
-    name: String,
+    pub(crate) name: String,
     /// Office or marketplace.
-    role: AuthorityRole,
+    pub(crate) role: AuthorityRole,
     /// For an office, the jurisdictions it is trusted for.
-    jurisdictions: Vec<Jurisdiction>,
+    pub(crate) jurisdictions: Vec<Jurisdiction>,
     /// Why it is trusted.
-    source: AuthoritySource,
+    pub(crate) source: AuthoritySource,
     /// For an authority admitted by endorsement: per jurisdiction, the entries that justify it.
     #[serde(skip_serializing_if = "Option::is_none")]
-    justification: Option<Vec<JustificationView>>,
+    pub(crate) justification: Option<Vec<JustificationView>>,
     /// Present and true when a split-view proof against the authority (one of its keys) is
     /// stored: it signed two checkpoints that contradict each other (protocol §14.4).
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
-    split_view: bool,
+    pub(crate) split_view: bool,
 }
 
 /// `GET /v1/trust`.
 #[derive(Debug, Serialize, JsonSchema)]
-pub(super) struct TrustResponse {
+pub(crate) struct TrustResponse {
     /// Where the trust store was read from at start, or `data_directory` once it was changed
     /// while the node ran.
-    store_source: TrustSource,
+    pub(crate) store_source: TrustSource,
     /// `[trust] endorsement_threshold`: 0 when admission by endorsement is off.
-    endorsement_threshold: usize,
+    pub(crate) endorsement_threshold: usize,
     /// Every authority the node trusts: the store's, then those admitted by endorsement, each
     /// ordered by key.
-    authorities: Vec<TrustedView>,
+    pub(crate) authorities: Vec<TrustedView>,
 }
 
 /// `POST /v1/trust`, `PUT /v1/trust/{did}/jurisdictions`, `DELETE /v1/trust/{did}`: the
 /// authority as the store lists it now (as it was, for a removal).
 #[derive(Debug, Serialize, JsonSchema)]
-pub(super) struct TrustChangeResponse {
+pub(crate) struct TrustChangeResponse {
     /// What was done: `added`, `updated` or `removed`.
-    change: &'static str,
+    pub(crate) change: &'static str,
     /// The authority.
-    authority: TrustedView,
+    pub(crate) authority: TrustedView,
     /// How many authorities the store lists now.
-    store_size: usize,
+    pub(crate) store_size: usize,
 }
 
 impl JsonSchema for TrustSource {
@@ -125,30 +125,30 @@ impl JsonSchema for TrustSource {
 /// The body of `POST /v1/trust`: an authority as a trust-store file lists it.
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
-pub(super) struct AddRequest {
+pub(crate) struct AddRequest {
     /// The authority's key.
     #[schemars(with = "PublicKey")]
-    did: String,
+    pub(crate) did: String,
     /// Its name: one line, 1 to 200 characters, not only whitespace.
     #[schemars(length(min = 1, max = crate::trust::MAX_TRUSTED_NAME_CHARS), regex(pattern = proto_types::schema::SINGLE_LINE))]
-    name: String,
+    pub(crate) name: String,
     /// Office or marketplace.
-    role: AuthorityRole,
+    pub(crate) role: AuthorityRole,
     /// For an office, the jurisdictions it may register and attest (at least one); distinct, at
     /// most 64.
     #[serde(default)]
     #[schemars(with = "Vec<Jurisdiction>", length(max = crate::trust::MAX_TRUSTED_JURISDICTIONS))]
-    jurisdictions: Vec<String>,
+    pub(crate) jurisdictions: Vec<String>,
 }
 
 /// The body of `PUT /v1/trust/{did}/jurisdictions`.
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
-pub(super) struct JurisdictionsRequest {
+pub(crate) struct JurisdictionsRequest {
     /// The jurisdictions, replacing the listed ones: distinct, at most 64, at least one for an
     /// office.
     #[schemars(with = "Vec<Jurisdiction>", length(max = crate::trust::MAX_TRUSTED_JURISDICTIONS))]
-    jurisdictions: Vec<String>,
+    pub(crate) jurisdictions: Vec<String>,
 }
 
 fn view(authority: &TrustedAuthority, admitted: Option<&AdmittedAuthority>) -> TrustedView {
@@ -186,6 +186,12 @@ fn endorsement_view(record: &EndorsementRecord) -> EndorsementView {
 
 /// Every authority the node trusts, with why.
 pub(super) async fn list_trust(State(state): State<NodeState>) -> ApiResult {
+    Ok(Json(trust_view(&state).await?).into_response())
+}
+
+/// Every authority the node trusts, with why: the one path of `GET /v1/trust` and the
+/// console's trust page.
+pub(crate) async fn trust_view(state: &NodeState) -> ApiResult<TrustResponse> {
     let trust = state.ingest.trust();
     let view_now = trust.view();
     let mut authorities: Vec<TrustedView> = view_now
@@ -210,12 +216,11 @@ pub(super) async fn list_trust(State(state): State<NodeState>) -> ApiResult {
             .iter()
             .any(|key| trust.root(key).to_did_key() == authority.did);
     }
-    Ok(Json(TrustResponse {
+    Ok(TrustResponse {
         store_source: view_now.source,
         endorsement_threshold: trust.endorsement_threshold(),
         authorities,
     })
-    .into_response())
 }
 
 /// A `did:key` from the path, or 400 `bad_did`.
@@ -286,6 +291,16 @@ pub(super) async fn add_trusted(
     body: Result<Bytes, BytesRejection>,
 ) -> ApiResult {
     let request: AddRequest = request(json_body(body)?)?;
+    let added = add_authority(&state, request).await?;
+    Ok((StatusCode::CREATED, Json(added)).into_response())
+}
+
+/// Adds the authority `request` describes to the trust store: the one path of `POST /v1/trust`
+/// and the console's trust page.
+pub(crate) async fn add_authority(
+    state: &NodeState,
+    request: AddRequest,
+) -> ApiResult<TrustChangeResponse> {
     let did = PublicKey::from_did_key(&request.did)
         .map_err(|error| ApiError::invalid_field(format!("did: {error}")))?;
     let authority = TrustedAuthority {
@@ -316,13 +331,9 @@ pub(super) async fn add_trusted(
         ));
     }
     let added = authority.clone();
-    let store = change_store(&state, move |store| store.with_added(added)).await?;
+    let store = change_store(state, move |store| store.with_added(added)).await?;
     tracing::info!(authority = %did, name = %authority.name, "trust store: authority added");
-    Ok((
-        StatusCode::CREATED,
-        Json(changed("added", &authority, &store)),
-    )
-        .into_response())
+    Ok(changed("added", &authority, &store))
 }
 
 /// Removes an authority from the store; 404 when it is not listed.
@@ -330,7 +341,16 @@ pub(super) async fn remove_trusted(
     State(state): State<NodeState>,
     Path(did): Path<String>,
 ) -> ApiResult {
-    let did = path_did(&did)?;
+    Ok(Json(remove_authority(&state, &did).await?).into_response())
+}
+
+/// Removes the authority `did` from the trust store: the one path of `DELETE /v1/trust/{did}`
+/// and the console's trust page.
+pub(crate) async fn remove_authority(
+    state: &NodeState,
+    did: &str,
+) -> ApiResult<TrustChangeResponse> {
+    let did = path_did(did)?;
     let before = state
         .ingest
         .trust()
@@ -339,9 +359,9 @@ pub(super) async fn remove_trusted(
         .get(&did)
         .cloned()
         .ok_or_else(|| ApiError::not_found(format!("the trust store does not list {did}")))?;
-    let store = change_store(&state, move |store| store.with_removed(&did)).await?;
+    let store = change_store(state, move |store| store.with_removed(&did)).await?;
     tracing::info!(authority = %did, "trust store: authority removed");
-    Ok(Json(changed("removed", &before, &store)).into_response())
+    Ok(changed("removed", &before, &store))
 }
 
 /// Replaces the jurisdictions of a listed authority; 404 when it is not listed.
@@ -350,16 +370,26 @@ pub(super) async fn set_jurisdictions(
     Path(did): Path<String>,
     body: Result<Bytes, BytesRejection>,
 ) -> ApiResult {
-    let did = path_did(&did)?;
     let request: JurisdictionsRequest = request(json_body(body)?)?;
+    Ok(Json(replace_jurisdictions(&state, &did, request).await?).into_response())
+}
+
+/// Replaces the jurisdictions of the listed authority `did`: the one path of
+/// `PUT /v1/trust/{did}/jurisdictions` and the console's trust page.
+pub(crate) async fn replace_jurisdictions(
+    state: &NodeState,
+    did: &str,
+    request: JurisdictionsRequest,
+) -> ApiResult<TrustChangeResponse> {
+    let did = path_did(did)?;
     let list = jurisdictions(&request.jurisdictions)?;
-    let store = change_store(&state, move |store| store.with_jurisdictions(&did, list)).await?;
+    let store = change_store(state, move |store| store.with_jurisdictions(&did, list)).await?;
     let authority = store
         .get(&did)
         .cloned()
         .ok_or_else(|| ApiError::internal("a changed authority is missing from the store"))?;
     tracing::info!(authority = %did, jurisdictions = ?authority.jurisdictions, "trust store: jurisdictions replaced");
-    Ok(Json(changed("updated", &authority, &store)).into_response())
+    Ok(changed("updated", &authority, &store))
 }
 
 /// The body of `POST /v1/trust/endorsements`: the `authority` v2 entry to write (§6.8.1).

@@ -2,12 +2,11 @@
 //! policy, and a seller reference's strike points and sanction tier. Computed on request from
 //! the claims index, at most [`MAX_VIEW_ENTRIES`](super::MAX_VIEW_ENTRIES) entries each.
 
-use proto_types::body::{DecisionOutcome, HolderNotice, NoticeV1};
-use proto_types::entry::Entry;
+use proto_types::body::{DecisionOutcome, HolderNotice, NoticeV1, ReasonCode};
+use proto_types::entry::{Entry, EntryId};
 use proto_types::keys::PublicKey;
 use proto_types::timestamp::Timestamp;
 use serde::Serialize;
-use serde_json::Value;
 
 use super::{MAX_VIEW_ENTRIES, follow_ups, load};
 use crate::config::MarketplacePolicy;
@@ -16,9 +15,12 @@ use crate::storage::{ClaimIndex, StorageError, Store};
 /// What became of one notice.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
-enum Fate {
+pub enum Fate {
+    /// No decision yet.
     Pending,
+    /// The latest decision removed the listings.
     Removed,
+    /// The latest decision rejected the notice (or restored without a counter-notice).
     Rejected,
     /// Removed, then restored after a counter-notice.
     Reversed,
@@ -48,6 +50,60 @@ fn fate(follow_ups: &[Entry]) -> Fate {
     fate
 }
 
+impl Fate {
+    /// The fate's name, as the JSON gives it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Fate::Pending => "pending",
+            Fate::Removed => "removed",
+            Fate::Rejected => "rejected",
+            Fate::Reversed => "reversed",
+        }
+    }
+}
+
+/// One notice of a holder's accuracy view.
+#[derive(Debug, Clone, Serialize)]
+pub struct HolderNoticeFate {
+    /// The notice entry.
+    pub notice_id: EntryId,
+    /// The right it invoked.
+    pub right_id: String,
+    /// When the marketplace recorded it.
+    pub recorded_at: Timestamp,
+    /// What became of it.
+    pub fate: Fate,
+}
+
+/// A holder's notice accuracy over the policy window (`GET /v1/holders/{did}/accuracy`).
+#[derive(Debug, Clone, Serialize)]
+pub struct HolderAccuracy {
+    /// The holder, as a did:key.
+    pub holder: String,
+    /// The policy window, in days.
+    pub window_days: u32,
+    /// Notices recorded in the window.
+    pub filed: u64,
+    /// Of them, removed (including the removals later reversed).
+    pub removed: u64,
+    /// Rejected.
+    pub rejected: u64,
+    /// Removed, then restored after a counter-notice.
+    pub reversed_after_counter_notice: u64,
+    /// Not decided yet.
+    pub pending: u64,
+    /// Lasting removals over decided notices (none decided: `None`).
+    pub success_ratio: Option<f64>,
+    /// Reversals over removals (none removed: `None`).
+    pub reversal_ratio: Option<f64>,
+    /// Whether the ratios meet the marketplace's good-faith policy.
+    pub meets_good_faith_policy: bool,
+    /// Why not, one sentence per ratio that misses the policy.
+    pub reasons: Vec<String>,
+    /// The notices of the window, oldest first.
+    pub notices: Vec<HolderNoticeFate>,
+}
+
 /// A holder's notice accuracy over the policy window, and whether it meets the good-faith
 /// policy.
 pub fn holder_accuracy(
@@ -55,7 +111,7 @@ pub fn holder_accuracy(
     holder: &PublicKey,
     policy: &MarketplacePolicy,
     now: &Timestamp,
-) -> Result<Value, StorageError> {
+) -> Result<HolderAccuracy, StorageError> {
     let ids = store.claim_ids(ClaimIndex::Holder, &holder.to_did_key(), MAX_VIEW_ENTRIES)?;
     let window_start = now.unix_millis() - i64::from(policy.accuracy_window_days) * 86_400_000;
     let (mut filed, mut removed, mut rejected, mut reversed, mut pending) =
@@ -79,12 +135,12 @@ pub fn holder_accuracy(
                 reversed += 1;
             }
         }
-        notices.push(serde_json::json!({
-            "notice_id": entry.id(),
-            "right_id": notice.right_id.as_str(),
-            "recorded_at": entry.timestamp(),
-            "fate": fate,
-        }));
+        notices.push(HolderNoticeFate {
+            notice_id: entry.id(),
+            right_id: notice.right_id.as_str().to_owned(),
+            recorded_at: entry.timestamp().clone(),
+            fate,
+        });
     }
     let decided = filed - pending;
     let success_ratio = if decided == 0 {
@@ -116,28 +172,68 @@ pub fn holder_accuracy(
             ));
         }
     }
-    Ok(serde_json::json!({
-        "holder": holder.to_did_key(),
-        "window_days": policy.accuracy_window_days,
-        "filed": filed,
-        "removed": removed,
-        "rejected": rejected,
-        "reversed_after_counter_notice": reversed,
-        "pending": pending,
-        "success_ratio": success_ratio,
-        "reversal_ratio": reversal_ratio,
-        "meets_good_faith_policy": reasons.is_empty(),
-        "reasons": reasons,
-        "notices": notices,
-    }))
+    Ok(HolderAccuracy {
+        holder: holder.to_did_key(),
+        window_days: policy.accuracy_window_days,
+        filed,
+        removed,
+        rejected,
+        reversed_after_counter_notice: reversed,
+        pending,
+        success_ratio,
+        reversal_ratio,
+        meets_good_faith_policy: reasons.is_empty(),
+        reasons,
+        notices,
+    })
 }
 
 /// Strike points of a removal: counterfeits weigh more than other infringements.
 fn strike_points(notice: Option<&HolderNotice>) -> u32 {
     match notice.map(|notice| notice.reason) {
-        Some(proto_types::body::ReasonCode::Counterfeit) => 2,
+        Some(ReasonCode::Counterfeit) => 2,
         _ => 1,
     }
+}
+
+/// One strike of a seller reference: a removal that was not reversed.
+#[derive(Debug, Clone, Serialize)]
+pub struct Strike {
+    /// The removal decision.
+    pub decision_id: EntryId,
+    /// The notice it decided.
+    pub notice_id: EntryId,
+    /// Its points (a counterfeit weighs 2, other infringements 1).
+    pub points: u32,
+    /// The decision's reason.
+    pub reason: String,
+    /// The notice's reason code, when the notice is stored.
+    pub notice_reason: Option<ReasonCode>,
+    /// The right the notice invoked, when the notice is stored.
+    pub right_id: Option<String>,
+    /// When the removal was recorded.
+    pub recorded_at: Timestamp,
+    /// When the strike stops counting.
+    pub expires_at: Option<Timestamp>,
+    /// Whether it counts today.
+    pub active: bool,
+}
+
+/// A seller reference's strikes and sanction tier (`GET /v1/sellers/{seller_ref}/strikes`).
+#[derive(Debug, Clone, Serialize)]
+pub struct SellerStrikes {
+    /// The seller reference (the keyed hash of the seller's id).
+    pub seller_ref: String,
+    /// Points of the strikes that have not expired.
+    pub active_points: u32,
+    /// The highest sanction tier those points reach, if any.
+    pub sanction: Option<String>,
+    /// The tier reached and why, in a sentence.
+    pub explanation: String,
+    /// How long a strike counts, in days.
+    pub strike_expiry_days: u32,
+    /// Every strike, oldest first, expired ones included.
+    pub strikes: Vec<Strike>,
 }
 
 /// A seller reference's active strike points, its sanction tier, and the reason for each
@@ -147,7 +243,7 @@ pub fn seller_strikes(
     seller_ref: &str,
     policy: &MarketplacePolicy,
     now: &Timestamp,
-) -> Result<Value, StorageError> {
+) -> Result<SellerStrikes, StorageError> {
     let ids = store.claim_ids(ClaimIndex::SellerRef, seller_ref, MAX_VIEW_ENTRIES)?;
     let expiry_millis = i64::from(policy.strike_expiry_days) * 86_400_000;
     let mut active = 0u32;
@@ -179,17 +275,17 @@ pub fn seller_strikes(
         }
         let expires_at =
             Timestamp::from_unix_millis(entry.timestamp().unix_millis() + expiry_millis).ok();
-        strikes.push(serde_json::json!({
-            "decision_id": entry.id(),
-            "notice_id": decision.notice_id,
-            "points": points,
-            "reason": decision.reason,
-            "notice_reason": holder_notice.map(|n| n.reason),
-            "right_id": holder_notice.map(|n| n.right_id.as_str().to_owned()),
-            "recorded_at": entry.timestamp(),
-            "expires_at": expires_at,
-            "active": !expired,
-        }));
+        strikes.push(Strike {
+            decision_id: entry.id(),
+            notice_id: decision.notice_id,
+            points,
+            reason: decision.reason.clone(),
+            notice_reason: holder_notice.map(|n| n.reason),
+            right_id: holder_notice.map(|n| n.right_id.as_str().to_owned()),
+            recorded_at: entry.timestamp().clone(),
+            expires_at,
+            active: !expired,
+        });
     }
     let sanction = policy
         .strike_tiers
@@ -209,14 +305,14 @@ pub fn seller_strikes(
         ),
         None => format!("{active} active strike points are below every sanction tier"),
     };
-    Ok(serde_json::json!({
-        "seller_ref": seller_ref,
-        "active_points": active,
-        "sanction": sanction,
-        "explanation": explanation,
-        "strike_expiry_days": policy.strike_expiry_days,
-        "strikes": strikes,
-    }))
+    Ok(SellerStrikes {
+        seller_ref: seller_ref.to_owned(),
+        active_points: active,
+        sanction,
+        explanation,
+        strike_expiry_days: policy.strike_expiry_days,
+        strikes,
+    })
 }
 
 #[cfg(test)]
@@ -225,7 +321,7 @@ mod tests {
     use proto_types::body::{Body, EntryKind, examples};
     use proto_types::entry::UnsignedEntry;
     use proto_types::keys::SecretKey;
-    use serde_json::json;
+    use serde_json::{Value, json};
 
     fn entry(kind: EntryKind, body: Value) -> Entry {
         UnsignedEntry {

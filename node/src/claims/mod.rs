@@ -22,7 +22,9 @@ mod records;
 mod restorations;
 mod verdict;
 
-pub use self::accountability::{holder_accuracy, seller_strikes};
+pub use self::accountability::{
+    Fate, HolderAccuracy, HolderNoticeFate, SellerStrikes, Strike, holder_accuracy, seller_strikes,
+};
 pub use self::checks::{credential_checks, offline_checks};
 pub use self::records::{
     ClaimError, DecisionInput, MAX_SELLER_ID_BYTES, NoticeTooLarge, check_seller_id,
@@ -30,7 +32,8 @@ pub use self::records::{
     recorded_here, removal, seller_ref,
 };
 pub use self::restorations::{
-    DueRestoration, RESTORE_SWEEP_INTERVAL, due_restorations, restore_uncontested,
+    DueRestoration, RESTORE_SWEEP_INTERVAL, contested_removals, due_restorations,
+    restore_uncontested,
 };
 pub use self::verdict::{VerdictContext, verdict};
 
@@ -68,7 +71,7 @@ fn load(store: &Store, ids: &[EntryId]) -> Result<Vec<Entry>, StorageError> {
 }
 
 /// The decisions and counter-notices recorded for a notice, oldest first.
-fn follow_ups(store: &Store, notice_id: &EntryId) -> Result<Vec<Entry>, StorageError> {
+pub fn follow_ups(store: &Store, notice_id: &EntryId) -> Result<Vec<Entry>, StorageError> {
     let ids = store.claim_ids(ClaimIndex::Notice, &notice_id.to_hex(), MAX_VIEW_ENTRIES)?;
     let mut entries = load(store, &ids)?;
     entries.sort_by(|a, b| a.timestamp().cmp(b.timestamp()).then(a.seq().cmp(&b.seq())));

@@ -1,5 +1,6 @@
 //! Restorations by policy: a removal whose counter-notice deadline passed without the holder
-//! acting is restored. [`due_restorations`] finds them in the store; [`restore_uncontested`] is
+//! acting is restored. [`contested_removals`] lists the removals a counter-notice answered,
+//! [`due_restorations`] those whose deadline passed; [`restore_uncontested`] is
 //! the marketplace's sweep that records a `restored` decision for each, every
 //! [`RESTORE_SWEEP_INTERVAL`].
 
@@ -16,7 +17,8 @@ use crate::storage::{ClaimIndex, StorageError, Store};
 /// How often a marketplace restores removals whose counter-notice went uncontested.
 pub const RESTORE_SWEEP_INTERVAL: std::time::Duration = std::time::Duration::from_secs(60);
 
-/// A removal to restore: the seller's counter-notice went uncontested past the deadline.
+/// A removal the seller contested with a counter-notice: restored by policy once its deadline
+/// passes without a later decision.
 #[derive(Debug, Clone)]
 pub struct DueRestoration {
     /// The notice.
@@ -26,16 +28,15 @@ pub struct DueRestoration {
 }
 
 /// Removals by this marketplace (every key for which `is_own` holds: its key and the keys it
-/// rotated from) that policy restores on `today`: the latest decision on the notice is a
-/// removal whose counter-notice deadline has passed, and the seller filed a counter-notice
-/// after it that no later decision answered (a holder who acts, e.g. by going to court, gets a
-/// new decision recorded by the marketplace before the deadline).
-pub fn due_restorations(
+/// rotated from) that a seller contested and no later decision answered: the latest decision on
+/// the notice is a removal, and the seller filed a counter-notice after it. Policy restores each
+/// once its counter-notice deadline has passed ([`due_restorations`]); a holder who acts, e.g.
+/// by going to court, gets a new decision recorded by the marketplace before the deadline.
+pub fn contested_removals(
     store: &Store,
     is_own: impl Fn(&PublicKey) -> bool,
-    today: &Date,
 ) -> Result<Vec<DueRestoration>, StorageError> {
-    let mut due = Vec::new();
+    let mut contested = Vec::new();
     let mut seen = std::collections::HashSet::new();
     for id in store.claim_ids(ClaimIndex::Kind, "counter_notice", MAX_VIEW_ENTRIES)? {
         let Some(counter) = store.entry(&id)? else {
@@ -60,17 +61,35 @@ pub fn due_restorations(
         let countered_after = follow_ups[position + 1..]
             .iter()
             .any(|entry| matches!(entry.body(), Body::CounterNotice(_)));
-        let expired = decision
-            .counter_notice_deadline
-            .as_ref()
-            .is_some_and(|deadline| deadline < today);
-        if decision.outcome == DecisionOutcome::Removed && countered_after && expired {
-            due.push(DueRestoration {
+        if decision.outcome == DecisionOutcome::Removed && countered_after {
+            contested.push(DueRestoration {
                 notice_id: body.notice_id,
                 removal: decision.clone(),
             });
         }
     }
+    Ok(contested)
+}
+
+impl DueRestoration {
+    /// Whether policy restores it on `today`: its counter-notice deadline has passed.
+    pub fn is_due(&self, today: &Date) -> bool {
+        self.removal
+            .counter_notice_deadline
+            .as_ref()
+            .is_some_and(|deadline| deadline < today)
+    }
+}
+
+/// The [`contested_removals`] that policy restores on `today`: their counter-notice deadline
+/// has passed without a later decision.
+pub fn due_restorations(
+    store: &Store,
+    is_own: impl Fn(&PublicKey) -> bool,
+    today: &Date,
+) -> Result<Vec<DueRestoration>, StorageError> {
+    let mut due = contested_removals(store, is_own)?;
+    due.retain(|item| item.is_due(today));
     Ok(due)
 }
 

@@ -15,9 +15,12 @@
 //!
 //! Rooms: this file (the router, rendering, headers, assets), `session` (operator sessions and
 //! CSRF), `views` (the templates' view structs), `public` (search, right, federation, check,
-//! screen), `operator` (sign-in and out, notice queue and decisions, registration, status
-//! changes).
+//! screen), `operator` (sign-in and out, the operator home, what operator pages share),
+//! `market` (notice queue, decisions, counter-notices, restorations, holder accuracy and seller
+//! strikes), `office` (register and correct, status changes, credentials, trust and keys).
 
+mod market;
+mod office;
 mod operator;
 mod public;
 pub mod session;
@@ -121,16 +124,40 @@ pub fn router(state: NodeState, limiter: Arc<RateLimiter>) -> Router<NodeState> 
             get(operator::sign_in_form).post(operator::sign_in),
         )
         .route("/operator/sign-out", post(operator::sign_out))
-        .route("/operator/notices", get(operator::notices))
-        .route("/operator/decisions", post(operator::decide))
+        .route("/operator/notices", get(market::notices))
+        .route("/operator/decisions", post(market::decide))
+        .route(
+            "/operator/counter-notices",
+            post(market::record_counter_notice),
+        )
+        .route("/operator/restorations", get(market::restorations))
+        .route(
+            "/operator/accountability",
+            get(market::accountability).post(market::seller_lookup),
+        )
         .route(
             "/operator/register",
-            get(operator::register_form).post(operator::register),
+            get(office::register_form).post(office::register),
         )
         .route(
             "/operator/status",
-            get(operator::status_form).post(operator::status),
+            get(office::status_form).post(office::status),
         )
+        .route(
+            "/operator/credentials",
+            get(office::credential_form).post(office::issue_credential),
+        )
+        .route(
+            "/operator/trust",
+            get(office::trust).post(office::add_trusted),
+        )
+        .route("/operator/imports", get(office::imports))
+        .route("/operator/trust/remove", post(office::remove_trusted))
+        .route(
+            "/operator/trust/jurisdictions",
+            post(office::set_jurisdictions),
+        )
+        .route("/operator/keys/rotate", post(office::rotate_key))
         .route("/console/assets/{name}", get(asset))
         .layer(from_fn(security_headers))
         .layer(from_fn_with_state(limiter, rate_limit))

@@ -331,6 +331,10 @@ pub(super) async fn right(
         registered_by_trusted: registered_by_trusted(&console.node, &right),
         as_of: text_of(&view, "as_of"),
         history,
+        office_actions: session.is_some() && {
+            let trust = console.node.ingest.trust();
+            trust.root(&right.registered_by) == trust.root(&console.node.authority)
+        },
     };
     render(StatusCode::OK, &page)
 }

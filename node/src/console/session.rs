@@ -2,8 +2,9 @@
 //!
 //! - **Session**: signing in with the operator token creates a random 256-bit session id,
 //!   given to the browser in the `rightsnet_session` cookie (HttpOnly, SameSite=Strict, `Secure`
-//!   behind TLS) and kept server side, by the SHA-256 of the id, in a bounded table with an
-//!   absolute expiry. The operator token itself is compared once, in constant time, and never
+//!   behind TLS) and kept server side, by the SHA-256 of the id, in a bounded table. A session
+//!   ends [`SESSION_IDLE`] after its last request, and [`SESSION_TTL`] after sign-in whatever
+//!   its use. The operator token itself is compared once, in constant time, and never
 //!   stored in a cookie, a URL or a log.
 //! - **CSRF**: every form carries a hidden `csrf` field. An operator form's token is the
 //!   session's own random token; a public form's (sign-in, credential check, screening) is an
@@ -35,11 +36,22 @@ pub const CSRF_COOKIE: &str = "rightsnet_csrf";
 pub const MAX_SESSIONS: usize = 256;
 /// How long a session lasts after signing in (absolute, not renewed by use).
 pub const SESSION_TTL: Duration = Duration::from_secs(8 * 60 * 60);
+/// How long a session lasts without a request (renewed by every request that presents it).
+pub const SESSION_IDLE: Duration = Duration::from_secs(30 * 60);
 
 /// One signed-in operator.
 struct Session {
     csrf: String,
     expires: Instant,
+    last_used: Instant,
+}
+
+impl Session {
+    /// Whether the session still holds at `now`: before its absolute expiry, and used within
+    /// the idle limit.
+    fn live(&self, now: Instant) -> bool {
+        self.expires > now && now.saturating_duration_since(self.last_used) < SESSION_IDLE
+    }
 }
 
 /// A signed-in operator's session, as a handler sees it.
@@ -103,11 +115,14 @@ impl Sessions {
 
     /// Starts a session; returns its id (for the cookie) and its CSRF token.
     pub fn create(&self) -> OperatorSession {
+        self.create_at(Instant::now())
+    }
+
+    fn create_at(&self, now: Instant) -> OperatorSession {
         let id = random_token();
         let csrf = random_token();
-        let now = Instant::now();
         if let Ok(mut table) = self.table.lock() {
-            table.retain(|_, session| session.expires > now);
+            table.retain(|_, session| session.live(now));
             if table.len() >= MAX_SESSIONS {
                 let soonest = table
                     .iter()
@@ -122,27 +137,32 @@ impl Sessions {
                 Session {
                     csrf: csrf.clone(),
                     expires: now + SESSION_TTL,
+                    last_used: now,
                 },
             );
         }
         OperatorSession { id, csrf }
     }
 
-    /// The live session the request's cookie names, if any.
+    /// The live session the request's cookie names, if any; the request renews its idle limit.
     pub fn current(&self, headers: &HeaderMap) -> Option<OperatorSession> {
+        self.current_at(headers, Instant::now())
+    }
+
+    fn current_at(&self, headers: &HeaderMap, now: Instant) -> Option<OperatorSession> {
         let id = cookie(headers, SESSION_COOKIE)?;
         let mut table = self.table.lock().ok()?;
         let key = Self::key(&id);
-        let found = table
-            .get(&key)
-            .map(|session| (session.expires > Instant::now(), session.csrf.clone()));
-        match found {
-            Some((true, csrf)) => Some(OperatorSession { id, csrf }),
-            Some((false, _)) => {
-                table.remove(&key);
-                None
-            }
-            None => None,
+        let session = table.get_mut(&key)?;
+        if session.live(now) {
+            session.last_used = now;
+            Some(OperatorSession {
+                id,
+                csrf: session.csrf.clone(),
+            })
+        } else {
+            table.remove(&key);
+            None
         }
     }
 
@@ -228,6 +248,40 @@ mod tests {
                 .current(&with_cookie(&format!("{SESSION_COOKIE}=not-a-token")))
                 .is_none()
         );
+    }
+
+    #[test]
+    fn console_sessions_end_when_idle_and_use_keeps_them() {
+        let sessions = Sessions::new(false);
+        let start = Instant::now();
+        let session = sessions.create_at(start);
+        let headers = with_cookie(&format!("{SESSION_COOKIE}={}", session.id));
+        // A request every half idle limit keeps the session past several idle limits.
+        let step = SESSION_IDLE / 2;
+        for n in 1..=6 {
+            assert!(
+                sessions.current_at(&headers, start + step * n).is_some(),
+                "used within the limit ({n})"
+            );
+        }
+        let last = start + step * 6;
+        assert!(
+            sessions.current_at(&headers, last + SESSION_IDLE).is_none(),
+            "idle for the limit"
+        );
+        assert!(
+            sessions.table.lock().expect("the table").is_empty(),
+            "the idle session was dropped"
+        );
+        // However it is used, a session ends at its absolute limit.
+        let session = sessions.create_at(start);
+        let headers = with_cookie(&format!("{SESSION_COOKIE}={}", session.id));
+        let mut at = start;
+        while at + step < start + SESSION_TTL {
+            at += step;
+            assert!(sessions.current_at(&headers, at).is_some());
+        }
+        assert!(sessions.current_at(&headers, start + SESSION_TTL).is_none());
     }
 
     #[test]

@@ -92,6 +92,9 @@ pub(crate) struct RightPage {
     pub registered_by_trusted: bool,
     pub as_of: String,
     pub history: Vec<HistoryRow>,
+    /// An operator is signed in and this office registered the right: the page links to
+    /// correcting it, recording a status change and issuing a credential.
+    pub office_actions: bool,
 }
 
 /// One feed this node holds.
@@ -200,13 +203,23 @@ pub(crate) struct NoticeRow {
     pub checks: Vec<CheckRow>,
 }
 
-/// A notice with its decision.
+/// A decision or a counter-notice recorded under a notice.
 pub(crate) struct DecidedRow {
     pub notice_id: String,
     pub right_id: String,
-    pub decision_id: String,
+    /// The decision or counter-notice entry.
+    pub entry_id: String,
+    /// `decision` or `counter-notice`.
+    pub kind: &'static str,
+    /// The decision's outcome, or `contested` for a counter-notice.
     pub outcome: String,
+    /// The decision's reason, or the seller's statement.
     pub reason: String,
+    pub seller_ref: String,
+    /// A removal's counter-notice deadline.
+    pub deadline: String,
+    /// The latest removal of its notice, not answered yet: the counter-notice form is offered.
+    pub counterable: bool,
 }
 
 /// `/operator/notices`.
@@ -239,6 +252,8 @@ pub(crate) struct RegisterPage {
     pub filing_date: String,
     pub registration_date: String,
     pub expiry_date: String,
+    /// The form starts from a right's state: registering it again corrects it.
+    pub correcting: bool,
 }
 
 /// `/operator/status`.
@@ -293,4 +308,167 @@ mod tests {
         assert_eq!(visible("abc\u{202E}gpj.exe"), "abc[U+202E]gpj.exe");
         assert_eq!(visible("Lumière"), "Lumière");
     }
+}
+
+/// A removal contested by a counter-notice.
+pub(crate) struct RestorationRow {
+    pub notice_id: String,
+    pub right_id: String,
+    pub listings: String,
+    pub seller_ref: String,
+    pub deadline: String,
+    /// The deadline has passed: the sweep restores it.
+    pub due: bool,
+}
+
+/// `/operator/restorations`.
+#[derive(Template)]
+#[template(path = "console/restorations.html")]
+pub(crate) struct RestorationsPage {
+    pub layout: Layout,
+    pub rows: Vec<RestorationRow>,
+    pub due: usize,
+    pub today: String,
+    pub sweep_seconds: u64,
+}
+
+/// One notice of a holder and what became of it.
+pub(crate) struct FateRow {
+    pub notice_id: String,
+    pub right_id: String,
+    pub recorded_at: String,
+    pub fate: &'static str,
+}
+
+/// A holder's accuracy against the good-faith policy.
+pub(crate) struct AccuracyView {
+    pub holder: String,
+    pub window_days: u32,
+    pub filed: u64,
+    pub removed: u64,
+    pub rejected: u64,
+    pub reversed: u64,
+    pub pending: u64,
+    pub success: String,
+    pub reversal: String,
+    pub meets: bool,
+    pub reasons: Vec<String>,
+    pub notices: Vec<FateRow>,
+}
+
+/// One strike of a seller.
+pub(crate) struct StrikeRow {
+    pub decision_id: String,
+    pub notice_id: String,
+    pub points: u32,
+    pub reason: String,
+    pub notice_reason: String,
+    pub right_id: String,
+    pub recorded_at: String,
+    pub expires_at: String,
+    pub active: bool,
+}
+
+/// A seller's strikes and sanction tier.
+pub(crate) struct StrikesView {
+    pub seller_ref: String,
+    pub active_points: u32,
+    pub sanction: String,
+    pub explanation: String,
+    pub expiry_days: u32,
+    pub strikes: Vec<StrikeRow>,
+}
+
+/// `/operator/accountability`.
+#[derive(Template)]
+#[template(path = "console/accountability.html")]
+pub(crate) struct AccountabilityPage {
+    pub layout: Layout,
+    pub holder: String,
+    pub seller_ref: String,
+    pub message: Option<String>,
+    pub accuracy: Option<AccuracyView>,
+    pub strikes: Option<StrikesView>,
+}
+
+/// The name of a serde enum value (`removed`, `counterfeit`, `trademark`), or empty.
+pub(crate) fn name_of(value: impl serde::Serialize) -> String {
+    serde_json::to_value(value)
+        .ok()
+        .and_then(|value| value.as_str().map(str::to_owned))
+        .unwrap_or_default()
+}
+
+/// `/operator/credentials`: the form's values are kept when it is shown again with an error.
+#[derive(Template)]
+#[template(path = "console/credentials.html")]
+pub(crate) struct CredentialPage {
+    pub layout: Layout,
+    pub message: Option<String>,
+    pub right_id: String,
+    pub holder: String,
+    pub valid_until: String,
+}
+
+/// One authority this node trusts.
+pub(crate) struct TrustRow {
+    pub did: String,
+    pub name: String,
+    pub role: String,
+    pub jurisdictions: String,
+    /// `trust store` or `endorsed`.
+    pub source: &'static str,
+    pub split_view: bool,
+    /// This node's own authority.
+    pub own: bool,
+    /// Listed in the trust store and not this node: the operator may remove it.
+    pub removable: bool,
+}
+
+/// `/operator/trust`.
+#[derive(Template)]
+#[template(path = "console/trust.html")]
+pub(crate) struct TrustPage {
+    pub layout: Layout,
+    pub recorded: Option<String>,
+    pub message: Option<String>,
+    pub rows: Vec<TrustRow>,
+    pub endorsement_threshold: usize,
+    /// This node's authority (its original key).
+    pub own_did: String,
+    /// The key the node signs with now.
+    pub signing_key: String,
+    /// The signing key has rotated away (the node must be given its new key).
+    pub rotated: bool,
+}
+
+/// One recent import run.
+pub(crate) struct ImportRow {
+    pub file: String,
+    pub id: String,
+    pub state: &'static str,
+    pub started: String,
+    pub last: String,
+    pub batches: u64,
+    pub items: u64,
+    pub written: u64,
+    pub unchanged: u64,
+    pub skipped: u64,
+    pub refused: u64,
+    /// Of the file read, or a dash.
+    pub progress: String,
+    /// The same, 0–100, for the progress bar.
+    pub percent: u32,
+    /// Records per second.
+    pub rate: String,
+    pub eta: String,
+}
+
+/// `/operator/imports`.
+#[derive(Template)]
+#[template(path = "console/imports.html")]
+pub(crate) struct ImportsPage {
+    pub layout: Layout,
+    pub rows: Vec<ImportRow>,
+    pub max_runs: usize,
 }

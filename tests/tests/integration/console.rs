@@ -410,12 +410,47 @@ fn console_in_headless_chromium_search_check_csrf_and_a_decision() {
             .expect("the decision button");
         click_and_wait(&browser, button, "the decision").await;
         let recorded = text_of(&browser, "#recorded").await;
-        assert!(recorded.contains("Decision recorded"), "{recorded}");
+        assert!(recorded.contains("Recorded as entry"), "{recorded}");
         let decided = text_of(&browser, "#decided").await;
         assert!(
             decided.contains(&notice_id) && decided.contains("removed"),
             "{decided}"
         );
+
+        // The seller contests the removal: the operator records the counter-notice, and the
+        // restorations page shows the removal waiting for its deadline.
+        browser
+            .find(Locator::Css("details.counter summary"))
+            .await
+            .expect("the counter-notice form")
+            .click()
+            .await
+            .expect("opened");
+        fill(
+            &browser,
+            "details.counter textarea[name=statement]",
+            "The goods are genuine: invoice 2024-118 from the brand's distributor.",
+        )
+        .await;
+        let button = browser
+            .find(Locator::Css("details.counter button[type=submit]"))
+            .await
+            .expect("the counter-notice button");
+        click_and_wait(&browser, button, "the counter-notice").await;
+        let recorded = text_of(&browser, "#recorded").await;
+        assert!(recorded.contains("Recorded as entry"), "{recorded}");
+        let decided = text_of(&browser, "#decided").await;
+        assert!(decided.contains("invoice 2024-118"), "{decided}");
+        browser
+            .goto(&url("/operator/restorations"))
+            .await
+            .expect("the restorations page");
+        let contested = text_of(&browser, "#restorations").await;
+        assert!(
+            contested.contains(&notice_id) && contested.contains("waiting for the deadline"),
+            "{contested}"
+        );
+        screenshot(&browser, "restorations").await;
         browser
             .goto(&url("/federation"))
             .await

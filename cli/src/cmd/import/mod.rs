@@ -28,6 +28,23 @@ use crate::client::{NodeArgs, NodeClient, print_json};
 use crate::import::{ImportRecord, RecordError};
 use crate::{CommandError, CommandResult, Exit};
 
+/// The header that names this import run and its progress to the node (its console's imports
+/// page): `id=…; file=…; read=…; size=…`, and `finished` on a last request without items.
+const IMPORT_HEADER: &str = "Rightsnet-Import";
+
+/// The `Rightsnet-Import` value of run `id` for `file`, `read` of `size` bytes read.
+fn import_tag(id: &str, file: &std::path::Path, read: u64, size: u64) -> String {
+    let name: String = file
+        .file_name()
+        .map(|name| name.to_string_lossy().into_owned())
+        .unwrap_or_default()
+        .chars()
+        .filter(|c| !c.is_control() && *c != ';' && *c != '=')
+        .take(100)
+        .collect();
+    format!("id={id}; file={name}; read={read}; size={size}")
+}
+
 /// Most record errors kept for the report (all are counted).
 pub const MAX_REPORTED_ERRORS: usize = 1000;
 
@@ -132,11 +149,15 @@ impl Tally {
 struct Batch {
     records: Vec<ImportRecord>,
     ordinals: Vec<u64>,
+    /// The `Rightsnet-Import` header: the run, and how far through the file it was read when
+    /// the batch left.
+    tag: String,
 }
 
 impl Batch {
     fn with_capacity(capacity: usize) -> Self {
         Self {
+            tag: String::new(),
             records: Vec::with_capacity(capacity),
             ordinals: Vec::with_capacity(capacity),
         }
@@ -170,7 +191,11 @@ fn send(client: &NodeClient, batch: &Batch) -> Result<Tally, CommandError> {
         })
         .collect();
     let answer = client
-        .post("/v1/registrations/batch", &json!({"items": items}), true)?
+        .post_with_header(
+            "/v1/registrations/batch",
+            &json!({"items": items}),
+            (IMPORT_HEADER, &batch.tag),
+        )?
         .ok()?;
     let mut tally = Tally::default();
     for result in answer["results"].as_array().cloned().unwrap_or_default() {
@@ -319,6 +344,8 @@ impl ImportArgs {
             );
         }
         let size = file.metadata().map(|m| m.len()).unwrap_or(0);
+        // This run's id on the node's imports page.
+        let run_id = hex::encode(rand::random::<[u8; 8]>());
         let count = Arc::new(AtomicU64::new(0));
         let reader = BufReader::with_capacity(
             256 * 1024,
@@ -429,8 +456,10 @@ impl ImportArgs {
                     pending[lane].records.push(record);
                     pending[lane].ordinals.push(read);
                     if pending[lane].records.len() >= batch_size {
-                        let batch =
+                        let mut batch =
                             std::mem::replace(&mut pending[lane], Batch::with_capacity(batch_size));
+                        batch.tag =
+                            import_tag(&run_id, &self.file, count.load(Ordering::Relaxed), size);
                         if senders[lane].send(batch).is_err() {
                             // The worker stopped on an error; collect it below.
                             stopped = Some(CommandError::failure("an import worker stopped"));
@@ -455,7 +484,8 @@ impl ImportArgs {
                 }
             }
         }
-        for (lane, batch) in pending.into_iter().enumerate() {
+        for (lane, mut batch) in pending.into_iter().enumerate() {
+            batch.tag = import_tag(&run_id, &self.file, count.load(Ordering::Relaxed), size);
             if !batch.records.is_empty() && stopped.is_none() && senders[lane].send(batch).is_err()
             {
                 stopped = Some(CommandError::failure("an import worker stopped"));
@@ -493,6 +523,16 @@ impl ImportArgs {
             });
         }
         resume.finish();
+        // The node's imports page shows the run finished. Progress only: a failure here
+        // changes nothing imported.
+        let closing = format!("{}; finished", import_tag(&run_id, &self.file, size, size));
+        if let Err(error) = client.post_with_header(
+            "/v1/registrations/batch",
+            &json!({"items": []}),
+            (IMPORT_HEADER, &closing),
+        ) {
+            tracing::debug!(error = %error.message, "closing the import run failed");
+        }
         // A CSV file whose header row is unusable yields one error at line 1 and nothing
         // else: the file is unusable input (exit 2), and nothing of it was read or sent.
         if self.format == Format::Csv && read == 1 && invalid == 1 {

@@ -139,6 +139,20 @@ impl Browser {
     }
 }
 
+/// Every operator form's action: each needs the session and its CSRF token.
+const OPERATOR_POSTS: [&str; 10] = [
+    "/operator/decisions",
+    "/operator/counter-notices",
+    "/operator/accountability",
+    "/operator/register",
+    "/operator/status",
+    "/operator/credentials",
+    "/operator/trust",
+    "/operator/trust/remove",
+    "/operator/trust/jurisdictions",
+    "/operator/keys/rotate",
+];
+
 const HOSTILE: &str = "<script>alert(1)</script> \"quoted\" 'single' \u{202E}gpj.exe";
 
 /// The hostile text came back as text: no raw tag or quote.
@@ -321,17 +335,18 @@ async fn console_operator_pages_need_the_session_and_forms_need_csrf() {
         "/operator/notices",
         "/operator/register",
         "/operator/status",
+        "/operator/restorations",
+        "/operator/accountability",
+        "/operator/credentials",
+        "/operator/trust",
+        "/operator/imports",
+        "/operator/register?right_id=FR-TM-1",
     ] {
         let page = browser.get(path).await;
         assert_eq!(page.status, 303, "{path}");
         assert_eq!(page.location(), "/operator/sign-in", "{path}");
     }
-    for path in [
-        "/operator/decisions",
-        "/operator/register",
-        "/operator/status",
-        "/operator/sign-out",
-    ] {
+    for path in OPERATOR_POSTS.iter().chain(&["/operator/sign-out"]) {
         let page = browser.post(path, &[("csrf", "x")]).await;
         assert_eq!(page.status, 303, "{path}");
         assert_eq!(page.location(), "/operator/sign-in", "{path}");
@@ -411,10 +426,23 @@ async fn console_operator_pages_need_the_session_and_forms_need_csrf() {
             .await;
         assert_eq!(page.status, 403, "csrf {csrf:?}");
     }
-    let registered = browser
-        .post("/operator/register", &[("csrf", &wrong), ("number", "1")])
-        .await;
-    assert_eq!(registered.status, 403);
+    for path in OPERATOR_POSTS {
+        for csrf in ["", wrong.as_str()] {
+            let page = browser
+                .post(
+                    path,
+                    &[
+                        ("csrf", csrf),
+                        ("number", "1"),
+                        ("did", "did:key:z6Mk"),
+                        ("confirm", "yes"),
+                        ("reason", "routine"),
+                    ],
+                )
+                .await;
+            assert_eq!(page.status, 403, "{path} with csrf {csrf:?}");
+        }
+    }
 
     // A bad registration is refused with the API's reason; a good one is written.
     let refused = browser
@@ -645,7 +673,7 @@ async fn console_checks_credentials_and_records_a_decision_from_the_queue() {
         "{location}"
     );
     let after = browser.get(&location).await;
-    assert!(after.html.contains("Decision recorded"), "{}", after.html);
+    assert!(after.html.contains("Recorded as entry"), "{}", after.html);
     assert!(after.html.contains("No notice awaits a decision"));
     assert!(after.html.contains("removed"));
     assert!(
@@ -661,5 +689,489 @@ async fn console_checks_credentials_and_records_a_decision_from_the_queue() {
     assert_eq!(claims.len(), 1);
     assert_eq!(claims[0]["entry"]["body"]["outcome"], "removed");
     drop(browser);
+    federation.stop().await;
+}
+
+/// The value of the form field `name` on a page (the first input so named).
+fn field_value(page: &Page, name: &str) -> String {
+    let at = page
+        .html
+        .find(&format!("name=\"{name}\""))
+        .unwrap_or_else(|| panic!("no field {name}: {}", page.html));
+    let tag = page.html[at..].split('>').next().expect("the tag");
+    let start = tag
+        .find("value=\"")
+        .unwrap_or_else(|| panic!("no value in {tag}"))
+        + 7;
+    tag[start..].split('"').next().expect("a value").to_owned()
+}
+
+/// The office's pages (correct a right, issue a credential, trust and keys) and the
+/// marketplace's (counter-notices, restorations, holder accuracy, seller strikes), each through
+/// the forms a browser submits, checked against the JSON API.
+#[tokio::test]
+async fn console_office_and_marketplace_operator_pages_record_what_the_api_would() {
+    let federation = Federation::start(&[Role::Office, Role::Marketplace], false).await;
+    let office = &federation.nodes[0];
+    let market = &federation.nodes[1];
+    let holder = SecretKey::generate();
+    office
+        .post(
+            "/v1/registrations",
+            Auth::Operator,
+            &registration("8124", &holder.public_key()),
+        )
+        .await
+        .expect(201, None);
+
+    // Office: the right page links to the office's actions for a signed-in operator only.
+    let mut anonymous = Browser::new(office);
+    let public = anonymous.get("/rights/FR-TM-8124").await;
+    assert_eq!(public.status, 200);
+    assert!(!public.html.contains("office-actions"));
+    let mut browser = Browser::new(office);
+    let csrf = browser.sign_in().await;
+    let own = browser.get("/rights/FR-TM-8124").await;
+    assert!(own.html.contains("office-actions"), "{}", own.html);
+
+    // Correct a right: the form starts from its state; submitting records a correction.
+    let form = browser.get("/operator/register?right_id=FR-TM-8124").await;
+    assert_eq!(form.status, 200, "{}", form.html);
+    assert!(form.html.contains("Correct a right"));
+    assert_eq!(field_value(&form, "number"), "8124");
+    assert_eq!(field_value(&form, "nice_classes"), "25, 30");
+    assert_eq!(
+        field_value(&form, "holder_key"),
+        holder.public_key().to_did_key()
+    );
+    assert_eq!(
+        browser
+            .get("/operator/register?right_id=FR-TM-404")
+            .await
+            .status,
+        404
+    );
+    assert_eq!(
+        browser
+            .get("/operator/register?right_id=%3Cscript%3E")
+            .await
+            .status,
+        400
+    );
+    let mut fields: Vec<(&str, String)> = [
+        "jurisdiction",
+        "number",
+        "nice_classes",
+        "holder_name",
+        "holder_country",
+        "holder_key",
+        "filing_date",
+        "registration_date",
+        "expiry_date",
+    ]
+    .iter()
+    .map(|name| (*name, field_value(&form, name)))
+    .collect();
+    fields.push(("csrf", csrf.clone()));
+    fields.push(("right_type", "trademark".to_owned()));
+    fields.push(("mark_text", "Lumière 8124 corrigée".to_owned()));
+    let fields: Vec<(&str, &str)> = fields
+        .iter()
+        .map(|(name, value)| (*name, value.as_str()))
+        .collect();
+    let corrected = browser.post("/operator/register", &fields).await;
+    assert_eq!(corrected.status, 303, "{}", corrected.html);
+    let right = office.get("/v1/rights/FR-TM-8124").await;
+    let right = right.expect(200, None);
+    assert_eq!(right["mark_text"], "Lumière 8124 corrigée");
+    let history = right["history"].as_array().expect("a history");
+    assert!(
+        history.iter().any(|item| item["change"] == "correction"),
+        "{history:?}"
+    );
+
+    // Issue a credential: the holder key is filled in, the answer is a file to download.
+    let form = browser
+        .get("/operator/credentials?right_id=FR-TM-8124")
+        .await;
+    assert_eq!(form.status, 200, "{}", form.html);
+    assert_eq!(
+        field_value(&form, "holder"),
+        holder.public_key().to_did_key()
+    );
+    let stranger = SecretKey::generate().public_key().to_did_key();
+    let refused = browser
+        .post(
+            "/operator/credentials",
+            &[
+                ("csrf", &csrf),
+                ("right_id", "FR-TM-8124"),
+                ("holder", &stranger),
+            ],
+        )
+        .await;
+    assert!(refused.status >= 400, "{}", refused.html);
+    assert!(refused.html.contains("class=\"error\""), "{}", refused.html);
+    let download = browser
+        .post(
+            "/operator/credentials",
+            &[
+                ("csrf", &csrf),
+                ("right_id", "FR-TM-8124"),
+                ("holder", &holder.public_key().to_did_key()),
+                ("valid_until", "2030-12-31"),
+            ],
+        )
+        .await;
+    assert_eq!(download.status, 200, "{}", download.html);
+    let disposition = download
+        .headers
+        .get(header::CONTENT_DISPOSITION)
+        .and_then(|value| value.to_str().ok())
+        .expect("a download");
+    assert_eq!(
+        disposition,
+        "attachment; filename=\"credential-FR-TM-8124.json\""
+    );
+    let credential: Value = serde_json::from_str(&download.html).expect("a JSON credential");
+    assert_eq!(credential["validUntil"], "2030-12-31T23:59:59Z");
+    assert_eq!(
+        credential["credentialSubject"]["right"]["mark"], "Lumière 8124 corrigée",
+        "{credential}"
+    );
+    let logged = office
+        .get(&format!(
+            "/v1/credentials?holder={}",
+            holder.public_key().to_did_key()
+        ))
+        .await;
+    assert_eq!(
+        logged.expect(200, None)["credentials"]
+            .as_array()
+            .map(Vec::len),
+        Some(1),
+        "the credential was logged once"
+    );
+
+    // Trust: add an authority (its name escaped), replace its jurisdictions, remove it.
+    let newcomer = SecretKey::generate().public_key().to_did_key();
+    let name = "Office <b>Nouveau</b> \"Q\"";
+    let added = browser
+        .post(
+            "/operator/trust",
+            &[
+                ("csrf", &csrf),
+                ("did", &newcomer),
+                ("name", name),
+                ("role", "office"),
+                ("jurisdictions", "de, at"),
+            ],
+        )
+        .await;
+    assert_eq!(added.status, 303, "{}", added.html);
+    let page = browser.get("/operator/trust").await;
+    assert!(page.html.contains(&newcomer), "{}", page.html);
+    assert!(page.html.contains("DE, AT"));
+    assert!(!page.html.contains("<b>Nouveau</b>"));
+    assert!(page.html.contains("&#60;b&#62;Nouveau"), "{}", page.html);
+    let again = browser
+        .post(
+            "/operator/trust",
+            &[
+                ("csrf", &csrf),
+                ("did", &newcomer),
+                ("name", "Twice"),
+                ("role", "office"),
+                ("jurisdictions", "DE"),
+            ],
+        )
+        .await;
+    assert_eq!(again.status, 409, "{}", again.html);
+    let bad_role = browser
+        .post(
+            "/operator/trust",
+            &[
+                ("csrf", &csrf),
+                ("did", &SecretKey::generate().public_key().to_did_key()),
+                ("name", "Role"),
+                ("role", "<script>"),
+            ],
+        )
+        .await;
+    assert_eq!(bad_role.status, 422, "{}", bad_role.html);
+    let replaced = browser
+        .post(
+            "/operator/trust/jurisdictions",
+            &[("csrf", &csrf), ("did", &newcomer), ("jurisdictions", "CH")],
+        )
+        .await;
+    assert_eq!(replaced.status, 303, "{}", replaced.html);
+    let trust = office.get("/v1/trust").await;
+    let listed = trust.expect(200, None)["authorities"]
+        .as_array()
+        .expect("authorities")
+        .iter()
+        .find(|authority| authority["did"] == newcomer.as_str())
+        .cloned()
+        .expect("the newcomer is trusted");
+    assert_eq!(listed["jurisdictions"], json!(["CH"]));
+    let removed = browser
+        .post(
+            "/operator/trust/remove",
+            &[("csrf", &csrf), ("did", &newcomer)],
+        )
+        .await;
+    assert_eq!(removed.status, 303, "{}", removed.html);
+    assert!(
+        !browser
+            .get("/operator/trust")
+            .await
+            .html
+            .contains(&newcomer)
+    );
+    let unknown = browser
+        .post(
+            "/operator/trust/remove",
+            &[("csrf", &csrf), ("did", &newcomer)],
+        )
+        .await;
+    assert_eq!(unknown.status, 404, "{}", unknown.html);
+
+    // Imports: a batch an importer names shows on the imports page with its progress.
+    let batch = json!({"items": [registration("8125", &holder.public_key())]});
+    let request = Request::builder()
+        .method("POST")
+        .uri("/v1/registrations/batch")
+        .header(header::AUTHORIZATION, format!("Bearer {TOKEN}"))
+        .header(header::CONTENT_TYPE, "application/json")
+        .header(
+            "rightsnet-import",
+            "id=run-7; file=<b>register</b>.csv; read=40; size=160",
+        )
+        .body(Body::from(serde_json::to_vec(&batch).expect("JSON")))
+        .expect("a request");
+    let answer = router(office.state())
+        .oneshot(request)
+        .await
+        .unwrap_or_else(|never| match never {});
+    assert_eq!(answer.status(), 200);
+    let imports = browser.get("/operator/imports").await;
+    assert_eq!(imports.status, 200, "{}", imports.html);
+    for shown in [
+        "run-7",
+        "25.0 %",
+        "&#60;b&#62;register&#60;/b&#62;.csv",
+        "running",
+    ] {
+        assert!(imports.html.contains(shown), "{shown}: {}", imports.html);
+    }
+    assert!(
+        imports.html.contains("<td>1</td>"),
+        "one written: {}",
+        imports.html
+    );
+
+    // The marketplace: the office's feed reaches it, a holder files a notice, the operator
+    // removes the listings, records the seller's counter-notice, and sees the restoration,
+    // the holder's accuracy and the seller's strikes.
+    let feed = office
+        .get(&format!("/v1/feeds/{}", office.authority.to_did_key()))
+        .await;
+    for entry in feed.expect(200, None)["entries"]
+        .as_array()
+        .expect("entries")
+    {
+        market
+            .post("/v1/entries", Auth::Anonymous, entry)
+            .await
+            .expect(201, None);
+    }
+    let filed = notice(&holder, market, "FR-TM-8124", &credential);
+    let notice_id = market
+        .post("/v1/notices", Auth::Anonymous, &filed)
+        .await
+        .expect(201, None)["notice_id"]
+        .as_str()
+        .expect("a notice id")
+        .to_owned();
+    let mut reviewer = Browser::new(market);
+    let market_csrf = reviewer.sign_in().await;
+    let queue = reviewer.get("/operator/notices").await;
+    assert!(
+        queue.html.contains(&format!(
+            "/operator/accountability?holder={}",
+            holder.public_key().to_did_key()
+        )),
+        "{}",
+        queue.html
+    );
+    let decided = reviewer
+        .post(
+            "/operator/decisions",
+            &[
+                ("csrf", &market_csrf),
+                ("notice_id", &notice_id),
+                ("outcome", "removed"),
+                ("reason", "counterfeit confirmed"),
+                ("seller_id", "seller-9001"),
+            ],
+        )
+        .await;
+    assert_eq!(decided.status, 303, "{}", decided.html);
+    let claims = market.get(&format!("/v1/claims?notice={notice_id}")).await;
+    let decision_id = claims.expect(200, None)["claims"][0]["id"]
+        .as_str()
+        .expect("the decision")
+        .to_owned();
+    let queue = reviewer.get("/operator/notices").await;
+    assert!(
+        queue
+            .html
+            .contains("Record the seller&#39;s counter-notice")
+            || queue.html.contains("Record the seller's counter-notice"),
+        "{}",
+        queue.html
+    );
+    assert!(queue.html.contains(&decision_id));
+    let empty = reviewer
+        .post(
+            "/operator/counter-notices",
+            &[
+                ("csrf", &market_csrf),
+                ("decision_id", &decision_id),
+                ("statement", "  "),
+            ],
+        )
+        .await;
+    assert_eq!(empty.status, 422, "{}", empty.html);
+    let not_a_decision = reviewer
+        .post(
+            "/operator/counter-notices",
+            &[
+                ("csrf", &market_csrf),
+                ("decision_id", &notice_id),
+                ("statement", "mine"),
+            ],
+        )
+        .await;
+    assert!(not_a_decision.status >= 400, "{}", not_a_decision.html);
+    let countered = reviewer
+        .post(
+            "/operator/counter-notices",
+            &[
+                ("csrf", &market_csrf),
+                ("decision_id", &decision_id),
+                ("statement", HOSTILE),
+            ],
+        )
+        .await;
+    assert_eq!(countered.status, 303, "{}", countered.html);
+    let queue = reviewer.get(countered.location()).await;
+    assert!(queue.html.contains("Recorded as entry"), "{}", queue.html);
+    assert!(queue.html.contains("counter-notice"));
+    assert!(!queue.html.contains("name=\"statement\""), "answered once");
+    assert_escaped(&queue);
+    let claims = market.get(&format!("/v1/claims?notice={notice_id}")).await;
+    let kinds: Vec<String> = claims.expect(200, None)["claims"]
+        .as_array()
+        .expect("claims")
+        .iter()
+        .map(|claim| claim["kind"].as_str().unwrap_or_default().to_owned())
+        .collect();
+    assert_eq!(kinds.len(), 2, "{kinds:?}");
+    assert!(kinds.contains(&"counter_notice".to_owned()), "{kinds:?}");
+
+    let restorations = reviewer.get("/operator/restorations").await;
+    assert_eq!(restorations.status, 200, "{}", restorations.html);
+    assert!(
+        restorations.html.contains(&notice_id),
+        "{}",
+        restorations.html
+    );
+    assert!(restorations.html.contains("waiting for the deadline"));
+    assert!(restorations.html.contains("0 due for restoration now"));
+
+    let accuracy = reviewer
+        .get(&format!(
+            "/operator/accountability?holder={}",
+            holder.public_key().to_did_key()
+        ))
+        .await;
+    assert_eq!(accuracy.status, 200, "{}", accuracy.html);
+    assert!(
+        accuracy.html.contains("<dt>Notices filed</dt><dd>1</dd>"),
+        "{}",
+        accuracy.html
+    );
+    assert!(accuracy.html.contains("<dt>Removed</dt><dd>1</dd>"));
+    assert!(accuracy.html.contains(&notice_id));
+    let lookup = reviewer
+        .post(
+            "/operator/accountability",
+            &[("csrf", &market_csrf), ("seller_id", "seller-9001")],
+        )
+        .await;
+    assert_eq!(lookup.status, 303, "{}", lookup.html);
+    assert!(
+        !lookup.location().contains("seller-9001"),
+        "the id stays out of URLs"
+    );
+    let strikes = reviewer.get(lookup.location()).await;
+    assert_eq!(strikes.status, 200, "{}", strikes.html);
+    assert!(
+        strikes.html.contains("2 active strike points"),
+        "a counterfeit removal weighs 2: {}",
+        strikes.html
+    );
+    assert!(strikes.html.contains(&decision_id[..12]));
+    for bad in [
+        "/operator/accountability?holder=did:key:nope",
+        "/operator/accountability?seller_ref=%3Cscript%3E",
+    ] {
+        let page = reviewer.get(bad).await;
+        assert_eq!(page.status, 422, "{bad}: {}", page.html);
+        assert!(!page.html.contains("<script>"));
+    }
+
+    // The office is not a marketplace: the marketplace's pages say so.
+    for path in [
+        "/operator/notices",
+        "/operator/restorations",
+        "/operator/accountability",
+    ] {
+        assert_eq!(browser.get(path).await.status, 409, "{path}");
+    }
+
+    // Key rotation needs the confirmation; then the node signs with a new key.
+    let unconfirmed = browser
+        .post(
+            "/operator/keys/rotate",
+            &[("csrf", &csrf), ("reason", "routine")],
+        )
+        .await;
+    assert_eq!(unconfirmed.status, 422, "{}", unconfirmed.html);
+    let rotated = browser
+        .post(
+            "/operator/keys/rotate",
+            &[
+                ("csrf", &csrf),
+                ("reason", "routine"),
+                ("note", "yearly rotation"),
+                ("confirm", "yes"),
+            ],
+        )
+        .await;
+    assert_eq!(rotated.status, 303, "{}", rotated.html);
+    assert!(rotated.location().starts_with("/operator/trust?recorded="));
+    let page = browser.get(rotated.location()).await;
+    assert!(page.html.contains("Key rotated"), "{}", page.html);
+    assert!(
+        !page.html.contains(&format!(
+            "id=\"signing-key\">{}<",
+            office.authority.to_did_key()
+        )),
+        "the node signs with its new key"
+    );
+    drop((browser, anonymous, reviewer));
     federation.stop().await;
 }
