@@ -7,12 +7,11 @@ use std::path::{Path, PathBuf};
 
 use base64::Engine;
 use clap::Subcommand;
-use proto_types::checkpoint::VerifiedCheckpoint;
 use proto_types::checkpoint::policy::{MAX_POLICY_BYTES, WitnessPolicy};
-use proto_types::checkpoint::tlog_proof::{MAX_TLOG_PROOF_BYTES, TlogProof, TlogProofError};
+use proto_types::checkpoint::tlog_proof::{MAX_TLOG_PROOF_BYTES, TlogProof};
 use proto_types::entry::Entry;
 use proto_types::jcs;
-use proto_types::tlog::leaf_hash;
+use rightsnet_node::transparency::proofs::check_entry_proof;
 use rightsnet_node::trust::{Trust, TrustStore};
 use serde_json::{Value, json};
 
@@ -63,23 +62,6 @@ impl ProofCommand {
                 witnesses,
                 json,
             } => verify(&entry, &proof, &trust, witnesses.as_deref(), json),
-        }
-    }
-}
-
-/// One check and its outcome.
-struct Check {
-    code: &'static str,
-    ok: bool,
-    message: String,
-}
-
-impl Check {
-    fn new(code: &'static str, ok: bool, message: impl Into<String>) -> Self {
-        Self {
-            code,
-            ok,
-            message: message.into(),
         }
     }
 }
@@ -135,135 +117,33 @@ fn verify(
     let trust = read_trust(trust_path)?;
     let policy = policy_path.map(read_policy).transpose()?;
 
-    let mut checks = Vec::new();
     let (author, seq) = (*entry.author(), entry.seq());
-    let leaf = leaf_hash(entry.canonical_bytes());
     let entry_id = entry.id();
-    checks.push(match entry.verify() {
-        Ok(_) => Check::new("entry_signature", true, "the entry's signature verifies"),
-        Err(error) => Check::new("entry_signature", false, error.to_string()),
-    });
-    let checkpoint = proof.checkpoint();
-    let (size, root) = (checkpoint.size(), *checkpoint.root());
-    let origin = checkpoint.origin().to_owned();
-    let verified = proof.verify(&leaf);
-    let mut verified_checkpoint: Option<VerifiedCheckpoint> = None;
-    match &verified {
-        Ok(verified) => {
-            verified_checkpoint = Some(verified.checkpoint().clone());
-            checks.push(Check::new(
-                "checkpoint_signature",
-                true,
-                format!("the checkpoint of {origin} is signed by its feed's key"),
-            ));
-            checks.push(Check::new(
-                "inclusion",
-                true,
-                format!("the entry is leaf {} of the tree of {size}", proof.index()),
-            ));
-        }
-        Err(TlogProofError::Inclusion(reason)) => {
-            // The checkpoint verified before the inclusion was checked.
-            checks.push(Check::new(
-                "checkpoint_signature",
-                true,
-                format!("the checkpoint of {origin} is signed by its feed's key"),
-            ));
-            checks.push(Check::new("inclusion", false, reason.clone()));
-            verified_checkpoint =
-                proto_types::checkpoint::verify_feed_checkpoint_note(proof.note().clone()).ok();
-        }
-        Err(error) => checks.push(Check::new("checkpoint_signature", false, error.to_string())),
-    }
-    let feed_author = verified_checkpoint.as_ref().map(|c| *c.author());
-    checks.push(match feed_author {
-        Some(feed) if feed == author => Check::new(
-            "feed_author",
-            true,
-            "the checkpoint is of the entry author's feed",
-        ),
-        Some(feed) => Check::new(
-            "feed_author",
-            false,
-            format!(
-                "the checkpoint is of the feed of {}, the entry's author is {}",
-                feed.to_did_key(),
-                author.to_did_key()
-            ),
-        ),
-        None => Check::new("feed_author", false, "no verified checkpoint"),
-    });
-    checks.push(if trust.is_trusted(&author) {
-        Check::new(
-            "trusted",
-            true,
-            format!("{} is in the trust store", author.to_did_key()),
-        )
-    } else {
-        Check::new(
-            "trusted",
-            false,
-            format!("{} is not in the trust store", author.to_did_key()),
-        )
-    });
-    // A decoded entry has seq ≥ 1.
-    let expected_index = seq.saturating_sub(1);
-    checks.push(Check::new(
-        "index",
-        proof.index() == expected_index,
-        format!(
-            "the proof's index is {}, the entry's seq − 1 is {expected_index}",
-            proof.index()
-        ),
-    ));
-    let mut witnesses = Value::Null;
-    if let Some(policy) = &policy {
-        let check = match &verified_checkpoint {
-            Some(checkpoint) => {
-                let verdict = policy.check(checkpoint);
-                // protocol §14.6 step 5: the quorum is met, and no line naming a policy
-                // witness fails to verify.
-                let ok = verdict.satisfied() && verdict.invalid().is_empty();
-                witnesses = json!({
-                    "satisfied": verdict.satisfied(),
-                    "counted": verdict.counted(),
-                    "invalid": verdict.invalid().len(),
-                });
-                let mut message = format!(
-                    "{} by the policy's quorum: valid cosignatures of [{}]",
-                    if verdict.satisfied() {
-                        "witnessed"
-                    } else {
-                        "not witnessed"
-                    },
-                    verdict.counted().join(", "),
-                );
-                if !verdict.invalid().is_empty() {
-                    message.push_str(&format!(
-                        "; {} line(s) naming a policy witness do not verify",
-                        verdict.invalid().len()
-                    ));
-                }
-                Check::new("witnesses", ok, message)
-            }
-            None => Check::new("witnesses", false, "no verified checkpoint"),
-        };
-        checks.push(check);
-    }
-    let valid = checks.iter().all(|check| check.ok);
+    let report = check_entry_proof(&entry, &proof, &trust, policy.as_ref());
+    let checks = &report.checks;
+    let witnesses = match &report.witnesses {
+        Some(summary) => json!({
+            "satisfied": summary.satisfied,
+            "counted": summary.counted,
+            "invalid": summary.invalid,
+        }),
+        None => Value::Null,
+    };
+    let (origin, size, root) = (&report.origin, report.size, report.root);
+    let valid = report.valid();
     let mut out = std::io::stdout().lock();
     let written = if as_json {
         let report = json!({
             "valid": valid,
             "entry": {"id": entry_id.to_hex(), "author": author.to_did_key(), "seq": seq},
-            "checkpoint": {"origin": origin, "size": size, "root": base64::engine::general_purpose::STANDARD.encode(root.0)},
+            "checkpoint": {"origin": origin, "size": size, "root": base64::engine::general_purpose::STANDARD.encode(root)},
             "witnesses": witnesses,
             "checks": checks.iter().map(|check| json!({"code": check.code, "ok": check.ok, "message": check.message})).collect::<Vec<_>>(),
         });
         writeln!(out, "{report}")
     } else {
         let mut text = String::new();
-        for check in &checks {
+        for check in checks {
             text.push_str(&format!(
                 "{} {:<21} {}\n",
                 if check.ok { "ok  " } else { "FAIL" },

@@ -331,9 +331,8 @@ pub(super) async fn reinstate_credential(
     change_status(state, id, body, CredentialStatusKind::Active).await
 }
 
-/// Writes a `credential_status` entry moving the credential to `status`, refused before it is
-/// signed when it would be ineffective (404 not logged here, 409 `not_this_office` or
-/// `invalid_transition`).
+/// `POST /v1/credentials/{id}/revoke|suspend|reinstate`: the body (reason code and reason,
+/// both optional), then [`change_credential_status`].
 async fn change_status(
     State(state): State<NodeState>,
     Path(id): Path<String>,
@@ -346,8 +345,24 @@ async fn change_status(
     } else {
         request(json_object(&bytes)?)?
     };
-    let credential_id = credential_id(&id)?;
-    let reason_code = request.reason_code.unwrap_or(match status {
+    let changed =
+        change_credential_status(&state, &id, status, request.reason_code, request.reason).await?;
+    Ok((StatusCode::CREATED, Json(changed)).into_response())
+}
+
+/// Writes a `credential_status` entry moving credential `id` to `status`, refused before it is
+/// signed when it would be ineffective (404 not logged here, 409 `not_this_office` or
+/// `invalid_transition`); the default reason code is `suspension_lifted` for a reinstatement,
+/// `unspecified` otherwise. Shared by the JSON routes and the console's credential page.
+pub(crate) async fn change_credential_status(
+    state: &NodeState,
+    id: &str,
+    status: CredentialStatusKind,
+    reason_code: Option<CredentialReasonCode>,
+    reason: Option<String>,
+) -> ApiResult<StatusChanged> {
+    let credential_id = credential_id(id)?;
+    let reason_code = reason_code.unwrap_or(match status {
         CredentialStatusKind::Active => CredentialReasonCode::SuspensionLifted,
         _ => CredentialReasonCode::Unspecified,
     });
@@ -356,7 +371,7 @@ async fn change_status(
         credential_id: credential_id.clone(),
         status,
         reason_code,
-        reason: request.reason,
+        reason,
     };
     change
         .validate()
@@ -370,7 +385,7 @@ async fn change_status(
             "credential {id} is not logged here"
         )));
     };
-    refuse_if_own_key_rotated(&state)?;
+    refuse_if_own_key_rotated(state)?;
     let office = state.ingest.trust().root(&state.authority);
     credential_log::check_change(&record, &office, status).map_err(credential_refusal)?;
     let outcome = state
@@ -383,14 +398,10 @@ async fn change_status(
             id,
             ineffective: None,
             ..
-        } => Ok((
-            StatusCode::CREATED,
-            Json(StatusChanged {
-                entry_id: id,
-                status,
-            }),
-        )
-            .into_response()),
+        } => Ok(StatusChanged {
+            entry_id: id,
+            status,
+        }),
         other => Err(ApiError::internal(format!(
             "a checked status change was not applied: {other:?}"
         ))),

@@ -65,14 +65,16 @@ pub use self::state::NodeState;
 pub(crate) use self::claims::{
     CounterNoticeRequest, DecisionRequest, counter_notice, decide, marketplace_policy,
 };
-pub(crate) use self::credentials::{CredentialRequest, issue as issue_credential_for};
+pub(crate) use self::credentials::{
+    CredentialRequest, change_credential_status, issue as issue_credential_for,
+};
 pub(crate) use self::keys::{RotateRequestBody, RotateResponse, RotationReason, rotate};
 pub(crate) use self::middleware::{constant_time_equal, rate_limit};
 pub(crate) use self::rights::{record_status_change, register_object, registered_by_trusted};
 pub(crate) use self::screen::screen_listings;
 pub(crate) use self::trust::{
-    AddRequest, AuthoritySource, JurisdictionsRequest, TrustResponse, add_authority,
-    remove_authority, replace_jurisdictions, trust_view,
+    AddRequest, AuthoritySource, EndorsementRequest, JurisdictionsRequest, TrustResponse,
+    add_authority, endorse_authority, remove_authority, replace_jurisdictions, trust_view,
 };
 
 use schemars::JsonSchema;
@@ -106,8 +108,8 @@ use self::schemas::{
 use self::status::status;
 use self::status_lists::status_list;
 use self::trust::{
-    EndorsementRequest, EndorsementResponse, TrustChangeResponse, add_trusted, endorse, list_trust,
-    remove_trusted, set_jurisdictions,
+    EndorsementResponse, TrustChangeResponse, add_trusted, endorse, list_trust, remove_trusted,
+    set_jurisdictions,
 };
 
 /// Time a request may take before the node answers 408.

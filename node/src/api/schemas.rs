@@ -630,9 +630,9 @@ pub(super) struct CredentialsPage {
 
 /// What a status change answers.
 #[derive(Debug, Serialize, JsonSchema)]
-pub(super) struct StatusChanged {
+pub(crate) struct StatusChanged {
     /// The `credential_status` entry written.
-    pub(super) entry_id: EntryId,
+    pub(crate) entry_id: EntryId,
     /// The credential's status now.
-    pub(super) status: proto_types::body::CredentialStatusKind,
+    pub(crate) status: proto_types::body::CredentialStatusKind,
 }

@@ -395,25 +395,25 @@ pub(crate) async fn replace_jurisdictions(
 /// The body of `POST /v1/trust/endorsements`: the `authority` v2 entry to write (§6.8.1).
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
-pub(super) struct EndorsementRequest {
+pub(crate) struct EndorsementRequest {
     /// The endorsed authority's key: not this node's authority.
     #[schemars(with = "PublicKey")]
-    subject: String,
+    pub(crate) subject: String,
     /// The endorsed authority's name: one line, 1 to 200 characters, not only whitespace.
     #[schemars(length(min = 1, max = proto_types::body::MAX_AUTHORITY_NAME_CHARS), regex(pattern = proto_types::schema::SINGLE_LINE))]
-    name: String,
+    pub(crate) name: String,
     /// The role endorsed.
-    role: AuthorityRole,
+    pub(crate) role: AuthorityRole,
     /// For an office, the jurisdictions this office vouches for (at least one); distinct, at
     /// most 64.
     #[serde(default)]
     #[schemars(with = "Vec<Jurisdiction>", length(max = proto_types::body::MAX_AUTHORITY_JURISDICTIONS))]
-    jurisdictions: Vec<String>,
+    pub(crate) jurisdictions: Vec<String>,
     /// How to reach the endorsed authority: one line, at most 200 characters.
     #[schemars(length(min = 1, max = proto_types::body::MAX_CONTACT_CHARS), regex(pattern = proto_types::schema::SINGLE_LINE))]
-    contact: Option<String>,
+    pub(crate) contact: Option<String>,
     /// `true` withdraws this office's endorsement of `subject` (leave it out otherwise).
-    withdrawn: Option<bool>,
+    pub(crate) withdrawn: Option<bool>,
 }
 
 /// `POST /v1/trust/endorsements`.
@@ -428,14 +428,41 @@ pub(super) struct EndorsementResponse {
     ineffective: Option<String>,
 }
 
-/// Writes an `authority` v2 entry (201): this office endorses `subject`, or withdraws its
-/// endorsement. 409 `not_an_office` when this node's authority is not an office of its own
-/// trust store (no other node would count it either).
+/// `POST /v1/trust/endorsements`: [`endorse_authority`], answered 201 with the entry.
 pub(super) async fn endorse(
     State(state): State<NodeState>,
     body: Result<Bytes, BytesRejection>,
 ) -> ApiResult {
     let request: EndorsementRequest = request(json_body(body)?)?;
+    match endorse_authority(&state, request).await? {
+        crate::ingest::IngestOutcome::Stored {
+            id,
+            seq,
+            ineffective,
+            ..
+        } => Ok((
+            StatusCode::CREATED,
+            Json(EndorsementResponse {
+                entry_id: id,
+                seq,
+                ineffective,
+            }),
+        )
+            .into_response()),
+        other => Err(ApiError::internal(format!(
+            "an endorsement was not stored: {other:?}"
+        ))),
+    }
+}
+
+/// Writes an `authority` v2 entry: this office endorses `subject`, or withdraws its
+/// endorsement. 409 `not_an_office` when this node's authority is not an office of its own
+/// trust store (no other node would count it either); 422 for a field that is not valid or a
+/// subject that is this office. Shared by the JSON route and the console's trust page.
+pub(crate) async fn endorse_authority(
+    state: &NodeState,
+    request: EndorsementRequest,
+) -> ApiResult<crate::ingest::IngestOutcome> {
     let subject = PublicKey::from_did_key(&request.subject)
         .map_err(|error| ApiError::invalid_field(format!("subject: {error}")))?;
     let body = proto_types::body::AuthorityV1 {
@@ -467,20 +494,7 @@ pub(super) async fn endorse(
         .append(proto_types::body::Body::Authority(body))
         .await?
     {
-        crate::ingest::IngestOutcome::Stored {
-            id,
-            seq,
-            ineffective,
-            ..
-        } => Ok((
-            StatusCode::CREATED,
-            Json(EndorsementResponse {
-                entry_id: id,
-                seq,
-                ineffective,
-            }),
-        )
-            .into_response()),
+        stored @ crate::ingest::IngestOutcome::Stored { .. } => Ok(stored),
         other => Err(ApiError::internal(format!(
             "an endorsement was not stored: {other:?}"
         ))),

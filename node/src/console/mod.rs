@@ -17,11 +17,15 @@
 //! CSRF), `views` (the templates' view structs), `public` (search, right, federation, check,
 //! screen), `operator` (sign-in and out, the operator home, what operator pages share),
 //! `market` (notice queue, decisions, counter-notices, restorations, holder accuracy and seller
-//! strikes), `office` (register and correct, status changes, credentials, trust and keys).
+//! strikes), `office` (register and correct, status changes, imports, trust and keys),
+//! `credentials` (issue, and revoke, suspend or reinstate what the office logged),
+//! `proof` (an entry's inclusion proof, checked in the page).
 
+mod credentials;
 mod market;
 mod office;
 mod operator;
+mod proof;
 mod public;
 pub mod session;
 mod views;
@@ -106,6 +110,7 @@ pub fn router(state: NodeState, limiter: Arc<RateLimiter>) -> Router<NodeState> 
         .route("/search", get(public::search))
         .route("/rights/{right_id}", get(public::right))
         .route("/federation", get(public::federation))
+        .route("/entries/{entry_id}/proof", get(proof::entry_proof_page))
         .route(
             "/check",
             get(public::check_form)
@@ -145,7 +150,11 @@ pub fn router(state: NodeState, limiter: Arc<RateLimiter>) -> Router<NodeState> 
         )
         .route(
             "/operator/credentials",
-            get(office::credential_form).post(office::issue_credential),
+            get(credentials::credential_form).post(credentials::issue_credential),
+        )
+        .route(
+            "/operator/credentials/status",
+            post(credentials::change_status),
         )
         .route(
             "/operator/trust",
@@ -153,6 +162,7 @@ pub fn router(state: NodeState, limiter: Arc<RateLimiter>) -> Router<NodeState> 
         )
         .route("/operator/imports", get(office::imports))
         .route("/operator/trust/remove", post(office::remove_trusted))
+        .route("/operator/trust/endorsements", post(office::endorse))
         .route(
             "/operator/trust/jurisdictions",
             post(office::set_jurisdictions),

@@ -1,26 +1,28 @@
-//! The office's pages: register a right or correct one, record a status change, issue a
-//! credential (downloaded as a JSON file), the progress of recent imports, and the trust page (the authorities this node trusts,
-//! trust-store changes, rotating the node's key). The forms call the code of the JSON routes
-//! they mirror (`POST /v1/registrations`, `POST /v1/rights/{id}/status`, `POST /v1/credentials`,
+//! The office's pages: register a right or correct one, record a status change, the progress
+//! of recent imports, and the trust page (the authorities this node trusts, trust-store changes,
+//! rotating the node's key); credentials are in `credentials`. The forms call the code of the
+//! JSON routes they mirror (`POST /v1/registrations`, `POST /v1/rights/{id}/status`,
 //! `POST|DELETE /v1/trust…`, `POST /v1/keys/rotate`).
 
 use axum::extract::rejection::{FormRejection, QueryRejection};
 use axum::extract::{Form, Query, State};
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
-use axum::response::{IntoResponse, Response};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::Response;
 use proto_types::body::{AuthorityRole, RightId};
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
-use super::operator::{PageParams, after_recording, page_params, require_session, signed_form};
+use super::operator::{
+    PageParams, after_recording, outcome_id, page_params, require_session, signed_form,
+};
 use super::session::OperatorSession;
 use super::views::{
-    CredentialPage, ImportRow, ImportsPage, RegisterPage, StatusPage, TrustPage, TrustRow, name_of,
+    ImportRow, ImportsPage, RegisterPage, StatusPage, TrustPage, TrustRow, name_of,
 };
 use super::{ConsoleState, error_page, render, see_other};
 use crate::api::{
-    AddRequest, ApiError, AuthoritySource, CredentialRequest, JurisdictionsRequest,
-    RotateRequestBody, RotationReason, add_authority, issue_credential_for, record_status_change,
+    AddRequest, ApiError, AuthoritySource, EndorsementRequest, JurisdictionsRequest,
+    RotateRequestBody, RotationReason, add_authority, endorse_authority, record_status_change,
     register_object, remove_authority, replace_jurisdictions, rotate, trust_view,
 };
 use crate::rights::RightState;
@@ -145,7 +147,7 @@ pub(super) async fn register_form(
 
 /// The right `right_id` as this node holds it, when this office registered it; otherwise the
 /// error page (400 not a right id, 404 unknown, 409 registered by another authority).
-async fn own_right(
+pub(super) async fn own_right(
     console: &ConsoleState,
     session: &OperatorSession,
     right_id: &str,
@@ -370,151 +372,6 @@ pub(super) async fn status(
     })
 }
 
-/// The credential form's fields.
-#[derive(Debug, Default, Deserialize)]
-pub(super) struct CredentialForm {
-    #[serde(default)]
-    csrf: String,
-    #[serde(default)]
-    right_id: String,
-    #[serde(default)]
-    holder: String,
-    #[serde(default)]
-    valid_until: String,
-}
-
-/// The credential page for `form`.
-fn credential_page(
-    console: &ConsoleState,
-    session: &OperatorSession,
-    form: CredentialForm,
-    message: Option<String>,
-) -> CredentialPage {
-    CredentialPage {
-        layout: console.layout(Some(session)),
-        message,
-        right_id: form.right_id,
-        holder: form.holder,
-        valid_until: form.valid_until,
-    }
-}
-
-/// `GET /operator/credentials`, or `?right_id=…` to start from a right this office registered
-/// (its holder key filled in).
-pub(super) async fn credential_form(
-    State(console): State<ConsoleState>,
-    headers: HeaderMap,
-    params: Result<Query<PageParams>, QueryRejection>,
-) -> Response {
-    let session = match require_session(&console, &headers) {
-        Ok(session) => session,
-        Err(response) => return *response,
-    };
-    let mut form = CredentialForm::default();
-    if let Some(right_id) = page_params(params).right_id {
-        match own_right(&console, &session, &right_id).await {
-            Ok(right) => {
-                form.right_id = right.right_id.as_str().to_owned();
-                form.holder = right
-                    .holder
-                    .key
-                    .as_ref()
-                    .map(|key| key.to_did_key())
-                    .unwrap_or_default();
-            }
-            Err(response) => return *response,
-        }
-    }
-    render(
-        StatusCode::OK,
-        &credential_page(&console, &session, form, None),
-    )
-}
-
-/// A date from the form (`YYYY-MM-DD`) as the end of that day in UTC, or the text as given
-/// (a full timestamp, or blank: the right's expiry).
-fn until_end_of_day(text: &str) -> Option<String> {
-    let text = text.trim();
-    if text.is_empty() {
-        None
-    } else if text.len() == 10 && proto_types::timestamp::Date::parse(text).is_ok() {
-        Some(format!("{text}T23:59:59Z"))
-    } else {
-        Some(text.to_owned())
-    }
-}
-
-/// The file name a credential downloads as: `credential-<right id>.json`, only letters, digits
-/// and dashes kept.
-fn credential_file_name(right_id: &str) -> String {
-    let safe: String = right_id
-        .chars()
-        .filter(|c| c.is_ascii_alphanumeric() || *c == '-')
-        .collect();
-    format!("credential-{safe}.json")
-}
-
-/// `POST /operator/credentials`: issues and logs a credential with the code of
-/// `POST /v1/credentials`, answered as a JSON file to download (the holder's copy).
-pub(super) async fn issue_credential(
-    State(console): State<ConsoleState>,
-    headers: HeaderMap,
-    form: Result<Form<CredentialForm>, FormRejection>,
-) -> Response {
-    let (session, form) = match signed_form(&console, &headers, form, |form| &form.csrf) {
-        Ok(signed) => signed,
-        Err(response) => return *response,
-    };
-    let request = CredentialRequest {
-        right_id: form.right_id.trim().to_owned(),
-        holder: form.holder.trim().to_owned(),
-        valid_until: until_end_of_day(&form.valid_until),
-    };
-    let issued = match issue_credential_for(&console.node, request).await {
-        Ok(issued) => issued,
-        Err(error) => {
-            let message = error.message().to_owned();
-            return render(
-                error.status(),
-                &credential_page(&console, &session, form, Some(message)),
-            );
-        }
-    };
-    let body = match serde_json::to_string_pretty(&issued.credential) {
-        Ok(body) => body,
-        Err(error) => {
-            tracing::error!(%error, "console credential serialisation failed");
-            return error_page(
-                &console,
-                Some(&session),
-                StatusCode::INTERNAL_SERVER_ERROR,
-                "internal error; see the node's log",
-            );
-        }
-    };
-    let disposition = format!(
-        "attachment; filename=\"{}\"",
-        credential_file_name(form.right_id.trim())
-    );
-    let mut response = (
-        StatusCode::OK,
-        [(header::CONTENT_TYPE, "application/json; charset=utf-8")],
-        body,
-    )
-        .into_response();
-    if let Ok(value) = HeaderValue::from_str(&disposition) {
-        response
-            .headers_mut()
-            .insert(header::CONTENT_DISPOSITION, value);
-    }
-    if let Some(entry) = issued.entry
-        && let Ok(value) = HeaderValue::from_str(&entry.to_hex())
-    {
-        response.headers_mut().insert("rightsnet-log-entry", value);
-    }
-    response
-}
-
 /// The trust page, with `recorded` (a key rotation just recorded) or `message` (why a change
 /// was refused).
 async fn trust_page(
@@ -522,6 +379,7 @@ async fn trust_page(
     session: &OperatorSession,
     status: StatusCode,
     recorded: Option<String>,
+    endorsed: Option<String>,
     message: Option<String>,
 ) -> Response {
     let view = match trust_view(&console.node).await {
@@ -559,6 +417,8 @@ async fn trust_page(
         &TrustPage {
             layout: console.layout(Some(session)),
             recorded,
+            endorsed,
+            can_endorse: trust.is_endorser(&console.node.authority),
             message,
             rows,
             endorsement_threshold: view.endorsement_threshold,
@@ -579,8 +439,16 @@ pub(super) async fn trust(
         Ok(session) => session,
         Err(response) => return *response,
     };
-    let recorded = page_params(params).recorded;
-    trust_page(&console, &session, StatusCode::OK, recorded, None).await
+    let params = page_params(params);
+    trust_page(
+        &console,
+        &session,
+        StatusCode::OK,
+        params.recorded,
+        params.endorsed,
+        None,
+    )
+    .await
 }
 
 /// A comma- or space-separated list of jurisdictions, upper-cased.
@@ -621,6 +489,7 @@ async fn after_trust_change<T>(
                 session,
                 error.status(),
                 None,
+                None,
                 Some(error.message().to_owned()),
             )
             .await
@@ -654,6 +523,77 @@ pub(super) async fn add_trusted(
         Err(_) => Err(ApiError::invalid_field("role: office or marketplace")),
     };
     after_trust_change(&console, &session, result).await
+}
+
+/// The endorsement form's fields.
+#[derive(Debug, Default, Deserialize)]
+pub(super) struct EndorseForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    subject: String,
+    #[serde(default)]
+    name: String,
+    #[serde(default)]
+    role: String,
+    #[serde(default)]
+    jurisdictions: String,
+    #[serde(default)]
+    contact: String,
+    /// `yes` withdraws this office's endorsement.
+    #[serde(default)]
+    withdraw: String,
+}
+
+/// `POST /operator/trust/endorsements`: this office endorses an authority, or withdraws its
+/// endorsement, with the code of `POST /v1/trust/endorsements`; back to the trust page with
+/// the entry recorded.
+pub(super) async fn endorse(
+    State(console): State<ConsoleState>,
+    headers: HeaderMap,
+    form: Result<Form<EndorseForm>, FormRejection>,
+) -> Response {
+    let (session, form) = match signed_form(&console, &headers, form, |form| &form.csrf) {
+        Ok(signed) => signed,
+        Err(response) => return *response,
+    };
+    let result = match serde_json::from_value::<AuthorityRole>(Value::from(form.role.trim())) {
+        Ok(role) => {
+            endorse_authority(
+                &console.node,
+                EndorsementRequest {
+                    subject: form.subject.trim().to_owned(),
+                    name: form.name.trim().to_owned(),
+                    role,
+                    jurisdictions: jurisdiction_list(&form.jurisdictions),
+                    contact: Some(form.contact.trim().to_owned())
+                        .filter(|contact| !contact.is_empty()),
+                    withdrawn: (form.withdraw == "yes").then_some(true),
+                },
+            )
+            .await
+        }
+        Err(_) => Err(ApiError::invalid_field("role: office or marketplace")),
+    };
+    match result {
+        Ok(outcome) => {
+            let id = outcome_id(&outcome)
+                .map(|id| id.to_hex())
+                .unwrap_or_default();
+            see_other(&format!("/operator/trust?endorsed={id}"))
+        }
+        Err(error) => {
+            trust_page(
+                &console,
+                &session,
+                error.status(),
+                None,
+                None,
+                Some(error.message().to_owned()),
+            )
+            .await
+        }
+    }
 }
 
 /// `POST /operator/trust/remove`: removes an authority with the code of
@@ -722,6 +662,7 @@ pub(super) async fn rotate_key(
             &session,
             StatusCode::UNPROCESSABLE_ENTITY,
             None,
+            None,
             Some(message.to_owned()),
         )
     };
@@ -757,6 +698,7 @@ pub(super) async fn rotate_key(
                 &console,
                 &session,
                 error.status(),
+                None,
                 None,
                 Some(error.message().to_owned()),
             )

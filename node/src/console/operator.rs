@@ -67,6 +67,7 @@ pub(super) fn signed_form<T>(
 pub(super) fn page_params(params: Result<Query<PageParams>, QueryRejection>) -> PageParams {
     let mut params = params.map(|Query(params)| params).unwrap_or_default();
     params.recorded = params.recorded.filter(|id| EntryId::from_hex(id).is_ok());
+    params.endorsed = params.endorsed.filter(|id| EntryId::from_hex(id).is_ok());
     params
 }
 
@@ -107,7 +108,7 @@ pub(super) fn read_form<T>(
 }
 
 /// The entry id an ingest outcome names.
-fn outcome_id(outcome: &IngestOutcome) -> Option<EntryId> {
+pub(super) fn outcome_id(outcome: &IngestOutcome) -> Option<EntryId> {
     match outcome {
         IngestOutcome::Stored { id, .. }
         | IngestOutcome::Duplicate { id }
@@ -252,4 +253,7 @@ pub(super) struct PageParams {
     /// The right the page's form starts from.
     #[serde(default)]
     pub(super) right_id: Option<String>,
+    /// The endorsement entry just recorded (the trust page); only an entry id is kept.
+    #[serde(default)]
+    pub(super) endorsed: Option<String>,
 }

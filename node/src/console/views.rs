@@ -408,6 +408,29 @@ pub(crate) struct CredentialPage {
     pub right_id: String,
     pub holder: String,
     pub valid_until: String,
+    /// Whether the page starts from a right (its logged credentials are listed).
+    pub listed: bool,
+    pub logged: Vec<LoggedRow>,
+    pub most_listed: usize,
+    /// Every credential reason code, for the status change forms.
+    pub reason_codes: Vec<String>,
+    /// The status change entry just recorded.
+    pub recorded: Option<String>,
+}
+
+/// A credential logged for a right, with the status changes this office may make to it.
+pub(crate) struct LoggedRow {
+    pub credential_id: String,
+    pub subject: String,
+    pub valid_from: String,
+    pub valid_until: String,
+    pub logged_at: String,
+    pub status: String,
+    /// The reason code of the change that set the status (empty when none did).
+    pub reason_code: String,
+    pub effective: bool,
+    /// `revoke`, `suspend`, `reinstate`: what may come next (empty when nothing may).
+    pub changes: Vec<String>,
 }
 
 /// One authority this node trusts.
@@ -431,6 +454,10 @@ pub(crate) struct TrustRow {
 pub(crate) struct TrustPage {
     pub layout: Layout,
     pub recorded: Option<String>,
+    /// An endorsement entry just recorded.
+    pub endorsed: Option<String>,
+    /// This node's authority is an office of its own trust store: its endorsements count.
+    pub can_endorse: bool,
     pub message: Option<String>,
     pub rows: Vec<TrustRow>,
     pub endorsement_threshold: usize,
@@ -471,4 +498,28 @@ pub(crate) struct ImportsPage {
     pub layout: Layout,
     pub rows: Vec<ImportRow>,
     pub max_runs: usize,
+}
+
+/// `/entries/{entry_id}/proof`: an entry's inclusion proof and its checks.
+#[derive(Template)]
+#[template(path = "console/proof.html")]
+pub(crate) struct ProofPage {
+    pub layout: Layout,
+    pub entry_id: String,
+    pub author: String,
+    /// The author's name in the trust store (empty when not trusted).
+    pub author_name: String,
+    pub seq: u64,
+    pub kind: String,
+    pub origin: String,
+    pub size: u64,
+    pub index: u64,
+    /// The checkpoint's root hash, base64 as in the checkpoint note.
+    pub root: String,
+    pub valid: bool,
+    /// Whether the node has a witness policy (the `witnesses` check ran).
+    pub has_policy: bool,
+    pub checks: Vec<CheckRow>,
+    /// The C2SP tlog-proof text, as `GET /v1/entries/{id}/proof` serves it.
+    pub proof_text: String,
 }

@@ -308,6 +308,38 @@ fn console_in_headless_chromium_search_check_csrf_and_a_decision() {
         assert_eq!(text_of(&browser, "#liveness").await, "alive");
         screenshot(&browser, "right").await;
 
+        // The registration's proof page: once a checkpoint covers it, every check passes.
+        let proof_href = browser
+            .find(Locator::Css("#history a[href^='/entries/']"))
+            .await
+            .expect("a proof link")
+            .attr("href")
+            .await
+            .expect("an attribute")
+            .expect("a proof page");
+        let started = std::time::Instant::now();
+        let outcome = loop {
+            browser
+                .goto(&url(&proof_href))
+                .await
+                .expect("the proof page");
+            if let Ok(outcome) = browser.find(Locator::Css("#outcome")).await {
+                break outcome.text().await.expect("the outcome");
+            }
+            assert!(
+                started.elapsed() < DEADLINE,
+                "no checkpoint covered the entry"
+            );
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        };
+        assert_eq!(outcome, "Every check of this proof passed");
+        let proof_text = text_of(&browser, "#proof-text").await;
+        assert!(
+            proof_text.starts_with("c2sp.org/tlog-proof@v1"),
+            "{proof_text}"
+        );
+        screenshot(&browser, "proof").await;
+
         // XSS probe: a mark with a script tag and an event handler is shown, never run.
         browser
             .goto(&url(&format!("/rights/{hostile_id}")))

@@ -140,14 +140,16 @@ impl Browser {
 }
 
 /// Every operator form's action: each needs the session and its CSRF token.
-const OPERATOR_POSTS: [&str; 10] = [
+const OPERATOR_POSTS: [&str; 12] = [
     "/operator/decisions",
     "/operator/counter-notices",
     "/operator/accountability",
     "/operator/register",
     "/operator/status",
     "/operator/credentials",
+    "/operator/credentials/status",
     "/operator/trust",
+    "/operator/trust/endorsements",
     "/operator/trust/remove",
     "/operator/trust/jurisdictions",
     "/operator/keys/rotate",
@@ -261,6 +263,63 @@ async fn console_pages_render_escaped_with_strict_headers() {
     assert_escaped(&right);
     assert!(right.html.contains("alive"), "{}", right.html);
     assert!(right.html.contains("/proof\""), "proof links");
+    // The proof page of the right's registration: once the node has checkpointed its feed,
+    // every check of `rightsnet proof verify` passes, and the proof's text is shown whole.
+    let start = right
+        .html
+        .find("href=\"/entries/")
+        .expect("a proof page link")
+        + "href=\"/entries/".len();
+    let entry_id = right.html[start..]
+        .split('/')
+        .next()
+        .expect("an entry id")
+        .to_owned();
+    let proof_path = format!("/entries/{entry_id}/proof");
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(30);
+    let proof = loop {
+        let page = browser.get(&proof_path).await;
+        if page.status == 200 {
+            break page;
+        }
+        assert_eq!(page.status, 409, "not checkpointed yet: {}", page.html);
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "no checkpoint within 30 s"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    };
+    assert!(
+        proof.html.contains("Every check of this proof passed"),
+        "{}",
+        proof.html
+    );
+    for code in [
+        "entry_signature",
+        "checkpoint_signature",
+        "inclusion",
+        "feed_author",
+        "trusted",
+        "index",
+    ] {
+        assert!(proof.html.contains(code), "{code}: {}", proof.html);
+    }
+    assert!(!proof.html.contains("FAILED"), "{}", proof.html);
+    assert!(proof.html.contains("id=\"proof-text\""));
+    assert!(
+        proof.html.contains("c2sp.org/tlog-proof@v1"),
+        "{}",
+        proof.html
+    );
+    assert_security_headers(&proof);
+    assert_eq!(
+        browser
+            .get(&format!("/entries/{}/proof", "ab".repeat(32)))
+            .await
+            .status,
+        404
+    );
+    assert_eq!(browser.get("/entries/not-an-id/proof").await.status, 400);
     assert_eq!(browser.get("/rights/FR-TM-4040404").await.status, 404);
     assert_eq!(browser.get("/rights/not%20a%20right").await.status, 400);
 
@@ -852,6 +911,120 @@ async fn console_office_and_marketplace_operator_pages_record_what_the_api_would
         Some(1),
         "the credential was logged once"
     );
+    // A second credential for the right (the first backs a notice below). The right's
+    // credential page lists both with the changes they may take; suspend the second, reinstate
+    // it, revoke it: each change is an entry, and a revoked credential offers none.
+    let second = office
+        .post(
+            "/v1/credentials",
+            Auth::Operator,
+            &json!({"right_id": "FR-TM-8124", "holder": holder.public_key().to_did_key()}),
+        )
+        .await
+        .expect(201, None)
+        .clone();
+    let listed = browser
+        .get("/operator/credentials?right_id=FR-TM-8124")
+        .await;
+    assert_eq!(listed.status, 200, "{}", listed.html);
+    assert!(
+        listed
+            .html
+            .contains(credential["id"].as_str().expect("an id")),
+        "{}",
+        listed.html
+    );
+    let credential_id = second["id"].as_str().expect("an id").to_owned();
+    assert!(listed.html.contains(&credential_id), "{}", listed.html);
+    assert!(
+        listed.html.contains("<option value=\"suspend\">"),
+        "{}",
+        listed.html
+    );
+    assert!(!listed.html.contains("<option value=\"reinstate\">"));
+    let status_csrf = listed.csrf("/operator/credentials/status");
+    for (change, code, expected) in [
+        ("suspend", "holder_request", "suspended"),
+        ("reinstate", "", "active"),
+        ("revoke", "misissued", "revoked"),
+    ] {
+        let changed = browser
+            .post(
+                "/operator/credentials/status",
+                &[
+                    ("csrf", &status_csrf),
+                    ("credential_id", &credential_id),
+                    ("right_id", "FR-TM-8124"),
+                    ("change", change),
+                    ("reason_code", code),
+                    ("reason", HOSTILE),
+                ],
+            )
+            .await;
+        assert_eq!(changed.status, 303, "{change}: {}", changed.html);
+        assert!(
+            changed
+                .location()
+                .starts_with("/operator/credentials?right_id=FR-TM-8124&recorded="),
+            "{}",
+            changed.location()
+        );
+        let status = office
+            .get(&format!("/v1/credentials/{}", query_encode(&credential_id)))
+            .await;
+        assert_eq!(status.expect(200, None)["status"], expected, "{change}");
+    }
+    let after = browser
+        .get("/operator/credentials?right_id=FR-TM-8124")
+        .await;
+    assert!(after.html.contains("revoked"), "{}", after.html);
+    assert!(after.html.contains("(misissued)"), "{}", after.html);
+    assert_eq!(
+        after
+            .html
+            .matches("action=\"/operator/credentials/status\"")
+            .count(),
+        1,
+        "only the first, active credential takes a change: {}",
+        after.html
+    );
+    let final_state = browser
+        .post(
+            "/operator/credentials/status",
+            &[
+                ("csrf", &status_csrf),
+                ("credential_id", &credential_id),
+                ("change", "reinstate"),
+            ],
+        )
+        .await;
+    assert_eq!(final_state.status, 409, "{}", final_state.html);
+    for (field, value) in [("change", "destroy"), ("reason_code", "<script>")] {
+        let mut form = vec![
+            ("csrf", status_csrf.as_str()),
+            ("credential_id", credential_id.as_str()),
+            ("change", "suspend"),
+        ];
+        form.retain(|(name, _)| *name != field);
+        form.push((field, value));
+        let refused = browser.post("/operator/credentials/status", &form).await;
+        assert_eq!(refused.status, 422, "{field}: {}", refused.html);
+        assert!(!refused.html.contains("<script>"), "{}", refused.html);
+    }
+    let unknown = browser
+        .post(
+            "/operator/credentials/status",
+            &[
+                ("csrf", &status_csrf),
+                (
+                    "credential_id",
+                    "urn:uuid:00000000-0000-4000-8000-000000000000",
+                ),
+                ("change", "revoke"),
+            ],
+        )
+        .await;
+    assert_eq!(unknown.status, 404, "{}", unknown.html);
 
     // Trust: add an authority (its name escaped), replace its jurisdictions, remove it.
     let newcomer = SecretKey::generate().public_key().to_did_key();
@@ -936,6 +1109,82 @@ async fn console_office_and_marketplace_operator_pages_record_what_the_api_would
         )
         .await;
     assert_eq!(unknown.status, 404, "{}", unknown.html);
+
+    // Endorse an authority from the trust page: an `authority` v2 entry in the office's feed,
+    // its name kept as given; bad input is refused with the reason, and an office does not
+    // endorse itself.
+    let trust_page = browser.get("/operator/trust").await;
+    assert!(
+        trust_page.html.contains("id=\"endorse\""),
+        "{}",
+        trust_page.html
+    );
+    let endorse_csrf = trust_page.csrf("/operator/trust/endorsements");
+    let endorsed_key = SecretKey::generate().public_key().to_did_key();
+    let endorsed = browser
+        .post(
+            "/operator/trust/endorsements",
+            &[
+                ("csrf", &endorse_csrf),
+                ("subject", &endorsed_key),
+                ("name", "Oficina <i>Nueva</i>"),
+                ("role", "office"),
+                ("jurisdictions", "es"),
+                ("contact", "mailto:trust@example.es"),
+            ],
+        )
+        .await;
+    assert_eq!(endorsed.status, 303, "{}", endorsed.html);
+    let location = endorsed.location().to_owned();
+    assert!(
+        location.starts_with("/operator/trust?endorsed="),
+        "{location}"
+    );
+    let entry_id = location.rsplit('=').next().expect("an entry id").to_owned();
+    let entry = office.get(&format!("/v1/entries/{entry_id}")).await;
+    let entry = entry.expect(200, None);
+    let body = &entry["entry"]["body"];
+    assert_eq!(body["subject"], endorsed_key.as_str(), "{entry}");
+    assert_eq!(body["name"], "Oficina <i>Nueva</i>");
+    assert_eq!(body["jurisdictions"], json!(["ES"]));
+    let shown = browser.get(&location).await;
+    assert!(shown.html.contains("id=\"endorsed\""), "{}", shown.html);
+    let withdrawn = browser
+        .post(
+            "/operator/trust/endorsements",
+            &[
+                ("csrf", &endorse_csrf),
+                ("subject", &endorsed_key),
+                ("name", "Oficina Nueva"),
+                ("role", "office"),
+                ("jurisdictions", "ES"),
+                ("withdraw", "yes"),
+            ],
+        )
+        .await;
+    assert_eq!(withdrawn.status, 303, "{}", withdrawn.html);
+    let own_key = office.state().authority.to_did_key();
+    for (subject, role, status) in [
+        (own_key.as_str(), "office", 422),
+        ("did:key:nope", "office", 422),
+        (endorsed_key.as_str(), "<script>", 422),
+    ] {
+        let refused = browser
+            .post(
+                "/operator/trust/endorsements",
+                &[
+                    ("csrf", &endorse_csrf),
+                    ("subject", subject),
+                    ("name", "X"),
+                    ("role", role),
+                    ("jurisdictions", "ES"),
+                ],
+            )
+            .await;
+        assert_eq!(refused.status, status, "{subject} {role}: {}", refused.html);
+        assert!(refused.html.contains("class=\"error\""), "{}", refused.html);
+        assert!(!refused.html.contains("<script>"), "{}", refused.html);
+    }
 
     // Imports: a batch an importer names shows on the imports page with its progress.
     let batch = json!({"items": [registration("8125", &holder.public_key())]});
