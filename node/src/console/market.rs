@@ -304,17 +304,25 @@ pub(super) async fn decide(
     }
     match record_decision(&console.node, request).await {
         Ok(outcome) => recorded_redirect(&outcome, "/operator/notices"),
-        Err(error) => {
-            notices_page(
-                &console,
-                &session,
-                error.status(),
-                None,
-                Some(error.message().to_owned()),
-            )
-            .await
-        }
+        Err(error) => notices_refusal(&console, &session, error).await,
     }
+}
+
+/// The notice queue with why a decision or counter-notice was refused, answered with the
+/// refusal's status.
+async fn notices_refusal(
+    console: &ConsoleState,
+    session: &OperatorSession,
+    error: ApiError,
+) -> Response {
+    notices_page(
+        console,
+        session,
+        error.status(),
+        None,
+        Some(error.message().to_owned()),
+    )
+    .await
 }
 
 /// The counter-notice form.
@@ -360,16 +368,7 @@ pub(super) async fn record_counter_notice(
     };
     match result {
         Ok(outcome) => recorded_redirect(&outcome, "/operator/notices"),
-        Err(error) => {
-            notices_page(
-                &console,
-                &session,
-                error.status(),
-                None,
-                Some(error.message().to_owned()),
-            )
-            .await
-        }
+        Err(error) => notices_refusal(&console, &session, error).await,
     }
 }
 

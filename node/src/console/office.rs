@@ -475,6 +475,23 @@ pub(super) struct TrustForm {
     jurisdictions: String,
 }
 
+/// The trust page with why a change was refused, answered with the refusal's status.
+async fn trust_refusal(
+    console: &ConsoleState,
+    session: &OperatorSession,
+    error: ApiError,
+) -> Response {
+    trust_page(
+        console,
+        session,
+        error.status(),
+        None,
+        None,
+        Some(error.message().to_owned()),
+    )
+    .await
+}
+
 /// After a trust change: back to the trust page, or the page with why it was refused.
 async fn after_trust_change<T>(
     console: &ConsoleState,
@@ -483,17 +500,7 @@ async fn after_trust_change<T>(
 ) -> Response {
     match result {
         Ok(_) => see_other("/operator/trust"),
-        Err(error) => {
-            trust_page(
-                console,
-                session,
-                error.status(),
-                None,
-                None,
-                Some(error.message().to_owned()),
-            )
-            .await
-        }
+        Err(error) => trust_refusal(console, session, error).await,
     }
 }
 
@@ -582,17 +589,7 @@ pub(super) async fn endorse(
                 .unwrap_or_default();
             see_other(&format!("/operator/trust?endorsed={id}"))
         }
-        Err(error) => {
-            trust_page(
-                &console,
-                &session,
-                error.status(),
-                None,
-                None,
-                Some(error.message().to_owned()),
-            )
-            .await
-        }
+        Err(error) => trust_refusal(&console, &session, error).await,
     }
 }
 
@@ -693,17 +690,7 @@ pub(super) async fn rotate_key(
             "/operator/trust?recorded={}",
             done.rotation_entry.to_hex()
         )),
-        Err(error) => {
-            trust_page(
-                &console,
-                &session,
-                error.status(),
-                None,
-                None,
-                Some(error.message().to_owned()),
-            )
-            .await
-        }
+        Err(error) => trust_refusal(&console, &session, error).await,
     }
 }
 
