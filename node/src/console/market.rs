@@ -71,6 +71,10 @@ fn read_failed(
 struct Queue {
     pending: Vec<NoticeRow>,
     decided: Vec<DecidedRow>,
+    /// The window's first and last seq (0, 0 for an empty feed), and the feed's head.
+    from: u64,
+    to: u64,
+    head: u64,
 }
 
 /// The rows of what followed one notice: each decision and counter-notice, the last removal
@@ -125,23 +129,33 @@ fn follow_up_rows(
     rows
 }
 
-/// Reads the latest [`NOTICE_WINDOW`] entries of the marketplace's own feed: its notices,
-/// and for each the decisions and counter-notices recorded under it (the claims index).
+/// Reads [`NOTICE_WINDOW`] entries of the marketplace's own feed, the latest or those before
+/// seq `before`: its notices, and for each the decisions and counter-notices recorded under it
+/// (the claims index, whatever their seq).
 fn read_queue(
     store: &crate::storage::Store,
     marketplace: &proto_types::keys::PublicKey,
+    before: Option<u64>,
 ) -> Result<Queue, StorageError> {
     let head = store
         .heads()?
         .into_iter()
         .find(|(author, _)| author == marketplace)
         .map_or(0, |(_, head)| head.seq);
-    let from = head.saturating_sub(NOTICE_WINDOW as u64 - 1).max(1);
+    let to = before.map_or(head, |before| before.saturating_sub(1).min(head));
+    let from = to.saturating_sub(NOTICE_WINDOW as u64 - 1).max(1);
     let mut queue = Queue {
         pending: Vec::new(),
         decided: Vec::new(),
+        from: if to == 0 { 0 } else { from },
+        to,
+        head,
     };
-    for bytes in store.feed(marketplace, from, NOTICE_WINDOW, NOTICE_WINDOW_BYTES)? {
+    if to == 0 {
+        return Ok(queue);
+    }
+    let count = usize::try_from(to - from + 1).unwrap_or(NOTICE_WINDOW);
+    for bytes in store.feed(marketplace, from, count, NOTICE_WINDOW_BYTES)? {
         let Ok(entry) = proto_types::entry::Entry::decode(&bytes) else {
             continue;
         };
@@ -199,6 +213,7 @@ async fn notices_page(
     status: StatusCode,
     recorded: Option<String>,
     message: Option<String>,
+    before: Option<u64>,
 ) -> Response {
     if let Err(error) = marketplace_policy(&console.node) {
         return error_page(console, Some(session), error.status(), error.message());
@@ -207,7 +222,7 @@ async fn notices_page(
     let queue = console
         .node
         .reader()
-        .run(move |store| read_queue(store, &marketplace))
+        .run(move |store| read_queue(store, &marketplace, before))
         .await;
     let queue = match queue {
         Ok(queue) => queue,
@@ -222,12 +237,19 @@ async fn notices_page(
             pending: queue.pending,
             decided: queue.decided,
             window: NOTICE_WINDOW,
+            from: queue.from,
+            to: queue.to,
+            head: queue.head,
+            older_href: (queue.from > 1)
+                .then(|| format!("/operator/notices?before={}", queue.from)),
+            newer_href: (queue.to < queue.head).then(|| "/operator/notices".to_owned()),
         },
     )
 }
 
 /// `GET /operator/notices`: accepted notices awaiting a decision, with the verdict's checks
-/// and a decision form each; then the notices decided.
+/// and a decision form each; then the notices decided. The latest [`NOTICE_WINDOW`] entries of
+/// the feed, or with `?before=seq` those before it (the page links to the older window).
 pub(super) async fn notices(
     State(console): State<ConsoleState>,
     headers: HeaderMap,
@@ -237,8 +259,28 @@ pub(super) async fn notices(
         Ok(session) => session,
         Err(response) => return *response,
     };
-    let recorded = page_params(params).recorded;
-    notices_page(&console, &session, StatusCode::OK, recorded, None).await
+    let params = page_params(params);
+    let before = match params.before.as_deref().map(str::parse::<u64>) {
+        None => None,
+        Some(Ok(before)) if before >= 1 => Some(before),
+        Some(_) => {
+            return error_page(
+                &console,
+                Some(&session),
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "before: a sequence number of this marketplace's feed (1 or more)",
+            );
+        }
+    };
+    notices_page(
+        &console,
+        &session,
+        StatusCode::OK,
+        params.recorded,
+        None,
+        before,
+    )
+    .await
 }
 
 /// The decision form.
@@ -270,12 +312,10 @@ pub(super) async fn decide(
         "removed" => DecisionOutcome::Removed,
         "rejected" => DecisionOutcome::Rejected,
         _ => {
-            return notices_page(
+            return notices_refusal(
                 &console,
                 &session,
-                StatusCode::UNPROCESSABLE_ENTITY,
-                None,
-                Some("outcome: removed or rejected".to_owned()),
+                ApiError::invalid_field("outcome: removed or rejected"),
             )
             .await;
         }
@@ -290,12 +330,10 @@ pub(super) async fn decide(
     if request.reason.is_empty()
         || request.reason.chars().count() > proto_types::body::MAX_DECISION_REASON_CHARS
     {
-        return notices_page(
+        return notices_refusal(
             &console,
             &session,
-            StatusCode::UNPROCESSABLE_ENTITY,
-            None,
-            Some(format!(
+            ApiError::invalid_field(format!(
                 "reason: 1 to {} characters",
                 proto_types::body::MAX_DECISION_REASON_CHARS
             )),
@@ -321,6 +359,7 @@ async fn notices_refusal(
         error.status(),
         None,
         Some(error.message().to_owned()),
+        None,
     )
     .await
 }

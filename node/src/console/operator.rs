@@ -256,4 +256,7 @@ pub(super) struct PageParams {
     /// The endorsement entry just recorded (the trust page); only an entry id is kept.
     #[serde(default)]
     pub(super) endorsed: Option<String>,
+    /// The notice queue's window ends before this seq of the marketplace's feed.
+    #[serde(default)]
+    pub(super) before: Option<String>,
 }

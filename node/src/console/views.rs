@@ -232,6 +232,15 @@ pub(crate) struct NoticesPage {
     pub pending: Vec<NoticeRow>,
     pub decided: Vec<DecidedRow>,
     pub window: usize,
+    /// The window's first and last seq of the marketplace's feed (0, 0 when it is empty), and
+    /// the feed's head.
+    pub from: u64,
+    pub to: u64,
+    pub head: u64,
+    /// The window before this one, when there is one.
+    pub older_href: Option<String>,
+    /// The latest window, when this is not it.
+    pub newer_href: Option<String>,
 }
 
 /// `/operator/register`: the form's values are kept when it is shown again with an error.

@@ -700,6 +700,30 @@ async fn console_checks_credentials_and_records_a_decision_from_the_queue() {
     assert_eq!(queue.status, 200, "{}", queue.html);
     assert!(queue.html.contains(&notice_id), "{}", queue.html);
     assert!(queue.html.contains("holder_key"), "the verdict's checks");
+    assert!(queue.html.contains("id=\"window\""), "{}", queue.html);
+    assert!(
+        !queue.html.contains("id=\"older\""),
+        "one window holds the feed"
+    );
+    // Windows of the feed: before seq 1 there is nothing; past the head is the latest window;
+    // a window that is not a seq is refused.
+    let before_first = browser.get("/operator/notices?before=1").await;
+    assert_eq!(before_first.status, 200, "{}", before_first.html);
+    assert!(
+        !before_first.html.contains(&notice_id),
+        "{}",
+        before_first.html
+    );
+    assert!(before_first.html.contains("id=\"queue-empty\""));
+    assert!(before_first.html.contains("Latest entries"));
+    let past_head = browser.get("/operator/notices?before=999999999").await;
+    assert!(past_head.html.contains(&notice_id), "{}", past_head.html);
+    for bad in ["0", "x", "-1", "<script>"] {
+        let refused = browser
+            .get(&format!("/operator/notices?before={}", query_encode(bad)))
+            .await;
+        assert_eq!(refused.status, 422, "{bad}: {}", refused.html);
+    }
     let refused = browser
         .post(
             "/operator/decisions",
