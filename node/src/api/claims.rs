@@ -20,7 +20,10 @@ use super::credentials::refuse_if_own_key_rotated;
 use super::error::{ApiError, ApiResult};
 use super::extract::{json_body, query_params, request};
 use super::outcome::outcome_response;
-use super::schemas::{Claim, ClaimsResponse, NoticeAccepted, NoticeRejected, VerifyResponse};
+use super::schemas::{
+    BatchVerdict, Claim, ClaimsResponse, NoticeAccepted, NoticeRejected, VerifyBatchResponse,
+    VerifyResponse,
+};
 use super::state::NodeState;
 use crate::claims::{self, DecisionInput, VerdictContext};
 use crate::config::MarketplacePolicy;
@@ -43,18 +46,22 @@ pub(crate) fn marketplace_policy(state: &NodeState) -> ApiResult<MarketplacePoli
     })
 }
 
+/// Most notices one batch of `POST /v1/verify` carries (the body stays within the node's
+/// `limits.max_body_bytes`).
+pub const MAX_VERIFY_BATCH: usize = 100;
+
 /// Decodes a notice and computes its verdict on the blocking pool. An accepted notice that
 /// could not be recorded because its `notice` entry would be too large is refused with 413, by
 /// the dry run and the submission alike.
 async fn judge(
     state: &NodeState,
-    body: Result<Bytes, BytesRejection>,
+    object: serde_json::Map<String, Value>,
 ) -> ApiResult<(HolderNotice, Verdict)> {
     let policy = marketplace_policy(state)?;
     // A marketplace whose key was rotated away cannot record a notice; the dry run says the
     // same as the submission would.
     refuse_if_own_key_rotated(state)?;
-    let value = Value::Object(json_body(body)?);
+    let value = Value::Object(object);
     let notice = HolderNotice::decode(&value)
         .map_err(|error| ApiError::unprocessable("invalid_notice", error.to_string()))?;
     let ingest = state.ingest.clone();
@@ -81,12 +88,89 @@ async fn judge(
     Ok((notice, verdict))
 }
 
-/// Dry run: the verdict a notice would get here.
+/// The notices of a batch body `{"notices": [...]}`, or `None` for a body that is one notice.
+/// 422 `invalid_batch` for a `notices` member that is not an array of 1 to
+/// [`MAX_VERIFY_BATCH`] items, or that comes with other members.
+fn batch_of(object: &mut serde_json::Map<String, Value>) -> ApiResult<Option<Vec<Value>>> {
+    if !object.contains_key("notices") {
+        return Ok(None);
+    }
+    let invalid = |message: String| ApiError::unprocessable("invalid_batch", message);
+    if object.len() != 1 {
+        return Err(invalid(
+            "a batch is {\"notices\": [...]} with no other member".to_owned(),
+        ));
+    }
+    match object.remove("notices") {
+        Some(Value::Array(items)) if (1..=MAX_VERIFY_BATCH).contains(&items.len()) => {
+            Ok(Some(items))
+        }
+        _ => Err(invalid(format!(
+            "notices: an array of 1 to {MAX_VERIFY_BATCH} notices"
+        ))),
+    }
+}
+
+/// The verdicts of a batch, in order, computed in one trip to the blocking pool with one
+/// verdict context: each item is `{"verdict": …}`, or `{"error": {"code", "message"}}` for an
+/// item that is not a notice (`invalid_notice`) or that would be accepted but is too large to
+/// record (`too_large`, where a single dry run answers 413).
+async fn judge_batch(state: &NodeState, items: Vec<Value>) -> ApiResult<Vec<BatchVerdict>> {
+    let policy = marketplace_policy(state)?;
+    refuse_if_own_key_rotated(state)?;
+    let ingest = state.ingest.clone();
+    let transparency = state.transparency.clone();
+    let marketplace = state.authority;
+    let verdicts = state
+        .reader()
+        .run(move |store| {
+            let context = VerdictContext {
+                store,
+                trust: ingest.trust(),
+                marketplace: &marketplace,
+                policy: &policy,
+                now: crate::clock::now(),
+                transparency: Some(&transparency),
+            };
+            let mut verdicts = Vec::with_capacity(items.len());
+            for value in &items {
+                let notice = match HolderNotice::decode(value) {
+                    Ok(notice) => notice,
+                    Err(error) => {
+                        verdicts.push(BatchVerdict::error("invalid_notice", error.to_string()));
+                        continue;
+                    }
+                };
+                let verdict = claims::verdict(value, &notice, &context)?;
+                verdicts.push(match claims::recordable(&marketplace, &notice, &verdict) {
+                    Ok(()) => BatchVerdict {
+                        verdict: Some(verdict),
+                        error: None,
+                    },
+                    Err(too_large) => {
+                        let error = ApiError::from(too_large);
+                        BatchVerdict::error(error.code(), error.message().to_owned())
+                    }
+                });
+            }
+            Ok::<_, StorageError>(verdicts)
+        })
+        .await?;
+    Ok(verdicts)
+}
+
+/// Dry run: the verdict a notice would get here; or, for `{"notices": [...]}`, the verdict of
+/// each (a marketplace re-checking its queue).
 pub(super) async fn verify_notice(
     State(state): State<NodeState>,
     body: Result<Bytes, BytesRejection>,
 ) -> ApiResult {
-    let (_, verdict) = judge(&state, body).await?;
+    let mut object = json_body(body)?;
+    if let Some(items) = batch_of(&mut object)? {
+        let verdicts = judge_batch(&state, items).await?;
+        return Ok(Json(VerifyBatchResponse { verdicts }).into_response());
+    }
+    let (_, verdict) = judge(&state, object).await?;
     Ok(Json(VerifyResponse { verdict }).into_response())
 }
 
@@ -96,7 +180,7 @@ pub(super) async fn submit_notice(
     State(state): State<NodeState>,
     body: Result<Bytes, BytesRejection>,
 ) -> ApiResult {
-    let (notice, verdict) = judge(&state, body).await?;
+    let (notice, verdict) = judge(&state, json_body(body)?).await?;
     if !verdict.accepted {
         let failed: Vec<String> = verdict
             .reasons

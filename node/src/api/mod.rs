@@ -103,7 +103,7 @@ use self::schemas::{
     AccuracySchema, BatchResponse, BlockResponse, ClaimsResponse, CredentialSchema,
     CredentialsPage, EntryResponse, EntrySchema, EquivocationsResponse, FeedPage, FeedsResponse,
     NoticeAccepted, OutcomeSchema, PeersResponse, RightSchema, SearchResponse, StatusChanged,
-    StatusListCredentialSchema, StatusResponse, StrikesSchema, VerifyResponse, schema_of,
+    StatusListCredentialSchema, StatusResponse, StrikesSchema, schema_of,
 };
 use self::status::status;
 use self::status_lists::status_list;
@@ -382,11 +382,11 @@ pub fn routes() -> Vec<RouteSpec> {
         RouteSpec {
             method: "post",
             path: "/v1/verify",
-            summary: "Dry run: the verdict a holder-signed notice would get here, with every reason",
+            summary: "Dry run: the verdict a holder-signed notice would get here, with every reason; or, for {\"notices\": [...]} (1 to 100), the verdict of each, in order",
             access: Access::Public,
-            responses: &[(200, "the verdict"), (400, "malformed JSON"), (409, "this node is not a marketplace"), (413, "accepted, but too large to record as a notice entry"), (422, "not a notice")],
-            request: Some(openapi::holder_notice),
-            response: schema_of::<VerifyResponse>,
+            responses: &[(200, "the verdict, or a batch's verdicts"), (400, "malformed JSON"), (409, "this node is not a marketplace"), (413, "accepted, but too large to record as a notice entry"), (422, "not a notice, or not a batch of 1 to 100")],
+            request: Some(openapi::holder_notice_or_batch),
+            response: openapi::verify_response,
             query: None,
             handler: post(verify_notice),
         },

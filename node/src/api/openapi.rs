@@ -377,6 +377,37 @@ pub(super) fn holder_notice(generator: &mut SchemaGenerator) -> schemars::Schema
     generator.subschema_for::<HolderNotice>()
 }
 
+/// The schema of `POST /v1/verify`'s body: one holder notice, or a batch of them.
+pub(super) fn holder_notice_or_batch(generator: &mut SchemaGenerator) -> schemars::Schema {
+    let notice = generator.subschema_for::<HolderNotice>();
+    schemars::json_schema!({
+        "oneOf": [
+            notice,
+            {
+                "type": "object",
+                "description": "A batch: the verdict of each notice, in order",
+                "required": ["notices"],
+                "additionalProperties": false,
+                "properties": {
+                    "notices": {
+                        "type": "array",
+                        "minItems": 1,
+                        "maxItems": super::claims::MAX_VERIFY_BATCH,
+                        "items": notice,
+                    }
+                }
+            }
+        ]
+    })
+}
+
+/// The schema of `POST /v1/verify`'s answer: a verdict, or a batch's verdicts.
+pub(super) fn verify_response(generator: &mut SchemaGenerator) -> schemars::Schema {
+    let one = generator.subschema_for::<super::schemas::VerifyResponse>();
+    let batch = generator.subschema_for::<super::schemas::VerifyBatchResponse>();
+    schemars::json_schema!({"oneOf": [one, batch]})
+}
+
 /// Examples a fuzzer cannot make up, taken from what this node holds: its own first entry, and
 /// one right it knows.
 struct HeldExamples {

@@ -559,6 +559,45 @@ pub(super) struct VerifyResponse {
     pub(super) verdict: Verdict,
 }
 
+/// `POST /v1/verify` with a batch `{"notices": [...]}`.
+#[derive(Debug, Serialize, JsonSchema)]
+pub(super) struct VerifyBatchResponse {
+    /// One item per notice, in the order given.
+    pub(super) verdicts: Vec<BatchVerdict>,
+}
+
+/// One notice of a batch: its verdict, or why it has none.
+#[derive(Debug, Serialize, JsonSchema)]
+pub(super) struct BatchVerdict {
+    /// The verdict the notice would get (absent when `error` is given).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(super) verdict: Option<Verdict>,
+    /// Why the item has no verdict: `invalid_notice` (not a notice) or `too_large`
+    /// (accepted, but too large to record).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(super) error: Option<BatchError>,
+}
+
+impl BatchVerdict {
+    /// An item without a verdict.
+    pub(super) fn error(code: &'static str, message: String) -> Self {
+        Self {
+            verdict: None,
+            error: Some(BatchError { code, message }),
+        }
+    }
+}
+
+/// Why a notice of a batch has no verdict.
+#[derive(Debug, Serialize, JsonSchema)]
+pub(super) struct BatchError {
+    /// A stable machine code.
+    #[schemars(regex(pattern = "^[a-z][a-z0-9_]*$"))]
+    pub(super) code: &'static str,
+    /// What went wrong, for a human.
+    pub(super) message: String,
+}
+
 /// `POST /v1/notices`, accepted.
 #[derive(Debug, Serialize, JsonSchema)]
 pub(super) struct NoticeAccepted {
