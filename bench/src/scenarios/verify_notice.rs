@@ -45,6 +45,10 @@ pub struct Params {
     /// At most this many requests per run (for tiny smoke runs).
     #[arg(long, default_value_t = u64::MAX)]
     pub max_requests: u64,
+    /// Above 1, a third run sends batches of this many notices per request
+    /// (`{"notices": [...]}`, at most 100) with the throughput run's clients.
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u64).range(1..=100))]
+    pub batch: u64,
 }
 
 impl Default for Params {
@@ -55,6 +59,7 @@ impl Default for Params {
             seconds: 8.0,
             workers: 8,
             max_requests: u64::MAX,
+            batch: 1,
         }
     }
 }
@@ -260,33 +265,72 @@ pub fn run(params: &Params, mode: &NodeMode, reporter: &mut Reporter<'_>) -> any
     let base = node.base_url();
     let mut figures = json!({});
     let mut outcome_error = None;
-    for (label, workers) in [("one_client", 1), ("loaded", params.workers.max(1))] {
+    let mut runs = vec![
+        ("one_client", 1, 1u64),
+        ("loaded", params.workers.max(1), 1),
+    ];
+    if params.batch > 1 {
+        runs.push(("batched", params.workers.max(1), params.batch));
+    }
+    for (label, workers, batch) in runs {
         let make_notices = notices.clone();
         let check_notices = notices.clone();
         let cpu_sample = CpuSample::now(&node.pids());
+        // Request `number` carries notices `number × batch` onwards, in a cycle; a batch is
+        // right when every verdict in it is as built.
+        let at = move |number: u64, offset: u64, len: usize| {
+            ((number * batch + offset) % len as u64) as usize
+        };
         let outcome = runtime.block_on(load::run(
             &base,
             workers,
             Duration::from_secs_f64(params.seconds),
             params.max_requests,
             Arc::new(move |number| {
-                let notice = &make_notices[(number % make_notices.len() as u64) as usize];
-                Request::post("/v1/verify", notice.body.clone())
+                if batch == 1 {
+                    let notice = &make_notices[at(number, 0, make_notices.len())];
+                    return Request::post("/v1/verify", notice.body.clone());
+                }
+                let mut body = b"{\"notices\":[".to_vec();
+                for offset in 0..batch {
+                    if offset > 0 {
+                        body.push(b',');
+                    }
+                    body.extend_from_slice(
+                        &make_notices[at(number, offset, make_notices.len())].body,
+                    );
+                }
+                body.extend_from_slice(b"]}");
+                Request::post("/v1/verify", body)
             }),
             Arc::new(move |number, status, body| {
-                let notice = &check_notices[(number % check_notices.len() as u64) as usize];
-                let accepted = serde_json::from_slice::<Value>(body)
-                    .ok()
-                    .and_then(|value| value["verdict"]["accepted"].as_bool());
-                match (status, accepted) {
-                    (200, Some(accepted)) if accepted == notice.accepted => {
-                        if accepted {
-                            Check::Hit
-                        } else {
-                            Check::Miss
+                let Ok(value) = serde_json::from_slice::<Value>(body) else {
+                    return Check::Wrong;
+                };
+                let verdicts: Vec<&Value> = if batch == 1 {
+                    vec![&value["verdict"]]
+                } else {
+                    match value["verdicts"].as_array() {
+                        Some(items) if items.len() as u64 == batch => {
+                            items.iter().map(|item| &item["verdict"]).collect()
                         }
+                        _ => return Check::Wrong,
                     }
-                    _ => Check::Wrong,
+                };
+                let mut all_accepted = true;
+                for (offset, verdict) in verdicts.into_iter().enumerate() {
+                    let notice = &check_notices[at(number, offset as u64, check_notices.len())];
+                    match (status, verdict["accepted"].as_bool()) {
+                        (200, Some(accepted)) if accepted == notice.accepted => {
+                            all_accepted &= accepted;
+                        }
+                        _ => return Check::Wrong,
+                    }
+                }
+                if all_accepted {
+                    Check::Hit
+                } else {
+                    Check::Miss
                 }
             }),
         ));
@@ -299,9 +343,9 @@ pub fn run(params: &Params, mode: &NodeMode, reporter: &mut Reporter<'_>) -> any
         };
         let cpu = cpu_sample.elapsed();
         let summary = outcome.latencies.summary();
-        let per_s = per_second(outcome.requests, outcome.elapsed);
+        let per_s = per_second(outcome.requests * batch, outcome.elapsed);
         reporter.say(format!(
-            "  {label:<10} ({workers:>2} clients): {per_s:>7.0} verdicts/s, {summary}; {} accepted, {} rejected as built, {} wrong; {:.2} busy cores, others {:.0} %",
+            "  {label:<10} ({workers:>2} clients, {batch:>3} a request): {per_s:>7.0} verdicts/s, {summary} a request; {} requests all as built and all accepted, {} as built with a rejection, {} wrong; {:.2} busy cores, others {:.0} %",
             outcome.hits,
             outcome.misses,
             outcome.wrong,
@@ -313,7 +357,9 @@ pub fn run(params: &Params, mode: &NodeMode, reporter: &mut Reporter<'_>) -> any
         }
         figures[label] = json!({
             "clients": workers,
-            "verdicts": outcome.requests,
+            "batch": batch,
+            "requests": outcome.requests,
+            "verdicts": outcome.requests * batch,
             "verdicts_per_s": round(per_s, 1),
             "latency": summary.to_json(),
             "accepted": outcome.hits,

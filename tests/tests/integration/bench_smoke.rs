@@ -253,6 +253,7 @@ fn verify_notice_gets_every_verdict_as_built() {
         seconds: 5.0,
         workers: 2,
         max_requests: 40,
+        batch: 20,
     };
     let lines = results("verify-notice", |reporter| {
         verify_notice::run(&params, &NodeMode::InProcess, reporter)
@@ -268,6 +269,14 @@ fn verify_notice_gets_every_verdict_as_built() {
         assert!(number(&run["verdicts_per_s"]) > 0.0);
         sane_latency(&run["latency"]);
     }
+    // Batches of 20: 40 requests carry 800 verdicts, every one as built (a batch of 20 holds
+    // rejected notices: 12 of every 20 are valid).
+    let batched = &figures["batched"];
+    assert_eq!(batched["requests"], 40, "{batched}");
+    assert_eq!(batched["verdicts"], 800, "{batched}");
+    assert_eq!(batched["wrong"], 0, "{batched}");
+    assert_eq!(batched["rejected"], 40, "{batched}");
+    assert!(number(&batched["verdicts_per_s"]) > 0.0);
 }
 
 #[test]
