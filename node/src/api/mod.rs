@@ -653,6 +653,7 @@ pub fn router(state: NodeState) -> Router {
         .layer(DefaultBodyLimit::max(state.config.limits.max_body_bytes))
         .layer(from_fn(close_after_unread_body))
         .layer(from_fn_with_state(state.clone(), record_metrics))
+        .layer(compression())
         .layer(tower::limit::GlobalConcurrencyLimitLayer::new(
             state.config.limits.max_concurrent_requests,
         ))
@@ -661,6 +662,30 @@ pub fn router(state: NodeState) -> Router {
             REQUEST_TIMEOUT,
         ))
         .with_state(state)
+}
+
+/// Answers of at least this many bytes are gzip-compressed for a client that asks for it.
+pub const COMPRESS_ABOVE_BYTES: u16 = 1024;
+
+/// Gzip for large answers (search pages, feeds, claims, OpenAPI) when the client sends
+/// `Accept-Encoding: gzip`. Never for HTML: a console page carries a CSRF token next to text
+/// the request chose, and compressing both would let an observer of sizes recover the token
+/// (BREACH). Nor for event streams, images or gRPC (tower-http's defaults).
+fn compression()
+-> tower_http::compression::CompressionLayer<impl tower_http::compression::Predicate> {
+    use tower_http::compression::predicate::{NotForContentType, Predicate, SizeAbove};
+    tower_http::compression::CompressionLayer::new()
+        .gzip(true)
+        .no_br()
+        .no_deflate()
+        .no_zstd()
+        .compress_when(
+            SizeAbove::new(COMPRESS_ABOVE_BYTES)
+                .and(NotForContentType::GRPC)
+                .and(NotForContentType::IMAGES)
+                .and(NotForContentType::SSE)
+                .and(NotForContentType::const_new("text/html")),
+        )
 }
 
 /// Serves the API on `listener` until `stop` turns true, then lets in-flight requests finish.

@@ -161,3 +161,63 @@ async fn unknown_paths_and_methods_bodies_over_the_limit_and_the_rate_limit() {
 
     federation.stop().await;
 }
+
+/// Large answers are gzip-compressed for a client that asks (and decode to the same bytes);
+/// not for one that does not; and never an HTML page (its CSRF token next to reflected text
+/// would leak through sizes: BREACH).
+#[tokio::test]
+async fn large_answers_are_gzipped_when_asked_but_never_html() {
+    use std::io::Read;
+
+    use axum::body::Body;
+    use axum::http::Request;
+    use tower::ServiceExt;
+
+    let federation = Federation::start(&[Role::Office], false).await;
+    let node = &federation.nodes[0];
+    let app = router(node.state());
+    let fetch = |path: &'static str, gzip: bool| {
+        let app = app.clone();
+        async move {
+            let mut request = Request::builder().uri(path);
+            if gzip {
+                request = request.header(header::ACCEPT_ENCODING, "gzip");
+            }
+            let response = app
+                .oneshot(request.body(Body::empty()).expect("a request"))
+                .await
+                .unwrap_or_else(|never| match never {});
+            let encoding = response
+                .headers()
+                .get(header::CONTENT_ENCODING)
+                .map(|value| value.to_str().unwrap_or_default().to_owned());
+            let bytes = axum::body::to_bytes(response.into_body(), usize::MAX)
+                .await
+                .expect("the body");
+            (encoding, bytes.to_vec())
+        }
+    };
+    let (plain_encoding, plain) = fetch("/v1/openapi.json", false).await;
+    assert_eq!(plain_encoding, None);
+    assert!(plain.len() > 1024, "the OpenAPI document is large");
+    let (encoding, compressed) = fetch("/v1/openapi.json", true).await;
+    assert_eq!(encoding.as_deref(), Some("gzip"));
+    assert!(
+        compressed.len() < plain.len() / 2,
+        "{} bytes",
+        compressed.len()
+    );
+    let mut decoded = Vec::new();
+    flate2::read::GzDecoder::new(compressed.as_slice())
+        .read_to_end(&mut decoded)
+        .expect("gzip");
+    assert_eq!(
+        serde_json::from_slice::<Value>(&decoded).expect("JSON"),
+        serde_json::from_slice::<Value>(&plain).expect("JSON")
+    );
+    let (small_encoding, _) = fetch("/v1/status", true).await;
+    assert_eq!(small_encoding, None, "a small answer is sent as it is");
+    let (html_encoding, html) = fetch("/", true).await;
+    assert!(html.len() > 1024, "the console's home page is large");
+    assert_eq!(html_encoding, None, "HTML is never compressed");
+}
