@@ -50,6 +50,42 @@ pub(crate) fn marketplace_policy(state: &NodeState) -> ApiResult<MarketplacePoli
 /// `limits.max_body_bytes`).
 pub const MAX_VERIFY_BATCH: usize = 100;
 
+/// What a verdict needs besides the store, taken from the node before the blocking pool runs
+/// it: 409 `not_a_marketplace` on a node without a policy, 409 when this marketplace's key
+/// was rotated away (it could not record the notice; the dry run says the same as the
+/// submission would).
+struct Judge {
+    policy: MarketplacePolicy,
+    ingest: crate::ingest::Ingest,
+    transparency: std::sync::Arc<crate::transparency::Transparency>,
+    marketplace: PublicKey,
+}
+
+impl Judge {
+    fn new(state: &NodeState) -> ApiResult<Self> {
+        let policy = marketplace_policy(state)?;
+        refuse_if_own_key_rotated(state)?;
+        Ok(Self {
+            policy,
+            ingest: state.ingest.clone(),
+            transparency: state.transparency.clone(),
+            marketplace: state.authority,
+        })
+    }
+
+    /// The verdict context over `store`, now.
+    fn context<'a>(&'a self, store: &'a crate::storage::Store) -> VerdictContext<'a> {
+        VerdictContext {
+            store,
+            trust: self.ingest.trust(),
+            marketplace: &self.marketplace,
+            policy: &self.policy,
+            now: crate::clock::now(),
+            transparency: Some(&self.transparency),
+        }
+    }
+}
+
 /// Decodes a notice and computes its verdict on the blocking pool. An accepted notice that
 /// could not be recorded because its `notice` entry would be too large is refused with 413, by
 /// the dry run and the submission alike.
@@ -57,30 +93,16 @@ async fn judge(
     state: &NodeState,
     object: serde_json::Map<String, Value>,
 ) -> ApiResult<(HolderNotice, Verdict)> {
-    let policy = marketplace_policy(state)?;
-    // A marketplace whose key was rotated away cannot record a notice; the dry run says the
-    // same as the submission would.
-    refuse_if_own_key_rotated(state)?;
+    let judge = Judge::new(state)?;
     let value = Value::Object(object);
     let notice = HolderNotice::decode(&value)
         .map_err(|error| ApiError::unprocessable("invalid_notice", error.to_string()))?;
-    let ingest = state.ingest.clone();
-    let transparency = state.transparency.clone();
-    let marketplace = state.authority;
     let for_verdict = notice.clone();
     let (verdict, recordable) = state
         .reader()
         .run(move |store| {
-            let context = VerdictContext {
-                store,
-                trust: ingest.trust(),
-                marketplace: &marketplace,
-                policy: &policy,
-                now: crate::clock::now(),
-                transparency: Some(&transparency),
-            };
-            let verdict = claims::verdict(&value, &for_verdict, &context)?;
-            let recordable = claims::recordable(&marketplace, &for_verdict, &verdict);
+            let verdict = claims::verdict(&value, &for_verdict, &judge.context(store))?;
+            let recordable = claims::recordable(&judge.marketplace, &for_verdict, &verdict);
             Ok::<_, StorageError>((verdict, recordable))
         })
         .await?;
@@ -116,22 +138,11 @@ fn batch_of(object: &mut serde_json::Map<String, Value>) -> ApiResult<Option<Vec
 /// item that is not a notice (`invalid_notice`) or that would be accepted but is too large to
 /// record (`too_large`, where a single dry run answers 413).
 async fn judge_batch(state: &NodeState, items: Vec<Value>) -> ApiResult<Vec<BatchVerdict>> {
-    let policy = marketplace_policy(state)?;
-    refuse_if_own_key_rotated(state)?;
-    let ingest = state.ingest.clone();
-    let transparency = state.transparency.clone();
-    let marketplace = state.authority;
+    let judge = Judge::new(state)?;
     let verdicts = state
         .reader()
         .run(move |store| {
-            let context = VerdictContext {
-                store,
-                trust: ingest.trust(),
-                marketplace: &marketplace,
-                policy: &policy,
-                now: crate::clock::now(),
-                transparency: Some(&transparency),
-            };
+            let context = judge.context(store);
             let mut verdicts = Vec::with_capacity(items.len());
             for value in &items {
                 let notice = match HolderNotice::decode(value) {
@@ -142,16 +153,18 @@ async fn judge_batch(state: &NodeState, items: Vec<Value>) -> ApiResult<Vec<Batc
                     }
                 };
                 let verdict = claims::verdict(value, &notice, &context)?;
-                verdicts.push(match claims::recordable(&marketplace, &notice, &verdict) {
-                    Ok(()) => BatchVerdict {
-                        verdict: Some(verdict),
-                        error: None,
+                verdicts.push(
+                    match claims::recordable(&judge.marketplace, &notice, &verdict) {
+                        Ok(()) => BatchVerdict {
+                            verdict: Some(verdict),
+                            error: None,
+                        },
+                        Err(too_large) => {
+                            let error = ApiError::from(too_large);
+                            BatchVerdict::error(error.code(), error.message().to_owned())
+                        }
                     },
-                    Err(too_large) => {
-                        let error = ApiError::from(too_large);
-                        BatchVerdict::error(error.code(), error.message().to_owned())
-                    }
-                });
+                );
             }
             Ok::<_, StorageError>(verdicts)
         })
