@@ -134,27 +134,27 @@ fn batch_of(object: &mut serde_json::Map<String, Value>) -> ApiResult<Option<Vec
 }
 
 /// The verdicts of a batch, in order, computed in one trip to the blocking pool with one
-/// verdict context: each item is `{"verdict": …}`, or `{"error": {"code", "message"}}` for an
-/// item that is not a notice (`invalid_notice`) or that would be accepted but is too large to
-/// record (`too_large`, where a single dry run answers 413).
+/// verdict context: each item is `{"verdict": …}`, or `{"error": {"code", "message"}}` for a
+/// notice that would be accepted but is too large to record (`too_large`, where a single dry
+/// run answers 413). A batch with an item that is not a notice is refused whole with 422
+/// `invalid_notice` naming the item, as a single dry run refuses it.
 async fn judge_batch(state: &NodeState, items: Vec<Value>) -> ApiResult<Vec<BatchVerdict>> {
     let judge = Judge::new(state)?;
+    let mut notices = Vec::with_capacity(items.len());
+    for (index, value) in items.iter().enumerate() {
+        notices.push(HolderNotice::decode(value).map_err(|error| {
+            ApiError::unprocessable("invalid_notice", format!("notices[{index}]: {error}"))
+        })?);
+    }
     let verdicts = state
         .reader()
         .run(move |store| {
             let context = judge.context(store);
             let mut verdicts = Vec::with_capacity(items.len());
-            for value in &items {
-                let notice = match HolderNotice::decode(value) {
-                    Ok(notice) => notice,
-                    Err(error) => {
-                        verdicts.push(BatchVerdict::error("invalid_notice", error.to_string()));
-                        continue;
-                    }
-                };
-                let verdict = claims::verdict(value, &notice, &context)?;
+            for (value, notice) in items.iter().zip(&notices) {
+                let verdict = claims::verdict(value, notice, &context)?;
                 verdicts.push(
-                    match claims::recordable(&judge.marketplace, &notice, &verdict) {
+                    match claims::recordable(&judge.marketplace, notice, &verdict) {
                         Ok(()) => BatchVerdict {
                             verdict: Some(verdict),
                             error: None,

@@ -572,8 +572,8 @@ pub(super) struct BatchVerdict {
     /// The verdict the notice would get (absent when `error` is given).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub(super) verdict: Option<Verdict>,
-    /// Why the item has no verdict: `invalid_notice` (not a notice) or `too_large`
-    /// (accepted, but too large to record).
+    /// Why the item has no verdict: `too_large` (it would be accepted, but is too large to
+    /// record).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub(super) error: Option<BatchError>,
 }

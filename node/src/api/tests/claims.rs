@@ -189,35 +189,47 @@ async fn credentials_notices_decisions_counter_notices_and_views() {
         .post("/v1/verify", Auth::Anonymous, &json!({"v": 1}))
         .await
         .expect(422, Some("invalid_notice"));
-    // A batch: each notice's verdict in order, the same as its dry run; an item that is not a
-    // notice gets an error, the others their verdicts.
+    // A batch: each notice's verdict in order, the same as its dry run; a batch holding an
+    // item that is not a notice is refused whole, naming the item.
     let mut forged = first.clone();
     forged["listings"][0]["id"] = json!("item-forged");
+    let not_a_notice = market
+        .post(
+            "/v1/verify",
+            Auth::Anonymous,
+            &json!({"notices": [first, forged, {"v": 1}]}),
+        )
+        .await;
+    not_a_notice.expect(422, Some("invalid_notice"));
+    assert!(
+        not_a_notice.message().starts_with("notices[2]: "),
+        "{}",
+        not_a_notice.body
+    );
     let batch = market
         .post(
             "/v1/verify",
             Auth::Anonymous,
-            &json!({"notices": [first, forged, {"v": 1}, first]}),
+            &json!({"notices": [first, forged, first]}),
         )
         .await;
     let verdicts = batch.expect(200, None)["verdicts"]
         .as_array()
         .expect("verdicts")
         .clone();
-    assert_eq!(verdicts.len(), 4, "{}", batch.body);
+    assert_eq!(verdicts.len(), 3, "{}", batch.body);
     assert_eq!(
         verdicts[0]["verdict"]["reasons"], verdict["reasons"],
         "a batch item is its dry run"
     );
-    assert_eq!(verdicts[3]["verdict"]["accepted"], true);
+    assert_eq!(verdicts[2]["verdict"]["accepted"], true);
     assert_eq!(verdicts[1]["verdict"]["accepted"], false);
     assert!(
         failed(&verdicts[1]["verdict"]).contains(&"notice_signature"),
         "{}",
         verdicts[1]
     );
-    assert_eq!(verdicts[2]["error"]["code"], "invalid_notice");
-    assert!(verdicts[2].get("verdict").is_none());
+    assert!(verdicts.iter().all(|item| item.get("error").is_none()));
     let too_many: Vec<Value> = (0..=crate::api::claims::MAX_VERIFY_BATCH)
         .map(|_| json!({"v": 1}))
         .collect();
