@@ -364,7 +364,14 @@ fn a_byzantine_peer_cannot_get_bad_data_stored_or_relayed() {
         connected |= swarm.is_connected(&victim_peer);
         let listed = attacker();
         assert_ne!(listed["blocked"], true, "blocked again: {listed}");
-        assert_eq!(listed["score"].as_f64().unwrap_or(0.0), 0.0, "{listed}");
+        // The old penalties are gone (checked above). The attacker's own gossipsub may serve a
+        // message it cached before the block again once it is back, and the node rightly holds
+        // that against it (one strike, -30): the unblock holds as long as the score stays
+        // above the block line.
+        assert!(
+            listed["score"].as_f64().unwrap_or(0.0) > rightsnet_node::network::BLOCK_SCORE,
+            "{listed}"
+        );
     }
     assert!(connected, "the unblocked peer could not reconnect");
     runtime.block_on(async move { drop(swarm) });
