@@ -504,6 +504,12 @@ async fn after_trust_change<T>(
     }
 }
 
+/// The role a trust or endorsement form names (`office` or `marketplace`), or 422.
+fn form_role(text: &str) -> Result<AuthorityRole, ApiError> {
+    serde_json::from_value(Value::from(text.trim()))
+        .map_err(|_| ApiError::invalid_field("role: office or marketplace"))
+}
+
 /// `POST /operator/trust`: adds an authority with the code of `POST /v1/trust`.
 pub(super) async fn add_trusted(
     State(console): State<ConsoleState>,
@@ -514,7 +520,7 @@ pub(super) async fn add_trusted(
         Ok(signed) => signed,
         Err(response) => return *response,
     };
-    let result = match serde_json::from_value::<AuthorityRole>(Value::from(form.role.trim())) {
+    let result = match form_role(&form.role) {
         Ok(role) => {
             add_authority(
                 &console.node,
@@ -527,7 +533,7 @@ pub(super) async fn add_trusted(
             )
             .await
         }
-        Err(_) => Err(ApiError::invalid_field("role: office or marketplace")),
+        Err(error) => Err(error),
     };
     after_trust_change(&console, &session, result).await
 }
@@ -564,7 +570,7 @@ pub(super) async fn endorse(
         Ok(signed) => signed,
         Err(response) => return *response,
     };
-    let result = match serde_json::from_value::<AuthorityRole>(Value::from(form.role.trim())) {
+    let result = match form_role(&form.role) {
         Ok(role) => {
             endorse_authority(
                 &console.node,
@@ -580,7 +586,7 @@ pub(super) async fn endorse(
             )
             .await
         }
-        Err(_) => Err(ApiError::invalid_field("role: office or marketplace")),
+        Err(error) => Err(error),
     };
     match result {
         Ok(outcome) => {
