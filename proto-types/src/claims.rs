@@ -383,7 +383,15 @@ fn json_type(value: &Value) -> &'static str {
 /// Verifies an `IPRightCredential`: its shape ([`read_credential`]), its `eddsa-jcs-2022`
 /// proof, and that the proof's key is the `issuer`.
 pub fn verify_credential(document: &Value) -> Result<VerifiedCredential, ClaimError> {
-    let content = read_credential(document)?;
+    verify_read_credential(document, read_credential(document)?)
+}
+
+/// [`verify_credential`] of a document whose shape [`read_credential`] has read as `content`:
+/// the proof, and that the proof's key is the `issuer`.
+pub fn verify_read_credential(
+    document: &Value,
+    content: CredentialContent,
+) -> Result<VerifiedCredential, ClaimError> {
     let verified = data_integrity::verify(document)?;
     if &content.issuer != verified.signer() {
         return Err(shape("issuer", "is not the key that signed the proof"));
@@ -398,9 +406,9 @@ pub fn verify_credential(document: &Value) -> Result<VerifiedCredential, ClaimEr
 /// The message a holder signs: [`NOTICE_SIGNATURE_TAG`] ‖ the canonical notice without its
 /// `signature` member.
 pub fn notice_signing_message(notice: &Value) -> Result<Vec<u8>, ClaimError> {
-    let mut unsigned = notice.as_object().cloned().unwrap_or_default();
-    unsigned.remove("signature");
-    let canonical = jcs::canonicalize(&Value::Object(unsigned))?;
+    let empty = serde_json::Map::new();
+    let canonical =
+        jcs::canonicalize_edited(notice.as_object().unwrap_or(&empty), &["signature"], &[])?;
     let mut message = Vec::with_capacity(NOTICE_SIGNATURE_TAG.len() + canonical.len());
     message.extend_from_slice(NOTICE_SIGNATURE_TAG);
     message.extend_from_slice(&canonical);
@@ -423,12 +431,18 @@ pub fn sign_notice(unsigned: &Value, holder: &SecretKey) -> Result<Value, ClaimE
 /// Decodes a notice and checks its signature under its `holder` key.
 pub fn verify_notice(notice: &Value) -> Result<HolderNotice, ClaimError> {
     let decoded = HolderNotice::decode(notice)?;
+    check_notice_signature(notice, &decoded)?;
+    Ok(decoded)
+}
+
+/// Checks the signature of `notice`, which [`HolderNotice::decode`] read as `decoded`, under
+/// its `holder` key: [`verify_notice`] without decoding it again.
+pub fn check_notice_signature(notice: &Value, decoded: &HolderNotice) -> Result<(), ClaimError> {
     let signature = Signature::from_multibase(&decoded.signature)?;
     decoded
         .holder
         .verify(&notice_signing_message(notice)?, &signature)
-        .map_err(|_| ClaimError::NoticeSignature)?;
-    Ok(decoded)
+        .map_err(|_| ClaimError::NoticeSignature)
 }
 
 #[cfg(test)]

@@ -112,10 +112,10 @@ impl Default for ProofOptions {
     }
 }
 
-/// A document whose `eddsa-jcs-2022` proof verified. Only [`verify`] constructs it.
+/// What a verified `eddsa-jcs-2022` proof says about its document (the document stays the
+/// caller's). Only [`verify`] constructs it.
 #[derive(Debug, Clone)]
 pub struct VerifiedDocument {
-    document: Value,
     signer: PublicKey,
     verification_method: String,
     proof_purpose: String,
@@ -124,14 +124,6 @@ pub struct VerifiedDocument {
 }
 
 impl VerifiedDocument {
-    /// The secured document as received (including its proof).
-    pub fn document(&self) -> &Value {
-        &self.document
-    }
-    /// Consumes the value, returning the secured document.
-    pub fn into_document(self) -> Value {
-        self.document
-    }
     /// The key that made the proof.
     pub fn signer(&self) -> &PublicKey {
         &self.signer
@@ -161,13 +153,19 @@ fn canonical(value: &Value) -> Result<Vec<u8>, ProofError> {
 /// The 64-byte message an `eddsa-jcs-2022` proof signs:
 /// `SHA-256(canonical proof config) ‖ SHA-256(canonical document)`.
 pub fn hash_data(proof_config: &Value, unsecured_document: &Value) -> Result<[u8; 64], ProofError> {
-    let proof_hash = Sha256::digest(canonical(proof_config)?);
-    let document_hash = Sha256::digest(canonical(unsecured_document)?);
+    Ok(combined_hash(
+        &canonical(proof_config)?,
+        &canonical(unsecured_document)?,
+    ))
+}
+
+/// `SHA-256(proof bytes) ‖ SHA-256(document bytes)`, of canonical bytes.
+fn combined_hash(proof_bytes: &[u8], document_bytes: &[u8]) -> [u8; 64] {
     let mut combined = [0u8; 64];
     let (first, second) = combined.split_at_mut(32);
-    first.copy_from_slice(&proof_hash);
-    second.copy_from_slice(&document_hash);
-    Ok(combined)
+    first.copy_from_slice(&Sha256::digest(proof_bytes));
+    second.copy_from_slice(&Sha256::digest(document_bytes));
+    combined
 }
 
 fn check_date_time(field: &'static str, value: &Value) -> Result<String, ProofError> {
@@ -305,15 +303,15 @@ pub fn verify_with_purpose(
         ProofError::VerificationMethod(verification_method.chars().take(120).collect())
     })?;
 
-    let mut proof_options = proof.clone();
-    proof_options.remove("proofValue");
-    let mut unsecured = object.clone();
-    unsecured.remove("proof");
-    if let Some(proof_context) = proof_options.get("@context") {
-        let proof_context = context_list(proof_context);
-        let document_context = unsecured
+    // The proof options are the proof without `proofValue`; the unsecured document is the
+    // document without `proof`, its `@context` set to the proof's when the proof has one. Both
+    // are canonicalised in place, without copying the document.
+    let proof_context = proof.get("@context");
+    if let Some(proof_context) = proof_context {
+        let proof_context = context_items(proof_context);
+        let document_context = object
             .get("@context")
-            .map(context_list)
+            .map(context_items)
             .unwrap_or_default();
         if document_context.len() < proof_context.len()
             || !proof_context
@@ -323,16 +321,20 @@ pub fn verify_with_purpose(
         {
             return Err(ProofError::ContextMismatch);
         }
-        if let Some(context) = proof_options.get("@context") {
-            unsecured.insert("@context".to_owned(), context.clone());
-        }
     }
-    let message = hash_data(&Value::Object(proof_options), &Value::Object(unsecured))?;
+    let context_set: Vec<(&str, &Value)> = proof_context
+        .map(|context| ("@context", context))
+        .into_iter()
+        .collect();
+    let proof_bytes = jcs::canonicalize_edited(proof, &["proofValue"], &[])
+        .map_err(|error| ProofError::Canonicalization(error.to_string()))?;
+    let document_bytes = jcs::canonicalize_edited(object, &["proof"], &context_set)
+        .map_err(|error| ProofError::Canonicalization(error.to_string()))?;
+    let message = combined_hash(&proof_bytes, &document_bytes);
     signer
         .verify(&message, &signature)
         .map_err(|_| ProofError::BadSignature)?;
     Ok(VerifiedDocument {
-        document: document.clone(),
         signer,
         verification_method: verification_method.to_owned(),
         proof_purpose: proof_purpose.to_owned(),
@@ -342,10 +344,10 @@ pub fn verify_with_purpose(
 }
 
 /// An `@context` value as a list of its items (a single string or object is a list of one).
-fn context_list(context: &Value) -> Vec<Value> {
+fn context_items(context: &Value) -> Vec<&Value> {
     match context {
-        Value::Array(items) => items.clone(),
-        other => vec![other.clone()],
+        Value::Array(items) => items.iter().collect(),
+        other => vec![other],
     }
 }
 

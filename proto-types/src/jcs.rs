@@ -76,6 +76,51 @@ pub fn canonicalize(value: &Value) -> Result<Vec<u8>, JcsError> {
     Ok(output)
 }
 
+/// [`canonicalize`] of the object `members` edited: without the members named in `skip`, and
+/// with each `(name, value)` of `set` in place of the member of that name (added when it is
+/// absent). Writes exactly what canonicalising the edited copy writes, without making the copy
+/// (a signed document's signing input is the document without its signature or proof).
+pub fn canonicalize_edited(
+    members: &Map<String, Value>,
+    skip: &[&str],
+    set: &[(&str, &Value)],
+) -> Result<Vec<u8>, JcsError> {
+    let inner_depth = enter_container(0)?;
+    let mut sorted: Vec<(&str, &Value)> = members
+        .iter()
+        .map(|(key, member)| (key.as_str(), member))
+        .filter(|(key, _)| !skip.contains(key) && !set.iter().any(|(name, _)| name == key))
+        .collect();
+    sorted.extend(set.iter().filter(|(name, _)| !skip.contains(name)).copied());
+    sort_members(&mut sorted);
+    let mut output = Vec::new();
+    output.push(b'{');
+    for (index, (key, member)) in sorted.into_iter().enumerate() {
+        if index > 0 {
+            output.push(b',');
+        }
+        write_string(key, &mut output);
+        output.push(b':');
+        write_value(member, inner_depth, &mut output)?;
+    }
+    output.push(b'}');
+    Ok(output)
+}
+
+/// Sorts members as RFC 8785 §3.2.3 says: by the UTF-16 code units of their names, which
+/// differs from UTF-8 byte and char order for astral-plane characters against U+E000–U+FFFF.
+/// Names of ASCII only (nearly all) compare as bytes, which is the same order for them.
+fn sort_members<K: AsRef<str>, V>(members: &mut [(K, V)]) {
+    members.sort_unstable_by(|(left, _), (right, _)| {
+        let (left, right) = (left.as_ref(), right.as_ref());
+        if left.is_ascii() && right.is_ascii() {
+            left.cmp(right)
+        } else {
+            left.encode_utf16().cmp(right.encode_utf16())
+        }
+    });
+}
+
 /// A value canonicalised in one pass by [`canonicalize_owned`].
 #[derive(Debug, Clone, PartialEq)]
 pub struct Canonicalized {
@@ -154,9 +199,7 @@ fn write_owned(
         Value::Object(members) => {
             let inner_depth = enter_container(depth)?;
             let mut sorted: Vec<(String, Value)> = members.into_iter().collect();
-            sorted.sort_unstable_by(|(left, _), (right, _)| {
-                left.encode_utf16().cmp(right.encode_utf16())
-            });
+            sort_members(&mut sorted);
             let count = sorted.len();
             let mut read_back = Map::with_capacity(count);
             output.push(b'{');
@@ -443,12 +486,8 @@ fn write_value(value: &Value, depth: usize, output: &mut Vec<u8>) -> Result<(), 
         }
         Value::Object(members) => {
             let inner_depth = enter_container(depth)?;
-            // RFC 8785 §3.2.3: sorted by UTF-16 code units, which differs from UTF-8 byte and
-            // char order for astral-plane characters against U+E000–U+FFFF.
             let mut sorted: Vec<(&String, &Value)> = members.iter().collect();
-            sorted.sort_unstable_by(|(left, _), (right, _)| {
-                left.encode_utf16().cmp(right.encode_utf16())
-            });
+            sort_members(&mut sorted);
             output.push(b'{');
             for (index, (key, member)) in sorted.into_iter().enumerate() {
                 if index > 0 {
@@ -1006,6 +1045,39 @@ mod tests {
                 one_pass.member.is_some(),
                 value.as_object().is_some_and(|members| members.contains_key(&member))
             );
+        }
+
+        #[test]
+        fn edited_canonicalisation_is_the_edited_copy_canonicalised(
+            object in prop::collection::btree_map(
+                "[a-z@é\u{10000}\u{e000}]{1,3}",
+                arbitrary_json(),
+                0..8,
+            ),
+            pick in any::<prop::sample::Index>(),
+            replacement in arbitrary_json(),
+            skip_absent in any::<bool>(),
+            name in "[a-z@é\u{10000}\u{e000}]{1,3}",
+        ) {
+            let members: &Map<String, Value> = &object.into_iter().collect();
+            // Skip one of the object's members (or one it does not have), and set another
+            // (present or not) to `replacement`.
+            let skipped = if members.is_empty() || skip_absent {
+                "absent".to_owned()
+            } else {
+                members.keys().nth(pick.index(members.len())).cloned().unwrap()
+            };
+            let mut copy = members.clone();
+            copy.remove(&skipped);
+            if name != skipped {
+                copy.insert(name.clone(), replacement.clone());
+            }
+            let edited = canonicalize_edited(
+                members,
+                &[skipped.as_str()],
+                &[(name.as_str(), &replacement)],
+            ).unwrap();
+            prop_assert_eq!(edited, canonicalize(&Value::Object(copy)).unwrap());
         }
 
         #[test]

@@ -5,13 +5,13 @@
 //! Multikey file is the multicodec prefix `0x8026` followed by the 32-byte seed, also base58-btc.
 //!
 //! Verification is strict everywhere: weak (small-order) public keys are refused when a key is
-//! decoded, and signatures are checked with `verify_strict`, which refuses non-canonical
-//! encodings and small-order `R` points.
+//! decoded, and signatures get exactly `verify_strict`'s verdicts, which refuse non-canonical
+//! encodings and small-order `R` points ([`PublicKey::verify`]).
 
 use std::collections::HashMap;
 use std::fmt;
 use std::str::FromStr;
-use std::sync::{PoisonError, RwLock};
+use std::sync::{OnceLock, PoisonError, RwLock};
 
 use ed25519_dalek::{Signer, SigningKey, VerifyingKey};
 use serde::{Deserialize, Serialize};
@@ -154,8 +154,14 @@ impl PublicKey {
 
     /// Decodes a `did:key:z6Mk…` identifier. A verification-method fragment (`#…`) is refused:
     /// use [`PublicKey::from_verification_method`] for those.
+    ///
+    /// Answered from a process-wide memo of the identifiers decoded before ([`DID_KEY_MEMO_CAPACITY`]
+    /// of them): a node meets the same offices', marketplaces' and holders' keys in every notice
+    /// and credential, and decoding one (base58, then a square root to decompress the point)
+    /// costs about a quarter of a signature check. A memoised key is exactly what decoding the
+    /// identifier gives; only identifiers that decoded are kept.
     pub fn from_did_key(did: &str) -> Result<Self, KeyError> {
-        Self::from_bytes(&did_key_bytes(did)?)
+        did_key_memo().decode(did)
     }
 
     /// The `did:key:z6Mk…` identifier of this key.
@@ -176,7 +182,10 @@ impl PublicKey {
             None => Self::from_did_key(method),
             Some((did, fragment)) => {
                 let key = Self::from_did_key(did)?;
-                if fragment != key.to_multibase() {
+                // The identifier decoded, so its multibase part is the key's one encoding
+                // (base58 without leading zero digits is a bijection): comparing the text is
+                // comparing with `key.to_multibase()`, without encoding it again.
+                if Some(fragment) != did.strip_prefix(DID_KEY_PREFIX) {
                     return Err(KeyError::NotDidKey(truncate(method)));
                 }
                 Ok(key)
@@ -184,8 +193,29 @@ impl PublicKey {
         }
     }
 
-    /// Checks `signature` over `message` with strict Ed25519 verification.
+    /// Checks `signature` over `message` with strict Ed25519 verification: exactly the verdict
+    /// of `ed25519-dalek`'s `verify_strict` ([`PublicKey::verify_strict_reference`]), without
+    /// decompressing `R` (see [`crate::verify_many`] for why the answers are the same).
     pub fn verify(&self, message: &[u8], signature: &Signature) -> Result<(), KeyError> {
+        self.verify_parts(&[message], signature)
+    }
+
+    /// [`PublicKey::verify`] over the concatenation of `parts`, without building it.
+    pub fn verify_parts(&self, parts: &[&[u8]], signature: &Signature) -> Result<(), KeyError> {
+        if strict_holds(self, parts, &signature.0.to_bytes()) {
+            Ok(())
+        } else {
+            Err(KeyError::BadSignature)
+        }
+    }
+
+    /// `ed25519-dalek`'s own `verify_strict`: the oracle that [`PublicKey::verify`] is tested
+    /// against, and the baseline of the benchmarks.
+    pub fn verify_strict_reference(
+        &self,
+        message: &[u8],
+        signature: &Signature,
+    ) -> Result<(), KeyError> {
         self.0
             .verify_strict(message, &signature.0)
             .map_err(|_| KeyError::BadSignature)
@@ -302,6 +332,87 @@ impl KeyCache {
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }
+}
+
+/// Most `did:key` identifiers the process-wide memo of [`PublicKey::from_did_key`] holds (about
+/// 600 KiB when full).
+pub const DID_KEY_MEMO_CAPACITY: usize = 4096;
+
+/// A bounded memo from `did:key` text to the decoded key. When full, inserting evicts an
+/// arbitrary entry: identifiers sent by anyone can push others out, which costs a decode, never a
+/// wrong answer.
+#[derive(Debug)]
+struct DidKeyMemo {
+    keys: RwLock<HashMap<Box<str>, PublicKey>>,
+    capacity: usize,
+}
+
+impl DidKeyMemo {
+    fn decode(&self, did: &str) -> Result<PublicKey, KeyError> {
+        if let Some(key) = self
+            .keys
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get(did)
+        {
+            return Ok(*key);
+        }
+        let key = PublicKey::from_bytes(&did_key_bytes(did)?)?;
+        let mut keys = self.keys.write().unwrap_or_else(PoisonError::into_inner);
+        if keys.len() >= self.capacity && !keys.contains_key(did) {
+            if let Some(evicted) = keys.keys().next().cloned() {
+                keys.remove(&evicted);
+            }
+        }
+        keys.insert(did.into(), key);
+        Ok(key)
+    }
+}
+
+fn did_key_memo() -> &'static DidKeyMemo {
+    static MEMO: OnceLock<DidKeyMemo> = OnceLock::new();
+    MEMO.get_or_init(|| DidKeyMemo {
+        keys: RwLock::new(HashMap::new()),
+        capacity: DID_KEY_MEMO_CAPACITY,
+    })
+}
+
+/// Strict Ed25519 verification of `signature` by `key` over the concatenation of `parts`:
+/// exactly `verify_strict`'s verdict, without decompressing `R` (the argument is in
+/// [`crate::verify_many`]'s documentation):
+/// 1. `S` below ℓ;
+/// 2. `R` decompresses and is not of small order — checked on the computed point: when 4
+///    holds, the bytes `R` are a compression, so they decompress to it;
+/// 3. `A` not of small order — holds for every decoded [`PublicKey`];
+/// 4. compressing `[S]B − [k]A`, `k = SHA-512(R ‖ A ‖ M) mod ℓ`, gives back the bytes `R`.
+pub(crate) fn strict_holds(key: &PublicKey, parts: &[&[u8]], signature: &[u8; 64]) -> bool {
+    use curve25519_dalek::edwards::EdwardsPoint;
+    use curve25519_dalek::scalar::Scalar;
+    use sha2::{Digest, Sha512};
+
+    let (r_bytes, s_bytes) = signature.split_at(32);
+    let Ok(s_bytes) = <[u8; 32]>::try_from(s_bytes) else {
+        return false;
+    };
+    // 1.
+    let Some(s) = Option::<Scalar>::from(Scalar::from_canonical_bytes(s_bytes)) else {
+        return false;
+    };
+    let mut hasher = Sha512::new();
+    hasher.update(r_bytes);
+    hasher.update(key.0.as_bytes());
+    for part in parts {
+        hasher.update(part);
+    }
+    let Ok(digest) = <[u8; 64]>::try_from(hasher.finalize().as_slice()) else {
+        return false;
+    };
+    let k = Scalar::from_bytes_mod_order_wide(&digest);
+    // 3. holds (`PublicKey` refuses weak keys); 4. as verify_strict computes it.
+    let minus_a: EdwardsPoint = -key.0.to_edwards();
+    let expected = EdwardsPoint::vartime_double_scalar_mul_basepoint(&k, &minus_a, &s);
+    // 2. and 4.
+    expected.compress().as_bytes() == r_bytes && !expected.is_small_order()
 }
 
 fn truncate(value: &str) -> String {
@@ -736,6 +847,71 @@ mod tests {
         let printed = format!("{secret:?}");
         assert!(!printed.contains(VECTOR_SECRET));
         assert!(printed.contains("redacted"));
+    }
+
+    proptest::proptest! {
+        /// The exact check and dalek's `verify_strict` agree on signatures that hold, on
+        /// changed messages, and on signatures with any byte changed (R, S or both).
+        #[test]
+        fn verify_agrees_with_verify_strict(
+            seed in proptest::array::uniform32(proptest::prelude::any::<u8>()),
+            message in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..200),
+            flip in 0usize..64,
+            mask in 1u8..=255,
+        ) {
+            let secret = SecretKey::from_seed(&seed);
+            let public = secret.public_key();
+            let signature = secret.sign(&message);
+            proptest::prop_assert!(public.verify(&message, &signature).is_ok());
+            proptest::prop_assert!(public.verify_strict_reference(&message, &signature).is_ok());
+            let mut bytes = signature.to_bytes();
+            bytes[flip] ^= mask;
+            let changed = Signature::from_slice(&bytes).unwrap();
+            proptest::prop_assert_eq!(
+                public.verify(&message, &changed).is_ok(),
+                public.verify_strict_reference(&message, &changed).is_ok()
+            );
+            let mut other = message.clone();
+            other.push(0);
+            proptest::prop_assert_eq!(
+                public.verify(&other, &signature).is_ok(),
+                public.verify_strict_reference(&other, &signature).is_ok()
+            );
+            let split = message.len() / 2;
+            proptest::prop_assert!(public.verify_parts(&[&message[..split], &message[split..]], &signature).is_ok());
+        }
+    }
+
+    #[test]
+    fn did_key_memo_answers_as_decoding_does() {
+        let key = SecretKey::generate().public_key();
+        let did = key.to_did_key();
+        assert_eq!(PublicKey::from_did_key(&did).unwrap(), key);
+        // Again, from the memo.
+        assert_eq!(PublicKey::from_did_key(&did).unwrap(), key);
+        let method = key.verification_method();
+        assert_eq!(PublicKey::from_verification_method(&method).unwrap(), key);
+        let other = SecretKey::generate().public_key().to_multibase();
+        assert!(PublicKey::from_verification_method(&format!("{did}#{other}")).is_err());
+        // Refused identifiers are refused every time (never memoised).
+        let weak = format!(
+            "{DID_KEY_PREFIX}{}",
+            multibase_btc(&[&ED25519_PUB_MULTICODEC[..], &[0u8; 32]].concat())
+        );
+        for _ in 0..2 {
+            assert!(PublicKey::from_did_key(&weak).is_err());
+        }
+        // Past its capacity the memo still answers right.
+        for _ in 0..(DID_KEY_MEMO_CAPACITY + 10) / 512 {
+            let many: Vec<PublicKey> = (0..512)
+                .map(|_| SecretKey::generate().public_key())
+                .collect();
+            for key in &many {
+                assert_eq!(&PublicKey::from_did_key(&key.to_did_key()).unwrap(), key);
+            }
+        }
+        assert!(did_key_memo().keys.read().unwrap().len() <= DID_KEY_MEMO_CAPACITY);
+        assert_eq!(PublicKey::from_did_key(&did).unwrap(), key);
     }
 
     #[test]

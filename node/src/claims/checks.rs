@@ -23,7 +23,7 @@ pub fn offline_checks(
     max_skew_seconds: u32,
 ) -> (Vec<VerdictReason>, Option<VerifiedCredential>) {
     let mut reasons = Vec::new();
-    match claims::verify_notice(notice_value) {
+    match claims::check_notice_signature(notice_value, notice) {
         Ok(_) => reasons.push(reason(
             "notice_signature",
             true,
@@ -147,16 +147,19 @@ fn verify_credential(
     document: &Value,
     reasons: &mut Vec<VerdictReason>,
 ) -> Option<VerifiedCredential> {
-    if let Err(error) = claims::read_credential(document) {
-        reasons.push(reason("credential_shape", false, error.to_string()));
-        return None;
-    }
+    let content = match claims::read_credential(document) {
+        Ok(content) => content,
+        Err(error) => {
+            reasons.push(reason("credential_shape", false, error.to_string()));
+            return None;
+        }
+    };
     reasons.push(reason(
         "credential_shape",
         true,
         "the credential is a VC Data Model 2.0 IPRightCredential",
     ));
-    match claims::verify_credential(document) {
+    match claims::verify_read_credential(document, content) {
         Ok(credential) => {
             reasons.push(reason(
                 "credential_proof",
