@@ -9,7 +9,7 @@ use clap::{Parser, Subcommand};
 use rightsnet_bench::Reporter;
 use rightsnet_bench::cluster::{self, NodeMode};
 use rightsnet_bench::scenarios::{
-    catchup, import, ingest, propagation, query, screen, transparency, verify_notice,
+    catchup, import, ingest, propagation, query, screen, transparency, vc_verify, verify_notice,
 };
 
 #[derive(Parser)]
@@ -44,6 +44,9 @@ enum Scenario {
     /// A register imported from a CSV file with `rightsnet import`, end to end, into a node in
     /// its own process; then the same file again (every record unchanged).
     Import(import::Params),
+    /// Bulk credential verification with `rightsnet vc verify --jsonl`, next to raw Ed25519
+    /// verification of the same signatures on every core.
+    VcVerify(vc_verify::Params),
     /// Runs the `rightsnet` command line with the arguments that follow (used by `import` to
     /// run the real CLI in a process of its own).
     #[command(hide = true)]
@@ -92,6 +95,7 @@ fn main() -> anyhow::Result<()> {
         Scenario::VerifyNotice(params) => verify_notice::run(&params, &child()?, &mut reporter),
         Scenario::Transparency(params) => transparency::run(&params, &child()?, &mut reporter),
         Scenario::Import(params) => import::run(&params, &child()?, &mut reporter),
+        Scenario::VcVerify(params) => vc_verify::run(&params, &child()?, &mut reporter),
         Scenario::Cli { args } => {
             let argv = std::iter::once(std::ffi::OsString::from("rightsnet")).chain(args);
             std::process::exit(rightsnet_cli::run_args(argv));

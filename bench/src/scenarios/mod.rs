@@ -10,6 +10,7 @@ pub mod query;
 pub mod screen;
 pub mod store_size;
 pub mod transparency;
+pub mod vc_verify;
 pub mod verify_notice;
 
 use std::path::Path;

@@ -6,16 +6,18 @@
 //! The binary runs the node in a child process, so that its memory is its own; the client and
 //! the node still share the machine's cores.
 
+use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use anyhow::Context;
 use rightsnet_node::ingest::Source;
 use serde_json::{Value, json};
 
 use super::{Loader, bulk_load, runtime};
 use crate::cluster::{ApiNode, NodeFiles, NodeMode, dir_size, mib, write_trust};
 use crate::cpu::CpuSample;
-use crate::fixtures::{Feed, Office, Registration, holder_dids, mix, trust_store};
+use crate::fixtures::{Feed, Office, Registration, holder_dids, mix, spread, trust_store};
 use crate::load::{self, Check, Request};
 use crate::report::{Reporter, round};
 use crate::stats::per_second;
@@ -47,6 +49,11 @@ pub struct Params {
     /// Acknowledge writes before the write-ahead log is synced (nodes sync by default).
     #[arg(long)]
     pub no_sync: bool,
+    /// Keep the node's files in this directory instead of a temporary one, and reuse a store
+    /// loaded there before with the same `--rights` and `--authors` (a 10 M load takes tens
+    /// of minutes; the queries can then be measured again without it).
+    #[arg(long)]
+    pub store: Option<std::path::PathBuf>,
 }
 
 impl Default for Params {
@@ -60,6 +67,7 @@ impl Default for Params {
             max_requests: u64::MAX,
             limit: 20,
             no_sync: false,
+            store: None,
         }
     }
 }
@@ -183,7 +191,17 @@ fn check(kind: &str, status: u16, body: &[u8]) -> Check {
 pub fn run(params: &Params, mode: &NodeMode, reporter: &mut Reporter<'_>) -> anyhow::Result<()> {
     let sync_writes = !params.no_sync;
     let runtime = runtime()?;
-    let directory = tempfile::tempdir()?;
+    let temporary;
+    let root: std::path::PathBuf = match &params.store {
+        Some(dir) => {
+            std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+            dir.clone()
+        }
+        None => {
+            temporary = tempfile::tempdir()?;
+            temporary.path().to_path_buf()
+        }
+    };
     let node_office = Office::new("query-node", 31);
     let authors = Office::set("query-author", params.authors.max(1));
     let trust = || -> anyhow::Result<_> {
@@ -194,60 +212,39 @@ pub fn run(params: &Params, mode: &NodeMode, reporter: &mut Reporter<'_>) -> any
                 .collect::<anyhow::Result<_>>()?,
         )
     };
-    let trust_path = directory.path().join("trust.toml");
+    let trust_path = root.join("trust.toml");
     write_trust(&trust_path, &trust()?)?;
-    let files = NodeFiles::create(directory.path().join("node"), &node_office.key)?;
-
-    // Load through the ingest path, in bulk, one bounded chunk at a time.
-    let loader = Loader::open(&files.data_dir(), trust()?, sync_writes)?;
-    let mut feeds: Vec<Feed> = Office::set("query-author", params.authors.max(1))
-        .into_iter()
-        .map(Feed::new)
-        .collect();
-    let load = bulk_load(
-        &runtime,
-        &loader.ingest,
-        &mut feeds,
-        params.rights,
-        params.chunk,
-        Source::Sync,
-    )?;
-    // Disk per registration is measured after a full compaction (issue 14).
-    let compacted = super::store_size::compact(&loader.store)?;
-    // The peak of this process so far: the node library loading (writer, RocksDB, the block
-    // cache) plus the generator's bounded chunks — what a node that loads this register holds.
-    let load_peak = crate::cluster::Memory::of(None).map_or(0, |memory| memory.peak_rss_bytes);
-    let closing = Instant::now();
-    loader.close()?;
-    let closed_in = closing.elapsed();
-    let disk_after_load = dir_size(&files.data_dir());
-    let ingest_per_s = per_second(load.entries, load.ingesting);
-    reporter.say(format!(
-        "query: {} registrations ({:.0} MiB signed) from {} offices loaded in bulk at {:.1} k/s ({:.1} s; generating {:.1} s; final flush {:.1} s); store {:.0} MiB on disk",
-        load.entries,
-        mib(load.bytes),
-        feeds.len(),
-        ingest_per_s / 1000.0,
-        load.ingesting.as_secs_f64(),
-        load.generating.as_secs_f64(),
-        closed_in.as_secs_f64(),
-        mib(disk_after_load)
-    ));
-    reporter.say(format!(
-        "  after a full compaction ({:.1} s): {:.0} bytes per right on disk; table files per right: {}; peak RSS of the loading process (node library and generator) {:.0} MiB",
-        compacted.seconds,
-        disk_after_load as f64 / load.entries.max(1) as f64,
-        compacted.per_entry_line(load.entries),
-        mib(load_peak)
-    ));
+    let files = NodeFiles::create(root.join("node"), &node_office.key)?;
+    let marker = root.join(LOADED_MARKER);
+    let wanted = json!({"rights": params.rights, "authors": params.authors.max(1)});
+    let reusable = reusable_load(&marker, &files.data_dir(), &wanted)?;
+    let reused = reusable.is_some();
+    let mut load_figures = match reusable {
+        Some(figures) => {
+            reporter.say(format!(
+                "query: reusing the store in {} ({} registrations loaded by an earlier run)",
+                root.display(),
+                params.rights
+            ));
+            figures
+        }
+        None => {
+            let figures = load_store(params, &runtime, &files, trust()?, reporter)?;
+            // Written last: a store whose load was cut short has no marker and is not reused.
+            std::fs::write(
+                &marker,
+                serde_json::to_vec(&json!({"load": wanted, "figures": figures}))?,
+            )?;
+            figures
+        }
+    };
+    let entries = load_figures["rights_loaded"].as_u64().unwrap_or_default();
     let loaded = Loaded {
         offices: Arc::new(
-            feeds
+            authors
                 .into_iter()
-                .map(|feed| {
-                    let count = feed.seq;
-                    (feed.office, count)
-                })
+                .zip(spread(params.rights, params.authors.max(1)))
+                .map(|(office, count)| (office, count as u64))
                 .collect(),
         ),
     };
@@ -317,37 +314,29 @@ pub fn run(params: &Params, mode: &NodeMode, reporter: &mut Reporter<'_>) -> any
     reporter.say(format!(
         "  store on disk {:.0} MiB ({:.0} bytes per right); RSS of the {memory_of}: {:.0} MiB now, {:.0} MiB peak",
         mib(disk_after_queries),
-        disk_after_queries as f64 / load.entries.max(1) as f64,
+        disk_after_queries as f64 / entries.max(1) as f64,
         mib(rss),
         mib(peak)
     ));
     let parameters = json!({
-        "rights": load.entries,
+        "rights": entries,
         "authors": loaded.offices.len(),
         "seconds": params.seconds,
         "workers": params.workers,
         "limit": params.limit,
         "sync_writes": sync_writes,
     });
+    load_figures["disk_bytes"] = json!(disk_after_queries);
+    load_figures["disk_bytes_per_right"] =
+        json!(round(disk_after_queries as f64 / entries.max(1) as f64, 1));
+    load_figures["rss_bytes"] = json!(rss);
+    load_figures["peak_rss_bytes"] = json!(peak);
+    load_figures["rss_of"] = json!(memory_of);
+    load_figures["store_reused"] = json!(reused);
     reporter.result(
         "query",
-        json!({"rights": load.entries, "authors": loaded.offices.len(), "sync_writes": sync_writes, "part": "load"}),
-        json!({
-            "ingest_per_s": round(ingest_per_s, 0),
-            "ingest_seconds": round(load.ingesting.as_secs_f64(), 3),
-            "generate_seconds": round(load.generating.as_secs_f64(), 3),
-            "signed_bytes": load.bytes,
-            "disk_bytes_after_load": disk_after_load,
-            "disk_bytes_per_right_after_load": round(disk_after_load as f64 / load.entries.max(1) as f64, 1),
-            "compaction_s": round(compacted.seconds, 2),
-            "load_peak_rss_bytes": load_peak,
-            "family_bytes": compacted.families_json(),
-            "disk_bytes": disk_after_queries,
-            "disk_bytes_per_right": round(disk_after_queries as f64 / load.entries.max(1) as f64, 1),
-            "rss_bytes": rss,
-            "peak_rss_bytes": peak,
-            "rss_of": memory_of,
-        }),
+        json!({"rights": entries, "authors": loaded.offices.len(), "sync_writes": sync_writes, "part": "load"}),
+        load_figures,
     )?;
     for line in lines {
         let mut line_parameters = parameters.clone();
@@ -355,4 +344,97 @@ pub fn run(params: &Params, mode: &NodeMode, reporter: &mut Reporter<'_>) -> any
         reporter.result("query", line_parameters, line["figures"].clone())?;
     }
     Ok(())
+}
+
+/// The marker a finished load leaves in the `--store` directory.
+const LOADED_MARKER: &str = "loaded.json";
+
+/// The load figures recorded by an earlier run that loaded `wanted` into `data_dir`, or `None`
+/// when there is no such store yet. A directory holding a store without a marker (a load cut
+/// short, or files of something else) is refused rather than loaded into again.
+fn reusable_load(marker: &Path, data_dir: &Path, wanted: &Value) -> anyhow::Result<Option<Value>> {
+    let Ok(bytes) = std::fs::read(marker) else {
+        if data_dir.join("CURRENT").exists() {
+            anyhow::bail!(
+                "{} holds a store with no finished load (no {LOADED_MARKER}): give an empty directory",
+                data_dir.display()
+            );
+        }
+        return Ok(None);
+    };
+    let recorded: Value =
+        serde_json::from_slice(&bytes).with_context(|| format!("reading {}", marker.display()))?;
+    if &recorded["load"] != wanted {
+        anyhow::bail!(
+            "the store in {} was loaded with {}, not {wanted}: give another directory",
+            data_dir.display(),
+            recorded["load"]
+        );
+    }
+    Ok(Some(recorded["figures"].clone()))
+}
+
+/// Loads `params.rights` registrations into the store of `files` through the bulk ingest path,
+/// one bounded chunk at a time, compacts it fully and reports the load: its figures.
+fn load_store(
+    params: &Params,
+    runtime: &tokio::runtime::Runtime,
+    files: &NodeFiles,
+    trust: rightsnet_node::trust::TrustStore,
+    reporter: &mut Reporter<'_>,
+) -> anyhow::Result<Value> {
+    let sync_writes = !params.no_sync;
+    let loader = Loader::open(&files.data_dir(), trust, sync_writes)?;
+    let mut feeds: Vec<Feed> = Office::set("query-author", params.authors.max(1))
+        .into_iter()
+        .map(Feed::new)
+        .collect();
+    let load = bulk_load(
+        runtime,
+        &loader.ingest,
+        &mut feeds,
+        params.rights,
+        params.chunk,
+        Source::Sync,
+    )?;
+    // Disk per registration is measured after a full compaction (issue 14).
+    let compacted = super::store_size::compact(&loader.store)?;
+    // The peak of this process so far: the node library loading (writer, RocksDB, the block
+    // cache) plus the generator's bounded chunks — what a node that loads this register holds.
+    let load_peak = crate::cluster::Memory::of(None).map_or(0, |memory| memory.peak_rss_bytes);
+    let closing = Instant::now();
+    loader.close()?;
+    let closed_in = closing.elapsed();
+    let disk_after_load = dir_size(&files.data_dir());
+    let ingest_per_s = per_second(load.entries, load.ingesting);
+    reporter.say(format!(
+        "query: {} registrations ({:.0} MiB signed) from {} offices loaded in bulk at {:.1} k/s ({:.1} s; generating {:.1} s; final flush {:.1} s); store {:.0} MiB on disk",
+        load.entries,
+        mib(load.bytes),
+        feeds.len(),
+        ingest_per_s / 1000.0,
+        load.ingesting.as_secs_f64(),
+        load.generating.as_secs_f64(),
+        closed_in.as_secs_f64(),
+        mib(disk_after_load)
+    ));
+    reporter.say(format!(
+        "  after a full compaction ({:.1} s): {:.0} bytes per right on disk; table files per right: {}; peak RSS of the loading process (node library and generator) {:.0} MiB",
+        compacted.seconds,
+        disk_after_load as f64 / load.entries.max(1) as f64,
+        compacted.per_entry_line(load.entries),
+        mib(load_peak)
+    ));
+    Ok(json!({
+        "rights_loaded": load.entries,
+        "ingest_per_s": round(ingest_per_s, 0),
+        "ingest_seconds": round(load.ingesting.as_secs_f64(), 3),
+        "generate_seconds": round(load.generating.as_secs_f64(), 3),
+        "signed_bytes": load.bytes,
+        "disk_bytes_after_load": disk_after_load,
+        "disk_bytes_per_right_after_load": round(disk_after_load as f64 / load.entries.max(1) as f64, 1),
+        "compaction_s": round(compacted.seconds, 2),
+        "load_peak_rss_bytes": load_peak,
+        "family_bytes": compacted.families_json(),
+    }))
 }

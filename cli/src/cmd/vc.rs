@@ -9,7 +9,7 @@ use proto_types::jcs;
 use proto_types::keys::KeyFile;
 use proto_types::timestamp::Timestamp;
 use rayon::prelude::*;
-use serde_json::{Value, json};
+use serde_json::json;
 
 use super::{read_file, read_stdin};
 use crate::{CommandError, CommandResult, Exit};
@@ -211,68 +211,104 @@ fn read_line(input: &mut impl BufRead, line: &mut Vec<u8>) -> std::io::Result<Op
 }
 
 fn verify_lines() -> CommandResult {
-    let stdin = std::io::stdin();
-    let mut input = stdin.lock();
-    let mut line_number = 0usize;
-    let mut all_verified = true;
-    loop {
-        // Read a bounded chunk of lines, verify it on every core, print it in order.
-        let mut chunk: Vec<(usize, Result<Vec<u8>, String>)> =
-            Vec::with_capacity(JSONL_CHUNK_LINES);
-        let mut line = Vec::new();
-        while chunk.len() < JSONL_CHUNK_LINES {
-            match read_line(&mut input, &mut line).map_err(|error| {
-                CommandError::failure(format!("cannot read standard input: {error}"))
-            })? {
-                None => break,
-                Some(too_long) => {
-                    line_number += 1;
-                    if too_long {
-                        chunk.push((
-                            line_number,
-                            Err(format!(
-                                "line exceeds the limit of {MAX_DOCUMENT_BYTES} bytes"
-                            )),
-                        ));
-                    } else {
-                        chunk.push((line_number, Ok(std::mem::take(&mut line))));
-                    }
+    // A reader that can move between threads (a locked stdin cannot): the next chunk is read
+    // while the current one is verified.
+    let mut input = std::io::BufReader::with_capacity(1 << 20, std::io::stdin());
+    let stdout = std::io::stdout();
+    verify_lines_from(&mut input, &mut stdout.lock())
+}
+
+/// One line read: its number, and its bytes or why it cannot be used.
+type Line = (usize, Result<Vec<u8>, String>);
+
+/// Reads the next chunk of at most [`JSONL_CHUNK_LINES`] lines (empty at the end of input).
+fn read_chunk(
+    input: &mut impl BufRead,
+    line_number: &mut usize,
+) -> Result<Vec<Line>, CommandError> {
+    let mut chunk: Vec<Line> = Vec::with_capacity(JSONL_CHUNK_LINES);
+    let mut line = Vec::new();
+    while chunk.len() < JSONL_CHUNK_LINES {
+        match read_line(input, &mut line).map_err(|error| {
+            CommandError::failure(format!("cannot read standard input: {error}"))
+        })? {
+            None => break,
+            Some(too_long) => {
+                *line_number += 1;
+                if too_long {
+                    chunk.push((
+                        *line_number,
+                        Err(format!(
+                            "line exceeds the limit of {MAX_DOCUMENT_BYTES} bytes"
+                        )),
+                    ));
+                } else {
+                    chunk.push((*line_number, Ok(std::mem::take(&mut line))));
                 }
             }
         }
-        if chunk.is_empty() {
-            break;
+    }
+    Ok(chunk)
+}
+
+/// The result line of one input line (with its newline), and whether it verified.
+fn result_line((number, line): &Line) -> (Vec<u8>, bool) {
+    let outcome = match line {
+        Ok(bytes) => check(bytes),
+        Err(reason) => Outcome::Unusable(reason.clone()),
+    };
+    let result = match &outcome {
+        // The method decoded to the signer, so its did:key part is the signer's one did:key
+        // (no need to encode the key again).
+        Outcome::Verified(verified) => json!({
+            "line": number,
+            "verified": true,
+            "reason": null,
+            "signer": verified
+                .verification_method()
+                .split_once('#')
+                .map_or(verified.verification_method(), |(did, _)| did),
+        }),
+        Outcome::NotVerified(reason) | Outcome::Unusable(reason) => json!({
+            "line": number,
+            "verified": false,
+            "reason": reason,
+        }),
+    };
+    // Serialising a json! value cannot fail.
+    let mut text = result.to_string().into_bytes();
+    text.push(b'\n');
+    (text, matches!(outcome, Outcome::Verified(_)))
+}
+
+/// `vc verify --jsonl` from `input` to `output`: one JSON result per line of `input`, in
+/// order, verified on every core a chunk of [`JSONL_CHUNK_LINES`] at a time while the next
+/// chunk is read. Exit 0 when every line verified, 1 when any did not, a failure when reading
+/// or writing fails.
+pub fn verify_lines_from(
+    input: &mut (impl BufRead + Send),
+    output: &mut impl Write,
+) -> CommandResult {
+    let mut line_number = 0usize;
+    let mut all_verified = true;
+    let mut chunk = read_chunk(input, &mut line_number)?;
+    while !chunk.is_empty() {
+        let (results, next) = rayon::join(
+            || chunk.par_iter().map(result_line).collect::<Vec<_>>(),
+            || read_chunk(input, &mut line_number),
+        );
+        let mut text = Vec::with_capacity(results.iter().map(|(line, _)| line.len()).sum());
+        for (line, verified) in results {
+            all_verified &= verified;
+            text.extend_from_slice(&line);
         }
-        let results: Vec<Value> = chunk
-            .par_iter()
-            .map(|(number, line)| {
-                let outcome = match line {
-                    Ok(bytes) => check(bytes),
-                    Err(reason) => Outcome::Unusable(reason.clone()),
-                };
-                match outcome {
-                    Outcome::Verified(verified) => json!({
-                        "line": number,
-                        "verified": true,
-                        "reason": null,
-                        "signer": verified.signer().to_did_key(),
-                    }),
-                    Outcome::NotVerified(reason) | Outcome::Unusable(reason) => json!({
-                        "line": number,
-                        "verified": false,
-                        "reason": reason,
-                    }),
-                }
-            })
-            .collect();
-        let mut output = Vec::new();
-        for result in &results {
-            all_verified &= result["verified"] == Value::Bool(true);
-            // Serialising a json! value cannot fail.
-            output.extend_from_slice(result.to_string().as_bytes());
-            output.push(b'\n');
-        }
-        write_stdout(&output)?;
+        output
+            .write_all(&text)
+            .and_then(|()| output.flush())
+            .map_err(|error| {
+                CommandError::failure(format!("cannot write standard output: {error}"))
+            })?;
+        chunk = next?;
     }
     Ok(if all_verified {
         Exit::Ok

@@ -5,7 +5,7 @@
 use rightsnet_bench::Reporter;
 use rightsnet_bench::cluster::NodeMode;
 use rightsnet_bench::scenarios::{
-    catchup, import, ingest, propagation, query, screen, transparency, verify_notice,
+    catchup, import, ingest, propagation, query, screen, transparency, vc_verify, verify_notice,
 };
 use serde_json::Value;
 
@@ -181,11 +181,13 @@ fn query_answers_every_kind_and_reports_disk_and_memory() {
         max_requests: 12,
         limit: 5,
         no_sync: true,
+        store: None,
     };
     let lines = results("query", |reporter| {
         query::run(&params, &NodeMode::InProcess, reporter)
     });
     assert_eq!(lines.len(), 1 + query::KINDS.len());
+    assert_eq!(lines[0]["figures"]["store_reused"], false);
     let load = &lines[0]["figures"];
     assert_eq!(lines[0]["parameters"]["rights"], 1500);
     assert!(number(&load["ingest_per_s"]) > 0.0);
@@ -203,6 +205,67 @@ fn query_answers_every_kind_and_reports_disk_and_memory() {
     }
     // A right looked up by id is always found.
     assert_eq!(lines[1]["figures"]["one_client"]["hits"], 12);
+}
+
+#[test]
+fn query_reuses_a_store_it_loaded_and_refuses_a_foreign_one() {
+    let directory = tempfile::tempdir().unwrap();
+    let params = query::Params {
+        rights: 400,
+        authors: 2,
+        chunk: 200,
+        seconds: 5.0,
+        workers: 2,
+        max_requests: 4,
+        limit: 5,
+        no_sync: true,
+        store: Some(directory.path().join("store")),
+    };
+    for reused in [false, true] {
+        let lines = results("query", |reporter| {
+            query::run(&params, &NodeMode::InProcess, reporter)
+        });
+        let load = &lines[0]["figures"];
+        assert_eq!(load["store_reused"], reused, "{load}");
+        assert_eq!(load["rights_loaded"], 400, "{load}");
+        for line in &lines[1..] {
+            assert_eq!(line["figures"]["loaded"]["wrong"], 0, "{line}");
+        }
+    }
+    // Another load in the same directory is refused, not mixed in.
+    let other = query::Params {
+        rights: 500,
+        ..params.clone()
+    };
+    let mut json = Vec::new();
+    let mut human = Vec::new();
+    let error = query::run(
+        &other,
+        &NodeMode::InProcess,
+        &mut Reporter::new(&mut json, &mut human),
+    )
+    .unwrap_err();
+    assert!(error.to_string().contains("was loaded with"), "{error}");
+}
+
+#[test]
+fn vc_verify_checks_every_answer_of_the_cli() {
+    let params = vc_verify::Params {
+        credentials: 200,
+        issuers: 3,
+        rounds: 1,
+        cli_from: None,
+    };
+    let lines = results("vc-verify", |reporter| {
+        vc_verify::run(&params, &NodeMode::InProcess, reporter)
+    });
+    let figures = &lines[0]["figures"];
+    assert_eq!(figures["wrong"], 0, "{figures}");
+    assert!(number(&figures["median_ratio"]) > 0.0, "{figures}");
+    assert!(
+        number(&figures["rounds"][0]["raw_per_s"]) > 0.0,
+        "{figures}"
+    );
 }
 
 #[test]
