@@ -436,13 +436,19 @@ pub fn verify_notice(notice: &Value) -> Result<HolderNotice, ClaimError> {
 }
 
 /// Checks the signature of `notice`, which [`HolderNotice::decode`] read as `decoded`, under
-/// its `holder` key: [`verify_notice`] without decoding it again.
+/// its `holder` key: [`verify_notice`] without decoding it again (the signing input is the one
+/// the decode kept, when it kept one).
 pub fn check_notice_signature(notice: &Value, decoded: &HolderNotice) -> Result<(), ClaimError> {
     let signature = Signature::from_multibase(&decoded.signature)?;
-    decoded
-        .holder
-        .verify(&notice_signing_message(notice)?, &signature)
-        .map_err(|_| ClaimError::NoticeSignature)
+    let checked = match decoded.unsigned_canonical() {
+        Some(canonical) => decoded
+            .holder
+            .verify_parts(&[NOTICE_SIGNATURE_TAG, canonical], &signature),
+        None => decoded
+            .holder
+            .verify(&notice_signing_message(notice)?, &signature),
+    };
+    checked.map_err(|_| ClaimError::NoticeSignature)
 }
 
 #[cfg(test)]
@@ -647,6 +653,19 @@ mod tests {
         let signed = sign_notice(&unsigned, &holder).unwrap();
         let notice = verify_notice(&signed).unwrap();
         assert_eq!(notice.holder, holder.public_key());
+        // The signing input the decode keeps is the one computed from the JSON, also when the
+        // JSON spells a number another way (`1.0` for `1`).
+        let mut respelled = signed.clone();
+        respelled["v"] = json!(1.0);
+        for value in [&signed, &respelled] {
+            let decoded = HolderNotice::decode(value).unwrap();
+            let message = notice_signing_message(value).unwrap();
+            assert_eq!(
+                decoded.unsigned_canonical(),
+                Some(&message[NOTICE_SIGNATURE_TAG.len()..])
+            );
+            assert!(check_notice_signature(value, &decoded).is_ok());
+        }
         let mut changed = signed.clone();
         changed["good_faith_statement"] = json!("Something else entirely.");
         assert_eq!(

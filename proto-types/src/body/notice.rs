@@ -83,6 +83,10 @@ pub struct HolderNotice {
     /// in code.
     #[serde(skip)]
     received: Value,
+    /// The canonical bytes of the notice without its `signature` (what the holder signed, but
+    /// for the tag), kept by [`HolderNotice::decode`]; empty for a notice built in code.
+    #[serde(skip)]
+    unsigned_canonical: Vec<u8>,
 }
 
 impl HolderNotice {
@@ -93,12 +97,24 @@ impl HolderNotice {
     /// spelling of an integer (`1`, `1.0`, `1e0`) is that integer, and the holder's signature
     /// covers the canonical form anyway.
     pub fn decode(value: &Value) -> Result<Self, BodyError> {
-        let canonical = canonical_value(value)?;
+        // One pass: the canonical bytes, the value they read back as, and the bytes without
+        // the signature (the signing input), without writing and parsing again.
+        let canonicalized = crate::jcs::canonicalize_owned(value.clone(), "signature")
+            .map_err(|error| BodyError::new("body", error.to_string()))?;
+        let unsigned_canonical = canonicalized.bytes_without_member();
+        let canonical = canonicalized.value;
         check::version_of_value(&canonical, &[BODY_VERSION], "holder notice")?;
         let mut notice: Self = decode::from_value(&canonical)?;
         notice.validate()?;
         notice.received = canonical;
+        notice.unsigned_canonical = unsigned_canonical;
         Ok(notice)
+    }
+
+    /// The canonical bytes of the notice without its `signature`, when it was decoded from
+    /// JSON by [`HolderNotice::decode`].
+    pub fn unsigned_canonical(&self) -> Option<&[u8]> {
+        (!self.unsigned_canonical.is_empty()).then_some(self.unsigned_canonical.as_slice())
     }
 
     /// The notice as received, in canonical form, when it was decoded from JSON.
