@@ -7,6 +7,7 @@ pub mod import;
 pub mod ingest;
 pub mod propagation;
 pub mod query;
+pub mod query_check;
 pub mod screen;
 pub mod store_size;
 pub mod transparency;

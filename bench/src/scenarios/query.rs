@@ -14,7 +14,7 @@ use anyhow::Context;
 use rightsnet_node::ingest::Source;
 use serde_json::{Value, json};
 
-use super::{Loader, bulk_load, runtime};
+use super::{Loader, bulk_load, query_check, runtime};
 use crate::cluster::{ApiNode, NodeFiles, NodeMode, dir_size, mib, write_trust};
 use crate::cpu::CpuSample;
 use crate::fixtures::{Feed, Office, Registration, holder_dids, mix, spread, trust_store};
@@ -54,6 +54,10 @@ pub struct Params {
     /// of minutes; the queries can then be measured again without it).
     #[arg(long)]
     pub store: Option<std::path::PathBuf>,
+    /// Searches of each kind paged through to their end and compared with a brute-force scan
+    /// of the store once the node has stopped (0: none).
+    #[arg(long, default_value_t = 3)]
+    pub check_searches: usize,
 }
 
 impl Default for Params {
@@ -68,6 +72,7 @@ impl Default for Params {
             limit: 20,
             no_sync: false,
             store: None,
+            check_searches: 3,
         }
     }
 }
@@ -304,10 +309,52 @@ pub fn run(params: &Params, mode: &NodeMode, reporter: &mut Reporter<'_>) -> any
         Ok(lines)
     };
     let lines = run_kinds();
+    let sampled = match &lines {
+        Ok(_) => runtime.block_on(sample_searches(params, &loaded, &base)),
+        Err(_) => Ok(Vec::new()),
+    };
     let (memory, memory_of) = node.memory();
     let stopped = node.stop();
     let lines = lines?;
+    let sampled = sampled?;
     stopped?;
+    let checked = if sampled.is_empty() {
+        None
+    } else {
+        let started = Instant::now();
+        let (verdicts, scanned, first_wrong) = query_check::compare(&files.data_dir(), &sampled)?;
+        let mut kinds: Vec<_> = verdicts.into_iter().collect();
+        kinds.sort_by_key(|(kind, _)| KINDS.iter().position(|known| known == kind));
+        for (kind, verdict) in &kinds {
+            reporter.say(format!(
+                "  brute force, {kind:<18}: {} searches, {} exactly the scan's set, {} cut at the bound and consistent, {} wrong ({} rights answered, {} expected, {} pages)",
+                verdict.searches,
+                verdict.exact,
+                verdict.truncated_consistent,
+                verdict.wrong,
+                verdict.rights_answered,
+                verdict.rights_expected,
+                verdict.pages
+            ));
+        }
+        if let Some(wrong) = &first_wrong {
+            reporter.say(format!("    first wrong search: {wrong}"));
+        }
+        let wrong: usize = kinds.iter().map(|(_, verdict)| verdict.wrong).sum();
+        reporter.say(format!(
+            "  brute force: {scanned} rights scanned in {:.1} s; {wrong} wrong searches",
+            started.elapsed().as_secs_f64()
+        ));
+        Some(json!({
+            "rights_scanned": scanned,
+            "wrong_searches": wrong,
+            "first_wrong": first_wrong,
+            "kinds": kinds
+                .into_iter()
+                .map(|(kind, verdict)| (kind.to_owned(), verdict.to_json()))
+                .collect::<serde_json::Map<_, _>>(),
+        }))
+    };
     let disk_after_queries = dir_size(&files.data_dir());
     let rss = memory.map_or(0, |memory| memory.rss_bytes);
     let peak = memory.map_or(0, |memory| memory.peak_rss_bytes);
@@ -333,6 +380,9 @@ pub fn run(params: &Params, mode: &NodeMode, reporter: &mut Reporter<'_>) -> any
     load_figures["peak_rss_bytes"] = json!(peak);
     load_figures["rss_of"] = json!(memory_of);
     load_figures["store_reused"] = json!(reused);
+    if let Some(checked) = checked {
+        load_figures["brute_force"] = checked;
+    }
     reporter.result(
         "query",
         json!({"rights": entries, "authors": loaded.offices.len(), "sync_writes": sync_writes, "part": "load"}),
@@ -344,6 +394,26 @@ pub fn run(params: &Params, mode: &NodeMode, reporter: &mut Reporter<'_>) -> any
         reporter.result("query", line_parameters, line["figures"].clone())?;
     }
     Ok(())
+}
+
+/// Pages through `params.check_searches` searches of each search kind on the node at `base`.
+async fn sample_searches(
+    params: &Params,
+    loaded: &Loaded,
+    base: &str,
+) -> anyhow::Result<Vec<query_check::Sampled>> {
+    let client = reqwest::Client::new();
+    let mut sampled = Vec::new();
+    for kind in KINDS.into_iter().filter(|kind| *kind != "right_by_id") {
+        for index in 0..params.check_searches as u64 {
+            // Numbers the timed runs do not start from.
+            let number = 0x5eed_0000_0000 + index * 7_919;
+            let registration = loaded.pick(number);
+            let path = request(kind, &registration, query_check::page(), number).path;
+            sampled.push(query_check::collect(&client, base, kind, &registration, path).await?);
+        }
+    }
+    Ok(sampled)
 }
 
 /// The marker a finished load leaves in the `--store` directory.

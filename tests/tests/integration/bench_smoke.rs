@@ -182,6 +182,7 @@ fn query_answers_every_kind_and_reports_disk_and_memory() {
         limit: 5,
         no_sync: true,
         store: None,
+        check_searches: 2,
     };
     let lines = results("query", |reporter| {
         query::run(&params, &NodeMode::InProcess, reporter)
@@ -205,6 +206,19 @@ fn query_answers_every_kind_and_reports_disk_and_memory() {
     }
     // A right looked up by id is always found.
     assert_eq!(lines[1]["figures"]["one_client"]["hits"], 12);
+    // Two searches of each kind paged to their end, each exactly what a scan finds.
+    let brute_force = &load["brute_force"];
+    assert_eq!(brute_force["rights_scanned"], 1500, "{brute_force}");
+    assert_eq!(brute_force["wrong_searches"], 0, "{brute_force}");
+    for kind in &query::KINDS[1..] {
+        let verdict = &brute_force["kinds"][kind];
+        assert_eq!(verdict["searches"], 2, "{kind}: {verdict}");
+        assert_eq!(verdict["exact"], 2, "{kind}: {verdict}");
+        assert!(
+            number(&verdict["rights_expected"]) >= 2.0,
+            "{kind}: {verdict}"
+        );
+    }
 }
 
 #[test]
@@ -220,6 +234,7 @@ fn query_reuses_a_store_it_loaded_and_refuses_a_foreign_one() {
         limit: 5,
         no_sync: true,
         store: Some(directory.path().join("store")),
+        check_searches: 0,
     };
     for reused in [false, true] {
         let lines = results("query", |reporter| {
