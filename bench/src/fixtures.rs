@@ -254,6 +254,19 @@ impl Registration {
         format!("{}-{month:02}-{day:02}", self.filing_year + 10)
     }
 
+    /// The claims a credential about this registration carries, naming the registering entry.
+    pub fn claims(&self, entry: EntryId) -> anyhow::Result<proto_types::claims::RightClaims> {
+        Ok(proto_types::claims::RightClaims {
+            right_id: proto_types::body::RightId::parse(&self.right_id)?,
+            right_type: "trademark".to_owned(),
+            mark: Some(self.mark_text.clone()),
+            nice_classes: self.nice_classes.clone(),
+            holder_name: self.holder_name(),
+            expiry_date: Some(self.expiry_date()),
+            registration_entry: entry,
+        })
+    }
+
     /// The registration body, as an office would sign it.
     pub fn body_json(&self) -> Value {
         let (month, day) = self.filing_month_day;

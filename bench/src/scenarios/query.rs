@@ -409,7 +409,7 @@ async fn sample_searches(
             // Numbers the timed runs do not start from.
             let number = 0x5eed_0000_0000 + index * 7_919;
             let registration = loaded.pick(number);
-            let path = request(kind, &registration, query_check::page(), number).path;
+            let path = request(kind, &registration, query_check::PAGE, number).path;
             sampled.push(query_check::collect(&client, base, kind, &registration, path).await?);
         }
     }

@@ -24,14 +24,14 @@ use crate::fixtures::{Registration, holder_dids};
 
 /// Page size asked for while paging through a sampled search (the node's default
 /// `max_page_size`).
-const PAGE: usize = 500;
+pub const PAGE: usize = 500;
 
 /// Most rights read from one sampled search before it is called truncated: a truncated answer
 /// is checked to be a subset of the brute-force set, with no right twice.
-const MAX_COLLECTED: usize = 200_000;
+pub const MAX_COLLECTED: usize = 200_000;
 
 /// Most requests made to page through one sampled search.
-const MAX_PAGES: usize = 2_000;
+pub const MAX_PAGES: usize = 2_000;
 
 /// What a sampled search means, decided on one right.
 #[derive(Debug)]
@@ -280,11 +280,6 @@ pub fn compare(
         }
     }
     Ok((verdicts, scanned, first_wrong))
-}
-
-/// The page size the sampled searches ask for.
-pub const fn page() -> usize {
-    PAGE
 }
 
 #[cfg(test)]

@@ -15,8 +15,7 @@ use std::process::{Command, Stdio};
 use std::time::Instant;
 
 use anyhow::{Context, ensure};
-use proto_types::body::RightId;
-use proto_types::claims::{self, RightClaims};
+use proto_types::claims;
 use proto_types::data_integrity;
 use proto_types::entry::EntryId;
 use proto_types::keys::{PublicKey, Signature};
@@ -71,15 +70,7 @@ struct Credential {
 fn credential(office: &Office, number: u64, now: &Timestamp) -> anyhow::Result<Credential> {
     let registration = Registration::new(office, number);
     let entry = EntryId::from_hex(&hex::encode(crate::fixtures::seed("vc-entry", number)))?;
-    let claims = RightClaims {
-        right_id: RightId::parse(&registration.right_id)?,
-        right_type: "trademark".to_owned(),
-        mark: Some(registration.mark_text.clone()),
-        nice_classes: registration.nice_classes.clone(),
-        holder_name: registration.holder_name(),
-        expiry_date: Some(registration.expiry_date()),
-        registration_entry: entry,
-    };
+    let claims = registration.claims(entry)?;
     let document = claims::credential_document(
         &format!("urn:rightsnet:credential:{}", &entry.to_hex()[..32]),
         &office.key.public_key(),

@@ -9,8 +9,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
-use proto_types::body::RightId;
-use proto_types::claims::{self, RightClaims};
+use proto_types::claims;
 use proto_types::entry::EntryId;
 use proto_types::keys::SecretKey;
 use proto_types::timestamp::Timestamp;
@@ -114,15 +113,7 @@ fn credential(
     entry: EntryId,
     now: &Timestamp,
 ) -> anyhow::Result<Value> {
-    let claims = RightClaims {
-        right_id: RightId::parse(&registration.right_id)?,
-        right_type: "trademark".to_owned(),
-        mark: Some(registration.mark_text.clone()),
-        nice_classes: registration.nice_classes.clone(),
-        holder_name: registration.holder_name(),
-        expiry_date: Some(registration.expiry_date()),
-        registration_entry: entry,
-    };
+    let claims = registration.claims(entry)?;
     let valid_until = Timestamp::parse(&format!("{}T23:59:59Z", registration.expiry_date()))?;
     let valid_from = Timestamp::from_unix_millis(now.unix_millis() - 86_400_000)?;
     let document = claims::credential_document(
