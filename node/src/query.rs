@@ -28,6 +28,9 @@ pub const MAX_QUERY_CHARS: usize = 200;
 /// Most keys of one word's range read to join a multi-word mark search; a longer range (a
 /// common word) is not read whole, its word is checked on each candidate instead.
 pub const MAX_WORD_KEYS: usize = 4096;
+/// Most distinct tokens under the last word of a multi-word mark search checked by point reads
+/// when the word's range is too long to read whole; beyond, each candidate's right is read.
+pub const MAX_PREFIX_TOKENS: usize = 64;
 /// Most words of a multi-word mark whose ranges are read (the others are checked on each
 /// candidate).
 pub const MAX_JOINED_WORDS: usize = 8;
@@ -167,6 +170,10 @@ struct WordRange<'a> {
     scan: IndexScan<'a>,
     /// The right ids of the range, when it holds at most [`MAX_WORD_KEYS`] keys.
     ids: Option<std::collections::HashSet<Vec<u8>>>,
+    /// Otherwise, the whole tokens of the range (the word, or the few tokens under the
+    /// prefix): a candidate is in the range when the index holds it under one of them, a
+    /// point read instead of reading the right.
+    tokens: Option<Vec<Vec<u8>>>,
 }
 
 /// The ranges of a multi-word mark search (its whole words, then the last word's prefix) and
@@ -209,7 +216,15 @@ fn word_ranges<'a>(
                 ids = None;
             }
         }
-        ranges.push(WordRange { scan, ids });
+        let tokens = match (&ids, &scan) {
+            (Some(_), _) => None,
+            (None, IndexScan::MarkToken(word)) => Some(vec![word.as_bytes().to_vec()]),
+            (None, IndexScan::MarkTokenPrefix(prefix)) => {
+                store.mark_tokens_with_prefix(prefix, MAX_PREFIX_TOKENS)?
+            }
+            (None, _) => None,
+        };
+        ranges.push(WordRange { scan, ids, tokens });
     }
     let from_cursor = query.cursor.as_deref().and_then(|cursor| {
         let token = keys::indexed_value(cursor);
@@ -291,6 +306,16 @@ pub fn search(store: &Store, query: &SearchQuery) -> Result<SearchPage, StorageE
             .collect(),
         None => Vec::new(),
     };
+    // The other ranges too long to read whole: a candidate must be under one of their tokens.
+    let point_checks: Vec<&Vec<Vec<u8>>> = match &joined {
+        Some((ranges, driver)) => ranges
+            .iter()
+            .enumerate()
+            .filter(|(index, range)| index != driver && range.ids.is_none())
+            .filter_map(|(_, range)| range.tokens.as_ref())
+            .collect(),
+        None => Vec::new(),
+    };
     match scan {
         Some(scan) => {
             let prefix = match scan {
@@ -308,6 +333,18 @@ pub fn search(store: &Store, query: &SearchQuery) -> Result<SearchPage, StorageE
                 let id = keys::tail(key);
                 if !others.iter().all(|ids| ids.contains(id)) {
                     return Ok(true);
+                }
+                for tokens in &point_checks {
+                    let mut under = false;
+                    for token in tokens.iter() {
+                        if store.has_mark_token(token, id)? {
+                            under = true;
+                            break;
+                        }
+                    }
+                    if !under {
+                        return Ok(true);
+                    }
                 }
                 let right_id = String::from_utf8_lossy(id).into_owned();
                 let Some(right) = store.right(&right_id)? else {
@@ -393,7 +430,7 @@ mod tests {
         "alpha", "alpine", "beta", "bet", "gamma", "lumière", "lumen", "delta",
     ];
 
-    /// Right `n`: the word every right has (so that its range is too long to read whole), and
+    /// Right `n`: a common word (so that its range is too long to read whole), and
     /// one to three words of [`WORDS`] picked by a fixed hash of `n`.
     fn right(n: usize) -> RightState {
         let mut hash = (n as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ 0x5DEE_CE66;
@@ -404,7 +441,10 @@ mod tests {
         };
         let count = 1 + pick() % 3;
         let mut mark: Vec<&str> = (0..count).map(|_| WORDS[pick() % WORDS.len()]).collect();
-        mark.insert(pick() % (mark.len() + 1), "Commun");
+        // Two common words, one the other's prefix: "commun" and "communal" are each under
+        // half the rights, too many to read whole, and both under the prefix "commun".
+        let common = if n % 2 == 0 { "Commun" } else { "Communal" };
+        mark.insert(pick() % (mark.len() + 1), common);
         let right_id = RightId::parse(&format!("FR-TM-{n}")).expect("a right id");
         let date = |text: &str| Date::parse(text).expect("a date");
         RightState {
@@ -454,7 +494,7 @@ mod tests {
     fn multi_word_searches_find_what_a_full_scan_finds_across_pages() {
         let dir = tempfile::tempdir().expect("a temporary directory");
         let (store, writer) = Store::open(dir.path()).expect("opens");
-        let rights: Vec<RightState> = (1..=MAX_WORD_KEYS + 600).map(right).collect();
+        let rights: Vec<RightState> = (1..=2 * MAX_WORD_KEYS + 600).map(right).collect();
         for chunk in rights.chunks(1000) {
             let mut batch = writer.batch();
             for state in chunk {
@@ -475,6 +515,9 @@ mod tests {
             ("delta be", Some(1)),
             ("commun nothing", None),
             ("nothing commun", None),
+            ("communal commun", None),
+            ("alpha comm", Some(2)),
+            ("communal alpha", None),
         ] {
             let wanted = expected(&rights, mark, class);
             // One right a page only where the pages stay few.
@@ -518,6 +561,30 @@ mod tests {
                 assert_eq!(found, wanted, "{mark} (limit {limit}, class {class:?})");
             }
         }
+        // The tokens under a prefix, one seek each, and the point check of a right's key.
+        let tokens = |prefix: &str, max: usize| {
+            store
+                .mark_tokens_with_prefix(prefix, max)
+                .expect("reads")
+                .map(|tokens| {
+                    tokens
+                        .into_iter()
+                        .map(|token| String::from_utf8(token).expect("text"))
+                        .collect::<Vec<_>>()
+                })
+        };
+        assert_eq!(tokens("al", 64).expect("two"), ["alpha", "alpine"]);
+        assert_eq!(tokens("commun", 2).expect("two"), ["commun", "communal"]);
+        assert_eq!(tokens("commun", 1), None);
+        assert_eq!(tokens("zzz", 1).expect("none"), Vec::<String>::new());
+        assert_eq!(tokens("", 64).expect("all").len(), 10);
+        assert!(store.has_mark_token(b"commun", b"FR-TM-2").expect("reads"));
+        assert!(!store.has_mark_token(b"commun", b"FR-TM-1").expect("reads"));
+        assert!(
+            store
+                .has_mark_token(b"communal", b"FR-TM-1")
+                .expect("reads")
+        );
         drop((store, writer));
     }
 }

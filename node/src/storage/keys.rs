@@ -324,6 +324,12 @@ fn index(tag: u8, parts: &[&[u8]], tail: &[u8]) -> Vec<u8> {
     key
 }
 
+/// The mark index key of `right_id` under the whole token `token` (a right's key in a word's
+/// range, looked up to check a search candidate without reading the right).
+pub fn mark_token_entry(token: &[u8], right_id: &[u8]) -> Vec<u8> {
+    index(b't', &[token], right_id)
+}
+
 /// The part of an index key after its separator: the right id or entry id it points to.
 pub fn tail(key: &[u8]) -> &[u8] {
     match key.iter().position(|&byte| byte == SEPARATOR) {

@@ -550,6 +550,48 @@ impl Store {
         self.scan_prefix(scan.family(), &scan.prefix(), start, after, visit)
     }
 
+    /// The distinct tokens of the mark index that begin with `prefix`, in order, or `None`
+    /// when there are more than `max` (one seek a token: keys are not read one by one).
+    pub fn mark_tokens_with_prefix(
+        &self,
+        prefix: &str,
+        max: usize,
+    ) -> Result<Option<Vec<Vec<u8>>>> {
+        let scan = IndexScan::MarkTokenPrefix(prefix);
+        let range = scan.prefix();
+        let mut iterator = self.db.raw_iterator_cf(self.cf(scan.family().name()));
+        iterator.seek(&range);
+        let mut tokens: Vec<Vec<u8>> = Vec::new();
+        while let Some(key) = iterator.key() {
+            if !key.starts_with(&range) {
+                break;
+            }
+            if tokens.len() >= max {
+                return Ok(None);
+            }
+            let token = keys::indexed_value(key).to_vec();
+            // The first key after every key of this token: the token, then a byte above the
+            // separator.
+            let mut next = keys::mark_token_entry(&token, &[]);
+            if let Some(last) = next.last_mut() {
+                *last += 1;
+            }
+            tokens.push(token);
+            iterator.seek(&next);
+        }
+        iterator.status()?;
+        Ok(Some(tokens))
+    }
+
+    /// Whether the mark index holds `right_id` under the whole token `token`.
+    pub fn has_mark_token(&self, token: &[u8], right_id: &[u8]) -> Result<bool> {
+        let key = keys::mark_token_entry(token, right_id);
+        Ok(self
+            .db
+            .get_pinned_cf(self.cf(IndexFamily::Mark.name()), key)?
+            .is_some())
+    }
+
     fn scan_prefix(
         &self,
         family: IndexFamily,
