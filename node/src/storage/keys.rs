@@ -330,6 +330,16 @@ pub fn mark_token_entry(token: &[u8], right_id: &[u8]) -> Vec<u8> {
     index(b't', &[token], right_id)
 }
 
+/// The first mark index key after every key of the whole token `token` (and before the keys
+/// of longer tokens that begin with it): where a walk over distinct tokens seeks next.
+pub fn after_mark_token(token: &[u8]) -> Vec<u8> {
+    let mut key = index(b't', &[token], &[]);
+    if let Some(separator) = key.last_mut() {
+        *separator = SEPARATOR + 1;
+    }
+    key
+}
+
 /// The part of an index key after its separator: the right id or entry id it points to.
 pub fn tail(key: &[u8]) -> &[u8] {
     match key.iter().position(|&byte| byte == SEPARATOR) {

@@ -570,14 +570,8 @@ impl Store {
                 return Ok(None);
             }
             let token = keys::indexed_value(key).to_vec();
-            // The first key after every key of this token: the token, then a byte above the
-            // separator.
-            let mut next = keys::mark_token_entry(&token, &[]);
-            if let Some(last) = next.last_mut() {
-                *last += 1;
-            }
+            iterator.seek(keys::after_mark_token(&token));
             tokens.push(token);
-            iterator.seek(&next);
         }
         iterator.status()?;
         Ok(Some(tokens))
