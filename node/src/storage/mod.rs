@@ -48,6 +48,7 @@ mod read;
 pub mod right_state;
 mod rotations;
 pub mod screen;
+mod token_range;
 pub mod tree;
 
 pub use batch::{StoreBatch, StoreWriter};
@@ -61,6 +62,7 @@ pub use options::{Codec, CompressionPlan, StorageOptions};
 pub use read::StoreReader;
 pub use rotations::UndoMarker;
 pub use screen::ScreenReader;
+pub use token_range::TokenRange;
 pub use tree::{StagedTree, TreeReader};
 
 use std::path::Path;
@@ -575,15 +577,6 @@ impl Store {
         }
         iterator.status()?;
         Ok(Some(tokens))
-    }
-
-    /// Whether the mark index holds `right_id` under the whole token `token`.
-    pub fn has_mark_token(&self, token: &[u8], right_id: &[u8]) -> Result<bool> {
-        let key = keys::mark_token_entry(token, right_id);
-        Ok(self
-            .db
-            .get_pinned_cf(self.cf(IndexFamily::Mark.name()), key)?
-            .is_some())
     }
 
     fn scan_prefix(

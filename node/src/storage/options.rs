@@ -27,9 +27,8 @@
 //! entries, too few for a codec to learn their common structure (field names, the authors'
 //! and holders' keys, the vocabulary); the dictionary gives it that. Even the hashes of `tlog`
 //! gain, through their keys. Point lookups of every family but the indexes have a whole-key
-//! bloom filter; the indexes are scanned, and looked up whole only by a multi-word mark search
-//! checking a candidate under a common word (`Store::has_mark_token`, one read a candidate and
-//! word, mostly of keys a scan just cached; a bloom filter on `index_mark` is still to measure).
+//! bloom filter; the indexes are only scanned and seeked (a multi-word mark search joins its
+//! words' ranges by seeks, [`super::TokenRange`]), never looked up whole, so they have none.
 //!
 //! No prefix extractor is set. The index scans use prefixes of varying length (a mark token
 //! prefix `caf` against the token `cafe`, a class with or without a jurisdiction, the rights
