@@ -34,5 +34,6 @@ pub mod report;
 pub mod scenarios;
 pub mod screen_eval;
 pub mod stats;
+pub mod wrk;
 
 pub use report::Reporter;

@@ -58,6 +58,10 @@ pub struct Params {
     /// of the store once the node has stopped (0: none).
     #[arg(long, default_value_t = 3)]
     pub check_searches: usize,
+    /// Also measure each kind with `wrk` (Debian's package), an independent load generator, at
+    /// one connection and at `--workers`, with the same request paths.
+    #[arg(long)]
+    pub wrk: bool,
 }
 
 impl Default for Params {
@@ -73,6 +77,7 @@ impl Default for Params {
             no_sync: false,
             store: None,
             check_searches: 3,
+            wrk: false,
         }
     }
 }
@@ -194,6 +199,10 @@ fn check(kind: &str, status: u16, body: &[u8]) -> Check {
 
 /// Runs the scenario with the node in `mode`.
 pub fn run(params: &Params, mode: &NodeMode, reporter: &mut Reporter<'_>) -> anyhow::Result<()> {
+    anyhow::ensure!(
+        !params.wrk || crate::wrk::available(),
+        "--wrk: wrk is not installed (apt-get install wrk)"
+    );
     let sync_writes = !params.no_sync;
     let runtime = runtime()?;
     let temporary;
@@ -303,6 +312,30 @@ pub fn run(params: &Params, mode: &NodeMode, reporter: &mut Reporter<'_>) -> any
                     "busy_cores": round(cpu.busy_cores(), 2),
                     "others_cpu_share": round(cpu.others_share(), 3),
                 });
+            }
+            if params.wrk {
+                let paths: Vec<String> = (0..crate::wrk::MAX_PATHS as u64)
+                    .map(|number| request(kind, &loaded.pick(number), params.limit, number).path)
+                    .collect();
+                for (label, connections) in
+                    [("wrk_one_client", 1), ("wrk_loaded", params.workers.max(1))]
+                {
+                    let cpu_sample = CpuSample::now(&pids);
+                    let run = crate::wrk::run(
+                        &base,
+                        &paths,
+                        connections,
+                        Duration::from_secs_f64(params.seconds),
+                        &root,
+                    )?;
+                    let cpu = cpu_sample.elapsed();
+                    reporter.say(format!(
+                        "  {kind:<18} {label:<14} ({connections:>2} conns): {}; others {:.0} %",
+                        run.summary(),
+                        100.0 * cpu.others_share()
+                    ));
+                    figures[label] = run.to_json();
+                }
             }
             lines.push(json!({"kind": kind, "figures": figures}));
         }
