@@ -8,14 +8,15 @@
 //! decoded, and signatures get exactly `verify_strict`'s verdicts, which refuse non-canonical
 //! encodings and small-order `R` points ([`PublicKey::verify`]).
 
-use std::collections::HashMap;
 use std::fmt;
 use std::str::FromStr;
-use std::sync::{OnceLock, PoisonError, RwLock};
+use std::sync::OnceLock;
 
 use ed25519_dalek::{Signer, SigningKey, VerifyingKey};
 use serde::{Deserialize, Serialize};
 use zeroize::Zeroizing;
+
+use crate::memo::BoundedMemo;
 
 /// Multicodec prefix of an Ed25519 public key (`ed25519-pub`, varint of 0xed).
 pub const ED25519_PUB_MULTICODEC: [u8; 2] = [0xed, 0x01];
@@ -161,7 +162,7 @@ impl PublicKey {
     /// costs about a quarter of a signature check. A memoised key is exactly what decoding the
     /// identifier gives; only identifiers that decoded are kept.
     pub fn from_did_key(did: &str) -> Result<Self, KeyError> {
-        did_key_memo().decode(did)
+        did_key_memo().get_or_try_insert(did, || PublicKey::from_bytes(&did_key_bytes(did)?))
     }
 
     /// The `did:key:z6Mk…` identifier of this key.
@@ -274,8 +275,7 @@ pub const KEY_CACHE_CAPACITY: usize = 4096;
 /// is global.
 #[derive(Debug)]
 pub struct KeyCache {
-    keys: RwLock<HashMap<[u8; 32], PublicKey>>,
-    capacity: usize,
+    keys: BoundedMemo<[u8; 32], PublicKey>,
 }
 
 impl Default for KeyCache {
@@ -288,30 +288,14 @@ impl KeyCache {
     /// An empty cache that holds at most `capacity` keys (at least one).
     pub fn new(capacity: usize) -> Self {
         Self {
-            keys: RwLock::new(HashMap::new()),
-            capacity: capacity.max(1),
+            keys: BoundedMemo::new(capacity),
         }
     }
 
     /// [`PublicKey::from_bytes`], answered from the cache when the key was decoded before.
     pub fn decode_bytes(&self, bytes: &[u8; 32]) -> Result<PublicKey, KeyError> {
-        if let Some(key) = self
-            .keys
-            .read()
-            .unwrap_or_else(PoisonError::into_inner)
-            .get(bytes)
-        {
-            return Ok(*key);
-        }
-        let key = PublicKey::from_bytes(bytes)?;
-        let mut keys = self.keys.write().unwrap_or_else(PoisonError::into_inner);
-        if keys.len() >= self.capacity && !keys.contains_key(bytes) {
-            if let Some(evicted) = keys.keys().next().copied() {
-                keys.remove(&evicted);
-            }
-        }
-        keys.insert(*bytes, key);
-        Ok(key)
+        self.keys
+            .get_or_try_insert(bytes, || PublicKey::from_bytes(bytes))
     }
 
     /// [`PublicKey::from_did_key`], answered from the cache when the key was decoded before
@@ -322,10 +306,7 @@ impl KeyCache {
 
     /// How many keys the cache holds.
     pub fn len(&self) -> usize {
-        self.keys
-            .read()
-            .unwrap_or_else(PoisonError::into_inner)
-            .len()
+        self.keys.len()
     }
 
     /// Whether the cache holds no key.
@@ -338,43 +319,10 @@ impl KeyCache {
 /// 600 KiB when full).
 pub const DID_KEY_MEMO_CAPACITY: usize = 4096;
 
-/// A bounded memo from `did:key` text to the decoded key. When full, inserting evicts an
-/// arbitrary entry: identifiers sent by anyone can push others out, which costs a decode, never a
-/// wrong answer.
-#[derive(Debug)]
-struct DidKeyMemo {
-    keys: RwLock<HashMap<Box<str>, PublicKey>>,
-    capacity: usize,
-}
-
-impl DidKeyMemo {
-    fn decode(&self, did: &str) -> Result<PublicKey, KeyError> {
-        if let Some(key) = self
-            .keys
-            .read()
-            .unwrap_or_else(PoisonError::into_inner)
-            .get(did)
-        {
-            return Ok(*key);
-        }
-        let key = PublicKey::from_bytes(&did_key_bytes(did)?)?;
-        let mut keys = self.keys.write().unwrap_or_else(PoisonError::into_inner);
-        if keys.len() >= self.capacity && !keys.contains_key(did) {
-            if let Some(evicted) = keys.keys().next().cloned() {
-                keys.remove(&evicted);
-            }
-        }
-        keys.insert(did.into(), key);
-        Ok(key)
-    }
-}
-
-fn did_key_memo() -> &'static DidKeyMemo {
-    static MEMO: OnceLock<DidKeyMemo> = OnceLock::new();
-    MEMO.get_or_init(|| DidKeyMemo {
-        keys: RwLock::new(HashMap::new()),
-        capacity: DID_KEY_MEMO_CAPACITY,
-    })
+/// The process-wide memo from `did:key` text to the decoded key ([`BoundedMemo`]).
+fn did_key_memo() -> &'static BoundedMemo<Box<str>, PublicKey> {
+    static MEMO: OnceLock<BoundedMemo<Box<str>, PublicKey>> = OnceLock::new();
+    MEMO.get_or_init(|| BoundedMemo::new(DID_KEY_MEMO_CAPACITY))
 }
 
 /// Strict Ed25519 verification of `signature` by `key` over the concatenation of `parts`:
@@ -910,7 +858,7 @@ mod tests {
                 assert_eq!(&PublicKey::from_did_key(&key.to_did_key()).unwrap(), key);
             }
         }
-        assert!(did_key_memo().keys.read().unwrap().len() <= DID_KEY_MEMO_CAPACITY);
+        assert!(did_key_memo().len() <= DID_KEY_MEMO_CAPACITY);
         assert_eq!(PublicKey::from_did_key(&did).unwrap(), key);
     }
 

@@ -33,6 +33,7 @@ pub mod entry;
 pub mod fuzzing;
 pub mod jcs;
 pub mod keys;
+mod memo;
 pub mod note;
 pub mod schema;
 pub mod status_list;
