@@ -242,6 +242,68 @@ Transfer/sec:      5.00MB
         assert!(parse("  10 requests in 1.00s, 1.00KB read\n", 1).is_err());
     }
 
+    /// A real wrk against a minimal HTTP server on 127.0.0.1 (when wrk is installed: `.ci/run`
+    /// installs it): every path of the script is requested, and the report is read.
+    #[test]
+    fn runs_wrk_against_a_local_server() {
+        use std::io::{BufRead, BufReader};
+        use std::net::TcpListener;
+        use std::sync::{Arc, Mutex};
+
+        if !available() {
+            eprintln!("wrk is not installed: skipped (apt-get install wrk)");
+            return;
+        }
+        let listener = TcpListener::bind("127.0.0.1:0").expect("binds");
+        let address = listener.local_addr().expect("an address");
+        let seen: Arc<Mutex<std::collections::BTreeSet<String>>> = Arc::default();
+        let record = seen.clone();
+        std::thread::spawn(move || {
+            for stream in listener.incoming() {
+                let Ok(stream) = stream else { return };
+                let record = record.clone();
+                std::thread::spawn(move || {
+                    let mut writer = stream.try_clone().expect("a clone");
+                    let mut lines = BufReader::new(stream).lines();
+                    while let Some(Ok(line)) = lines.next() {
+                        if let Some(path) = line.strip_prefix("GET ") {
+                            let path = path.split(' ').next().unwrap_or_default().to_owned();
+                            let status = if path == "/missing" {
+                                "404 Not Found"
+                            } else {
+                                "200 OK"
+                            };
+                            record.lock().expect("a lock").insert(path);
+                            let answer =
+                                format!("HTTP/1.1 {status}\r\nContent-Length: 2\r\n\r\nok");
+                            if writer.write_all(answer.as_bytes()).is_err() {
+                                return;
+                            }
+                        }
+                    }
+                });
+            }
+        });
+        let directory = tempfile::tempdir().expect("a directory");
+        let paths: Vec<String> = ["/a", "/b?x=1", "/missing"].map(str::to_owned).to_vec();
+        let run = run(
+            &format!("http://{address}"),
+            &paths,
+            2,
+            Duration::from_secs(1),
+            directory.path(),
+        )
+        .expect("wrk runs");
+        assert!(run.requests > 3, "{run:?}");
+        assert!(run.non_2xx > 0, "the 404s are counted: {run:?}");
+        assert!(run.p99_ms.is_finite() && run.p50_ms <= run.p99_ms);
+        let seen = seen.lock().expect("a lock").clone();
+        assert_eq!(
+            seen.into_iter().collect::<Vec<_>>(),
+            ["/a", "/b?x=1", "/missing"]
+        );
+    }
+
     #[test]
     fn the_script_quotes_every_path() {
         let lua = script(&["/v1/rights?mark=a\"b\\c".to_owned(), "/x".to_owned()]);

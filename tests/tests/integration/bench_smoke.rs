@@ -183,6 +183,7 @@ fn query_answers_every_kind_and_reports_disk_and_memory() {
         no_sync: true,
         store: None,
         check_searches: 2,
+        wrk: false,
     };
     let lines = results("query", |reporter| {
         query::run(&params, &NodeMode::InProcess, reporter)
@@ -235,6 +236,7 @@ fn query_reuses_a_store_it_loaded_and_refuses_a_foreign_one() {
         no_sync: true,
         store: Some(directory.path().join("store")),
         check_searches: 0,
+        wrk: false,
     };
     for reused in [false, true] {
         let lines = results("query", |reporter| {
