@@ -5,9 +5,9 @@
 //! candidate's state. Every request scans at most [`MAX_SCAN`] index keys; when that budget runs
 //! out the page is returned short, with a cursor to continue.
 //!
-//! A mark of several words is a leapfrog merge-join (`query/join.rs`) of its words' ranges in the mark
-//! index (each ordered by right id; the last word's range is the union of the tokens it
-//! begins), reading keys only: a right is read from the rights family only when it is under
+//! A mark of several words is a leapfrog merge-join (`query/join.rs`) of its words' ranges in
+//! the mark index (each ordered by right id; the last word's range is the union of the tokens
+//! it begins), reading keys only: a right is read from the rights family only when it is under
 //! every word. The cursor of such a search is the join's position.
 
 use proto_types::body::{Jurisdiction, NiceClass};
