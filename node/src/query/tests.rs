@@ -31,6 +31,12 @@ fn right(n: usize) -> RightState {
     if n % 40 == 0 {
         mark.push(&own);
     }
+    let class = 1 + (pick() % 3) as u8;
+    state(n, &mark.join(" "), class)
+}
+
+/// Right `FR-TM-n` with `mark` in `class`.
+fn state(n: usize, mark: &str, class: u8) -> RightState {
     let right_id = RightId::parse(&format!("FR-TM-{n}")).expect("a right id");
     let date = |text: &str| Date::parse(text).expect("a date");
     RightState {
@@ -39,10 +45,10 @@ fn right(n: usize) -> RightState {
         right_type: RightType::Trademark,
         number: n.to_string(),
         application_number: None,
-        mark_text: Some(mark.join(" ")),
+        mark_text: Some(mark.to_owned()),
         title: None,
         image_digest: None,
-        nice_classes: vec![1 + (pick() % 3) as u8],
+        nice_classes: vec![class],
         holder: serde_json::from_value(json!({"name": "Holder", "country": "FR"}))
             .expect("a holder"),
         filing_date: date("2020-01-02"),
@@ -72,6 +78,45 @@ fn expected(rights: &[RightState], mark: &str, class: Option<u8>) -> Vec<String>
         .collect();
     ids.sort();
     ids
+}
+
+/// Every right id a multi-word search finds, paging at `limit` rights and `budget` keys a page
+/// until the cursor runs out, in the order found.
+fn page_through(
+    store: &Store,
+    mark: &str,
+    class: Option<u8>,
+    limit: usize,
+    budget: usize,
+) -> Vec<String> {
+    let mut found: Vec<String> = Vec::new();
+    let mut cursor: Option<String> = None;
+    for page in 0.. {
+        assert!(page < 100_000, "{mark}: the pages never end");
+        let query = SearchQuery::new(
+            Some(mark),
+            false,
+            class,
+            None,
+            None,
+            limit,
+            cursor.as_deref(),
+        )
+        .expect("a query");
+        let answer = search_within(store, &query, budget).expect("searches");
+        assert!(answer.rights.len() <= limit);
+        found.extend(
+            answer
+                .rights
+                .iter()
+                .map(|right| right.right_id.as_str().to_owned()),
+        );
+        cursor = answer.next_cursor;
+        if cursor.is_none() {
+            break;
+        }
+    }
+    found
 }
 
 /// A multi-word search joins the words' ranges: across every page it finds exactly the rights a
@@ -125,33 +170,7 @@ fn multi_word_searches_find_what_a_full_scan_finds_across_pages() {
             &[(97, MAX_SCAN), (500, MAX_SCAN), (500, 300), (97, 1)]
         };
         for &(limit, budget) in runs {
-            let mut found: Vec<String> = Vec::new();
-            let mut cursor: Option<String> = None;
-            for page in 0.. {
-                assert!(page < 100_000, "{mark}: the pages never end");
-                let query = SearchQuery::new(
-                    Some(mark),
-                    false,
-                    class,
-                    None,
-                    None,
-                    limit,
-                    cursor.as_deref(),
-                )
-                .expect("a query");
-                let answer = search_within(&store, &query, budget).expect("searches");
-                assert!(answer.rights.len() <= limit);
-                found.extend(
-                    answer
-                        .rights
-                        .iter()
-                        .map(|right| right.right_id.as_str().to_owned()),
-                );
-                cursor = answer.next_cursor;
-                if cursor.is_none() {
-                    break;
-                }
-            }
+            let mut found = page_through(&store, mark, class, limit, budget);
             let count = found.len();
             found.sort();
             found.dedup();
@@ -260,4 +279,62 @@ fn multi_word_searches_find_what_a_full_scan_finds_across_pages() {
         search(&store, &query).expect("searches");
     }
     drop((store, writer));
+}
+
+/// Words of the random stores: tokens that begin one another (`ka`, `kar`, `karo`), so that a
+/// last word's union and a whole word overlap.
+const RANDOM_WORDS: [&str; 6] = ["ka", "kar", "karo", "mi", "mira", "z"];
+/// Words of the random queries: those, and prefixes that are no mark's whole token.
+const QUERY_WORDS: [&str; 8] = ["ka", "kar", "karo", "mi", "mira", "z", "k", "m"];
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig::with_cases(24))]
+
+    /// On random small stores (ids that begin one another, `FR-TM-1` and `FR-TM-10`; marks of
+    /// one to four words that begin one another), every multi-word query paged through at any
+    /// page size and key budget finds exactly the brute-force set, each right once, in right-id
+    /// order.
+    #[test]
+    fn joins_agree_with_brute_force_on_random_stores(
+        marks in proptest::collection::btree_map(
+            1usize..3000,
+            (proptest::collection::vec(0usize..RANDOM_WORDS.len(), 1..5), 1u8..3),
+            1..150,
+        ),
+        query in proptest::collection::vec(0usize..QUERY_WORDS.len(), 2..4),
+        class in proptest::option::of(1u8..3),
+        limit in 1usize..9,
+        budget in 1usize..80,
+    ) {
+        let dir = tempfile::tempdir().expect("a temporary directory");
+        let (store, writer) = Store::open(dir.path()).expect("opens");
+        let rights: Vec<RightState> = marks
+            .iter()
+            .map(|(n, (words, class))| {
+                let mark: Vec<&str> = words.iter().map(|word| RANDOM_WORDS[*word]).collect();
+                state(*n, &mark.join(" "), *class)
+            })
+            .collect();
+        let mut batch = writer.batch();
+        for right in &rights {
+            batch.put_right(None, right).expect("encodes");
+        }
+        writer.commit(batch, false).expect("commits");
+        let mark: Vec<&str> = query.iter().map(|word| QUERY_WORDS[*word]).collect();
+        let mark = mark.join(" ");
+        let wanted = expected(&rights, &mark, class);
+        let found = page_through(&store, &mark, class, limit, budget);
+        let mut sorted = found.clone();
+        sorted.sort();
+        if text::tokens(&mark).len() > 1 {
+            // A join answers in right-id order (a query whose words fold to one token is a
+            // prefix scan, in token order).
+            proptest::prop_assert_eq!(&found, &sorted, "in right-id order");
+        }
+        let mut once = sorted.clone();
+        once.dedup();
+        proptest::prop_assert_eq!(once.len(), sorted.len(), "a right twice");
+        proptest::prop_assert_eq!(sorted, wanted, "{} (class {:?})", mark, class);
+        drop((store, writer));
+    }
 }
