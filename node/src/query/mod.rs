@@ -52,7 +52,7 @@ pub struct SearchQuery {
 }
 
 /// One page of results.
-#[derive(Debug)]
+#[derive(Debug, Default)]
 pub struct SearchPage {
     /// The rights found.
     pub rights: Vec<RightState>,
@@ -282,10 +282,7 @@ fn search_words(
     budget: usize,
 ) -> Result<SearchPage, StorageError> {
     let Some((last, whole)) = query.mark_tokens.split_last() else {
-        return Ok(SearchPage {
-            rights: Vec::new(),
-            next_cursor: None,
-        });
+        return Ok(SearchPage::default());
     };
     let mut words: Vec<&[u8]> = Vec::new();
     for word in whole {
@@ -296,10 +293,7 @@ fn search_words(
     let union = store.mark_tokens_with_prefix(last, MAX_PREFIX_TOKENS)?;
     if union.as_ref().is_some_and(Vec::is_empty) {
         // No mark has a token that begins with the last word.
-        return Ok(SearchPage {
-            rights: Vec::new(),
-            next_cursor: None,
-        });
+        return Ok(SearchPage::default());
     }
     let from = query.cursor.as_deref().map(keys::tail).unwrap_or_default();
     let mut join = join::Join::new(store, &words, union.as_deref(), from);

@@ -324,8 +324,8 @@ fn index(tag: u8, parts: &[&[u8]], tail: &[u8]) -> Vec<u8> {
     key
 }
 
-/// The mark index key of `right_id` under the whole token `token` (a right's key in a word's
-/// range, looked up to check a search candidate without reading the right).
+/// The mark index key of `right_id` under the whole token `token` (with an empty `right_id`,
+/// the prefix of every key of the token's range, which [`super::TokenRange`] walks).
 pub fn mark_token_entry(token: &[u8], right_id: &[u8]) -> Vec<u8> {
     index(b't', &[token], right_id)
 }
