@@ -441,7 +441,8 @@ pub(super) async fn openapi(State(state): State<NodeState>) -> Json<Value> {
                 .ok()
                 .map(|search| crate::query::search(store, &search))
                 .transpose()?
-                .and_then(|page| page.rights.into_iter().next());
+                .and_then(|page| page.rights.into_iter().next())
+                .map(|hit| hit.right);
             Ok::<_, crate::storage::StorageError>(HeldExamples { entry, right })
         })
         .await

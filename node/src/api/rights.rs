@@ -324,13 +324,17 @@ pub(super) async fn search_rights(
         rights: page
             .rights
             .iter()
-            .map(|right| {
-                let mut summary = query::right_summary(right, &today);
-                summary["registered_by_trusted"] = registered_by_trusted(&state, right).into();
+            .map(|hit| {
+                let mut summary = query::right_summary(&hit.right, &today);
+                summary["registered_by_trusted"] = registered_by_trusted(&state, &hit.right).into();
+                if let Some(matched) = hit.matched {
+                    summary["match"] = serde_json::to_value(matched).unwrap_or(Value::Null);
+                }
                 summary
             })
             .collect(),
         next_cursor: page.next_cursor,
+        total: page.total.map(query::Total::to_json),
     })
     .into_response())
 }

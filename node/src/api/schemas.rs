@@ -158,6 +158,23 @@ described!(
 );
 
 described!(
+    /// A search's bounded total.
+    TotalSchema,
+    "SearchTotal",
+    |_generator| {
+        json_schema!({
+            "type": "object",
+            "description": "How many rights a search finds, counted within bounds (1 000 rights, 5 000 index keys): `eq` when `value` is all of them, `gte` when it is a lower bound",
+            "required": ["value", "relation"],
+            "properties": {
+                "value": {"type": "integer", "minimum": 0, "maximum": crate::query::MAX_COUNT},
+                "relation": {"type": "string", "enum": ["eq", "gte"]},
+            },
+        })
+    }
+);
+
+described!(
     /// A right in search results.
     RightSummarySchema,
     "RightSummary",
@@ -188,6 +205,7 @@ described!(
                 "expiry_date": {"anyOf": [{"type": "null"}, date]},
                 "status": status,
                 "registered_by_trusted": {"type": "boolean", "description": "Whether the authority that registered the right is, now, an office this node trusts for its jurisdiction (protocol.md §13.2)"},
+                "match": {"type": "string", "enum": ["exact", "words", "prefix"], "description": "In the results of a mark search: how the mark matched (its ranking tier, best first): `exact` (the whole folded mark is the folded query), `words` (every word of the query is a whole word of the mark), `prefix` (every word but the last is, and the last begins a word of the mark)"},
                 "liveness": {
                     "type": "object",
                     "description": "Whether the right is alive today: `alive`, `not_registered`, `cancelled` (by `entry_id`) or `expired` (by `entry_id`, on `expiry_date` when known)",
@@ -542,6 +560,12 @@ pub(super) struct SearchResponse {
     pub(super) rights: Vec<Value>,
     /// The cursor of the next page; null on the last.
     pub(super) next_cursor: Option<String>,
+    /// On the first page (no cursor given): how many rights the search finds, counted up to
+    /// 1 000 rights and 5 000 index keys; `relation` is `eq` when that is all of them, `gte`
+    /// when counting stopped at a bound and `value` is a lower bound.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schemars(with = "Option<TotalSchema>")]
+    pub(super) total: Option<Value>,
 }
 
 /// `POST /v1/registrations/batch`.

@@ -131,6 +131,7 @@ pub(super) async fn home(State(console): State<ConsoleState>, headers: HeaderMap
             message: None,
             rows: Vec::new(),
             next_href: None,
+            total: None,
         },
     )
 }
@@ -164,6 +165,7 @@ pub(super) async fn search(
         message: None,
         rows: Vec::new(),
         next_href: None,
+        total: None,
     };
     let refuse = |mut page: SearchPage, message: String| {
         page.searched = false;
@@ -212,9 +214,15 @@ pub(super) async fn search(
     page.rows = found
         .rights
         .iter()
-        .map(|right| {
-            let summary = query::right_summary(right, &today);
+        .map(|hit| {
+            let summary = query::right_summary(&hit.right, &today);
             RightRow {
+                matched: match hit.matched {
+                    Some(query::MarkMatch::Exact) => "exact mark",
+                    Some(query::MarkMatch::Words) => "every word",
+                    Some(query::MarkMatch::Prefix) => "last word as prefix",
+                    None => "",
+                },
                 right_id: text_of(&summary, "right_id"),
                 mark: mark_of(&summary),
                 jurisdiction: text_of(&summary, "jurisdiction"),
@@ -229,6 +237,14 @@ pub(super) async fn search(
             }
         })
         .collect();
+    page.total = found.total.map(|total| {
+        let rights = if total.value == 1 { "right" } else { "rights" };
+        if total.exact {
+            format!("{} {rights} found", total.value)
+        } else {
+            format!("At least {} {rights} found", total.value)
+        }
+    });
     page.next_href = found.next_cursor.map(|cursor| {
         format!(
             "/search?mark={}&class={}&jurisdiction={}&holder={}&cursor={}",

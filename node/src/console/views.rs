@@ -36,6 +36,8 @@ pub(crate) struct ErrorPage {
 /// One right in search results.
 pub(crate) struct RightRow {
     pub right_id: String,
+    /// How the mark matched a mark search (empty for other searches).
+    pub matched: &'static str,
     pub mark: String,
     pub jurisdiction: String,
     pub classes: String,
@@ -57,6 +59,8 @@ pub(crate) struct SearchPage {
     pub message: Option<String>,
     pub rows: Vec<RightRow>,
     pub next_href: Option<String>,
+    /// The first page's total ("12 rights found", "At least 1000 rights found").
+    pub total: Option<String>,
 }
 
 /// One entry of a right's history.

@@ -1,25 +1,32 @@
-//! Read-side queries over the store: rights search with paging, and the JSON views of rights.
+//! Read-side queries over the store: rights search with ranking, paging and bounded totals,
+//! and the JSON views of rights.
 //!
 //! A search is driven by one index (the most selective filter given: mark, then holder, then
 //! class/jurisdiction, else the rights table itself) and the other filters are checked on each
 //! candidate's state. Every request scans at most [`MAX_SCAN`] index keys; when that budget runs
 //! out the page is returned short, with a cursor to continue.
 //!
-//! A mark of several words is a leapfrog merge-join (`query/join.rs`) of its words' ranges in
-//! the mark index (each ordered by right id; the last word's range is the union of the tokens
-//! it begins), reading keys only: a right is read from the rights family only when it is under
-//! every word. The cursor of such a search is the join's position.
+//! A mark search is ranked (`query/ranked.rs`): rights whose whole mark is the query come first,
+//! then those with every word of the query as a whole word, then those whose last word only
+//! begins one of their words. Each tier is a range of the mark index (one word) or a leapfrog
+//! merge-join of the words' ranges (`query/join.rs`, several words, keys only: a right is read
+//! only when under every word). The cursor of a mark search names the tier and where in it the
+//! next page starts. The first page of every search carries a total counted up to [`MAX_COUNT`]
+//! rights and [`MAX_COUNT_SCAN`] keys (`query/count.rs`), labelled exact or a lower bound.
 
 use proto_types::body::{Jurisdiction, NiceClass};
 use proto_types::keys::PublicKey;
 use proto_types::timestamp::Date;
+use serde::Serialize;
 use serde_json::{Value, json};
 
 use crate::rights::RightState;
 use crate::storage::{IndexScan, StorageError, Store, keys};
 use crate::text;
 
+mod count;
 mod join;
+mod ranked;
 
 /// Most index keys examined to answer one search request.
 pub const MAX_SCAN: usize = 20_000;
@@ -31,11 +38,55 @@ pub const MAX_PREFIX_TOKENS: usize = 64;
 /// Most whole words of a multi-word mark joined (the others are checked on each right the
 /// join finds).
 pub const MAX_JOINED_WORDS: usize = 8;
+/// Most rights a search's total counts; beyond, the total is a lower bound.
+pub const MAX_COUNT: usize = 1_000;
+/// Most index keys examined to count a search's total; beyond, the total is a lower bound.
+pub const MAX_COUNT_SCAN: usize = 5_000;
 
 #[derive(Debug, Clone)]
 enum HolderFilter {
     Key(PublicKey),
     Name(String),
+}
+
+/// How a right matched a mark search: the ranking tiers, best first.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MarkMatch {
+    /// The whole folded mark is the folded query.
+    Exact,
+    /// Every word of the query is a whole word of the mark.
+    Words,
+    /// Every word but the last is a whole word of the mark, and the last begins one.
+    Prefix,
+}
+
+impl MarkMatch {
+    /// Every tier, in ranking order.
+    const ALL: [MarkMatch; 3] = [MarkMatch::Exact, MarkMatch::Words, MarkMatch::Prefix];
+
+    /// The tier's byte in a cursor.
+    fn tag(self) -> u8 {
+        match self {
+            MarkMatch::Exact => b'E',
+            MarkMatch::Words => b'W',
+            MarkMatch::Prefix => b'P',
+        }
+    }
+
+    fn from_tag(tag: u8) -> Option<Self> {
+        Self::ALL.into_iter().find(|tier| tier.tag() == tag)
+    }
+}
+
+/// Where the previous page of a search stopped.
+#[derive(Debug, Clone)]
+enum Cursor {
+    /// A search without a mark: the last key its index (or the rights table) gave.
+    Key(Vec<u8>),
+    /// A mark search: the tier, and the position in it (a key for a range, a right id for a
+    /// join; empty: the tier's start).
+    Tier(MarkMatch, Vec<u8>),
 }
 
 /// A validated search.
@@ -48,16 +99,47 @@ pub struct SearchQuery {
     jurisdiction: Option<Jurisdiction>,
     holder: Option<HolderFilter>,
     limit: usize,
-    cursor: Option<Vec<u8>>,
+    cursor: Option<Cursor>,
+}
+
+/// A right found by a search.
+#[derive(Debug)]
+pub struct Hit {
+    /// The right.
+    pub right: RightState,
+    /// How its mark matched, for a mark search.
+    pub matched: Option<MarkMatch>,
+}
+
+/// How many rights a search finds, counted within bounds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Total {
+    /// The rights counted.
+    pub value: usize,
+    /// True when `value` is every right the search finds; false when counting stopped at
+    /// [`MAX_COUNT`] rights or [`MAX_COUNT_SCAN`] keys and `value` is a lower bound.
+    pub exact: bool,
+}
+
+impl Total {
+    /// `{"value": n, "relation": "eq" | "gte"}`.
+    pub fn to_json(self) -> Value {
+        json!({
+            "value": self.value,
+            "relation": if self.exact { "eq" } else { "gte" },
+        })
+    }
 }
 
 /// One page of results.
 #[derive(Debug, Default)]
 pub struct SearchPage {
-    /// The rights found.
-    pub rights: Vec<RightState>,
-    /// Where the next page starts; none when the scan is complete.
+    /// The rights found, best first for a mark search.
+    pub rights: Vec<Hit>,
+    /// Where the next page starts; none when the search is complete.
     pub next_cursor: Option<String>,
+    /// The search's total, on its first page (no cursor given).
+    pub total: Option<Total>,
 }
 
 impl SearchQuery {
@@ -102,11 +184,23 @@ impl SearchQuery {
             }
         });
         let holder = holder.transpose()?;
-        let cursor = cursor
-            .map(|cursor| {
-                hex::decode(cursor).map_err(|_| "cursor is not one this node issued".to_owned())
-            })
-            .transpose()?;
+        let not_issued = || "cursor is not one this node issued".to_owned();
+        // An empty cursor is the first page.
+        let cursor = match cursor.filter(|cursor| !cursor.is_empty()) {
+            None => None,
+            Some(cursor) => {
+                let bytes = hex::decode(cursor).map_err(|_| not_issued())?;
+                if mark.is_some() {
+                    let (tag, position) = bytes.split_first().ok_or_else(not_issued)?;
+                    let tier = MarkMatch::from_tag(*tag)
+                        .filter(|tier| !exact || *tier == MarkMatch::Exact)
+                        .ok_or_else(not_issued)?;
+                    Some(Cursor::Tier(tier, position.to_vec()))
+                } else {
+                    Some(Cursor::Key(bytes))
+                }
+            }
+        };
         Ok(Self {
             mark_tokens,
             mark_folded,
@@ -119,29 +213,31 @@ impl SearchQuery {
         })
     }
 
-    /// Whether a right satisfies every filter.
-    fn matches(&self, right: &RightState) -> bool {
-        if !self.mark_tokens.is_empty() {
-            let Some(mark) = &right.mark_text else {
-                return false;
-            };
-            if self.exact {
-                if text::fold(mark) != self.mark_folded {
-                    return false;
-                }
-            } else {
-                let tokens = text::tokens(mark);
-                let (last, whole) = match self.mark_tokens.split_last() {
-                    Some(split) => split,
-                    None => return false,
-                };
-                if !whole.iter().all(|token| tokens.contains(token))
-                    || !tokens.iter().any(|token| token.starts_with(last.as_str()))
-                {
-                    return false;
-                }
-            }
+    /// The tier a mark is in for this search (a mark search), none when it does not match.
+    fn tier_of(&self, mark: Option<&str>) -> Option<MarkMatch> {
+        let mark = mark?;
+        if text::fold(mark) == self.mark_folded {
+            return Some(MarkMatch::Exact);
         }
+        if self.exact {
+            return None;
+        }
+        let (last, whole) = self.mark_tokens.split_last()?;
+        let tokens = text::tokens(mark);
+        if !whole.iter().all(|word| tokens.contains(word)) {
+            return None;
+        }
+        if tokens.contains(last) {
+            Some(MarkMatch::Words)
+        } else if tokens.iter().any(|token| token.starts_with(last.as_str())) {
+            Some(MarkMatch::Prefix)
+        } else {
+            None
+        }
+    }
+
+    /// Whether a right satisfies the filters other than the mark.
+    fn filters_match(&self, right: &RightState) -> bool {
         if let Some(class) = self.class {
             if !right.nice_classes.contains(&class) {
                 return false;
@@ -159,6 +255,44 @@ impl SearchQuery {
             }
             None => true,
         }
+    }
+
+    /// Whether a right satisfies every filter.
+    fn matches(&self, right: &RightState) -> bool {
+        (self.mark_tokens.is_empty() || self.tier_of(right.mark_text.as_deref()).is_some())
+            && self.filters_match(right)
+    }
+
+    /// The index a search without a mark is driven by (none: the rights table), and whether
+    /// filters beyond it must be checked on each right's state.
+    fn unranked_scan(&self) -> (Option<IndexScan<'_>>, bool) {
+        if let Some(holder) = &self.holder {
+            let scan = match holder {
+                HolderFilter::Key(key) => IndexScan::HolderKey(key),
+                HolderFilter::Name(name) => IndexScan::HolderNamePrefix(name),
+            };
+            (
+                Some(scan),
+                self.class.is_some() || self.jurisdiction.is_some(),
+            )
+        } else if let Some(class) = self.class {
+            let scan = IndexScan::Class {
+                class,
+                jurisdiction: self.jurisdiction.as_ref().map(|code| code.as_str()),
+            };
+            (Some(scan), false)
+        } else {
+            let scan = self
+                .jurisdiction
+                .as_ref()
+                .map(|code| IndexScan::Jurisdiction(code.as_str()));
+            (scan, false)
+        }
+    }
+
+    /// Whether a mark search has filters besides the mark (checked on each right's state).
+    fn filters_beyond_mark(&self) -> bool {
+        self.class.is_some() || self.jurisdiction.is_some() || self.holder.is_some()
     }
 }
 
@@ -180,86 +314,55 @@ pub fn search(store: &Store, query: &SearchQuery) -> Result<SearchPage, StorageE
     search_within(store, query, MAX_SCAN)
 }
 
-/// Runs a search that examines about `budget` index keys at most.
+/// Runs a search that examines about `budget` index keys at most (the total's count has its
+/// own bound).
 fn search_within(
     store: &Store,
     query: &SearchQuery,
     budget: usize,
 ) -> Result<SearchPage, StorageError> {
-    if !query.exact && query.mark_tokens.len() > 1 {
-        return search_words(store, query, budget);
-    }
-    // Pick the driving index: the key prefix to scan, and how to tell from a key whether this is
-    // the one occurrence of the right to consider (a right appears under several tokens).
-    let scan: Option<IndexScan<'_>> = if let Some(first) = query.mark_tokens.first() {
-        Some(if query.exact {
-            IndexScan::MarkExact(&query.mark_folded)
-        } else {
-            IndexScan::MarkTokenPrefix(first)
-        })
-    } else if let Some(holder) = &query.holder {
-        Some(match holder {
-            HolderFilter::Key(key) => IndexScan::HolderKey(key),
-            HolderFilter::Name(name) => IndexScan::HolderNamePrefix(name),
-        })
-    } else if let Some(class) = query.class {
-        Some(IndexScan::Class {
-            class,
-            jurisdiction: query.jurisdiction.as_ref().map(|code| code.as_str()),
-        })
+    let mut page = if query.mark_tokens.is_empty() {
+        unranked(store, query, budget)?
     } else {
-        query
-            .jurisdiction
-            .as_ref()
-            .map(|code| IndexScan::Jurisdiction(code.as_str()))
+        ranked::search(store, query, budget)?
     };
+    if query.cursor.is_none() {
+        page.total = Some(count::total(store, query)?);
+    }
+    Ok(page)
+}
 
-    let mut rights: Vec<RightState> = Vec::new();
+/// A search without a mark, in the order of its driving index.
+fn unranked(store: &Store, query: &SearchQuery, budget: usize) -> Result<SearchPage, StorageError> {
+    let mut rights: Vec<Hit> = Vec::new();
     let mut last_key: Option<Vec<u8>> = None;
     let mut exhausted = true;
     let mut scanned = 0usize;
-    let start = query.cursor.clone().unwrap_or_default();
-    match scan {
-        Some(scan) => {
-            let prefix = match scan {
-                IndexScan::MarkTokenPrefix(prefix) => Some(prefix),
-                _ => None,
-            };
-            store.scan_index(&scan, &start, query.cursor.is_some(), |key| {
-                scanned += 1;
-                if rights.len() >= query.limit || scanned > budget {
-                    exhausted = false;
-                    return Ok(false);
-                }
-                last_key = Some(key.to_vec());
-                let right_id = String::from_utf8_lossy(keys::tail(key)).into_owned();
-                let Some(right) = store.right(&right_id)? else {
-                    return Ok(true);
-                };
-                // Count a right once: under the first of its tokens that has the prefix.
-                if prefix.is_some_and(|prefix| !first_under_prefix(&right, prefix, key)) {
-                    return Ok(true);
-                }
-                if query.matches(&right) {
-                    rights.push(right);
-                }
-                Ok(true)
-            })?;
+    let start = match &query.cursor {
+        Some(Cursor::Key(key)) => key.clone(),
+        _ => Vec::new(),
+    };
+    let mut visit = |key: &[u8], right: Option<RightState>| {
+        scanned += 1;
+        if rights.len() >= query.limit || scanned > budget {
+            exhausted = false;
+            return false;
         }
-        None => {
-            store.scan_rights(&start, |key, right| {
-                scanned += 1;
-                if rights.len() >= query.limit || scanned > budget {
-                    exhausted = false;
-                    return Ok(false);
-                }
-                last_key = Some(key.to_vec());
-                if query.matches(&right) {
-                    rights.push(right);
-                }
-                Ok(true)
-            })?;
+        last_key = Some(key.to_vec());
+        if let Some(right) = right.filter(|right| query.matches(right)) {
+            rights.push(Hit {
+                right,
+                matched: None,
+            });
         }
+        true
+    };
+    match query.unranked_scan().0 {
+        Some(scan) => store.scan_index(&scan, &start, !start.is_empty(), |key| {
+            let right_id = String::from_utf8_lossy(keys::tail(key));
+            Ok(visit(key, store.right(&right_id)?))
+        })?,
+        None => store.scan_rights(&start, |key, right| Ok(visit(key, Some(right))))?,
     }
     let next_cursor = if exhausted {
         None
@@ -269,59 +372,7 @@ fn search_within(
     Ok(SearchPage {
         rights,
         next_cursor,
-    })
-}
-
-/// A mark of several words: the join of its words' ranges ([`join`]). Words beyond
-/// [`MAX_JOINED_WORDS`], and a last word that begins more than [`MAX_PREFIX_TOKENS`] tokens,
-/// are checked on each right the join finds. The cursor is a mark index key whose right id is
-/// the join's position, from which the next page starts (that id included).
-fn search_words(
-    store: &Store,
-    query: &SearchQuery,
-    budget: usize,
-) -> Result<SearchPage, StorageError> {
-    let Some((last, whole)) = query.mark_tokens.split_last() else {
-        return Ok(SearchPage::default());
-    };
-    let mut words: Vec<&[u8]> = Vec::new();
-    for word in whole {
-        if !words.contains(&word.as_bytes()) && words.len() < MAX_JOINED_WORDS {
-            words.push(word.as_bytes());
-        }
-    }
-    let union = store.mark_tokens_with_prefix(last, MAX_PREFIX_TOKENS)?;
-    if union.as_ref().is_some_and(Vec::is_empty) {
-        // No mark has a token that begins with the last word.
-        return Ok(SearchPage::default());
-    }
-    let from = query.cursor.as_deref().map(keys::tail).unwrap_or_default();
-    let mut join = join::Join::new(store, &words, union.as_deref(), from);
-    let mut rights: Vec<RightState> = Vec::new();
-    let next = loop {
-        match join.next(budget)? {
-            join::Step::Exhausted => break None,
-            join::Step::Paused => break Some(join.target().to_vec()),
-            join::Step::Match if rights.len() >= query.limit => {
-                break Some(join.target().to_vec());
-            }
-            join::Step::Match => {
-                let right_id = String::from_utf8_lossy(join.target()).into_owned();
-                if let Some(right) = store.right(&right_id)? {
-                    if query.matches(&right) {
-                        rights.push(right);
-                    }
-                }
-                join.pass();
-            }
-        }
-    };
-    // The cursor names the first word, so that a cursor reads as a key of the mark index.
-    let first = words.first().copied().unwrap_or_default();
-    let next_cursor = next.map(|id| hex::encode(keys::mark_token_entry(first, &id)));
-    Ok(SearchPage {
-        rights,
-        next_cursor,
+        total: None,
     })
 }
 

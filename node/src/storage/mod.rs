@@ -628,6 +628,19 @@ impl Store {
         Ok(())
     }
 
+    /// How many rights the node holds, counting at most `max` (keys only).
+    pub fn count_rights(&self, max: usize) -> Result<usize> {
+        let mut iterator = self.db.raw_iterator_cf(self.cf(cf::RIGHTS));
+        iterator.seek_to_first();
+        let mut counted = 0;
+        while counted < max && iterator.valid() {
+            counted += 1;
+            iterator.next();
+        }
+        iterator.status()?;
+        Ok(counted)
+    }
+
     /// Ids of the notices, decisions and counter-notices indexed under `index` = `value`, at
     /// most `limit`, in index order.
     pub fn claim_ids(&self, index: ClaimIndex, value: &str, limit: usize) -> Result<Vec<EntryId>> {
