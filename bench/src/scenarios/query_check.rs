@@ -1,7 +1,9 @@
 //! The `query` scenario's answers checked against a brute-force scan (issue 15): a sample of
 //! searches of every kind is paged through to its end over HTTP, then, with the node stopped,
 //! one pass over every right in the store finds what each search should have found. Every
-//! answer must be exactly that set, each right once.
+//! answer must be exactly that set, each right once; a mark search's answers must carry the
+//! tier the scan puts each right in (`match`: exact, words, prefix) and come tier by tier, best
+//! first; and a first page's total must be the set's size (`eq`) or at most it (`gte`).
 //!
 //! The scan decides membership from the search's meaning, written here again: the exact mark
 //! is the folded mark; several words are whole words of the mark plus a word that begins with
@@ -37,10 +39,17 @@ pub const MAX_PAGES: usize = 2_000;
 #[derive(Debug)]
 enum Meaning {
     MarkExact(String),
-    MarkWords { whole: Vec<String>, last: String },
+    MarkWords {
+        folded: String,
+        whole: Vec<String>,
+        last: String,
+    },
     HolderKey(PublicKey),
     HolderName(String),
-    ClassIn { class: u8, jurisdiction: String },
+    ClassIn {
+        class: u8,
+        jurisdiction: String,
+    },
 }
 
 impl Meaning {
@@ -56,9 +65,14 @@ impl Meaning {
         Ok(match kind {
             "mark_exact" => Self::MarkExact(text::fold(&parameter("mark")?)),
             "mark_prefix" | "mark_folded" => {
-                let mut words = text::tokens(&parameter("mark")?);
+                let mark = parameter("mark")?;
+                let mut words = text::tokens(&mark);
                 let last = words.pop().context("a mark search with no word")?;
-                Self::MarkWords { whole: words, last }
+                Self::MarkWords {
+                    folded: text::fold(&mark),
+                    whole: words,
+                    last,
+                }
             }
             "holder_key" => Self::HolderKey(
                 PublicKey::from_did_key(&holder_dids()[registration.holder])
@@ -79,7 +93,7 @@ impl Meaning {
                 .mark_text
                 .as_deref()
                 .is_some_and(|mark| &text::fold(mark) == folded),
-            Self::MarkWords { whole, last } => {
+            Self::MarkWords { whole, last, .. } => {
                 right.mark_text.is_some()
                     && whole.iter().all(|word| mark_tokens.contains(word))
                     && mark_tokens
@@ -93,6 +107,35 @@ impl Meaning {
                 jurisdiction,
             } => right.nice_classes.contains(class) && right.jurisdiction.as_str() == jurisdiction,
         }
+    }
+
+    /// The ranking tier of a right that [`Meaning::holds`] for a mark search (`None` for the
+    /// other kinds): `exact` when its folded mark is the folded query, `words` when every
+    /// word of the query is a whole word of the mark, else `prefix`.
+    fn tier(&self, right: &RightState, mark_tokens: &[String]) -> Option<&'static str> {
+        match self {
+            Self::MarkExact(_) => Some("exact"),
+            Self::MarkWords { folded, last, .. } => Some(
+                if right.mark_text.as_deref().map(text::fold).as_ref() == Some(folded) {
+                    "exact"
+                } else if mark_tokens.contains(last) {
+                    "words"
+                } else {
+                    "prefix"
+                },
+            ),
+            _ => None,
+        }
+    }
+}
+
+/// The rank of a tier (`None`, for searches without a mark, ranks with itself).
+fn rank(tier: Option<&str>) -> u8 {
+    match tier {
+        Some("exact") => 0,
+        Some("words") => 1,
+        Some("prefix") => 2,
+        _ => 3,
     }
 }
 
@@ -126,6 +169,10 @@ pub struct Sampled {
     path: String,
     meaning: Meaning,
     answered: Vec<String>,
+    /// The `match` of each answered right, in the same order.
+    tiers: Vec<Option<String>>,
+    /// The first page's total: the value, and whether it is exact (`eq`).
+    total: Option<(usize, bool)>,
     pages: usize,
     truncated: bool,
 }
@@ -141,6 +188,8 @@ pub async fn collect(
 ) -> anyhow::Result<Sampled> {
     let meaning = Meaning::of(kind, registration, &path)?;
     let mut answered = Vec::new();
+    let mut tiers = Vec::new();
+    let mut total = None;
     let mut cursor: Option<String> = None;
     let mut pages = 0;
     let truncated = loop {
@@ -155,6 +204,14 @@ pub async fn collect(
         let status = response.status();
         let body: Value = response.json().await?;
         anyhow::ensure!(status.is_success(), "{url}: {status} {body}");
+        if pages == 0 {
+            let value = body["total"]["value"].as_u64();
+            let relation = body["total"]["relation"].as_str();
+            total = match (value, relation) {
+                (Some(value), Some("eq" | "gte")) => Some((value as usize, relation == Some("eq"))),
+                _ => anyhow::bail!("{url}: a first page without a total"),
+            };
+        }
         pages += 1;
         let rights = body["rights"]
             .as_array()
@@ -166,6 +223,7 @@ pub async fn collect(
                     .with_context(|| format!("{url}: a right without right_id"))?
                     .to_owned(),
             );
+            tiers.push(right["match"].as_str().map(str::to_owned));
         }
         match body["next_cursor"].as_str() {
             Some(next) => cursor = Some(next.to_owned()),
@@ -177,6 +235,8 @@ pub async fn collect(
         path,
         meaning,
         answered,
+        tiers,
+        total,
         pages,
         truncated,
     })
@@ -223,7 +283,9 @@ pub fn compare(
     sampled: &[Sampled],
 ) -> anyhow::Result<(HashMap<&'static str, KindVerdict>, u64, Option<String>)> {
     let (store, writer) = Store::open(data_dir).context("opening the store to scan it")?;
-    let mut expected: Vec<HashSet<String>> = vec![HashSet::new(); sampled.len()];
+    // Every right each search should find, with its tier.
+    let mut expected: Vec<HashMap<String, Option<&'static str>>> =
+        vec![HashMap::new(); sampled.len()];
     let mut scanned = 0u64;
     store.scan_rights(&[], |_, right| {
         scanned += 1;
@@ -234,7 +296,8 @@ pub fn compare(
             .unwrap_or_default();
         for (search, found) in sampled.iter().zip(expected.iter_mut()) {
             if search.meaning.holds(&right, &tokens) {
-                found.insert(right.right_id.as_str().to_owned());
+                let tier = search.meaning.tier(&right, &tokens);
+                found.insert(right.right_id.as_str().to_owned(), tier);
             }
         }
         Ok(true)
@@ -251,14 +314,42 @@ pub fn compare(
         verdict.pages += search.pages;
         let answered: HashSet<&str> = search.answered.iter().map(String::as_str).collect();
         let twice = answered.len() != search.answered.len();
-        let stray = answered.iter().find(|id| !expected.contains(**id));
-        let missing = expected.iter().find(|id| !answered.contains(id.as_str()));
+        let stray = answered.iter().find(|id| !expected.contains_key(**id));
+        let missing = expected.keys().find(|id| !answered.contains(id.as_str()));
+        let mistiered = search
+            .answered
+            .iter()
+            .zip(&search.tiers)
+            .find(|(id, tier)| expected.get(id.as_str()).copied().flatten() != tier.as_deref());
+        let backwards = search
+            .answered
+            .windows(2)
+            .zip(search.tiers.windows(2))
+            .find(|(_, tiers)| rank(tiers[0].as_deref()) > rank(tiers[1].as_deref()));
+        let total_wrong = match search.total {
+            Some((value, true)) => value != expected.len(),
+            Some((value, false)) => value > expected.len(),
+            None => true,
+        };
         let problem = if twice {
             Some("a right answered twice".to_owned())
         } else if let Some(stray) = stray {
             Some(format!("{stray} answered but does not match"))
         } else if let (false, Some(missing)) = (search.truncated, missing) {
             Some(format!("{missing} matches but was not answered"))
+        } else if let Some((id, tier)) = mistiered {
+            Some(format!(
+                "{id} answered as {tier:?}, in the tier {:?}",
+                expected.get(id.as_str()).copied().flatten()
+            ))
+        } else if let Some((ids, _)) = backwards {
+            Some(format!("{} ranked before {}", ids[1], ids[0]))
+        } else if total_wrong {
+            Some(format!(
+                "the total {:?} for {} rights",
+                search.total,
+                expected.len()
+            ))
         } else {
             None
         };
@@ -292,6 +383,8 @@ mod tests {
             path: "/v1/rights?mark=x&exact=true".to_owned(),
             meaning: Meaning::MarkExact("lumiere".to_owned()),
             answered: answered.iter().map(|id| (*id).to_owned()).collect(),
+            tiers: answered.iter().map(|_| Some("exact".to_owned())).collect(),
+            total: Some((answered.len(), !truncated)),
             pages: 1,
             truncated,
         }

@@ -327,7 +327,22 @@ fn search_within(
         ranked::search(store, query, budget)?
     };
     if query.cursor.is_none() {
-        page.total = Some(count::total(store, query)?);
+        page.total = Some(match page.next_cursor {
+            // The first page is the whole answer: nothing more to count.
+            None => Total {
+                value: page.rights.len(),
+                exact: true,
+            },
+            // The count has a smaller key bound than the page: it may stop before the rights
+            // the page found, and is then a lower bound at least as large as the page.
+            Some(_) => {
+                let counted = count::total(store, query)?;
+                Total {
+                    value: counted.value.max(page.rights.len()),
+                    exact: counted.exact,
+                }
+            }
+        });
     }
     Ok(page)
 }
