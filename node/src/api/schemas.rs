@@ -164,7 +164,7 @@ described!(
     |_generator| {
         json_schema!({
             "type": "object",
-            "description": "How many rights a search finds, counted within bounds (1 000 rights, 5 000 index keys): `eq` when `value` is all of them, `gte` when it is a lower bound",
+            "description": "How many rights a search finds, counted within bounds (500 rights, 5 000 index keys): `eq` when `value` is all of them, `gte` when it is a lower bound",
             "required": ["value", "relation"],
             "properties": {
                 "value": {"type": "integer", "minimum": 0, "maximum": crate::query::MAX_COUNT},
@@ -561,7 +561,7 @@ pub(super) struct SearchResponse {
     /// The cursor of the next page; null on the last.
     pub(super) next_cursor: Option<String>,
     /// On the first page (no cursor given): how many rights the search finds, counted up to
-    /// 1 000 rights and 5 000 index keys; `relation` is `eq` when that is all of them, `gte`
+    /// 500 rights and 5 000 index keys; `relation` is `eq` when that is all of them, `gte`
     /// when counting stopped at a bound and `value` is a lower bound.
     #[serde(skip_serializing_if = "Option::is_none")]
     #[schemars(with = "Option<TotalSchema>")]

@@ -59,7 +59,7 @@ pub(crate) struct SearchPage {
     pub message: Option<String>,
     pub rows: Vec<RightRow>,
     pub next_href: Option<String>,
-    /// The first page's total ("12 rights found", "At least 1000 rights found").
+    /// The first page's total ("12 rights found", "At least 500 rights found").
     pub total: Option<String>,
 }
 

@@ -7,6 +7,7 @@
 //! each candidate right is read and checked, within the same bounds.
 
 use std::collections::HashSet;
+use std::hash::{BuildHasher, RandomState};
 
 use super::{
     MAX_COUNT, MAX_COUNT_SCAN, MAX_JOINED_WORDS, MAX_PREFIX_TOKENS, SearchQuery, Total, join,
@@ -32,11 +33,15 @@ pub(super) fn total(store: &Store, query: &SearchQuery) -> Result<Total, Storage
             } else {
                 IndexScan::MarkTokenPrefix(last)
             };
-            // A right is under one key per token that begins with the word: count ids once.
-            let mut seen: Option<HashSet<Vec<u8>>> = (!query.exact).then(HashSet::new);
+            // A right is under one key per token that begins with the word: count ids once,
+            // remembered by a 64-bit hash keyed per process (no allocation a key; two of at
+            // most MAX_COUNT_SCAN ids collide with a chance of about 10⁻¹²).
+            let hasher = RandomState::new();
+            let mut seen: Option<HashSet<u64>> = (!query.exact).then(HashSet::new);
             let read = query.filters_beyond_mark();
             tally.scan(&scan, read, |id| {
-                seen.as_mut().is_none_or(|seen| seen.insert(id.to_vec()))
+                seen.as_mut()
+                    .is_none_or(|seen| seen.insert(hasher.hash_one(id)))
             })?;
         }
         None => {

@@ -39,7 +39,7 @@ pub const MAX_PREFIX_TOKENS: usize = 64;
 /// join finds).
 pub const MAX_JOINED_WORDS: usize = 8;
 /// Most rights a search's total counts; beyond, the total is a lower bound.
-pub const MAX_COUNT: usize = 1_000;
+pub const MAX_COUNT: usize = 500;
 /// Most index keys examined to count a search's total; beyond, the total is a lower bound.
 pub const MAX_COUNT_SCAN: usize = 5_000;
 

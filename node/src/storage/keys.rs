@@ -340,6 +340,19 @@ pub fn after_mark_token(token: &[u8]) -> Vec<u8> {
     key
 }
 
+/// The first key after every key that begins with `prefix` (none when there is no such key:
+/// an empty prefix, or one of 0xff bytes only).
+pub(super) fn prefix_end(prefix: &[u8]) -> Option<Vec<u8>> {
+    let mut end = prefix.to_vec();
+    while let Some(last) = end.pop() {
+        if last < u8::MAX {
+            end.push(last + 1);
+            return Some(end);
+        }
+    }
+    None
+}
+
 /// The part of an index key after its separator: the right id or entry id it points to.
 pub fn tail(key: &[u8]) -> &[u8] {
     match key.iter().position(|&byte| byte == SEPARATOR) {
@@ -633,6 +646,18 @@ mod tests {
 
     fn author() -> PublicKey {
         proto_types::keys::SecretKey::from_seed(&[7; 32]).public_key()
+    }
+
+    #[test]
+    fn a_prefix_ends_at_its_successor() {
+        assert_eq!(prefix_end(b"tab"), Some(b"tac".to_vec()));
+        assert_eq!(prefix_end(&[b'c', 25, 0xff]), Some(vec![b'c', 26]));
+        assert_eq!(prefix_end(&[0xff, 0xff]), None);
+        assert_eq!(prefix_end(b""), None);
+        // Every key with the prefix sorts before the end, and the end after them.
+        for key in [&b"tab"[..], b"tab\0FR-TM-1", b"tabzzz\xff\xff"] {
+            assert!(key < prefix_end(b"tab").expect("an end").as_slice());
+        }
     }
 
     #[test]

@@ -579,6 +579,9 @@ impl Store {
         Ok(Some(tokens))
     }
 
+    /// Visits the keys of `family` that begin with `prefix`, from `start` (or the prefix) on,
+    /// skipping `start` itself when `after`. A raw iterator bounded above by the prefix's end:
+    /// no key or value is copied, and RocksDB reads nothing past the range.
     fn scan_prefix(
         &self,
         family: IndexFamily,
@@ -588,21 +591,23 @@ impl Store {
         mut visit: impl FnMut(&[u8]) -> Result<bool>,
     ) -> Result<()> {
         let from = if start.is_empty() { prefix } else { start };
-        for item in self.db.iterator_cf(
-            self.cf(family.name()),
-            IteratorMode::From(from, Direction::Forward),
-        ) {
-            let (key, _) = item?;
+        let mut options = ReadOptions::default();
+        if let Some(end) = keys::prefix_end(prefix) {
+            options.set_iterate_upper_bound(end);
+        }
+        let mut iterator = self.db.raw_iterator_cf_opt(self.cf(family.name()), options);
+        iterator.seek(from);
+        while let Some(key) = iterator.key() {
             if !key.starts_with(prefix) {
                 break;
             }
-            if after && key.as_ref() == start {
-                continue;
+            let skipped = after && key == start;
+            if !skipped && !visit(key)? {
+                return Ok(());
             }
-            if !visit(&key)? {
-                break;
-            }
+            iterator.next();
         }
+        iterator.status()?;
         Ok(())
     }
 
