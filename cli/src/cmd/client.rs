@@ -363,6 +363,7 @@ fn search(args: SearchArgs) -> CommandResult {
                         cell(&right["nice_classes"]),
                         cell(&right["holder"]["name"]),
                         cell(&right["liveness"]["state"]),
+                        cell(&right["match"]),
                     ]
                 })
                 .collect()
@@ -370,8 +371,19 @@ fn search(args: SearchArgs) -> CommandResult {
         .unwrap_or_default();
     print!(
         "{}",
-        table(&["right", "mark", "classes", "holder", "liveness"], &rows)
+        table(
+            &["right", "mark", "classes", "holder", "liveness", "match"],
+            &rows
+        )
     );
+    if let Some(value) = page["total"]["value"].as_u64() {
+        let bound = if page["total"]["relation"] == "gte" {
+            "at least "
+        } else {
+            ""
+        };
+        println!("found: {bound}{value}");
+    }
     if let Some(cursor) = page["next_cursor"].as_str() {
         println!("more: --cursor {cursor}");
     }

@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use proto_types::keys::{KeyFile, SecretKey};
-use serde_json::Value;
+use serde_json::{Value, json};
 
 use crate::federation::{Federation, Role, wait_converged};
 use crate::harness::{Client, TOKEN, run};
@@ -141,6 +141,21 @@ fn every_client_command_with_json_output_and_exit_codes() {
     assert!(stderr.contains("404 not_found"), "{stderr}");
     let found = json(&["right", "search", "--mark", "cafe lumi", "--node", &office]);
     assert_eq!(found["rights"].as_array().unwrap().len(), 1);
+    assert_eq!(found["rights"][0]["match"], "prefix");
+    assert_eq!(found["total"], json!({"value": 1, "relation": "eq"}));
+    let (code, table, _) = rightsnet(&[
+        "right",
+        "search",
+        "--mark",
+        "CAFE LUMIERE",
+        "--node",
+        &office,
+    ]);
+    assert_eq!(code, 0);
+    assert!(
+        table.contains("exact") && table.contains("found: 1"),
+        "{table}"
+    );
     let (code, table, _) = rightsnet(&["right", "search", "--class", "25", "--node", &office]);
     assert_eq!(code, 0);
     assert!(table.contains("FR-TM-4123456"));
