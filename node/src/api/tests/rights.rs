@@ -223,3 +223,117 @@ async fn registrations_status_changes_reads_and_searches() {
     federation.assert_covers(ROUTES);
     federation.stop().await;
 }
+
+/// A mark search over HTTP: ranked (exact, words, prefix) with each result's `match`, paged
+/// through tiers at one right a page with nothing lost or repeated, a bounded total on the first
+/// page only, and cursors that name no tier (or another search's tier) refused.
+#[tokio::test]
+async fn mark_searches_are_ranked_paged_across_tiers_and_counted() {
+    let federation = Federation::start(&[Role::Office], false).await;
+    let node = &federation.nodes[0];
+    let holder = SecretKey::generate().public_key();
+    // Registered in an order that is not the ranking's.
+    for (number, mark) in [
+        ("1000001", "Soleil Noir Boutique"),
+        ("1000002", "Noir Soleillant"),
+        ("1000003", "SOLEIL-NOIR"),
+        ("1000004", "Soleil d'Or"),
+        ("1000005", "Noir Soleil"),
+        ("1000006", "Lune Noire"),
+    ] {
+        let mut request = registration(number, &holder);
+        request["mark_text"] = json!(mark);
+        node.post("/v1/registrations", Auth::Operator, &request)
+            .await
+            .expect(201, None);
+    }
+    let ranked = |body: &Value| -> Vec<(String, String)> {
+        body["rights"]
+            .as_array()
+            .expect("rights")
+            .iter()
+            .map(|right| {
+                (
+                    right["right_id"].as_str().expect("an id").to_owned(),
+                    right["match"].as_str().expect("a tier").to_owned(),
+                )
+            })
+            .collect()
+    };
+    let pair = |id: &str, tier: &str| (format!("FR-TM-{id}"), tier.to_owned());
+    let body = node
+        .get("/v1/rights?mark=noir%20soleil")
+        .await
+        .expect(200, None);
+    // "Noir Soleil" is the query folded: the exact tier. Word order does not matter below it.
+    assert_eq!(
+        ranked(&body),
+        vec![
+            pair("1000005", "exact"),
+            pair("1000001", "words"),
+            pair("1000003", "words"),
+            pair("1000002", "prefix"),
+        ]
+    );
+    assert_eq!(body["total"], json!({"value": 4, "relation": "eq"}));
+    // One right a page, across the tiers: the same answer, a total on the first page only.
+    // ("Noir Soleillant" is not under "soleil noir": `soleil` is not a whole word of it.)
+    let expected = vec![
+        pair("1000003", "exact"),
+        pair("1000001", "words"),
+        pair("1000005", "words"),
+    ];
+    let mut paged = Vec::new();
+    let mut cursor: Option<String> = None;
+    for page in 0.. {
+        assert!(page < 20, "the pages never end");
+        let path = match &cursor {
+            Some(cursor) => format!("/v1/rights?mark=Soleil%20NOIR&limit=1&cursor={cursor}"),
+            None => "/v1/rights?mark=Soleil%20NOIR&limit=1".to_owned(),
+        };
+        let body = node.get(&path).await.expect(200, None);
+        assert_eq!(body.get("total").is_some(), page == 0, "{body}");
+        if page == 0 {
+            assert_eq!(body["total"], json!({"value": 3, "relation": "eq"}));
+        }
+        paged.extend(ranked(&body));
+        match body["next_cursor"].as_str() {
+            Some(next) => cursor = Some(next.to_owned()),
+            None => break,
+        }
+    }
+    assert_eq!(paged, expected);
+    // One word: the exact tier is empty, whole words before the longer word.
+    let body = node.get("/v1/rights?mark=SOLEIL").await.expect(200, None);
+    let tiers: Vec<String> = ranked(&body).into_iter().map(|(_, tier)| tier).collect();
+    assert_eq!(tiers, ["words", "words", "words", "words", "prefix"]);
+    assert_eq!(ranked(&body)[4], pair("1000002", "prefix"));
+    // Exact only: the first tier alone.
+    let body = node
+        .get("/v1/rights?mark=soleil%20noir&exact=true")
+        .await
+        .expect(200, None);
+    assert_eq!(ranked(&body), vec![pair("1000003", "exact")]);
+    // A search without a mark has no tiers.
+    let body = node.get("/v1/rights?class=25").await.expect(200, None);
+    assert!(body["rights"][0].get("match").is_none(), "{body}");
+    assert_eq!(body["total"], json!({"value": 6, "relation": "eq"}));
+    // Cursors: no tier, an unknown tier, a words tier for an exact search: refused. A tier's
+    // cursor with a made-up position answers, without failing.
+    for bad in [
+        "/v1/rights?mark=soleil&cursor=00",
+        "/v1/rights?mark=soleil&cursor=5a",
+        "/v1/rights?mark=soleil&exact=true&cursor=57",
+    ] {
+        node.get(bad).await.expect(400, Some("bad_query"));
+    }
+    for odd in [
+        "/v1/rights?mark=soleil&cursor=57",
+        "/v1/rights?mark=soleil&cursor=50ffff",
+        "/v1/rights?mark=soleil%20noir&cursor=5746522d544d2d31303030303032",
+        "/v1/rights?mark=soleil&cursor=",
+    ] {
+        node.get(odd).await.expect(200, None);
+    }
+    federation.stop().await;
+}
