@@ -100,6 +100,60 @@ impl Default for Params {
 }
 
 /// The request body screening `listings`.
+/// Titles timed one by one for the tail report.
+const TAIL_SAMPLE: usize = 4_000;
+/// The slowest of them reported.
+const TAIL_REPORTED: usize = 8;
+/// Times each slow title is asked again.
+const RETIMES: usize = 5;
+
+/// Times up to [`TAIL_SAMPLE`] titles of `pool` one request each, one after another, then asks
+/// the [`TAIL_REPORTED`] slowest [`RETIMES`] times again: a title slow both times costs that
+/// much; one fast the second time was slow for another reason (a merge, the scheduler). Returns
+/// (title, first ms, median ms of the second asking), slowest first.
+async fn slowest_titles(
+    base: &str,
+    pool: &[EvalListing],
+) -> anyhow::Result<Vec<(String, f64, f64)>> {
+    let client = reqwest::Client::builder()
+        .timeout(std::time::Duration::from_secs(30))
+        .build()?;
+    let url = format!("{base}/v1/screen");
+    let time = |listing: &EvalListing| {
+        let request = client
+            .post(&url)
+            .header("content-type", "application/json")
+            .body(body(std::slice::from_ref(listing)));
+        async move {
+            let started = std::time::Instant::now();
+            let response = request.send().await?;
+            anyhow::ensure!(
+                response.status().is_success(),
+                "screen: {}",
+                response.status()
+            );
+            response.bytes().await?;
+            Ok::<f64, anyhow::Error>(started.elapsed().as_secs_f64() * 1000.0)
+        }
+    };
+    let step = (pool.len() / TAIL_SAMPLE).max(1);
+    let mut timed: Vec<(usize, f64)> = Vec::new();
+    for index in (0..pool.len()).step_by(step).take(TAIL_SAMPLE) {
+        timed.push((index, time(&pool[index]).await?));
+    }
+    timed.sort_by(|a, b| b.1.total_cmp(&a.1));
+    let mut slowest = Vec::new();
+    for &(index, first) in timed.iter().take(TAIL_REPORTED) {
+        let mut again = Vec::with_capacity(RETIMES);
+        for _ in 0..RETIMES {
+            again.push(time(&pool[index]).await?);
+        }
+        again.sort_by(f64::total_cmp);
+        slowest.push((pool[index].title.clone(), first, again[RETIMES / 2]));
+    }
+    Ok(slowest)
+}
+
 fn body(listings: &[EvalListing]) -> Vec<u8> {
     let listings: Vec<Value> = listings
         .iter()
@@ -406,6 +460,13 @@ pub fn run(params: &Params, mode: &NodeMode, reporter: &mut Reporter<'_>) -> any
             per_second(single.requests, single.elapsed),
             single.wrong
         ));
+        // The tail: which titles are slow, and whether they stay slow when asked again.
+        let slowest = runtime.block_on(slowest_titles(&base, &pool))?;
+        for (title, first, again) in &slowest {
+            reporter.say(format!(
+                "    slow title: {first:.2} ms, again {again:.2} ms (median of {RETIMES}): {title}"
+            ));
+        }
         Ok(json!({
             "recall": round(overall.share(), 4),
             "recall_without_class": round(overall_no_class.share(), 4),
@@ -425,6 +486,14 @@ pub fn run(params: &Params, mode: &NodeMode, reporter: &mut Reporter<'_>) -> any
                 "requests_per_s": round(per_second(single.requests, single.elapsed), 1),
                 "latency": single_summary.to_json(),
                 "wrong": single.wrong,
+                "slowest": slowest
+                    .iter()
+                    .map(|(title, first, again)| json!({
+                        "title": title,
+                        "ms": round(*first, 3),
+                        "again_median_ms": round(*again, 3),
+                    }))
+                    .collect::<Vec<Value>>(),
             },
         }))
     };

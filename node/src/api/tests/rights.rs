@@ -264,7 +264,8 @@ async fn mark_searches_are_ranked_paged_across_tiers_and_counted() {
     let body = node
         .get("/v1/rights?mark=noir%20soleil")
         .await
-        .expect(200, None);
+        .expect(200, None)
+        .clone();
     // "Noir Soleil" is the query folded: the exact tier. Word order does not matter below it.
     assert_eq!(
         ranked(&body),
@@ -291,7 +292,7 @@ async fn mark_searches_are_ranked_paged_across_tiers_and_counted() {
             Some(cursor) => format!("/v1/rights?mark=Soleil%20NOIR&limit=1&cursor={cursor}"),
             None => "/v1/rights?mark=Soleil%20NOIR&limit=1".to_owned(),
         };
-        let body = node.get(&path).await.expect(200, None);
+        let body = node.get(&path).await.expect(200, None).clone();
         assert_eq!(body.get("total").is_some(), page == 0, "{body}");
         if page == 0 {
             assert_eq!(body["total"], json!({"value": 3, "relation": "eq"}));
@@ -304,7 +305,11 @@ async fn mark_searches_are_ranked_paged_across_tiers_and_counted() {
     }
     assert_eq!(paged, expected);
     // One word: the exact tier is empty, whole words before the longer word.
-    let body = node.get("/v1/rights?mark=SOLEIL").await.expect(200, None);
+    let body = node
+        .get("/v1/rights?mark=SOLEIL")
+        .await
+        .expect(200, None)
+        .clone();
     let tiers: Vec<String> = ranked(&body).into_iter().map(|(_, tier)| tier).collect();
     assert_eq!(tiers, ["words", "words", "words", "words", "prefix"]);
     assert_eq!(ranked(&body)[4], pair("1000002", "prefix"));
@@ -312,10 +317,15 @@ async fn mark_searches_are_ranked_paged_across_tiers_and_counted() {
     let body = node
         .get("/v1/rights?mark=soleil%20noir&exact=true")
         .await
-        .expect(200, None);
+        .expect(200, None)
+        .clone();
     assert_eq!(ranked(&body), vec![pair("1000003", "exact")]);
     // A search without a mark has no tiers.
-    let body = node.get("/v1/rights?class=25").await.expect(200, None);
+    let body = node
+        .get("/v1/rights?class=25")
+        .await
+        .expect(200, None)
+        .clone();
     assert!(body["rights"][0].get("match").is_none(), "{body}");
     assert_eq!(body["total"], json!({"value": 6, "relation": "eq"}));
     // Cursors: no tier, an unknown tier, a words tier for an exact search: refused. A tier's
