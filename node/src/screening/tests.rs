@@ -15,6 +15,8 @@ struct MemoryIndex {
     exact: BTreeMap<String, Vec<String>>,
     marks: std::sync::Arc<marks::MarkSet>,
     rights: HashMap<String, RightState>,
+    /// One-edit lookups asked for.
+    near_calls: usize,
 }
 
 impl MemoryIndex {
@@ -37,6 +39,7 @@ impl ScreenIndex for MemoryIndex {
     }
 
     fn near(&mut self, key: &str, found: &mut dyn FnMut(&str, &str)) -> Result<(), StorageError> {
+        self.near_calls += 1;
         for mark in self.marks.snapshot().near_marks(key) {
             for id in self.exact.get(&mark).into_iter().flatten() {
                 found(&mark, id);
@@ -357,4 +360,50 @@ fn hostile_titles_stay_bounded() {
         .collect();
     let _ = screen(&noise);
     let _ = screen(&"\u{200B}".repeat(500));
+}
+
+/// A run of spaced-out letters is compared within one edit as a whole (and with the words
+/// around it), never by its sub-runs: `B l a c k s t o r a` finds `Blackstore` within one
+/// edit, and ten spaced letters ask for a handful of one-edit lookups, not one per sub-run
+/// (64, the bound, before: the slowest titles at a million marks).
+#[test]
+fn spaced_out_runs_are_compared_within_one_edit_whole() {
+    let screener = Screener::new(Lexicon::shipped(), None);
+    let today = Date::parse("2026-12-01").expect("a date");
+    let screen_counting = |title: &str| {
+        let mut index = index();
+        index.add(right(
+            "US-TM-11",
+            "Blackstore",
+            &[25],
+            RightStatus::Registered,
+        ));
+        let listing = Listing {
+            id: "l1".into(),
+            title: title.into(),
+            description: None,
+            class: Some(25),
+            jurisdictions: None,
+        };
+        let result = screener
+            .screen(&mut index, &listing, DEFAULT_LIMIT, &today)
+            .expect("screens");
+        (result, index.near_calls)
+    };
+    let (result, _) = screen_counting("B l a c k s t o r a running shoes");
+    let best = result.matches.first().expect("a match");
+    assert_eq!(best.right_id, "US-TM-11");
+    assert!(best.how.contains(&"edit1"), "{:?}", best.how);
+    assert!(best.how.contains(&"spacing"), "{:?}", best.how);
+    let (result, lookups) = screen_counting("B l a c k s t o r e running shoes");
+    assert_eq!(
+        result.matches.first().expect("a match").right_id,
+        "US-TM-11"
+    );
+    assert!(lookups <= 4, "{lookups} one-edit lookups");
+    // Still found exactly inside a longer run (`N I K E S H O E S`: the sub-run is looked up
+    // exactly, only not within one edit).
+    let (result, lookups) = screen_counting("N I K E S H O E S");
+    assert_eq!(result.matches.first().expect("a match").right_id, "US-TM-1");
+    assert!(lookups <= 2, "{lookups} one-edit lookups");
 }
