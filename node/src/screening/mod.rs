@@ -313,6 +313,12 @@ impl Screener {
         // Keys that are marks: not compared within one edit (the window is a mark already).
         let mut fuzzy_done: HashSet<&str> = HashSet::new();
         for (number, candidate) in candidates.iter().enumerate() {
+            // Part of a run of spaced-out letters whose key is an ordinary word or short
+            // (`s t o r e` in `B l a c k s t o r e`): only a weak mark has that key, and a weak
+            // mark counts only as the whole run (`judge`), so its rights are not even read.
+            if candidate.cuts_run && self.weak_key(&candidate.squeezed) {
+                continue;
+            }
             if !looked_up.insert(candidate.squeezed.as_str()) {
                 // The same key from another window or variant: its hits are the same rights,
                 // found through the first window (the earliest, and the fewest changes).
@@ -495,6 +501,13 @@ impl Screener {
         candidates
     }
 
+    /// Whether a mark key makes its marks weak whatever they are: an ordinary or dictionary
+    /// word, or three letters or fewer (not CJK).
+    fn weak_key(&self, key: &str) -> bool {
+        self.lexicon.is_dictionary(key)
+            || (!key.chars().any(normalize::is_cjk) && key.chars().count() <= 3)
+    }
+
     /// Whether a hit counts, and if so its match: the right must be alive, in the listing's
     /// class and territory, and strong enough for how it was found.
     #[allow(clippy::too_many_arguments)]
@@ -538,15 +551,14 @@ impl Screener {
         let mark_key = squeeze(&mark_joined);
         let weak = (mark_tokens.len() == 1
             && (self.lexicon.is_dictionary(&mark_joined) || short(&mark_joined)))
-            || self.lexicon.is_dictionary(&mark_key)
-            || short(&mark_key);
+            || self.weak_key(&mark_key);
         if weak {
             // Whole words of the listing (as many as the mark has), or letters spaced out
             // (`G a p`, `S.h.e.l.l`: an evasion, not the ordinary word).
             let whole_word = labels & label::EDIT1 == 0
                 && (window.len() == 1
                     || window.len() == mark_tokens.len()
-                    || window.iter().all(|t| t.text.chars().count() == 1));
+                    || (window.iter().all(|t| t.text.chars().count() == 1) && !candidate.cuts_run));
             let in_class = listing
                 .class
                 .is_some_and(|class| state.nice_classes.contains(&class));

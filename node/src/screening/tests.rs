@@ -407,3 +407,37 @@ fn spaced_out_runs_are_compared_within_one_edit_whole() {
     assert_eq!(result.matches.first().expect("a match").right_id, "US-TM-1");
     assert!(lookups <= 2, "{lookups} one-edit lookups");
 }
+
+/// A weak mark (an ordinary word) spelled by part of a run of spaced-out letters is not the
+/// mark: `s t o r e` inside `B l a c k s t o r e` is not `Store`, though `S t o r e` alone is.
+#[test]
+fn a_weak_mark_inside_a_spaced_run_is_not_reported() {
+    let screener = Screener::new(Lexicon::shipped(), None);
+    let today = Date::parse("2026-12-01").expect("a date");
+    let screen_in = |title: &str| {
+        let mut index = index();
+        index.add(right("US-TM-12", "Store", &[25], RightStatus::Registered));
+        let listing = Listing {
+            id: "l1".into(),
+            title: title.into(),
+            description: None,
+            class: Some(25),
+            jurisdictions: None,
+        };
+        let result = screener
+            .screen(&mut index, &listing, DEFAULT_LIMIT, &today)
+            .expect("screens");
+        result
+            .matches
+            .iter()
+            .map(|found| found.right_id.clone())
+            .collect::<Vec<_>>()
+    };
+    assert!(
+        screener.lexicon().is_dictionary("store"),
+        "the test needs a weak mark"
+    );
+    assert_eq!(screen_in("S t o r e hoodie"), ["US-TM-12"]);
+    assert!(screen_in("B l a c k s t o r e hoodie").is_empty());
+    assert!(screen_in("S t o r e b l a c k hoodie").is_empty());
+}
