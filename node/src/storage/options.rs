@@ -189,7 +189,10 @@ impl SharedMemory {
     pub(super) fn new(options: &StorageOptions) -> Self {
         let megabytes = options.block_cache_mb.clamp(1, MAX_BLOCK_CACHE_MB);
         Self {
-            cache: Cache::new_lru_cache(megabytes << 20),
+            // HyperClockCache (auto-sized table): lookups without a lock. The LRU cache's
+            // shard mutexes and list updates were 12 % of a node's CPU screening at 1 M rights
+            // with 8 clients (PERFORMANCE.md, 'The tail').
+            cache: Cache::new_hyper_clock_cache(megabytes << 20, 0),
         }
     }
 }
