@@ -26,7 +26,8 @@
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, RwLock};
 
-use fst::{Automaton, IntoStreamer, Set, SetBuilder, Streamer};
+use fst::raw::{CompiledAddr, Fst, Node};
+use fst::{Automaton, Set, SetBuilder, Streamer};
 
 /// Keys the writer adds before they are built into a level.
 pub const FLUSH_KEYS: usize = 256;
@@ -305,20 +306,18 @@ impl Snapshot {
         let mut reported = 0;
         let mut unreversed: Vec<u8> = Vec::with_capacity(bytes.len() + 1);
         for set in self.sets() {
-            let mut stream = set.forward.search(&forwards).into_stream();
-            while let Some(mark) = stream.next() {
+            let go_on = forwards.walk(set.forward.as_fst(), &mut |mark| {
                 if reported == MAX_NEAR_KEYS {
-                    return;
+                    return false;
                 }
                 if let Ok(text) = std::str::from_utf8(mark) {
                     reported += 1;
                     found(text);
                 }
-            }
-            let mut stream = set.backward.search(&backwards).into_stream();
-            while let Some(mark) = stream.next() {
+                true
+            }) && backwards.walk(set.backward.as_fst(), &mut |mark| {
                 if reported == MAX_NEAR_KEYS {
-                    return;
+                    return false;
                 }
                 unreversed.clear();
                 unreversed.extend(mark.iter().rev());
@@ -326,6 +325,10 @@ impl Snapshot {
                     reported += 1;
                     found(text);
                 }
+                true
+            });
+            if !go_on {
+                return;
             }
         }
         for recent in self.recent.iter() {
@@ -383,6 +386,7 @@ pub const MAX_ONE_EDIT_BYTES: usize = 126;
 /// Edits may be restricted to positions from `fixed` on (the first `fixed` bytes must match).
 #[derive(Debug, Clone)]
 pub struct OneEdit {
+    query: Box<[u8]>,
     length: usize,
     /// Positions where an edit may start.
     editable: u128,
@@ -413,6 +417,7 @@ impl OneEdit {
         let valid = (1u128 << (length + 1)) - 1;
         let locked = (1u128 << fixed.min(length + 1)) - 1;
         Some(Self {
+            query: query.into(),
             length,
             editable: valid & !locked,
             positions,
@@ -427,6 +432,74 @@ impl OneEdit {
     /// Positions `0..length` (where a byte of the query can be read).
     fn before_end(&self) -> u128 {
         (1u128 << self.length) - 1
+    }
+
+    /// Calls `found` with every key of `fst` the automaton accepts (in no set order; `found`
+    /// returns `false` to stop the walk, and then so does this). The same keys as
+    /// `Set::search(automaton)`, with fewer steps: that stream tries every transition of every
+    /// node it reaches, but where no edit can start (the fixed end, and every byte after the
+    /// edit) the state accepts only the query's bytes at its positions, so the walk follows
+    /// those transitions alone (`Node::find_input`). Only along the unedited path through the
+    /// editable part are all transitions tried. Recursion depth: the key's length plus one.
+    pub fn walk<D: AsRef<[u8]>>(&self, fst: &Fst<D>, found: &mut dyn FnMut(&[u8]) -> bool) -> bool {
+        let mut path = Vec::with_capacity(self.length + 2);
+        self.walk_from(fst, fst.root(), self.start(), &mut path, found)
+    }
+
+    fn walk_from<D: AsRef<[u8]>>(
+        &self,
+        fst: &Fst<D>,
+        node: Node<'_>,
+        state: OneEditState,
+        path: &mut Vec<u8>,
+        found: &mut dyn FnMut(&[u8]) -> bool,
+    ) -> bool {
+        if node.is_final() && self.is_match(&state) && !found(path) {
+            return false;
+        }
+        let mut step = |byte: u8, address: CompiledAddr, path: &mut Vec<u8>| -> bool {
+            let next = self.accept(&state, byte);
+            if !self.can_match(&next) {
+                return true;
+            }
+            path.push(byte);
+            let go_on = self.walk_from(fst, fst.node(address), next, path, found);
+            path.pop();
+            go_on
+        };
+        if state.exact & self.editable != 0 {
+            // An edit may start here: any byte can be the substituted or inserted one.
+            for transition in node.transitions() {
+                if !step(transition.inp, transition.addr, path) {
+                    return false;
+                }
+            }
+            return true;
+        }
+        // Only the query's byte at a position the state holds can be read next.
+        let mut positions = (state.exact | state.edited | state.swapping) & self.before_end();
+        let mut tried: [u8; 4] = [0; 4];
+        let mut tried_count = 0;
+        while positions != 0 {
+            let position = positions.trailing_zeros() as usize;
+            positions &= positions - 1;
+            let byte = self.query[position];
+            if tried[..tried_count].contains(&byte) {
+                continue;
+            }
+            if tried_count < tried.len() {
+                tried[tried_count] = byte;
+                tried_count += 1;
+            }
+            // A byte tried twice (more than four distinct bytes, which one edit never makes)
+            // would only report its keys twice, which `near` allows.
+            if let Some(index) = node.find_input(byte) {
+                if !step(byte, node.transition_addr(index), path) {
+                    return false;
+                }
+            }
+        }
+        true
     }
 
     /// Adds what deleting one byte of the query reaches from the exact position.
@@ -479,6 +552,7 @@ impl Automaton for OneEdit {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use fst::IntoStreamer;
     use proptest::prelude::*;
 
     fn near_of(snapshot: &Snapshot, key: &str) -> Vec<String> {
@@ -556,6 +630,24 @@ mod tests {
     }
 
     #[test]
+    fn the_walk_stops_when_asked() {
+        let set = Set::from_iter(["abcdef", "abcdeg", "abcdeh", "abcdex"]).expect("sorted");
+        let automaton = OneEdit::new(b"abcdez", 3).expect("short");
+        let mut calls = 0;
+        assert!(!automaton.walk(set.as_fst(), &mut |_| {
+            calls += 1;
+            calls < 2
+        }));
+        assert_eq!(calls, 2);
+        let mut all = 0;
+        assert!(automaton.walk(set.as_fst(), &mut |_| {
+            all += 1;
+            true
+        }));
+        assert_eq!(all, 4);
+    }
+
+    #[test]
     fn a_snapshot_without_base_is_not_ready() {
         let set = Arc::new(MarkSet::default());
         assert!(!set.snapshot().is_ready());
@@ -574,6 +666,32 @@ mod tests {
             query in "[abc]{0,7}",
         ) {
             prop_assert_eq!(near_of(&base_of(&keys), &query), brute(&keys, &query));
+        }
+
+        /// The walk finds exactly the keys `fst`'s own search with the same automaton streams,
+        /// whatever part of the query is fixed (the walk follows fewer transitions; it must
+        /// not lose or add a key).
+        #[test]
+        fn the_walk_finds_what_the_transducer_search_finds(
+            keys in proptest::collection::vec("[abcd]{0,9}", 1..80),
+            query in "[abcd]{0,9}",
+            fixed in 0usize..11,
+        ) {
+            let mut sorted = keys.clone();
+            sorted.sort();
+            sorted.dedup();
+            let set = Set::from_iter(sorted.iter()).expect("sorted");
+            let automaton = OneEdit::new(query.as_bytes(), fixed).expect("short");
+            let mut walked: Vec<Vec<u8>> = Vec::new();
+            let finished = automaton.walk(set.as_fst(), &mut |key| {
+                walked.push(key.to_vec());
+                true
+            });
+            prop_assert!(finished);
+            walked.sort();
+            walked.dedup();
+            let searched = set.search(&automaton).into_stream().into_bytes();
+            prop_assert_eq!(walked, searched);
         }
 
         /// The same with keys made from one word by random edits (many near each other).
