@@ -28,6 +28,7 @@ pub mod marks;
 pub mod normalize;
 
 use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
 
 use proto_types::body::Jurisdiction;
 use proto_types::timestamp::Date;
@@ -130,8 +131,9 @@ pub trait ScreenIndex {
     /// of `key` but not `key`, of [`FUZZY_MIN_CHARS`] ASCII characters or more (`key` is ASCII),
     /// at most [`MAX_BUCKET_READ`] of them.
     fn near(&mut self, key: &str, found: &mut dyn FnMut(&str, &str)) -> Result<(), StorageError>;
-    /// A right's current state.
-    fn right(&mut self, right_id: &str) -> Result<Option<RightState>, StorageError>;
+    /// A right's current state (shared: an index may hand the same state to several
+    /// listings of one request).
+    fn right(&mut self, right_id: &str) -> Result<Option<Arc<RightState>>, StorageError>;
 }
 
 /// A listing to screen.
@@ -253,7 +255,7 @@ impl Screener {
             .map(str::to_owned)
             .collect();
         let mut best: HashMap<String, Match> = HashMap::new();
-        let mut rights: HashMap<String, Option<RightState>> = HashMap::new();
+        let mut rights: HashMap<String, Option<Arc<RightState>>> = HashMap::new();
         self.screen_text(
             index,
             listing,
@@ -303,7 +305,7 @@ impl Screener {
         is_title: bool,
         has_indicator: bool,
         today: &Date,
-        rights: &mut HashMap<String, Option<RightState>>,
+        rights: &mut HashMap<String, Option<Arc<RightState>>>,
         best: &mut HashMap<String, Match>,
     ) -> Result<(), StorageError> {
         let candidates = self.candidates(tokens);

@@ -48,8 +48,8 @@ impl ScreenIndex for MemoryIndex {
         Ok(())
     }
 
-    fn right(&mut self, right_id: &str) -> Result<Option<RightState>, StorageError> {
-        Ok(self.rights.get(right_id).cloned())
+    fn right(&mut self, right_id: &str) -> Result<Option<Arc<RightState>>, StorageError> {
+        Ok(self.rights.get(right_id).cloned().map(Arc::new))
     }
 }
 

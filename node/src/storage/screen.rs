@@ -7,6 +7,7 @@
 //! separator, [`super::keys`]) and prefix bloom filters, so a prefix that no mark has is
 //! refused by the filters without reading a data block — most of a listing's windows are such.
 
+use std::collections::HashMap;
 use std::sync::{Arc, Weak};
 
 use rocksdb::{DB, DBRawIteratorWithThreadMode, IteratorMode, ReadOptions};
@@ -34,7 +35,14 @@ pub struct ScreenReader<'a> {
     iterator: DBRawIteratorWithThreadMode<'a, DB>,
     prefix: Vec<u8>,
     marks: Snapshot,
+    /// The rights read so far, for the next listings of the same request: a word that is a
+    /// mark (`gift`, `style`) comes back in listing after listing, and reading and decoding
+    /// its rights was most of screening's CPU. At most [`MAX_READER_RIGHTS`] (then emptied).
+    rights: HashMap<Box<str>, Option<Arc<RightState>>>,
 }
+
+/// Most rights a [`ScreenReader`] remembers (a few MiB).
+pub const MAX_READER_RIGHTS: usize = 4096;
 
 impl Store {
     /// A reader of the screening index. It sees the store as of its creation (an iterator's
@@ -51,6 +59,7 @@ impl Store {
                 .raw_iterator_cf_opt(self.cf(cf::INDEX_SCREEN), options),
             prefix: Vec::with_capacity(80),
             marks: self.marks.snapshot(),
+            rights: HashMap::new(),
         }
     }
 
@@ -313,8 +322,16 @@ impl ScreenIndex for ScreenReader<'_> {
         Ok(())
     }
 
-    fn right(&mut self, right_id: &str) -> Result<Option<RightState>> {
-        self.store.right(right_id)
+    fn right(&mut self, right_id: &str) -> Result<Option<Arc<RightState>>> {
+        if let Some(known) = self.rights.get(right_id) {
+            return Ok(known.clone());
+        }
+        let state = self.store.right(right_id)?.map(Arc::new);
+        if self.rights.len() >= MAX_READER_RIGHTS {
+            self.rights.clear();
+        }
+        self.rights.insert(right_id.into(), state.clone());
+        Ok(state)
     }
 }
 

@@ -382,6 +382,35 @@ mod families {
         assert_eq!(near, ["orbitalis"]);
     }
 
+    /// A screening reader reads a right once and hands the same state to the next listings of
+    /// its request; the next request's reader sees what the writer wrote since.
+    #[test]
+    fn a_screen_reader_remembers_rights_for_its_request_only() {
+        use crate::screening::ScreenIndex;
+        let dir = tempfile::tempdir().expect("a temporary directory");
+        let (store, writer) = Store::open(dir.path()).expect("opens");
+        let (_, first) = registered(1, None, "Étoile du Nord", "Maison Étoile");
+        commit(&writer, |batch| {
+            batch.put_right(None, &first).expect("encodes")
+        });
+        let mut reader = store.screen_reader();
+        let read = reader.right("FR-TM-1").expect("reads").expect("stored");
+        assert_eq!(read.mark_text.as_deref(), Some("Étoile du Nord"));
+        assert!(reader.right("FR-TM-9").expect("reads").is_none());
+        let (_, second) = registered(2, Some(&first), "Soleil du Nord", "Atelier Soleil");
+        commit(&writer, |batch| {
+            batch.put_right(None, &second).expect("encodes")
+        });
+        let again = reader.right("FR-TM-1").expect("reads").expect("stored");
+        assert!(std::sync::Arc::ptr_eq(&read, &again), "the same state within one request");
+        let fresh = store
+            .screen_reader()
+            .right("FR-TM-1")
+            .expect("reads")
+            .expect("stored");
+        assert_eq!(fresh.mark_text.as_deref(), Some("Soleil du Nord"));
+    }
+
     #[test]
     fn a_right_moves_its_index_keys_when_it_changes() {
         let dir = tempfile::tempdir().expect("a temporary directory");
