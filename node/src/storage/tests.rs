@@ -402,7 +402,10 @@ mod families {
             batch.put_right(None, &second).expect("encodes")
         });
         let again = reader.right("FR-TM-1").expect("reads").expect("stored");
-        assert!(std::sync::Arc::ptr_eq(&read, &again), "the same state within one request");
+        assert!(
+            std::sync::Arc::ptr_eq(&read, &again),
+            "the same state within one request"
+        );
         let fresh = store
             .screen_reader()
             .right("FR-TM-1")
