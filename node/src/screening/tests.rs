@@ -96,6 +96,16 @@ fn index() -> MemoryIndex {
 }
 
 fn screen_with(title: &str, class: Option<u8>, jurisdictions: Option<&[&str]>) -> ListingResult {
+    screen_in(&mut index(), title, class, jurisdictions)
+}
+
+/// Screens one title against `index`, with the shipped lexicon, on 2026-12-01.
+fn screen_in(
+    index: &mut MemoryIndex,
+    title: &str,
+    class: Option<u8>,
+    jurisdictions: Option<&[&str]>,
+) -> ListingResult {
     let screener = Screener::new(Lexicon::shipped(), None);
     let listing = Listing {
         id: "l1".into(),
@@ -111,7 +121,7 @@ fn screen_with(title: &str, class: Option<u8>, jurisdictions: Option<&[&str]>) -
     };
     let today = Date::parse("2026-12-01").expect("a date");
     screener
-        .screen(&mut index(), &listing, DEFAULT_LIMIT, &today)
+        .screen(index, &listing, DEFAULT_LIMIT, &today)
         .expect("screens")
 }
 
@@ -368,8 +378,6 @@ fn hostile_titles_stay_bounded() {
 /// (64, the bound, before: the slowest titles at a million marks).
 #[test]
 fn spaced_out_runs_are_compared_within_one_edit_whole() {
-    let screener = Screener::new(Lexicon::shipped(), None);
-    let today = Date::parse("2026-12-01").expect("a date");
     let screen_counting = |title: &str| {
         let mut index = index();
         index.add(right(
@@ -378,16 +386,7 @@ fn spaced_out_runs_are_compared_within_one_edit_whole() {
             &[25],
             RightStatus::Registered,
         ));
-        let listing = Listing {
-            id: "l1".into(),
-            title: title.into(),
-            description: None,
-            class: Some(25),
-            jurisdictions: None,
-        };
-        let result = screener
-            .screen(&mut index, &listing, DEFAULT_LIMIT, &today)
-            .expect("screens");
+        let result = screen_in(&mut index, title, Some(25), None);
         (result, index.near_calls)
     };
     let (result, _) = screen_counting("B l a c k s t o r a running shoes");
@@ -413,21 +412,10 @@ fn spaced_out_runs_are_compared_within_one_edit_whole() {
 #[test]
 fn a_weak_mark_inside_a_spaced_run_is_not_reported() {
     let screener = Screener::new(Lexicon::shipped(), None);
-    let today = Date::parse("2026-12-01").expect("a date");
-    let screen_in = |title: &str| {
+    let screen_store = |title: &str| {
         let mut index = index();
         index.add(right("US-TM-12", "Store", &[25], RightStatus::Registered));
-        let listing = Listing {
-            id: "l1".into(),
-            title: title.into(),
-            description: None,
-            class: Some(25),
-            jurisdictions: None,
-        };
-        let result = screener
-            .screen(&mut index, &listing, DEFAULT_LIMIT, &today)
-            .expect("screens");
-        result
+        screen_in(&mut index, title, Some(25), None)
             .matches
             .iter()
             .map(|found| found.right_id.clone())
@@ -437,7 +425,7 @@ fn a_weak_mark_inside_a_spaced_run_is_not_reported() {
         screener.lexicon().is_dictionary("store"),
         "the test needs a weak mark"
     );
-    assert_eq!(screen_in("S t o r e hoodie"), ["US-TM-12"]);
-    assert!(screen_in("B l a c k s t o r e hoodie").is_empty());
-    assert!(screen_in("S t o r e b l a c k hoodie").is_empty());
+    assert_eq!(screen_store("S t o r e hoodie"), ["US-TM-12"]);
+    assert!(screen_store("B l a c k s t o r e hoodie").is_empty());
+    assert!(screen_store("S t o r e b l a c k hoodie").is_empty());
 }
