@@ -478,21 +478,17 @@ impl OneEdit {
         }
         // Only the query's byte at a position the state holds can be read next.
         let mut positions = (state.exact | state.edited | state.swapping) & self.before_end();
-        let mut tried: [u8; 4] = [0; 4];
-        let mut tried_count = 0;
+        // Bytes already followed from this node (a set of 256 bits): each once.
+        let mut tried = [0u64; 4];
         while positions != 0 {
             let position = positions.trailing_zeros() as usize;
             positions &= positions - 1;
             let byte = self.query[position];
-            if tried[..tried_count].contains(&byte) {
+            let (word, bit) = (usize::from(byte >> 6), 1u64 << (byte & 63));
+            if tried[word] & bit != 0 {
                 continue;
             }
-            if tried_count < tried.len() {
-                tried[tried_count] = byte;
-                tried_count += 1;
-            }
-            // A byte tried twice (more than four distinct bytes, which one edit never makes)
-            // would only report its keys twice, which `near` allows.
+            tried[word] |= bit;
             if let Some(index) = node.find_input(byte) {
                 if !step(byte, node.transition_addr(index), path) {
                     return false;

@@ -131,8 +131,8 @@ pub trait ScreenIndex {
     /// of `key` but not `key`, of [`FUZZY_MIN_CHARS`] ASCII characters or more (`key` is ASCII),
     /// at most [`MAX_BUCKET_READ`] of them.
     fn near(&mut self, key: &str, found: &mut dyn FnMut(&str, &str)) -> Result<(), StorageError>;
-    /// A right's current state (shared: an index may hand the same state to several
-    /// listings of one request).
+    /// A right's current state (shared: asked once per hit, so an index that reads a store
+    /// should remember what it read, and may hand the same state to several listings).
     fn right(&mut self, right_id: &str) -> Result<Option<Arc<RightState>>, StorageError>;
 }
 
@@ -255,7 +255,6 @@ impl Screener {
             .map(str::to_owned)
             .collect();
         let mut best: HashMap<String, Match> = HashMap::new();
-        let mut rights: HashMap<String, Option<Arc<RightState>>> = HashMap::new();
         self.screen_text(
             index,
             listing,
@@ -264,7 +263,6 @@ impl Screener {
             true,
             !indicators.is_empty(),
             today,
-            &mut rights,
             &mut best,
         )?;
         if let Some(text) = &listing.description {
@@ -276,7 +274,6 @@ impl Screener {
                 false,
                 !indicators.is_empty(),
                 today,
-                &mut rights,
                 &mut best,
             )?;
         }
@@ -305,7 +302,6 @@ impl Screener {
         is_title: bool,
         has_indicator: bool,
         today: &Date,
-        rights: &mut HashMap<String, Option<Arc<RightState>>>,
         best: &mut HashMap<String, Match>,
     ) -> Result<(), StorageError> {
         let candidates = self.candidates(tokens);
@@ -382,11 +378,8 @@ impl Screener {
             }
         }
         for (right_id, hit) in hits {
-            if !rights.contains_key(&right_id) {
-                let state = index.right(&right_id)?;
-                rights.insert(right_id.clone(), state);
-            }
-            let Some(Some(state)) = rights.get(&right_id) else {
+            // The index remembers the rights it read for the rest of its request.
+            let Some(state) = index.right(&right_id)? else {
                 continue;
             };
             let candidate = &candidates[hit.candidate];
@@ -396,7 +389,7 @@ impl Screener {
                 tokens,
                 candidate,
                 hit.labels,
-                state,
+                &state,
                 is_title,
                 has_indicator,
                 today,
@@ -549,11 +542,9 @@ impl Screener {
         let window = &tokens[candidate.first..=candidate.last];
         // Weak: a one-word mark that is a dictionary word or short, or any mark whose key
         // (words joined, doubled letters squeezed) is one (`Ööö Onè` squeezes to `one`).
-        let short = |text: &str| !text.chars().any(normalize::is_cjk) && text.chars().count() <= 3;
         let mark_key = squeeze(&mark_joined);
-        let weak = (mark_tokens.len() == 1
-            && (self.lexicon.is_dictionary(&mark_joined) || short(&mark_joined)))
-            || self.weak_key(&mark_key);
+        let weak =
+            (mark_tokens.len() == 1 && self.weak_key(&mark_joined)) || self.weak_key(&mark_key);
         if weak {
             // Whole words of the listing (as many as the mark has), or letters spaced out
             // (`G a p`, `S.h.e.l.l`: an evasion, not the ordinary word).
